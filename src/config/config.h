@@ -1,0 +1,186 @@
+/*
+ * config.h - one source's YAML config as typed structs (SPEC §3).
+ *
+ * bronze_config_load() parses a YAML file with libyaml, applies the defaults
+ * of SPEC §3, validates every key and warns about unknown ones. It never looks
+ * at the environment: `*_env` keys hold variable NAMES. bronze_config_resolve()
+ * is the separate, later step that reads those variables (SPEC §7: every
+ * config is resolved before any job starts; --validate-only never resolves).
+ *
+ * Every string is owned by the config and freed by bronze_config_free().
+ * A NULL string means "not set".
+ */
+#ifndef BRONZE_CONFIG_CONFIG_H
+#define BRONZE_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+typedef enum { BRONZE_BACKEND_LOCAL = 0, BRONZE_BACKEND_S3 } bronze_backend;
+typedef enum {
+    BRONZE_PART_DATE = 0,
+    BRONZE_PART_HOURLY,
+    BRONZE_PART_TIMESTAMP,
+    BRONZE_PART_BATCH_ID
+} bronze_partition_strategy;
+typedef enum {
+    BRONZE_CODEC_SNAPPY = 0,
+    BRONZE_CODEC_GZIP,
+    BRONZE_CODEC_ZSTD,
+    BRONZE_CODEC_LZ4, /* written as LZ4_RAW */
+    BRONZE_CODEC_BROTLI,
+    BRONZE_CODEC_NONE
+} bronze_codec;
+typedef enum {
+    BRONZE_SRC_DB = 0,
+    BRONZE_SRC_API,
+    BRONZE_SRC_FILE,
+    BRONZE_SRC_CUSTOM
+} bronze_source_type;
+typedef enum { BRONZE_CURSOR_AUTO = 0, BRONZE_CURSOR_DATETIME, BRONZE_CURSOR_STRING, BRONZE_CURSOR_INT } bronze_cursor_type;
+typedef enum { BRONZE_FILE_CSV = 0, BRONZE_FILE_JSONL, BRONZE_FILE_JSON } bronze_file_format;
+typedef enum { BRONZE_AUTH_NONE = 0, BRONZE_AUTH_BEARER, BRONZE_AUTH_API_KEY, BRONZE_AUTH_BASIC } bronze_auth_type;
+typedef enum {
+    BRONZE_PAGE_NONE = 0,
+    BRONZE_PAGE_OFFSET,
+    BRONZE_PAGE_PAGE,
+    BRONZE_PAGE_CURSOR
+} bronze_pagination_type;
+
+/* A string->string pair, for API headers and params (values may be numbers in
+ * YAML; they are kept as their text). */
+typedef struct bronze_kv {
+    char *key, *value;
+} bronze_kv;
+
+typedef struct bronze_config {
+    char *path; /* the config file path as given on the command line */
+
+    /* platform.bronze */
+    bronze_backend storage_backend; /* default: s3 when s3_bucket set, else local */
+    char *s3_bucket, *s3_prefix, *local_path;
+    bool use_dt_partition;               /* default true */
+    bronze_partition_strategy strategy;  /* default date */
+    bool allow_csv, allow_parquet;       /* default true */
+    bronze_codec parquet_compression;    /* default snappy */
+
+    /* platform.s3_connection */
+    struct {
+        char *endpoint_url_env, *access_key_env, *secret_key_env, *session_token_env;
+        char *region, *region_env; /* region default "us-east-1" when neither set */
+        char *addressing_style;    /* "path" | "virtual" | NULL (SPEC §7 default) */
+        char *ca_bundle;
+        bool present; /* the section was given */
+    } s3;
+
+    /* source (common) */
+    bronze_source_type type;
+    char *system, *table; /* validated path segments */
+
+    /* source.run */
+    struct {
+        int64_t max_rows_per_file;  /* 0 = unlimited */
+        double max_file_size_mb;    /* 0 = unset */
+        int parallel_workers;       /* default 1 */
+        bool write_csv, write_parquet; /* default true */
+        bool s3_enabled;            /* alias storage_enabled; default false */
+        char *local_output_dir;     /* default "./output" */
+        bool cleanup_on_failure;    /* default true */
+        char *batch_id;             /* NULL = auto */
+        int timeout_seconds;        /* default 30 */
+        int max_retries;            /* default 3 */
+    } run;
+
+    /* source.db */
+    struct {
+        char *conn_str_env, *base_query;
+        int64_t fetch_batch_size; /* default 10000 */
+        /* incremental: either form fills these */
+        bool incremental;          /* enabled */
+        char *cursor_column;       /* incremental.cursor_column or incremental_key */
+        char *state_file;          /* NULL = .state/<system>_<table>_cursor.json */
+        bronze_cursor_type cursor_type;
+        char *lookback;            /* interval text ("2 hours") or a number, NULL = none */
+        char *cursor_env;          /* incremental_cursor_env */
+        char *cursor_value;        /* incremental_cursor_value */
+    } db;
+
+    /* source.api */
+    struct {
+        char *base_url, *endpoint;
+        char *method; /* "GET" (default) | "POST" */
+        bronze_kv *headers;
+        size_t nheaders;
+        bronze_kv *params;
+        size_t nparams;
+        char *body_json; /* source.api.body re-serialised as JSON text, NULL if unset */
+        char *data_path; /* alias pagination.records_path */
+        bronze_auth_type auth_type;
+        char *auth_token_env;
+        char *auth_key_env, *auth_key_header; /* header default "X-API-Key" */
+        char *auth_username_env, *auth_password_env;
+        struct {
+            bronze_pagination_type type;
+            char *offset_param, *limit_param; /* "offset", "limit" */
+            char *page_param, *page_size_param; /* "page", "page_size" */
+            char *cursor_param, *cursor_path;   /* "cursor", NULL */
+            int64_t page_size;   /* 100 */
+            int64_t max_records; /* 0 = all */
+            int64_t start_page;  /* 1 */
+            int64_t max_pages;   /* 0 = all */
+        } pagination;
+        bool incremental;
+        char *cursor_field, *cursor_param, *initial_cursor_value;
+    } api;
+
+    /* source.file */
+    struct {
+        char *path; /* file or glob */
+        bronze_file_format format; /* default: from the extension, else csv */
+        char delimiter;            /* default ',' */
+        bool header;               /* default true */
+        char **null_values;
+        size_t n_null_values;
+    } file;
+
+    /* source.custom_extractor */
+    struct {
+        char *module, *class_name;
+        char **command; /* argv, NULL-terminated; NULL when unset */
+        size_t ncommand;
+    } custom;
+
+    /* The whole document as JSON text (for custom extractors). */
+    char *as_json;
+
+    /* Filled by bronze_config_resolve() (never by load). Secrets: never log. */
+    struct {
+        char *conn_str;
+        char *s3_endpoint, *s3_access_key, *s3_secret_key, *s3_session_token, *s3_region;
+        char *api_token, *api_key, *api_username, *api_password;
+        char *cursor_override; /* from db.cursor_env when that variable is set */
+    } env;
+} bronze_config;
+
+/* Loads and validates one config. Warnings (unknown keys) go to the log as
+ * "file:line:col: key.path: unknown key (did you mean 'x'?)".
+ * On error returns -1 with err->kind = BRONZE_E_CONFIG and a message
+ * "file:line:col: key.path: what is wrong". *out is owned by the caller. */
+int bronze_config_load(bronze_config **out, const char *path, bronze_err *err);
+
+/* Reads every `*_env` variable this config needs for a run. A required one
+ * that is unset or empty is a config error naming the file, key and variable
+ * (never its value). */
+int bronze_config_resolve(bronze_config *cfg, bronze_err *err);
+
+void bronze_config_free(bronze_config *cfg);
+
+const char *bronze_codec_name(bronze_codec c);
+
+/* True when s is a safe path segment: [A-Za-z0-9_.-]+, not "." or "..", no "..". */
+bool bronze_config_segment_ok(const char *s);
+
+#endif

@@ -1,0 +1,117 @@
+/* log.c - see log.h. One formatted line, one write(2), so threads never interleave. */
+#include "util/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static bronze_log_level g_min = BRONZE_LOG_INFO;
+static bronze_log_format g_fmt = BRONZE_LOGFMT_HUMAN;
+static int g_tty;
+static _Thread_local char t_job[160];
+
+void bronze_log_setup(bronze_log_level min_level, bronze_log_format fmt)
+{
+    g_min = min_level;
+    g_fmt = fmt;
+    g_tty = isatty(2);
+}
+
+int bronze_log_format_parse(const char *s, bronze_log_format *out)
+{
+    if (!strcmp(s, "human"))
+        *out = BRONZE_LOGFMT_HUMAN;
+    else if (!strcmp(s, "json"))
+        *out = BRONZE_LOGFMT_JSON;
+    else if (!strcmp(s, "simple"))
+        *out = BRONZE_LOGFMT_SIMPLE;
+    else
+        return -1;
+    return 0;
+}
+
+void bronze_log_set_job(const char *job)
+{
+    snprintf(t_job, sizeof t_job, "%s", job ? job : "");
+}
+
+int bronze_log_enabled(bronze_log_level level)
+{
+    return level >= g_min;
+}
+
+static const char *level_name(bronze_log_level l)
+{
+    static const char *n[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
+    return n[l];
+}
+
+/* Appends s to out as a JSON string body (no quotes). Returns new length. */
+static size_t json_escape(char *out, size_t len, size_t cap, const char *s)
+{
+    for (; *s && len + 7 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            out[len++] = '\\';
+            out[len++] = (char)c;
+        } else if (c == '\n') {
+            out[len++] = '\\';
+            out[len++] = 'n';
+        } else if (c < 0x20) {
+            len += (size_t)snprintf(out + len, cap - len, "\\u%04x", c);
+        } else {
+            out[len++] = (char)c;
+        }
+    }
+    return len;
+}
+
+void bronze_log(bronze_log_level level, const char *fmt, ...)
+{
+    if (level < g_min)
+        return;
+    char msg[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    char ts[64];
+    snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000));
+
+    char line[8192];
+    size_t n = 0;
+    switch (g_fmt) {
+    case BRONZE_LOGFMT_SIMPLE:
+        n = (size_t)snprintf(line, sizeof line, "[%s] %s", level_name(level), msg);
+        break;
+    case BRONZE_LOGFMT_JSON:
+        n = (size_t)snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"job\":\"", ts,
+                             level_name(level));
+        n = json_escape(line, n, sizeof line - 16, t_job);
+        n += (size_t)snprintf(line + n, sizeof line - n, "\",\"msg\":\"");
+        n = json_escape(line, n, sizeof line - 4, msg);
+        n += (size_t)snprintf(line + n, sizeof line - n, "\"}");
+        break;
+    default: {
+        static const char *colour[] = {"\033[2m", "\033[32m", "\033[33m", "\033[31m"};
+        const char *c0 = g_tty ? colour[level] : "", *c1 = g_tty ? "\033[0m" : "";
+        n = (size_t)snprintf(line, sizeof line, "%s %s%-7s%s %s%s%s", ts, c0, level_name(level), c1,
+                             t_job[0] ? t_job : "", t_job[0] ? ": " : "", msg);
+        break;
+    }
+    }
+    if (n > sizeof line - 2)
+        n = sizeof line - 2;
+    line[n++] = '\n';
+    ssize_t w = write(2, line, n);
+    (void)w;
+}

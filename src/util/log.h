@@ -1,0 +1,28 @@
+/*
+ * log.h - structured logging to stderr.
+ *
+ * Three formats (SPEC §2): human (time + level, colour on a TTY), json (one
+ * object per line: ts, level, job, msg) and simple ("[INFO] msg"). The job name
+ * ("system.table") is per thread, so parallel jobs tag their own lines.
+ * Thread-safe: a line is written with one write(2).
+ */
+#ifndef BRONZE_UTIL_LOG_H
+#define BRONZE_UTIL_LOG_H
+
+typedef enum { BRONZE_LOG_DEBUG = 0, BRONZE_LOG_INFO, BRONZE_LOG_WARN, BRONZE_LOG_ERROR } bronze_log_level;
+typedef enum { BRONZE_LOGFMT_HUMAN = 0, BRONZE_LOGFMT_JSON, BRONZE_LOGFMT_SIMPLE } bronze_log_format;
+
+void bronze_log_setup(bronze_log_level min_level, bronze_log_format fmt);
+/* Parses "human|json|simple"; returns -1 when unknown. */
+int bronze_log_format_parse(const char *s, bronze_log_format *out);
+/* Tags this thread's lines with a job name (NULL clears). The string is copied. */
+void bronze_log_set_job(const char *job);
+int bronze_log_enabled(bronze_log_level level);
+void bronze_log(bronze_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define BRONZE_DEBUG(...) bronze_log(BRONZE_LOG_DEBUG, __VA_ARGS__)
+#define BRONZE_INFO(...) bronze_log(BRONZE_LOG_INFO, __VA_ARGS__)
+#define BRONZE_WARN(...) bronze_log(BRONZE_LOG_WARN, __VA_ARGS__)
+#define BRONZE_ERROR(...) bronze_log(BRONZE_LOG_ERROR, __VA_ARGS__)
+
+#endif
