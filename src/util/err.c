@@ -25,9 +25,16 @@ int bronze_err_prefix(bronze_err *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    char old[sizeof err->msg];
-    memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    size_t plen = strlen(prefix), mlen = strlen(err->msg);
+    if (plen + 2 >= sizeof err->msg)
+        plen = sizeof err->msg - 3;
+    if (plen + 2 + mlen >= sizeof err->msg)
+        mlen = sizeof err->msg - plen - 3;
+    memmove(err->msg + plen + 2, err->msg, mlen);
+    memcpy(err->msg, prefix, plen);
+    err->msg[plen] = ':';
+    err->msg[plen + 1] = ' ';
+    err->msg[plen + 2 + mlen] = 0;
     if (err->kind == BRONZE_E_NONE)
         err->kind = BRONZE_E_RUNTIME;
     return -1;

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what bronze-foundry needs, only when missing: the Debian -dev
+# libraries it builds against (found through pkg-config), and with `test`
+# also the tools the test suite drives (PostgreSQL, the ODBC driver, Node.js
+# and the npm packages of package.json).
+# Usage: scripts/deps.sh build|test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_pkgs=(build-essential pkg-config libyaml-dev libsqlite3-dev libjansson-dev libyajl-dev
+  libpq-dev unixodbc-dev libsnappy-dev zlib1g-dev libzstd-dev liblz4-dev libbrotli-dev
+  libssl-dev sqlite3)
+test_pkgs=(libcmocka-dev clang-format postgresql odbc-postgresql unixodbc nodejs npm)
+
+want=("${build_pkgs[@]}")
+[ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Node.js may come from elsewhere than Debian (nodesource, nvm): accept any node >= 18 with npm.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  filtered=()
+  for p in "${missing[@]}"; do [ "$p" = nodejs ] || [ "$p" = npm ] || filtered+=("$p"); done
+  missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ "${1:-build}" = test ] && [ ! -d node_modules/@duckdb/node-api ]; then
+  echo "deps: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -1,0 +1,506 @@
+/*
+ * job.c - one config end to end (see job.h).
+ *
+ * Order of a run:
+ *   1. where: run date, batch id, partition path, local root, staging dir,
+ *      partition lock (a second process on the same partition fails at once);
+ *   2. cursor: state file (adopting or dropping a pending batch, §6.6), then
+ *      the overrides (incremental_cursor_env wins over incremental_cursor_value);
+ *   3. stream: source batches -> roller -> staged parts; a source RESTART
+ *      (widened schema, transient error) discards the staged parts and starts
+ *      over; a transient open/read error is retried max_retries times;
+ *   4. commit (§6.3/6.4/6.6): state "pending" -> [full load: old marker out]
+ *      -> parts in -> stale/uncommitted parts out -> new marker -> new cursor.
+ * A failure before the marker leaves no final-named file (staged parts live
+ * only under .bronze-tmp/) and the cursor unchanged.
+ */
+#include "run/job.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch/batch.h"
+#include "run/metadata.h"
+#include "run/roller.h"
+#include "run/state.h"
+#include "source/source.h"
+#include "storage/storage.h"
+#include "util/datetime.h"
+#include "util/log.h"
+
+#define DEFAULT_BATCH_ROWS 8192
+
+const char *bronze_created_by(void)
+{
+    return "bronze-foundry version " BRONZE_VERSION " (build " BRONZE_BUILD ")";
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+typedef struct job {
+    const bronze_config *cfg;
+    const bronze_job_opts *opts;
+    char root[4096];
+    char tmp_dir[4400];
+    char partition[512];
+    char batch_id[128];
+    char run_date[16];
+    char batch_ts[BRONZE_DT_MAX];
+    int lock_fd;
+    bronze_storage *storage;
+    bool incremental;
+    char state_path[4096];
+    bronze_state state;
+    const char *last_cursor; /* points into state or config: not owned */
+    json_t *previous;        /* existing marker, incremental append only */
+    bronze_roller roller;
+    bool roller_ready;
+    const bronze_source_vt *svt;
+    bronze_source *src;
+} job;
+
+static void sleep_backoff(int attempt)
+{
+    /* 0.5 s, 1 s, 2 s ... capped at 30 s, with +-25% jitter */
+    double base = fmin(30.0, 0.5 * pow(2.0, attempt));
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof r, 0) != sizeof r)
+        r = 0x7fffffff;
+    double s = base * (0.75 + 0.5 * ((double)r / 4294967295.0));
+    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+static int take_lock(job *j, bronze_err *err)
+{
+    char name[600], path[4800];
+    size_t k = 0;
+    for (const char *p = j->partition; *p && k < sizeof name - 8; p++)
+        name[k++] = *p == '/' ? '+' : *p;
+    name[k] = 0;
+    snprintf(path, sizeof path, "%s/.bronze-tmp/%s.lock", j->root, name);
+    j->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (j->lock_fd < 0)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "creating lock %s: %s", path,
+                              strerror(errno));
+    if (flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0)
+        return bronze_err_set(err, BRONZE_E_RUNTIME,
+                              "partition %s is being written by another bronze-extract process "
+                              "(lock %s)",
+                              j->partition, path);
+    return 0;
+}
+
+static int setup(job *j, bronze_err *err)
+{
+    const bronze_config *cfg = j->cfg;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+    bronze_fmt_timestamp_seed(now_us, j->batch_ts);
+    bronze_fmt_date(j->opts->date.day, j->run_date);
+    if (cfg->run.batch_id)
+        snprintf(j->batch_id, sizeof j->batch_id, "%s", cfg->run.batch_id);
+    else
+        bronze_batch_id_auto(now.tv_sec, j->batch_id);
+    bronze_partition_path(cfg, &j->opts->date, now.tv_sec, j->batch_id, j->partition,
+                          sizeof j->partition);
+    snprintf(j->root, sizeof j->root, "%s",
+             cfg->local_path ? cfg->local_path
+                             : (cfg->run.local_output_dir ? cfg->run.local_output_dir : "./output"));
+    char base[4200];
+    snprintf(base, sizeof base, "%s/.bronze-tmp", j->root);
+    if (bronze_mkdirs(base, err))
+        return bronze_err_prefix(err, "%s: local output root", cfg->path);
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof r, 0) != sizeof r)
+        r = (uint32_t)getpid();
+    snprintf(j->tmp_dir, sizeof j->tmp_dir, "%s/%s.%s.%d.%08x", base, cfg->system, cfg->table,
+             (int)getpid(), r);
+    if (bronze_mkdirs(j->tmp_dir, err))
+        return -1;
+    if (take_lock(j, err))
+        return -1;
+    return bronze_storage_local_open(&j->storage, j->root, err);
+}
+
+/* §6.6: a pending batch from a run that died between commit and state write
+ * is adopted when its marker exists and names it, else dropped. */
+static int resolve_cursor(job *j, bronze_err *err)
+{
+    const bronze_config *cfg = j->cfg;
+    j->incremental = cfg->type == BRONZE_SRC_DB && cfg->db.incremental;
+    if (!j->incremental)
+        return 0;
+    bronze_state_path(cfg, j->state_path, sizeof j->state_path);
+    if (bronze_state_load(j->state_path, &j->state, err))
+        return bronze_err_prefix(err, "%s", cfg->path);
+    if (j->state.pending) {
+        bool adopt = false;
+        if (j->state.pending_partition && j->state.pending_batch_id) {
+            char key[1024];
+            snprintf(key, sizeof key, "%s_metadata.json", j->state.pending_partition);
+            bronze_buf b = BRONZE_BUF_INIT;
+            bool found = false;
+            if (j->storage->vt->get(j->storage, key, &b, &found, err)) {
+                bronze_buf_free(&b);
+                return -1;
+            }
+            if (found) {
+                json_t *m = json_loadb((const char *)b.data, b.len, 0, NULL);
+                adopt = m && bronze_metadata_has_batch(m, j->state.pending_batch_id);
+                json_decref(m);
+            }
+            bronze_buf_free(&b);
+        }
+        if (adopt) {
+            BRONZE_INFO("Adopting committed batch %s from an interrupted run (cursor %s)",
+                        j->state.pending_batch_id,
+                        j->state.pending_cursor ? j->state.pending_cursor : "null");
+            free(j->state.cursor);
+            j->state.cursor = j->state.pending_cursor ? strdup(j->state.pending_cursor) : NULL;
+        } else {
+            BRONZE_INFO("Dropping uncommitted pending batch %s from an interrupted run",
+                        j->state.pending_batch_id ? j->state.pending_batch_id : "?");
+        }
+        j->state.pending = false;
+        if (bronze_state_save(j->state_path, &j->state, err))
+            return -1;
+    }
+    j->last_cursor = j->state.cursor;
+    if (cfg->db.cursor_value) {
+        j->last_cursor = cfg->db.cursor_value;
+        BRONZE_INFO("Using source.db.incremental_cursor_value as the cursor");
+    }
+    if (cfg->env.cursor_override) {
+        j->last_cursor = cfg->env.cursor_override;
+        BRONZE_INFO("Using the cursor from $%s", cfg->db.cursor_env);
+    }
+    BRONZE_INFO("Incremental load on %s, cursor %s", cfg->db.cursor_column,
+                j->last_cursor ? j->last_cursor : "none (full load)");
+    return 0;
+}
+
+static int open_source(job *j, bronze_source_ctx *ctx, bronze_err *err)
+{
+    for (int attempt = 0;; attempt++) {
+        bronze_err_clear(err);
+        if (j->svt->open(&j->src, ctx, err) == 0)
+            return 0;
+        j->svt->close(j->src);
+        j->src = NULL;
+        if (err->kind != BRONZE_E_RETRY || attempt >= j->cfg->run.max_retries)
+            return -1;
+        BRONZE_WARN("%s (attempt %d of %d, retrying)", err->msg, attempt + 1,
+                    j->cfg->run.max_retries + 1);
+        sleep_backoff(attempt);
+    }
+}
+
+static int dry_run(job *j, bronze_source_ctx *ctx, bronze_err *err)
+{
+    if (open_source(j, ctx, err))
+        return -1;
+    const bronze_schema *s = j->svt->schema(j->src);
+    BRONZE_INFO("Dry run: source reachable, %zu column(s)", s ? s->ncols : 0);
+    char probe[4400];
+    snprintf(probe, sizeof probe, "%s/.bronze-dry-run-probe-%d", j->root, (int)getpid());
+    if (bronze_write_file_atomic(probe, "probe\n", 6, err))
+        return bronze_err_prefix(err, "%s: local output root is not writable", j->cfg->path);
+    unlink(probe);
+    BRONZE_INFO("Dry run: %s is writable", j->root);
+    return 0;
+}
+
+static int load_previous(job *j, bronze_err *err)
+{
+    if (!j->incremental)
+        return 0;
+    char key[1024];
+    snprintf(key, sizeof key, "%s_metadata.json", j->partition);
+    bronze_buf b = BRONZE_BUF_INIT;
+    bool found = false;
+    int rc = j->storage->vt->get(j->storage, key, &b, &found, err);
+    if (!rc && found) {
+        json_error_t je;
+        j->previous = json_loadb((const char *)b.data, b.len, 0, &je);
+        if (!json_is_object(j->previous))
+            rc = bronze_err_set(err, BRONZE_E_RUNTIME,
+                                "existing %s is not valid JSON (%s); move it away to re-load the "
+                                "partition",
+                                key, je.text);
+    }
+    bronze_buf_free(&b);
+    return rc;
+}
+
+static void progress(job *j, double t0, double *last)
+{
+    double t = mono_now();
+    if (t - *last < 10.0)
+        return;
+    *last = t;
+    double rate = (double)j->roller.total_rows / (t - t0);
+    BRONZE_INFO("progress: %llu rows, %llu parts, %.1f MiB, %.0f rows/s",
+                (unsigned long long)j->roller.total_rows, (unsigned long long)j->roller.parts,
+                (double)j->roller.total_bytes / 1048576.0, rate);
+}
+
+static int stream(job *j, bronze_source_ctx *ctx, bronze_err *err)
+{
+    bronze_batch batch;
+    memset(&batch, 0, sizeof batch);
+    size_t cap = ctx->batch_rows;
+    int retries = 0, rc = -1;
+    double t0 = mono_now(), last = t0;
+    const bronze_schema *schema = j->svt->schema(j->src);
+    if (bronze_batch_init(&batch, schema, cap))
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    bronze_roller_set_schema(&j->roller, schema);
+    for (;;) {
+        int r = j->svt->next(j->src, &batch, err);
+        if (r == BRONZE_SRC_ROWS) {
+            if (bronze_roller_write(&j->roller, &batch, err))
+                goto out;
+            progress(j, t0, &last);
+            continue;
+        }
+        if (r == BRONZE_SRC_END) {
+            rc = 0;
+            break;
+        }
+        if (r == BRONZE_SRC_RESTART) {
+            BRONZE_INFO("Source restarted (schema widened or transient error): discarding %llu "
+                        "staged rows and starting over",
+                        (unsigned long long)j->roller.total_rows);
+        } else if (err->kind == BRONZE_E_RETRY && retries < j->cfg->run.max_retries) {
+            BRONZE_WARN("%s (retry %d of %d, restarting the batch)", err->msg, retries + 1,
+                        j->cfg->run.max_retries);
+            sleep_backoff(retries);
+            retries++;
+            j->svt->close(j->src);
+            j->src = NULL;
+            if (open_source(j, ctx, err))
+                goto out;
+        } else {
+            goto out;
+        }
+        bronze_roller_discard(&j->roller);
+        bronze_batch_free(&batch);
+        schema = j->svt->schema(j->src);
+        if (bronze_batch_init(&batch, schema, cap)) {
+            bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+            goto out;
+        }
+        bronze_roller_set_schema(&j->roller, schema);
+    }
+    rc = bronze_roller_finish(&j->roller, err);
+out:
+    bronze_batch_free(&batch);
+    return rc;
+}
+
+static bool is_part_name(const char *name)
+{
+    unsigned n;
+    char ext[16];
+    return sscanf(name, "part-%u.%15s", &n, ext) == 2 &&
+           (!strcmp(ext, "csv") || !strcmp(ext, "parquet"));
+}
+
+static bool new_file(const bronze_roller *r, const char *name)
+{
+    for (size_t i = 0; i < r->nfiles; i++)
+        if (!strcmp(r->files[i].name, name))
+            return true;
+    return false;
+}
+
+static int commit(job *j, const char *new_cursor, double t0, bronze_err *err)
+{
+    const bronze_config *cfg = j->cfg;
+    bronze_storage *st = j->storage;
+    char key[1200];
+
+    if (j->incremental) {
+        j->state.pending = true;
+        j->state.pending_partition = strdup(j->partition);
+        j->state.pending_batch_id = strdup(j->batch_id);
+        j->state.pending_cursor = new_cursor ? strdup(new_cursor) : NULL;
+        if (bronze_state_save(j->state_path, &j->state, err))
+            return -1;
+    }
+
+    char **keys = NULL;
+    size_t nkeys = 0;
+    if (st->vt->list(st, j->partition, &keys, &nkeys, err))
+        return -1;
+    snprintf(key, sizeof key, "%s_metadata.json", j->partition);
+    int rc = -1;
+    if (!j->previous && st->vt->remove(st, key, err)) /* full load: old marker goes first */
+        goto out;
+    for (size_t i = 0; i < j->roller.nfiles; i++) {
+        const bronze_part_file *f = &j->roller.files[i];
+        snprintf(key, sizeof key, "%s%s", j->partition, f->name);
+        if (st->vt->put(st, f->staged_path, key, err))
+            goto out;
+    }
+    /* Stale parts (full load) and parts no marker lists (crashed runs) go. */
+    for (size_t i = 0; i < nkeys; i++) {
+        const char *name = keys[i] + strlen(j->partition);
+        if (!is_part_name(name) || new_file(&j->roller, name))
+            continue;
+        if (j->previous && bronze_metadata_lists(j->previous, name))
+            continue;
+        if (st->vt->remove(st, keys[i], err))
+            goto out;
+    }
+    bronze_batch_info info = {
+        .cfg = cfg,
+        .batch_timestamp = j->batch_ts,
+        .run_date = j->run_date,
+        .partition_path = j->partition,
+        .batch_id = j->batch_id,
+        .new_cursor = new_cursor,
+        .csv = cfg->run.write_csv && cfg->allow_csv,
+        .parquet = cfg->run.write_parquet && cfg->allow_parquet,
+        .schema = j->src ? j->svt->schema(j->src) : NULL,
+        .files = j->roller.files,
+        .nfiles = j->roller.nfiles,
+        .records = j->roller.total_rows,
+        .duration_seconds = mono_now() - t0,
+        .previous = j->previous,
+    };
+    char *text = bronze_metadata_render(&info);
+    if (!text) {
+        bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+        goto out;
+    }
+    char staged[4600];
+    snprintf(staged, sizeof staged, "%s/_metadata.json", j->tmp_dir);
+    rc = bronze_write_file_atomic(staged, text, strlen(text), err);
+    free(text);
+    snprintf(key, sizeof key, "%s_metadata.json", j->partition);
+    if (rc || (rc = st->vt->put(st, staged, key, err)))
+        goto out;
+
+    if (j->incremental) {
+        free(j->state.cursor);
+        j->state.cursor = new_cursor ? strdup(new_cursor) : NULL;
+        free(j->state.last_run);
+        j->state.last_run = strdup(j->run_date);
+        j->state.pending = false;
+        if (bronze_state_save(j->state_path, &j->state, err)) {
+            rc = -1;
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    bronze_storage_free_list(keys, nkeys);
+    return rc;
+}
+
+int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze_job_result *res,
+                   bronze_err *err)
+{
+    job jb;
+    memset(&jb, 0, sizeof jb);
+    job *j = &jb;
+    j->cfg = cfg;
+    j->opts = opts;
+    j->lock_fd = -1;
+    memset(res, 0, sizeof *res);
+    double t0 = mono_now();
+    int rc = -1;
+    char *new_cursor = NULL;
+
+    if (setup(j, err) || resolve_cursor(j, err))
+        goto done;
+    j->svt = bronze_source_for(cfg, err);
+    if (!j->svt)
+        goto done;
+    bronze_source_ctx ctx = {
+        .cfg = cfg,
+        .last_cursor = j->last_cursor,
+        .run_date = j->run_date,
+        .tmp_dir = j->tmp_dir,
+        .batch_rows = cfg->type == BRONZE_SRC_DB && cfg->db.fetch_batch_size > 0 &&
+                              cfg->db.fetch_batch_size < 1000000
+                          ? (size_t)cfg->db.fetch_batch_size
+                          : DEFAULT_BATCH_ROWS,
+        .dry_run = opts->dry_run,
+    };
+    if (opts->dry_run) {
+        rc = dry_run(j, &ctx, err);
+        goto done;
+    }
+    if (load_previous(j, err))
+        goto done;
+    unsigned formats = (cfg->run.write_csv && cfg->allow_csv ? 1u : 0u) |
+                       (cfg->run.write_parquet && cfg->allow_parquet ? 2u : 0u);
+    bronze_encoder_opts eo = {
+        .codec = cfg->parquet_compression,
+        .max_bytes = cfg->run.max_file_size_mb > 0
+                         ? (uint64_t)(cfg->run.max_file_size_mb * 1048576.0)
+                         : 0,
+        .created_by = bronze_created_by(),
+    };
+    unsigned first = j->previous ? bronze_metadata_max_part(j->previous) + 1 : 1;
+    if (bronze_roller_init(&j->roller, j->tmp_dir, formats, &eo, cfg->run.max_rows_per_file,
+                           first, err))
+        goto done;
+    j->roller_ready = true;
+    if (open_source(j, &ctx, err) || stream(j, &ctx, err))
+        goto done;
+    const char *c = j->svt->cursor(j->src);
+    if (!c && j->incremental)
+        c = j->last_cursor; /* nothing new: carry the cursor forward */
+    if (c && !(new_cursor = strdup(c))) {
+        bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+        goto done;
+    }
+    if (commit(j, j->incremental ? new_cursor : NULL, t0, err))
+        goto done;
+    res->rows = j->roller.total_rows;
+    res->files = j->roller.nfiles;
+    res->bytes = j->roller.total_bytes;
+    snprintf(res->partition, sizeof res->partition, "%s", j->partition);
+    j->storage->vt->describe(j->storage, j->partition, res->location, sizeof res->location);
+    rc = 0;
+done:
+    res->seconds = mono_now() - t0;
+    if (j->src)
+        j->svt->close(j->src);
+    if (j->roller_ready) {
+        if (rc && !cfg->run.cleanup_on_failure && j->roller.nfiles) {
+            BRONZE_WARN("cleanup_on_failure is false: staged parts kept in %s", j->tmp_dir);
+            for (size_t i = 0; i < j->roller.nfiles; i++)
+                j->roller.files[i].staged_path[0] = 0; /* keep them */
+        }
+        bronze_roller_free(&j->roller);
+    }
+    if (j->tmp_dir[0] && (rc == 0 || cfg->run.cleanup_on_failure))
+        bronze_remove_tree(j->tmp_dir);
+    if (j->storage)
+        j->storage->vt->close(j->storage);
+    if (j->lock_fd >= 0)
+        close(j->lock_fd);
+    json_decref(j->previous);
+    bronze_state_free(&j->state);
+    free(new_cursor);
+    return rc;
+}

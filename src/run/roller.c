@@ -1,0 +1,207 @@
+/* roller.c - part-file cutting across formats (see roller.h). */
+#include "run/roller.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+int bronze_sha256_file(const char *path, char out[65], bronze_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "hashing %s: %s", path, strerror(errno));
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    static _Thread_local unsigned char buf[1 << 18];
+    ssize_t r;
+    while ((r = read(fd, buf, sizeof buf)) > 0)
+        EVP_DigestUpdate(ctx, buf, (size_t)r);
+    int e = errno;
+    close(fd);
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    if (r < 0)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "hashing %s: %s", path, strerror(e));
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
+int bronze_roller_init(bronze_roller *r, const char *tmp_dir, unsigned formats,
+                       const bronze_encoder_opts *opts, int64_t max_rows, unsigned first_part,
+                       bronze_err *err)
+{
+    memset(r, 0, sizeof *r);
+    if (formats & 1)
+        r->vts[r->nvt++] = &bronze_encoder_csv;
+    if (formats & 2)
+        r->vts[r->nvt++] = &bronze_encoder_parquet;
+    r->opts = *opts;
+    r->max_rows = max_rows;
+    r->first_part = r->next_part = first_part ? first_part : 1;
+    r->tmp_dir = strdup(tmp_dir);
+    if (!r->tmp_dir)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    return 0;
+}
+
+void bronze_roller_set_schema(bronze_roller *r, const bronze_schema *schema)
+{
+    r->schema = schema;
+}
+
+static int open_part(bronze_roller *r, bronze_err *err)
+{
+    for (int i = 0; i < r->nvt; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/part-%04u.%s", r->tmp_dir, r->next_part, r->vts[i]->ext);
+        if (r->vts[i]->open(&r->enc[i], path, r->schema, &r->opts, err)) {
+            for (int j = 0; j <= i; j++) {
+                if (r->enc[j])
+                    r->vts[j]->destroy(r->enc[j]);
+                r->enc[j] = NULL;
+            }
+            return -1;
+        }
+    }
+    r->part_open = true;
+    r->part_rows = 0;
+    return 0;
+}
+
+static int add_file(bronze_roller *r, int i, uint64_t bytes, bronze_err *err)
+{
+    if (r->nfiles == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        bronze_part_file *f = realloc(r->files, cap * sizeof *f);
+        if (!f)
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+        r->files = f;
+        r->cap = cap;
+    }
+    bronze_part_file *f = &r->files[r->nfiles];
+    memset(f, 0, sizeof *f);
+    snprintf(f->name, sizeof f->name, "part-%04u.%s", r->next_part, r->vts[i]->ext);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", r->tmp_dir, f->name);
+    f->staged_path = strdup(path);
+    f->format = r->vts[i]->ext;
+    f->rows = r->part_rows;
+    f->bytes = bytes;
+    if (!f->staged_path)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    r->nfiles++;
+    if (bronze_sha256_file(path, f->sha256, err))
+        return -1;
+    r->total_bytes += bytes;
+    return 0;
+}
+
+static int close_part(bronze_roller *r, bronze_err *err)
+{
+    if (!r->part_open)
+        return 0;
+    int rc = 0;
+    for (int i = 0; i < r->nvt; i++) {
+        uint64_t bytes = 0;
+        if (!rc && r->vts[i]->finish(r->enc[i], &bytes, err))
+            rc = -1;
+        r->vts[i]->destroy(r->enc[i]);
+        r->enc[i] = NULL;
+        if (!rc && add_file(r, i, bytes, err))
+            rc = -1;
+    }
+    if (!rc)
+        BRONZE_DEBUG("Chunk %u completed successfully (%llu rows)", r->next_part - r->first_part + 1,
+                     (unsigned long long)r->part_rows);
+    r->part_open = false;
+    r->parts++;
+    r->next_part++;
+    return rc;
+}
+
+int bronze_roller_write(bronze_roller *r, const bronze_batch *b, bronze_err *err)
+{
+    size_t off = 0, n = b->nrows;
+    while (off < n) {
+        if (!r->part_open && open_part(r, err))
+            return -1;
+        size_t want = n - off;
+        if (r->max_rows > 0 && (uint64_t)want > (uint64_t)r->max_rows - r->part_rows)
+            want = (size_t)((uint64_t)r->max_rows - r->part_rows);
+        size_t k = want;
+        for (int i = 0; i < r->nvt && k; i++) {
+            size_t fit = r->vts[i]->fit(r->enc[i], b, off, k, err);
+            if (fit == (size_t)-1)
+                return -1;
+            if (fit < k)
+                k = fit;
+        }
+        if (k == 0) {
+            if (r->part_rows == 0)
+                return bronze_err_set(err, BRONZE_E_RUNTIME,
+                                      "row %llu is larger than source.run.max_file_size_mb (%.3f "
+                                      "MiB) on its own; raise the limit",
+                                      (unsigned long long)(r->total_rows + off + 1),
+                                      (double)r->opts.max_bytes / 1048576.0);
+            if (close_part(r, err))
+                return -1;
+            continue;
+        }
+        for (int i = 0; i < r->nvt; i++)
+            if (r->vts[i]->write(r->enc[i], b, off, k, err))
+                return -1;
+        r->part_rows += k;
+        off += k;
+        if (k < want || (r->max_rows > 0 && r->part_rows == (uint64_t)r->max_rows))
+            if (close_part(r, err))
+                return -1;
+    }
+    r->total_rows += n;
+    return 0;
+}
+
+int bronze_roller_finish(bronze_roller *r, bronze_err *err)
+{
+    return close_part(r, err);
+}
+
+void bronze_roller_discard(bronze_roller *r)
+{
+    for (int i = 0; i < r->nvt; i++) {
+        if (r->enc[i])
+            r->vts[i]->destroy(r->enc[i]);
+        r->enc[i] = NULL;
+    }
+    if (r->part_open)
+        for (int i = 0; i < r->nvt; i++) {
+            char path[4200];
+            snprintf(path, sizeof path, "%s/part-%04u.%s", r->tmp_dir, r->next_part,
+                     r->vts[i]->ext);
+            unlink(path);
+        }
+    for (size_t i = 0; i < r->nfiles; i++) {
+        unlink(r->files[i].staged_path);
+        free(r->files[i].staged_path);
+    }
+    r->nfiles = 0;
+    r->part_open = false;
+    r->next_part = r->first_part;
+    r->total_rows = r->total_bytes = r->parts = 0;
+}
+
+void bronze_roller_free(bronze_roller *r)
+{
+    bronze_roller_discard(r);
+    free(r->files);
+    free(r->tmp_dir);
+    memset(r, 0, sizeof *r);
+}

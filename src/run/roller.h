@@ -1,0 +1,60 @@
+/*
+ * roller.h - cuts the row stream into part files (SPEC §6.2).
+ *
+ * One roller per job. It drives one encoder per enabled format over the same
+ * rows, so part-NNNN.csv and part-NNNN.parquet always hold the same rows, and
+ * closes a part at whichever limit comes first: max_rows_per_file (exact), or
+ * max_file_size_mb (the encoders' fit() says how many rows still fit; the
+ * larger of the two files rules). Parts are staged in the job's tmp dir and
+ * listed in `files` once finished (fsynced, sized, hashed); commit moves them.
+ */
+#ifndef BRONZE_RUN_ROLLER_H
+#define BRONZE_RUN_ROLLER_H
+
+#include <stdint.h>
+
+#include "batch/batch.h"
+#include "format/encoder.h"
+
+typedef struct bronze_part_file {
+    char name[64];     /* "part-0001.parquet" */
+    char *staged_path; /* owned; where the finished file waits for commit */
+    const char *format; /* "csv" | "parquet" */
+    uint64_t rows, bytes;
+    char sha256[65];
+} bronze_part_file;
+
+typedef struct bronze_roller {
+    const bronze_schema *schema;
+    const bronze_encoder_vt *vts[2];
+    bronze_encoder *enc[2];
+    int nvt;
+    bronze_encoder_opts opts;
+    char *tmp_dir;
+    int64_t max_rows;
+    unsigned first_part, next_part;
+    bool part_open;
+    uint64_t part_rows;
+    bronze_part_file *files;
+    size_t nfiles, cap;
+    uint64_t total_rows, total_bytes, parts;
+} bronze_roller;
+
+/* formats: bit 0 CSV, bit 1 Parquet. first_part: number of the first part. */
+int bronze_roller_init(bronze_roller *r, const char *tmp_dir, unsigned formats,
+                       const bronze_encoder_opts *opts, int64_t max_rows, unsigned first_part,
+                       bronze_err *err);
+/* Sets the schema for the rows to come (before the first write, and after a
+ * discard when the source widened its schema). */
+void bronze_roller_set_schema(bronze_roller *r, const bronze_schema *schema);
+int bronze_roller_write(bronze_roller *r, const bronze_batch *b, bronze_err *err);
+/* Closes the open part, if any. */
+int bronze_roller_finish(bronze_roller *r, bronze_err *err);
+/* Drops every staged part (source restart or failure) and starts numbering again. */
+void bronze_roller_discard(bronze_roller *r);
+void bronze_roller_free(bronze_roller *r);
+
+/* SHA-256 of a file as lowercase hex. */
+int bronze_sha256_file(const char *path, char out[65], bronze_err *err);
+
+#endif

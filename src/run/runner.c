@@ -1,0 +1,135 @@
+/* runner.c - config-level parallelism: a small pool of threads taking jobs
+ * from a shared index; each job logs under its own "system.table" tag. */
+#include "run/runner.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run/state.h"
+#include "util/log.h"
+
+typedef struct {
+    bronze_config **cfgs;
+    size_t n;
+    const bronze_runner_opts *opts;
+    atomic_size_t next;
+    atomic_int ok, failed;
+} pool;
+
+static const char *root_of(const bronze_config *c)
+{
+    return c->local_path ? c->local_path
+                         : (c->run.local_output_dir ? c->run.local_output_dir : "./output");
+}
+
+int bronze_runner_preflight(bronze_config **cfgs, size_t n, bronze_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const bronze_config *c = cfgs[i];
+        if (!(c->run.write_csv && c->allow_csv) && !(c->run.write_parquet && c->allow_parquet))
+            return bronze_err_set(err, BRONZE_E_CONFIG,
+                                  "%s: source.run: no output format is enabled (write_csv/"
+                                  "write_parquet and platform.bronze.output_defaults.allow_*)",
+                                  c->path);
+        if (c->storage_backend == BRONZE_BACKEND_S3 && c->run.s3_enabled)
+            return bronze_err_set(err, BRONZE_E_CONFIG,
+                                  "%s: source.run.s3_enabled: uploads to S3 are not available in "
+                                  "this build yet; set s3_enabled: false to run locally",
+                                  c->path);
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = i + 1; k < n; k++) {
+            const bronze_config *a = cfgs[i], *b = cfgs[k];
+            bool same_target = !strcmp(a->system, b->system) && !strcmp(a->table, b->table) &&
+                               !strcmp(root_of(a), root_of(b));
+            char sa[4096], sb[4096];
+            bronze_state_path(a, sa, sizeof sa);
+            bronze_state_path(b, sb, sizeof sb);
+            bool same_state = a->type == BRONZE_SRC_DB && b->type == BRONZE_SRC_DB &&
+                              a->db.incremental && b->db.incremental && !strcmp(sa, sb);
+            if (same_target || same_state)
+                return bronze_err_set(err, BRONZE_E_CONFIG,
+                                      "%s and %s: both write %s (system=%s/table=%s); give each "
+                                      "config its own table or output root",
+                                      a->path, b->path, same_state ? sa : root_of(a), a->system,
+                                      a->table);
+        }
+    return 0;
+}
+
+static void run_one(pool *p, size_t i)
+{
+    const bronze_config *cfg = p->cfgs[i];
+    char tag[160];
+    snprintf(tag, sizeof tag, "%s.%s", cfg->system, cfg->table);
+    bronze_log_set_job(tag);
+    BRONZE_INFO("Starting extraction for %s", tag);
+    bronze_job_result res;
+    bronze_err err = BRONZE_ERR_INIT;
+    if (bronze_job_run(cfg, &p->opts->job, &res, &err) == 0) {
+        if (p->opts->job.dry_run) {
+            BRONZE_INFO("✓ Dry run passed for %s", tag);
+        } else {
+            BRONZE_INFO("Finished: %llu rows, %llu files, %.1f MiB in %.2f s (%.0f rows/s)",
+                        (unsigned long long)res.rows, (unsigned long long)res.files,
+                        (double)res.bytes / 1048576.0, res.seconds,
+                        res.seconds > 0 ? (double)res.rows / res.seconds : 0.0);
+            BRONZE_INFO("Batch committed to %s", res.location);
+            BRONZE_INFO("✓ Successfully completed extraction for %s", tag);
+        }
+        atomic_fetch_add(&p->ok, 1);
+    } else {
+        BRONZE_ERROR("%s", err.msg);
+        BRONZE_ERROR("✗ Extraction failed for %s", tag);
+        atomic_fetch_add(&p->failed, 1);
+    }
+    bronze_log_set_job(NULL);
+}
+
+static void *worker(void *arg)
+{
+    pool *p = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&p->next, 1);
+        if (i >= p->n)
+            return NULL;
+        run_one(p, i);
+    }
+}
+
+int bronze_runner_run(bronze_config **cfgs, size_t n, const bronze_runner_opts *opts)
+{
+    pool p = {.cfgs = cfgs, .n = n, .opts = opts};
+    atomic_init(&p.next, 0);
+    atomic_init(&p.ok, 0);
+    atomic_init(&p.failed, 0);
+    size_t workers = opts->workers > 0 ? (size_t)opts->workers : 1;
+    if (workers > n)
+        workers = n;
+    if (n > 1 && workers > 1)
+        BRONZE_INFO("Starting parallel extraction with %zu workers for %zu configs", workers, n);
+    if (workers <= 1) {
+        worker(&p);
+    } else {
+        pthread_t *t = calloc(workers, sizeof *t);
+        size_t started = 0;
+        for (size_t i = 0; t && i < workers; i++)
+            if (pthread_create(&t[i], NULL, worker, &p) == 0)
+                started++;
+        if (!started)
+            worker(&p);
+        for (size_t i = 0; i < started; i++)
+            pthread_join(t[i], NULL);
+        free(t);
+    }
+    int ok = atomic_load(&p.ok), failed = atomic_load(&p.failed);
+    if (n > 1)
+        BRONZE_INFO("Parallel extraction complete: %d successful, %d failed out of %zu total", ok,
+                    failed, n);
+    if (failed == 0 && !opts->job.dry_run)
+        BRONZE_INFO("Finished Bronze extract run successfully");
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,111 @@
+/* state.c - cursor state file read/write in 1.0's shape (see state.h). */
+#include "run/state.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/storage.h"
+
+void bronze_state_path(const bronze_config *cfg, char *out, size_t cap)
+{
+    if (cfg->db.state_file)
+        snprintf(out, cap, "%s", cfg->db.state_file);
+    else
+        snprintf(out, cap, ".state/%s_%s_cursor.json", cfg->system, cfg->table);
+}
+
+static char *text_of(json_t *v)
+{
+    if (json_is_string(v))
+        return strdup(json_string_value(v));
+    if (json_is_integer(v)) {
+        char b[32];
+        snprintf(b, sizeof b, "%lld", (long long)json_integer_value(v));
+        return strdup(b);
+    }
+    if (json_is_real(v)) {
+        char b[64];
+        snprintf(b, sizeof b, "%.17g", json_real_value(v));
+        return strdup(b);
+    }
+    return NULL;
+}
+
+int bronze_state_load(const char *path, bronze_state *st, bronze_err *err)
+{
+    memset(st, 0, sizeof *st);
+    bronze_buf b = BRONZE_BUF_INIT;
+    bool found;
+    if (bronze_read_file(path, &b, &found, err)) {
+        bronze_buf_free(&b);
+        return -1;
+    }
+    if (!found) {
+        bronze_buf_free(&b);
+        return 0;
+    }
+    json_error_t je;
+    json_t *root = json_loadb((const char *)b.data, b.len, 0, &je);
+    bronze_buf_free(&b);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return bronze_err_set(err, BRONZE_E_RUNTIME,
+                              "state file %s is not a JSON object (line %d: %s); fix or remove it",
+                              path, je.line, je.text);
+    }
+    st->cursor = text_of(json_object_get(root, "cursor"));
+    st->last_run = text_of(json_object_get(root, "last_run"));
+    json_t *p = json_object_get(root, "pending");
+    if (json_is_object(p)) {
+        st->pending = true;
+        st->pending_partition = text_of(json_object_get(p, "partition_path"));
+        st->pending_batch_id = text_of(json_object_get(p, "batch_id"));
+        st->pending_cursor = text_of(json_object_get(p, "new_cursor"));
+    }
+    json_decref(root);
+    return 0;
+}
+
+int bronze_state_save(const char *path, const bronze_state *st, bronze_err *err)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = 0;
+        if (dir[0] && bronze_mkdirs(dir, err))
+            return -1;
+    }
+    json_t *root = json_object();
+    json_object_set_new(root, "cursor", st->cursor ? json_string(st->cursor) : json_null());
+    json_object_set_new(root, "last_run", st->last_run ? json_string(st->last_run) : json_null());
+    if (st->pending) {
+        json_t *p = json_object();
+        json_object_set_new(p, "partition_path", json_string(st->pending_partition));
+        json_object_set_new(p, "batch_id", json_string(st->pending_batch_id));
+        json_object_set_new(p, "new_cursor",
+                            st->pending_cursor ? json_string(st->pending_cursor) : json_null());
+        json_object_set_new(root, "pending", p);
+    }
+    char *text = json_dumps(root, JSON_INDENT(2));
+    json_decref(root);
+    if (!text)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    int rc = bronze_write_file_atomic(path, text, strlen(text), err);
+    free(text);
+    if (rc)
+        bronze_err_prefix(err, "saving cursor state");
+    return rc;
+}
+
+void bronze_state_free(bronze_state *st)
+{
+    free(st->cursor);
+    free(st->last_run);
+    free(st->pending_partition);
+    free(st->pending_batch_id);
+    free(st->pending_cursor);
+    memset(st, 0, sizeof *st);
+}

@@ -1,0 +1,31 @@
+/*
+ * state.h - the incremental cursor state file (SPEC §3 "State", §6.6).
+ *
+ * Path: source.db.incremental.state_file, else .state/<system>_<table>_cursor.json
+ * (1.0's path). Shape: 1.0's {"cursor": "...", "last_run": "YYYY-MM-DD"}, with
+ * our fields beside them: "pending" {partition_path, batch_id, new_cursor}
+ * written before a commit, cleared after it. Written atomically.
+ */
+#ifndef BRONZE_RUN_STATE_H
+#define BRONZE_RUN_STATE_H
+
+#include <stdbool.h>
+
+#include "config/config.h"
+#include "util/err.h"
+
+typedef struct bronze_state {
+    char *cursor;   /* committed cursor, NULL when none */
+    char *last_run; /* YYYY-MM-DD */
+    bool pending;
+    char *pending_partition, *pending_batch_id, *pending_cursor;
+} bronze_state;
+
+/* Fills out (>= 4096) with the state file path for cfg. */
+void bronze_state_path(const bronze_config *cfg, char *out, size_t cap);
+/* A missing file gives an empty state. A corrupt one is an error naming it. */
+int bronze_state_load(const char *path, bronze_state *st, bronze_err *err);
+int bronze_state_save(const char *path, const bronze_state *st, bronze_err *err);
+void bronze_state_free(bronze_state *st);
+
+#endif

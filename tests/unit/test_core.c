@@ -1,0 +1,275 @@
+/* Unit tests for the core pieces: datetime, value text, partition paths,
+ * query wrapping, the record batch and the CSV encoder's exact sizing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "batch/batch.h"
+#include "format/encoder.h"
+#include "format/value_text.h"
+#include "run/partition.h"
+#include "source/db_query.h"
+#include "util/datetime.h"
+
+static void test_dates(void **state)
+{
+    (void)state;
+    int32_t d;
+    assert_int_equal(bronze_parse_date("1970-01-01", 10, &d), 0);
+    assert_int_equal(d, 0);
+    assert_int_equal(bronze_parse_date("2000-01-01", 10, &d), 0);
+    assert_int_equal(d, 10957);
+    assert_int_equal(bronze_parse_date("1969-12-31", 10, &d), 0);
+    assert_int_equal(d, -1);
+    assert_int_equal(bronze_parse_date("2024-02-29", 10, &d), 0);
+    assert_int_equal(bronze_parse_date("2023-02-29", 10, &d), -1);
+    assert_int_equal(bronze_parse_date("2023-13-01", 10, &d), -1);
+    assert_int_equal(bronze_parse_date("2023-1-01", 9, &d), -1);
+    char out[BRONZE_DT_MAX];
+    bronze_fmt_date(-719528, out); /* 0000-01-01 */
+    assert_string_equal(out, "0000-01-01");
+    bronze_fmt_date(INT32_MAX, out);
+    assert_string_equal(out, "infinity");
+    for (int32_t day = -800000; day < 800000; day += 997) {
+        char t[BRONZE_DT_MAX];
+        size_t n = bronze_fmt_date(day, t);
+        int32_t back;
+        if (t[0] != '-') {
+            assert_int_equal(bronze_parse_date(t, n, &back), 0);
+            assert_int_equal(back, day);
+        }
+    }
+}
+
+static void test_timestamps(void **state)
+{
+    (void)state;
+    int64_t us;
+    bool tz;
+    assert_int_equal(bronze_parse_timestamp("2025-01-12T14:30:15.123456", 26, &us, &tz), 0);
+    assert_false(tz);
+    char out[BRONZE_DT_MAX];
+    bronze_fmt_timestamp_seed(us, out);
+    assert_string_equal(out, "2025-01-12T14:30:15.123456");
+    assert_int_equal(bronze_parse_timestamp("2025-01-12 16:30:15+02:00", 25, &us, &tz), 0);
+    assert_true(tz);
+    bronze_fmt_timestamp(us, ' ', "+00", out);
+    assert_string_equal(out, "2025-01-12 14:30:15+00");
+    assert_int_equal(bronze_parse_timestamp("1969-12-31T23:59:59.5Z", 22, &us, &tz), 0);
+    assert_true(us == -500000);
+    bronze_fmt_timestamp(us, 'T', "Z", out);
+    assert_string_equal(out, "1969-12-31T23:59:59.5Z");
+    assert_int_equal(bronze_parse_timestamp("2025-01-12T25:00", 16, &us, &tz), -1);
+    assert_int_equal(bronze_parse_timestamp("2025-01-12T10:00:00x", 20, &us, &tz), -1);
+    assert_int_equal(bronze_parse_time("23:59:59.000001", 15, &us), 0);
+    bronze_fmt_time(us, out);
+    assert_string_equal(out, "23:59:59.000001");
+}
+
+static void test_numbers_text(void **state)
+{
+    (void)state;
+    char b[64];
+    bronze_fmt_double(0.1, b);
+    assert_string_equal(b, "0.1");
+    bronze_fmt_double(1.0 / 3.0, b);
+    assert_true(strtod(b, NULL) == 1.0 / 3.0);
+    bronze_fmt_double(-0.0, b);
+    assert_string_equal(b, "-0");
+    bronze_fmt_double(NAN, b);
+    assert_string_equal(b, "NaN");
+    bronze_fmt_double(-INFINITY, b);
+    assert_string_equal(b, "-inf");
+    bronze_fmt_double(123456789.0, b);
+    assert_string_equal(b, "123456789");
+    bronze_fmt_float(0.1f, b);
+    assert_string_equal(b, "0.1");
+    bronze_fmt_decimal(-1250, 2, b);
+    assert_string_equal(b, "-12.50");
+    bronze_fmt_decimal(5, 3, b);
+    assert_string_equal(b, "0.005");
+    bronze_fmt_decimal(-5, 3, b);
+    assert_string_equal(b, "-0.005");
+    __int128 big = 0;
+    for (int i = 0; i < 38; i++)
+        big = big * 10 + 9;
+    bronze_fmt_decimal(-big, 2, b);
+    assert_int_equal(strlen(b), 40);
+    assert_memory_equal(b + 35, "99.99", 5);
+}
+
+static void test_partition_paths(void **state)
+{
+    (void)state;
+    bronze_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.system = "sales";
+    cfg.table = "orders";
+    cfg.use_dt_partition = true;
+    bronze_run_date d;
+    assert_int_equal(bronze_run_date_parse("2025-01-12T08:30", &d), 0);
+    char p[512];
+    cfg.strategy = BRONZE_PART_TIMESTAMP;
+    bronze_partition_path(&cfg, &d, 0, "x", p, sizeof p);
+    assert_string_equal(p, "system=sales/table=orders/dt=2025-01-12/batch=20250112_0830/");
+    cfg.strategy = BRONZE_PART_HOURLY;
+    bronze_partition_path(&cfg, &d, 0, "x", p, sizeof p);
+    assert_string_equal(p, "system=sales/table=orders/dt=2025-01-12/hour=08/");
+    /* not pinned: hour from the start time (1970-01-01 13:45 UTC) */
+    assert_int_equal(bronze_run_date_parse("2025-01-12", &d), 0);
+    bronze_partition_path(&cfg, &d, 13 * 3600 + 45 * 60, "x", p, sizeof p);
+    assert_string_equal(p, "system=sales/table=orders/dt=2025-01-12/hour=13/");
+    cfg.strategy = BRONZE_PART_BATCH_ID;
+    cfg.use_dt_partition = false;
+    bronze_partition_path(&cfg, &d, 0, "b_1", p, sizeof p);
+    assert_string_equal(p, "system=sales/table=orders/batch_id=b_1/");
+    assert_int_equal(bronze_run_date_parse("2025-02-30", &d), -1);
+    assert_int_equal(bronze_run_date_parse("2025-01-12 08:30", &d), -1);
+    assert_int_equal(bronze_run_date_parse("2025-01-12T8:30", &d), -1);
+    char id[32];
+    bronze_batch_id_auto(1736692215, id); /* 2025-01-12 14:30:15 */
+    assert_int_equal(strlen(id), 24);
+    assert_memory_equal(id, "20250112_143015_", 16);
+}
+
+static void test_query_wrap(void **state)
+{
+    (void)state;
+    bronze_buf b = BRONZE_BUF_INIT;
+    assert_int_equal(bronze_db_wrap_incremental(&b, "SELECT * FROM t; -- all rows\n", "up\"d", "?1"),
+                     0);
+    bronze_buf_cstr(&b);
+    assert_string_equal((char *)b.data,
+                        "SELECT * FROM (SELECT * FROM t\n) bronze_src WHERE \"up\"\"d\" > ?1");
+    b.len = 0;
+    bronze_db_wrap_incremental(&b, "SELECT '--x' AS a FROM t", "a", "?1");
+    bronze_buf_cstr(&b);
+    assert_string_equal((char *)b.data,
+                        "SELECT * FROM (SELECT '--x' AS a FROM t\n) bronze_src WHERE \"a\" > ?1");
+    bronze_buf_free(&b);
+}
+
+static bronze_schema *two_col_schema(void)
+{
+    bronze_schema *s = bronze_schema_new(2);
+    bronze_schema_set(s, 0, "id", BRONZE_T_INT64, 0, 0, true);
+    bronze_schema_set(s, 1, "text", BRONZE_T_STRING, 0, 0, true);
+    return s;
+}
+
+static void test_batch_nulls(void **state)
+{
+    (void)state;
+    bronze_schema *s = two_col_schema();
+    bronze_batch b;
+    assert_int_equal(bronze_batch_init(&b, s, 4), 0);
+    bronze_batch_put_i64(&b, 7);
+    bronze_batch_put_null(&b);
+    bronze_batch_end_row(&b);
+    bronze_batch_put_null(&b);
+    bronze_batch_put_bytes(&b, "", 0);
+    bronze_batch_end_row(&b);
+    assert_int_equal(b.nrows, 2);
+    assert_true(bronze_batch_is_valid(&b.cols[0], 0));
+    assert_false(bronze_batch_is_valid(&b.cols[1], 0));
+    assert_false(bronze_batch_is_valid(&b.cols[0], 1));
+    assert_true(bronze_batch_is_valid(&b.cols[1], 1));
+    assert_int_equal(b.cols[1].null_count, 1);
+    bronze_batch_clear(&b);
+    bronze_batch_put_i64(&b, 1);
+    bronze_batch_put_bytes(&b, "abc", 3);
+    bronze_batch_abort_row(&b);
+    assert_int_equal(b.cols[1].data_len, 0);
+    bronze_batch_free(&b);
+    bronze_schema *d = bronze_schema_new(3);
+    bronze_schema_set(d, 0, "a", BRONZE_T_INT64, 0, 0, true);
+    bronze_schema_set(d, 1, "a", BRONZE_T_INT64, 0, 0, true);
+    bronze_schema_set(d, 2, "a_2", BRONZE_T_INT64, 0, 0, true);
+    assert_int_equal(bronze_schema_dedupe_names(d), 1);
+    assert_string_equal(d->fields[1].name, "a_3");
+    bronze_schema_free(d);
+    bronze_schema_free(s);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static void test_csv_encoder_format_and_fit(void **state)
+{
+    (void)state;
+    bronze_schema *s = two_col_schema();
+    bronze_batch b;
+    bronze_batch_init(&b, s, 8);
+    const char *texts[] = {"plain", "with,comma", "quote\"d", "line\nbreak", "", NULL};
+    for (int i = 0; i < 6; i++) {
+        bronze_batch_put_i64(&b, i);
+        if (texts[i])
+            bronze_batch_put_bytes(&b, texts[i], strlen(texts[i]));
+        else
+            bronze_batch_put_null(&b);
+        bronze_batch_end_row(&b);
+    }
+    char path[] = "/tmp/bf-csv-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    bronze_err err = BRONZE_ERR_INIT;
+    bronze_encoder_opts o = {.max_bytes = 0};
+    bronze_encoder *e;
+    assert_int_equal(bronze_encoder_csv.open(&e, path, s, &o, &err), 0);
+    assert_int_equal(bronze_encoder_csv.fit(e, &b, 0, 6, &err), 6);
+    assert_int_equal(bronze_encoder_csv.write(e, &b, 0, 6, &err), 0);
+    uint64_t bytes;
+    assert_int_equal(bronze_encoder_csv.finish(e, &bytes, &err), 0);
+    bronze_encoder_csv.destroy(e);
+    const char *want = "id,text\n0,plain\n1,\"with,comma\"\n2,\"quote\"\"d\"\n3,\"line\nbreak\"\n"
+                       "4,\"\"\n5,\n";
+    assert_string_equal(slurp(path), want);
+    assert_int_equal(bytes, strlen(want));
+
+    /* Exact limit: header (8) + "0,plain\n" (8) + next row (15) = 31 bytes. */
+    o.max_bytes = 30;
+    assert_int_equal(bronze_encoder_csv.open(&e, path, s, &o, &err), 0);
+    assert_int_equal(bronze_encoder_csv.fit(e, &b, 0, 6, &err), 1);
+    assert_int_equal(bronze_encoder_csv.write(e, &b, 0, 1, &err), 0);
+    assert_int_equal(bronze_encoder_csv.fit(e, &b, 1, 5, &err), 0);
+    assert_int_equal(bronze_encoder_csv.finish(e, &bytes, &err), 0);
+    bronze_encoder_csv.destroy(e);
+    assert_int_equal(bytes, 16);
+    o.max_bytes = 31;
+    assert_int_equal(bronze_encoder_csv.open(&e, path, s, &o, &err), 0);
+    assert_int_equal(bronze_encoder_csv.fit(e, &b, 0, 6, &err), 2);
+    bronze_encoder_csv.destroy(e);
+    unlink(path);
+    bronze_batch_free(&b);
+    bronze_schema_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_timestamps),
+        cmocka_unit_test(test_numbers_text),
+        cmocka_unit_test(test_partition_paths),
+        cmocka_unit_test(test_query_wrap),
+        cmocka_unit_test(test_batch_nulls),
+        cmocka_unit_test(test_csv_encoder_format_and_fit),
+    };
+    return cmocka_run_group_tests_name("core", tests, NULL, NULL);
+}
