@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,14 +330,28 @@ static bool new_file(const bronze_roller *r, const char *name)
     return false;
 }
 
+/* Crash-test hook: BRONZE_FAULT=<point> kills the process with SIGKILL at
+ * that commit step, so tests can prove §6.5/§6.6 at the exact boundary.
+ * Points: before-commit, after-parts, after-marker. */
+static void fault_point(const char *point)
+{
+    const char *f = getenv("BRONZE_FAULT");
+    if (f && !strcmp(f, point))
+        raise(SIGKILL);
+}
+
 static int commit(job *j, const char *new_cursor, double t0, bronze_err *err)
 {
+    fault_point("before-commit");
     const bronze_config *cfg = j->cfg;
     bronze_storage *st = j->storage;
     char key[1200];
 
     if (j->incremental) {
         j->state.pending = true;
+        free(j->state.pending_partition);
+        free(j->state.pending_batch_id);
+        free(j->state.pending_cursor);
         j->state.pending_partition = strdup(j->partition);
         j->state.pending_batch_id = strdup(j->batch_id);
         j->state.pending_cursor = new_cursor ? strdup(new_cursor) : NULL;
@@ -358,6 +373,7 @@ static int commit(job *j, const char *new_cursor, double t0, bronze_err *err)
         if (st->vt->put(st, f->staged_path, key, err))
             goto out;
     }
+    fault_point("after-parts");
     /* Stale parts (full load) and parts no marker lists (crashed runs) go. */
     for (size_t i = 0; i < nkeys; i++) {
         const char *name = keys[i] + strlen(j->partition);
@@ -397,6 +413,7 @@ static int commit(job *j, const char *new_cursor, double t0, bronze_err *err)
     if (rc || (rc = st->vt->put(st, staged, key, err)))
         goto out;
 
+    fault_point("after-marker");
     if (j->incremental) {
         free(j->state.cursor);
         j->state.cursor = new_cursor ? strdup(new_cursor) : NULL;
@@ -478,7 +495,8 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
     res->rows = j->roller.total_rows;
     res->files = j->roller.nfiles;
     res->bytes = j->roller.total_bytes;
-    snprintf(res->partition, sizeof res->partition, "%s", j->partition);
+    _Static_assert(sizeof res->partition == sizeof j->partition, "partition buffers");
+    memcpy(res->partition, j->partition, sizeof res->partition);
     j->storage->vt->describe(j->storage, j->partition, res->location, sizeof res->location);
     rc = 0;
 done:

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "run/state.h"
+#include "source/source.h"
 #include "util/log.h"
 
 typedef struct {
@@ -40,6 +42,9 @@ int bronze_runner_preflight(bronze_config **cfgs, size_t n, bronze_err *err)
                                   "this build yet; set s3_enabled: false to run locally",
                                   c->path);
     }
+    for (size_t i = 0; i < n; i++)
+        if (!bronze_source_for(cfgs[i], err))
+            return -1;
     for (size_t i = 0; i < n; i++)
         for (size_t k = i + 1; k < n; k++) {
             const bronze_config *a = cfgs[i], *b = cfgs[k];
@@ -73,10 +78,14 @@ static void run_one(pool *p, size_t i)
         if (p->opts->job.dry_run) {
             BRONZE_INFO("✓ Dry run passed for %s", tag);
         } else {
-            BRONZE_INFO("Finished: %llu rows, %llu files, %.1f MiB in %.2f s (%.0f rows/s)",
+            struct rusage ru;
+            getrusage(RUSAGE_SELF, &ru);
+            BRONZE_INFO("Finished: %llu rows, %llu files, %.1f MiB in %.2f s (%.0f rows/s, peak "
+                        "RSS %.1f MiB)",
                         (unsigned long long)res.rows, (unsigned long long)res.files,
                         (double)res.bytes / 1048576.0, res.seconds,
-                        res.seconds > 0 ? (double)res.rows / res.seconds : 0.0);
+                        res.seconds > 0 ? (double)res.rows / res.seconds : 0.0,
+                        (double)ru.ru_maxrss / 1024.0);
             BRONZE_INFO("Batch committed to %s", res.location);
             BRONZE_INFO("✓ Successfully completed extraction for %s", tag);
         }
