@@ -5,8 +5,8 @@
 #include <stdlib.h>
 
 static const char *const type_names[BRONZE_T__COUNT] = {
-    "BOOLEAN", "INT16", "INT32",  "INT64", "FLOAT",     "DOUBLE",      "DECIMAL",
-    "STRING",  "JSON",  "BYTES",  "DATE",  "TIMESTAMP", "TIMESTAMPTZ", "TIME",
+    "BOOLEAN", "INT16", "INT32", "INT64", "FLOAT",     "DOUBLE",      "DECIMAL",
+    "STRING",  "JSON",  "BYTES", "DATE",  "TIMESTAMP", "TIMESTAMPTZ", "TIME",
 };
 
 const char *bronze_type_name(bronze_type t)

@@ -58,10 +58,10 @@ typedef enum {
 } bronze_type;
 
 typedef struct bronze_field {
-    char *name;       /* owned by the schema, UTF-8, never empty */
+    char *name; /* owned by the schema, UTF-8, never empty */
     bronze_type type;
-    int precision;    /* DECIMAL only: 1..38 */
-    int scale;        /* DECIMAL only: 0..precision */
+    int precision; /* DECIMAL only: 1..38 */
+    int scale;     /* DECIMAL only: 0..precision */
     bool nullable;
 } bronze_field;
 
@@ -147,7 +147,7 @@ static inline bronze_column *bronze__put_col(bronze_batch *b, bool valid)
     if (valid)
         c->valid[r >> 3] |= (uint8_t)(1u << (r & 7));
     else {
-        c->valid[r >> 3] &= (uint8_t)~(1u << (r & 7));
+        c->valid[r >> 3] &= (uint8_t) ~(1u << (r & 7));
         c->null_count++;
     }
     return c;

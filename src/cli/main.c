@@ -101,8 +101,10 @@ int main(int argc, char **argv)
             char *end;
             long w = strtol(optarg, &end, 10);
             if (*end || w < 1 || w > 1024) {
-                fprintf(stderr, "bronze-extract: --parallel-workers: '%s' is not a whole number "
-                                "from 1 to 1024\n", optarg);
+                fprintf(stderr,
+                        "bronze-extract: --parallel-workers: '%s' is not a whole number "
+                        "from 1 to 1024\n",
+                        optarg);
                 return 2;
             }
             workers = (int)w;

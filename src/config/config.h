@@ -40,9 +40,19 @@ typedef enum {
     BRONZE_SRC_FILE,
     BRONZE_SRC_CUSTOM
 } bronze_source_type;
-typedef enum { BRONZE_CURSOR_AUTO = 0, BRONZE_CURSOR_DATETIME, BRONZE_CURSOR_STRING, BRONZE_CURSOR_INT } bronze_cursor_type;
+typedef enum {
+    BRONZE_CURSOR_AUTO = 0,
+    BRONZE_CURSOR_DATETIME,
+    BRONZE_CURSOR_STRING,
+    BRONZE_CURSOR_INT
+} bronze_cursor_type;
 typedef enum { BRONZE_FILE_CSV = 0, BRONZE_FILE_JSONL, BRONZE_FILE_JSON } bronze_file_format;
-typedef enum { BRONZE_AUTH_NONE = 0, BRONZE_AUTH_BEARER, BRONZE_AUTH_API_KEY, BRONZE_AUTH_BASIC } bronze_auth_type;
+typedef enum {
+    BRONZE_AUTH_NONE = 0,
+    BRONZE_AUTH_BEARER,
+    BRONZE_AUTH_API_KEY,
+    BRONZE_AUTH_BASIC
+} bronze_auth_type;
 typedef enum {
     BRONZE_PAGE_NONE = 0,
     BRONZE_PAGE_OFFSET,
@@ -62,10 +72,10 @@ typedef struct bronze_config {
     /* platform.bronze */
     bronze_backend storage_backend; /* default: s3 when s3_bucket set, else local */
     char *s3_bucket, *s3_prefix, *local_path;
-    bool use_dt_partition;               /* default true */
-    bronze_partition_strategy strategy;  /* default date */
-    bool allow_csv, allow_parquet;       /* default true */
-    bronze_codec parquet_compression;    /* default snappy */
+    bool use_dt_partition;              /* default true */
+    bronze_partition_strategy strategy; /* default date */
+    bool allow_csv, allow_parquet;      /* default true */
+    bronze_codec parquet_compression;   /* default snappy */
 
     /* platform.s3_connection */
     struct {
@@ -82,16 +92,16 @@ typedef struct bronze_config {
 
     /* source.run */
     struct {
-        int64_t max_rows_per_file;  /* 0 = unlimited */
-        double max_file_size_mb;    /* 0 = unset */
-        int parallel_workers;       /* default 1 */
+        int64_t max_rows_per_file;     /* 0 = unlimited */
+        double max_file_size_mb;       /* 0 = unset */
+        int parallel_workers;          /* default 1 */
         bool write_csv, write_parquet; /* default true */
-        bool s3_enabled;            /* alias storage_enabled; default false */
-        char *local_output_dir;     /* default "./output" */
-        bool cleanup_on_failure;    /* default true */
-        char *batch_id;             /* NULL = auto */
-        int timeout_seconds;        /* default 30 */
-        int max_retries;            /* default 3 */
+        bool s3_enabled;               /* alias storage_enabled; default false */
+        char *local_output_dir;        /* default "./output" */
+        bool cleanup_on_failure;       /* default true */
+        char *batch_id;                /* NULL = auto */
+        int timeout_seconds;           /* default 30 */
+        int max_retries;               /* default 3 */
     } run;
 
     /* source.db */
@@ -99,13 +109,13 @@ typedef struct bronze_config {
         char *conn_str_env, *base_query;
         int64_t fetch_batch_size; /* default 10000 */
         /* incremental: either form fills these */
-        bool incremental;          /* enabled */
-        char *cursor_column;       /* incremental.cursor_column or incremental_key */
-        char *state_file;          /* NULL = .state/<system>_<table>_cursor.json */
+        bool incremental;    /* enabled */
+        char *cursor_column; /* incremental.cursor_column or incremental_key */
+        char *state_file;    /* NULL = .state/<system>_<table>_cursor.json */
         bronze_cursor_type cursor_type;
-        char *lookback;            /* interval text ("2 hours") or a number, NULL = none */
-        char *cursor_env;          /* incremental_cursor_env */
-        char *cursor_value;        /* incremental_cursor_value */
+        char *lookback;     /* interval text ("2 hours") or a number, NULL = none */
+        char *cursor_env;   /* incremental_cursor_env */
+        char *cursor_value; /* incremental_cursor_value */
     } db;
 
     /* source.api */
@@ -124,13 +134,13 @@ typedef struct bronze_config {
         char *auth_username_env, *auth_password_env;
         struct {
             bronze_pagination_type type;
-            char *offset_param, *limit_param; /* "offset", "limit" */
+            char *offset_param, *limit_param;   /* "offset", "limit" */
             char *page_param, *page_size_param; /* "page", "page_size" */
             char *cursor_param, *cursor_path;   /* "cursor", NULL */
-            int64_t page_size;   /* 100 */
-            int64_t max_records; /* 0 = all */
-            int64_t start_page;  /* 1 */
-            int64_t max_pages;   /* 0 = all */
+            int64_t page_size;                  /* 100 */
+            int64_t max_records;                /* 0 = all */
+            int64_t start_page;                 /* 1 */
+            int64_t max_pages;                  /* 0 = all */
         } pagination;
         bool incremental;
         char *cursor_field, *cursor_param, *initial_cursor_value;
@@ -138,7 +148,7 @@ typedef struct bronze_config {
 
     /* source.file */
     struct {
-        char *path; /* file or glob */
+        char *path;                /* file or glob */
         bronze_file_format format; /* default: from the extension, else csv */
         char delimiter;            /* default ',' */
         bool header;               /* default true */

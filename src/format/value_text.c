@@ -69,7 +69,8 @@ int bronze_value_text(const bronze_field *f, const bronze_column *c, size_t row,
     size_t n;
     switch (f->type) {
     case BRONZE_T_BOOL:
-        return c->v.u8[row] ? bronze_buf_append(out, "true", 4) : bronze_buf_append(out, "false", 5);
+        return c->v.u8[row] ? bronze_buf_append(out, "true", 4)
+                            : bronze_buf_append(out, "false", 5);
     case BRONZE_T_INT16:
     case BRONZE_T_INT32:
         n = (size_t)snprintf(tmp, sizeof tmp, "%d", c->v.i32[row]);

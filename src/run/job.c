@@ -95,8 +95,7 @@ static int take_lock(job *j, bronze_err *err)
     snprintf(path, sizeof path, "%s/.bronze-tmp/%s.lock", j->root, name);
     j->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (j->lock_fd < 0)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "creating lock %s: %s", path,
-                              strerror(errno));
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "creating lock %s: %s", path, strerror(errno));
     if (flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0)
         return bronze_err_set(err, BRONZE_E_RUNTIME,
                               "partition %s is being written by another bronze-extract process "
@@ -120,8 +119,9 @@ static int setup(job *j, bronze_err *err)
     bronze_partition_path(cfg, &j->opts->date, now.tv_sec, j->batch_id, j->partition,
                           sizeof j->partition);
     snprintf(j->root, sizeof j->root, "%s",
-             cfg->local_path ? cfg->local_path
-                             : (cfg->run.local_output_dir ? cfg->run.local_output_dir : "./output"));
+             cfg->local_path
+                 ? cfg->local_path
+                 : (cfg->run.local_output_dir ? cfg->run.local_output_dir : "./output"));
     char base[4200];
     snprintf(base, sizeof base, "%s/.bronze-tmp", j->root);
     if (bronze_mkdirs(base, err))
@@ -471,14 +471,13 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
                        (cfg->run.write_parquet && cfg->allow_parquet ? 2u : 0u);
     bronze_encoder_opts eo = {
         .codec = cfg->parquet_compression,
-        .max_bytes = cfg->run.max_file_size_mb > 0
-                         ? (uint64_t)(cfg->run.max_file_size_mb * 1048576.0)
-                         : 0,
+        .max_bytes =
+            cfg->run.max_file_size_mb > 0 ? (uint64_t)(cfg->run.max_file_size_mb * 1048576.0) : 0,
         .created_by = bronze_created_by(),
     };
     unsigned first = j->previous ? bronze_metadata_max_part(j->previous) + 1 : 1;
-    if (bronze_roller_init(&j->roller, j->tmp_dir, formats, &eo, cfg->run.max_rows_per_file,
-                           first, err))
+    if (bronze_roller_init(&j->roller, j->tmp_dir, formats, &eo, cfg->run.max_rows_per_file, first,
+                           err))
         goto done;
     j->roller_ready = true;
     if (open_source(j, &ctx, err) || stream(j, &ctx, err))

@@ -22,8 +22,8 @@ typedef struct bronze_batch_info {
     const char *run_date;        /* YYYY-MM-DD */
     const char *partition_path;  /* relative, trailing '/' */
     const char *batch_id;
-    const char *new_cursor; /* NULL -> null */
-    bool csv, parquet;      /* formats this batch writes */
+    const char *new_cursor;      /* NULL -> null */
+    bool csv, parquet;           /* formats this batch writes */
     const bronze_schema *schema; /* NULL when unknown */
     const bronze_part_file *files;
     size_t nfiles;

@@ -16,8 +16,8 @@
 #include "config/config.h"
 
 typedef struct bronze_run_date {
-    int32_t day;     /* days since 1970-01-01 */
-    bool pinned;     /* --date gave HH:MM */
+    int32_t day; /* days since 1970-01-01 */
+    bool pinned; /* --date gave HH:MM */
     int hour, minute;
 } bronze_run_date;
 

@@ -120,8 +120,8 @@ static int close_part(bronze_roller *r, bronze_err *err)
             rc = -1;
     }
     if (!rc)
-        BRONZE_DEBUG("Chunk %u completed successfully (%llu rows)", r->next_part - r->first_part + 1,
-                     (unsigned long long)r->part_rows);
+        BRONZE_DEBUG("Chunk %u completed successfully (%llu rows)",
+                     r->next_part - r->first_part + 1, (unsigned long long)r->part_rows);
     r->part_open = false;
     r->parts++;
     r->next_part++;

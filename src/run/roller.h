@@ -17,8 +17,8 @@
 #include "format/encoder.h"
 
 typedef struct bronze_part_file {
-    char name[64];     /* "part-0001.parquet" */
-    char *staged_path; /* owned; where the finished file waits for commit */
+    char name[64];      /* "part-0001.parquet" */
+    char *staged_path;  /* owned; where the finished file waits for commit */
     const char *format; /* "csv" | "parquet" */
     uint64_t rows, bytes;
     char sha256[65];

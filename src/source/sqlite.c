@@ -33,8 +33,8 @@ struct bronze_source {
     sqlite3_stmt *st;
     bronze_schema *schema;
     const bronze_config *cfg;
-    uint64_t row; /* 1-based number of the last row read */
-    int cursor_col; /* -1 when not incremental */
+    uint64_t row;      /* 1-based number of the last row read */
+    int cursor_col;    /* -1 when not incremental */
     bronze_buf cursor; /* max cursor text seen */
     bool have_cursor, done;
     char *last_cursor;
@@ -63,7 +63,7 @@ static bronze_type type_from_decl(const char *decl, int *prec, int *scale)
         return BRONZE_T_INT64;
     if (strstr(up, "TIMESTAMP") || strstr(up, "DATETIME"))
         return strstr(up, "TZ") || strstr(up, "WITH TIME ZONE") ? BRONZE_T_TIMESTAMPTZ
-                                                                  : BRONZE_T_TIMESTAMP;
+                                                                : BRONZE_T_TIMESTAMP;
     if (strstr(up, "DATE"))
         return BRONZE_T_DATE;
     if (strstr(up, "TIME"))
@@ -167,9 +167,10 @@ static int sqlite_open(bronze_source **out, const bronze_source_ctx *ctx, bronze
     *out = s;
     const char *path = db_path(cfg->env.conn_str);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: source.db.conn_str_env: cannot open "
-                              "SQLite database %s: %s", cfg->path, path,
-                              s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        return bronze_err_set(err, BRONZE_E_RUNTIME,
+                              "%s: source.db.conn_str_env: cannot open "
+                              "SQLite database %s: %s",
+                              cfg->path, path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
     sqlite3_busy_timeout(s->db, cfg->run.timeout_seconds * 1000);
 
     bool incremental = cfg->db.incremental && cfg->db.cursor_column;

@@ -155,8 +155,7 @@ static void full_path(local_storage *s, const char *key, char *out, size_t cap)
     snprintf(out, cap, "%s/%s", s->root, key);
 }
 
-static int local_put(bronze_storage *base, const char *local_path, const char *key,
-                     bronze_err *err)
+static int local_put(bronze_storage *base, const char *local_path, const char *key, bronze_err *err)
 {
     local_storage *s = (local_storage *)base;
     char dst[4200], dir[4200];

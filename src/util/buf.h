@@ -17,7 +17,10 @@ typedef struct bronze_buf {
     size_t len, cap;
 } bronze_buf;
 
-#define BRONZE_BUF_INIT {NULL, 0, 0}
+#define BRONZE_BUF_INIT                                                                            \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 int bronze_buf_reserve_slow(bronze_buf *b, size_t need);
 

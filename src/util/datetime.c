@@ -75,8 +75,7 @@ int bronze_parse_date(const char *s, size_t n, int32_t *days)
 static long parse_hms(const char *s, size_t n, size_t at, int64_t *micros)
 {
     int h, mi, sec = 0;
-    if (digits(s, n, at, 2, &h) || at + 2 >= n || s[at + 2] != ':' ||
-        digits(s, n, at + 3, 2, &mi))
+    if (digits(s, n, at, 2, &h) || at + 2 >= n || s[at + 2] != ':' || digits(s, n, at + 3, 2, &mi))
         return -1;
     size_t i = at + 5;
     int64_t frac = 0;

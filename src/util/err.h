@@ -24,7 +24,13 @@ typedef struct bronze_err {
     char msg[2048];
 } bronze_err;
 
-#define BRONZE_ERR_INIT {BRONZE_E_NONE, {0}}
+#define BRONZE_ERR_INIT                                                                            \
+    {                                                                                              \
+        BRONZE_E_NONE,                                                                             \
+        {                                                                                          \
+            0                                                                                      \
+        }                                                                                          \
+    }
 
 /* Sets the error and returns -1, so callers can `return bronze_err_set(...)`. */
 int bronze_err_set(bronze_err *err, bronze_err_kind kind, const char *fmt, ...)

@@ -9,8 +9,17 @@
 #ifndef BRONZE_UTIL_LOG_H
 #define BRONZE_UTIL_LOG_H
 
-typedef enum { BRONZE_LOG_DEBUG = 0, BRONZE_LOG_INFO, BRONZE_LOG_WARN, BRONZE_LOG_ERROR } bronze_log_level;
-typedef enum { BRONZE_LOGFMT_HUMAN = 0, BRONZE_LOGFMT_JSON, BRONZE_LOGFMT_SIMPLE } bronze_log_format;
+typedef enum {
+    BRONZE_LOG_DEBUG = 0,
+    BRONZE_LOG_INFO,
+    BRONZE_LOG_WARN,
+    BRONZE_LOG_ERROR
+} bronze_log_level;
+typedef enum {
+    BRONZE_LOGFMT_HUMAN = 0,
+    BRONZE_LOGFMT_JSON,
+    BRONZE_LOGFMT_SIMPLE
+} bronze_log_format;
 
 void bronze_log_setup(bronze_log_level min_level, bronze_log_format fmt);
 /* Parses "human|json|simple"; returns -1 when unknown. */

@@ -144,8 +144,8 @@ static void test_query_wrap(void **state)
 {
     (void)state;
     bronze_buf b = BRONZE_BUF_INIT;
-    assert_int_equal(bronze_db_wrap_incremental(&b, "SELECT * FROM t; -- all rows\n", "up\"d", "?1"),
-                     0);
+    assert_int_equal(
+        bronze_db_wrap_incremental(&b, "SELECT * FROM t; -- all rows\n", "up\"d", "?1"), 0);
     bronze_buf_cstr(&b);
     assert_string_equal((char *)b.data,
                         "SELECT * FROM (SELECT * FROM t\n) bronze_src WHERE \"up\"\"d\" > ?1");

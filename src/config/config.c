@@ -1,0 +1,1715 @@
+/*
+ * config.c - loads, validates and resolves one source's YAML config (SPEC §3).
+ *
+ * yaml_doc.c turns the file into a node tree with line/column marks; this
+ * file walks it section by section against the key lists below, applying
+ * SPEC §3's defaults and 1.0's aliases. Each section first warns about keys it
+ * does not know (with the closest known one), then reads the keys it does; the
+ * first bad value ends the load with "file:line:col: key.path: message".
+ * Cross-section rules (storage combinations, what each source type needs)
+ * come last. Loading never reads the environment: bronze_config_resolve()
+ * does that, separately, so --validate-only runs without secrets.
+ */
+#include "config/config.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "config/yaml_doc.h"
+#include "util/log.h"
+
+/* ---- the keys of each section (aliases and silently accepted keys included) ---- */
+
+static const char *const ROOT_KEYS[] = {"platform", "source",
+                                        "silver", /* 1.x Silver CLI section: not ours */
+                                        NULL};
+static const char *const PLATFORM_KEYS[] = {"bronze", "s3_connection",
+                                            "dlt", /* 1.0's optional, ignored section */
+                                            NULL};
+static const char *const BRONZE_KEYS[] = {"storage_backend",
+                                          "s3_bucket",
+                                          "s3_prefix",
+                                          "local_path",
+                                          "partitioning",
+                                          "output_defaults",
+                                          "storage_metadata", /* 1.x governance labels: ignored */
+                                          NULL};
+static const char *const PARTITIONING_KEYS[] = {"use_dt_partition", "partition_strategy", NULL};
+static const char *const OUTPUT_DEFAULTS_KEYS[] = {"allow_csv", "allow_parquet",
+                                                   "parquet_compression", NULL};
+static const char *const S3_KEYS[] = {"endpoint_url_env",  "access_key_env", "secret_key_env",
+                                      "session_token_env", "region",         "region_env",
+                                      "addressing_style",  "ca_bundle",      NULL};
+static const char *const SOURCE_KEYS[] = {"type", "system",           "table", "run", "db", "api",
+                                          "file", "custom_extractor", NULL};
+static const char *const RUN_KEYS[] = {"max_rows_per_file",
+                                       "max_file_size_mb",
+                                       "parallel_workers",
+                                       "write_csv",
+                                       "write_parquet",
+                                       "s3_enabled",
+                                       "storage_enabled",
+                                       "local_output_dir",
+                                       "cleanup_on_failure",
+                                       "batch_id",
+                                       "timeout_seconds",
+                                       "max_retries",
+                                       NULL};
+static const char *const DB_KEYS[] = {"conn_str_env",
+                                      "base_query",
+                                      "fetch_batch_size",
+                                      "batch_size", /* 1.0 DOCUMENTATION.md's name */
+                                      "incremental",
+                                      "incremental_key",
+                                      "incremental_cursor_env",
+                                      "incremental_cursor_value",
+                                      NULL};
+static const char *const DB_INC_KEYS[] = {"enabled",     "cursor_column", "state_file",
+                                          "cursor_type", "lookback",      NULL};
+static const char *const API_KEYS[] = {"base_url",
+                                       "endpoint",
+                                       "method",
+                                       "headers",
+                                       "params",
+                                       "body",
+                                       "data_path",
+                                       "auth_type",
+                                       "auth_token_env",
+                                       "auth_key_env",
+                                       "api_key_env",
+                                       "auth_key_header",
+                                       "api_key_header",
+                                       "auth_key_name",
+                                       "auth_username_env",
+                                       "basic_user_env",
+                                       "auth_password_env",
+                                       "basic_pass_env",
+                                       "pagination",
+                                       "incremental",
+                                       "cursor_field",
+                                       NULL};
+static const char *const PAGINATION_KEYS[] = {
+    "type",        "offset_param",    "limit_param",  "page_param", "page_size_param",
+    "page_size",   "max_records",     "start_page",   "max_pages",  "cursor_param",
+    "cursor_path", "next_token_path", "records_path", NULL};
+static const char *const API_INC_KEYS[] = {"enabled", "cursor_field", "cursor_param",
+                                           "initial_cursor_value", NULL};
+static const char *const FILE_KEYS[] = {"path",   "format",      "delimiter",
+                                        "header", "null_values", NULL};
+static const char *const CUSTOM_KEYS[] = {"module", "class_name", "command",
+                                          "params", "config", /* the extractor's own (1.0) */
+                                          NULL};
+
+/* ---- enums: accepted spellings (any case), then the list an error shows ---- */
+
+typedef struct enum_opt {
+    const char *name;
+    int value;
+    bool alias; /* accepted, but not listed in "must be one of" */
+} enum_opt;
+
+static const enum_opt STRATEGIES[] = {{"date", BRONZE_PART_DATE, false},
+                                      {"hourly", BRONZE_PART_HOURLY, false},
+                                      {"timestamp", BRONZE_PART_TIMESTAMP, false},
+                                      {"batch_id", BRONZE_PART_BATCH_ID, false},
+                                      {NULL, 0, false}};
+static const enum_opt CODECS[] = {{"snappy", BRONZE_CODEC_SNAPPY, false},
+                                  {"gzip", BRONZE_CODEC_GZIP, false},
+                                  {"zstd", BRONZE_CODEC_ZSTD, false},
+                                  {"lz4", BRONZE_CODEC_LZ4, false},
+                                  {"brotli", BRONZE_CODEC_BROTLI, false},
+                                  {"none", BRONZE_CODEC_NONE, false},
+                                  {"lz4_raw", BRONZE_CODEC_LZ4, true},
+                                  {"uncompressed", BRONZE_CODEC_NONE, true},
+                                  {NULL, 0, false}};
+static const enum_opt BACKENDS[] = {
+    {"s3", BRONZE_BACKEND_S3, false}, {"local", BRONZE_BACKEND_LOCAL, false}, {NULL, 0, false}};
+static const enum_opt TYPES[] = {{"db", BRONZE_SRC_DB, false},
+                                 {"api", BRONZE_SRC_API, false},
+                                 {"file", BRONZE_SRC_FILE, false},
+                                 {"custom", BRONZE_SRC_CUSTOM, false},
+                                 {NULL, 0, false}};
+static const enum_opt CURSOR_TYPES[] = {{"datetime", BRONZE_CURSOR_DATETIME, false},
+                                        {"string", BRONZE_CURSOR_STRING, false},
+                                        {"int", BRONZE_CURSOR_INT, false},
+                                        {"timestamp", BRONZE_CURSOR_DATETIME, true},
+                                        {"integer", BRONZE_CURSOR_INT, true},
+                                        {"auto", BRONZE_CURSOR_AUTO, true},
+                                        {NULL, 0, false}};
+static const enum_opt AUTH_TYPES[] = {{"none", BRONZE_AUTH_NONE, false},
+                                      {"bearer", BRONZE_AUTH_BEARER, false},
+                                      {"api_key", BRONZE_AUTH_API_KEY, false},
+                                      {"basic", BRONZE_AUTH_BASIC, false},
+                                      {NULL, 0, false}};
+static const enum_opt PAGE_TYPES[] = {{"none", BRONZE_PAGE_NONE, false},
+                                      {"offset", BRONZE_PAGE_OFFSET, false},
+                                      {"page", BRONZE_PAGE_PAGE, false},
+                                      {"cursor", BRONZE_PAGE_CURSOR, false},
+                                      {NULL, 0, false}};
+static const enum_opt FILE_FORMATS[] = {{"csv", BRONZE_FILE_CSV, false},
+                                        {"jsonl", BRONZE_FILE_JSONL, false},
+                                        {"json", BRONZE_FILE_JSON, false},
+                                        {"ndjson", BRONZE_FILE_JSONL, true},
+                                        {NULL, 0, false}};
+static const enum_opt METHODS[] = {{"GET", 0, false}, {"POST", 1, false}, {NULL, 0, false}};
+static const enum_opt ADDRESSING[] = {{"path", 0, false}, {"virtual", 1, false}, {NULL, 0, false}};
+
+/* ---- load context and messages ---- */
+
+#define KP_MAX 256
+
+typedef struct lctx {
+    const char *file;
+    bronze_err *err;
+    bronze_config *cfg;
+    bool custom; /* source.type is custom: its other sections are not ours */
+    /* nodes the cross-section checks point at */
+    const bronze_ynode *backend_at, *s3_enabled_at, *source_key;
+    char s3_enabled_path[KP_MAX];
+    bool backend_explicit;
+} lctx;
+
+static void kpath(char *out, const char *path, const char *key)
+{
+    /* a path longer than KP_MAX is cut; it only ever feeds a message */
+    if (snprintf(out, KP_MAX, "%s%s%s", path, *path ? "." : "", key) >= KP_MAX)
+        memcpy(out + KP_MAX - 4, "...", 4);
+}
+
+/* at: the node at fault; a mapping value is reported at its key. */
+static int failv(lctx *c, const bronze_ynode *at, const char *kp, const char *fmt, va_list ap)
+{
+    if (at && at->key)
+        at = at->key;
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    return bronze_err_set(c->err, BRONZE_E_CONFIG, "%s:%d:%d: %s: %s", c->file, at ? at->line : 1,
+                          at ? at->col : 1, kp, msg);
+}
+
+static int fail(lctx *c, const bronze_ynode *at, const char *kp, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(lctx *c, const bronze_ynode *at, const char *kp, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    failv(c, at, kp, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int oom(lctx *c)
+{
+    return bronze_err_set(c->err, BRONZE_E_CONFIG, "%s: out of memory", c->file);
+}
+
+/* ---- unknown keys ---- */
+
+static int lower(int ch)
+{
+    return tolower((unsigned char)ch);
+}
+
+/* Optimal-string-alignment distance (edits plus adjacent swaps), ignoring case. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return SIZE_MAX;
+    size_t d[65][65];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cost = lower(a[i - 1]) != lower(b[j - 1]);
+            size_t best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (d[i - 1][j - 1] + cost < best)
+                best = d[i - 1][j - 1] + cost;
+            if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+                lower(a[i - 2]) == lower(b[j - 1]) && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    }
+    return d[la][lb];
+}
+
+static bool contains_ci(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] && lower(hay[i]) == lower(needle[i]))
+            i++;
+        if (i == n)
+            return true;
+    }
+    return false;
+}
+
+/* The known key closest to s, or NULL when none is reasonably close: a few
+ * edits (a third of the longer name, at least two), or one name inside the
+ * other ("bucket" -> "s3_bucket"). */
+static const char *closest_key(const char *s, const char *const *known)
+{
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (; *known; known++) {
+        size_t d = edit_distance(s, *known);
+        size_t ls = strlen(s), lk = strlen(*known);
+        size_t limit = (ls > lk ? ls : lk) / 3;
+        if (limit < 2)
+            limit = 2;
+        bool inside = (ls >= 4 && contains_ci(*known, s)) || (lk >= 4 && contains_ci(s, *known));
+        if ((d <= limit || inside) && d < best_d) {
+            best = *known;
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+static bool known_key(const bronze_ynode *k, const char *const *known)
+{
+    for (; *known; known++)
+        if (strlen(*known) == k->len && !memcmp(*known, k->text, k->len))
+            return true;
+    return false;
+}
+
+static void warn_unknown_keys(lctx *c, const bronze_ynode *m, const char *path,
+                              const char *const *known)
+{
+    for (size_t i = 0; i < bronze_ymap_len(m); i++) {
+        const bronze_ynode *k = bronze_ymap_key(m, i);
+        if (known_key(k, known))
+            continue;
+        char kp[KP_MAX];
+        kpath(kp, path, k->text);
+        const char *hint = strlen(k->text) == k->len ? closest_key(k->text, known) : NULL;
+        if (hint)
+            BRONZE_WARN("%s:%d:%d: %s: unknown key (did you mean '%s'?)", c->file, k->line, k->col,
+                        kp, hint);
+        else
+            BRONZE_WARN("%s:%d:%d: %s: unknown key", c->file, k->line, k->col, kp);
+    }
+}
+
+/* ---- typed reads; an absent or null value leaves *out as it was ---- */
+
+/* Finds key (or its 1.0 alias) in m. *v is NULL when absent or null; kp gets
+ * the path of the key found (else of key). Both given with different values
+ * is an error. */
+static int lookup(lctx *c, const bronze_ynode *m, const char *path, const char *key,
+                  const char *alias, const bronze_ynode **v, char *kp)
+{
+    const bronze_ynode *kn = NULL, *akn = NULL;
+    const bronze_ynode *pv = bronze_ymap_get(m, key, &kn);
+    const bronze_ynode *av = alias ? bronze_ymap_get(m, alias, &akn) : NULL;
+    kpath(kp, path, key);
+    if (pv && av) {
+        bool same = pv->kind == BRONZE_YNODE_SCALAR && av->kind == BRONZE_YNODE_SCALAR &&
+                    pv->len == av->len && !memcmp(pv->text, av->text, pv->len);
+        if (!same) {
+            char akp[KP_MAX];
+            kpath(akp, path, alias);
+            return fail(c, akn, akp,
+                        "same setting as %s (line %d) with a different value; give one", key,
+                        kn->line);
+        }
+    }
+    if (!pv && av) {
+        pv = av;
+        kpath(kp, path, alias);
+    }
+    *v = pv && !bronze_ynode_is_null(pv) ? pv : NULL;
+    return 0;
+}
+
+static int need_scalar(lctx *c, const bronze_ynode *v, const char *kp, const char *what)
+{
+    if (v->kind != BRONZE_YNODE_SCALAR)
+        return fail(c, v, kp, "must be %s, not a %s", what,
+                    v->kind == BRONZE_YNODE_MAP ? "mapping" : "list");
+    return 0;
+}
+
+static int val_str(lctx *c, const bronze_ynode *v, const char *kp, char **out)
+{
+    if (need_scalar(c, v, kp, "a string"))
+        return -1;
+    if (strlen(v->text) != v->len)
+        return fail(c, v, kp, "must not contain a NUL character");
+    char *s = strdup(v->text);
+    if (!s)
+        return oom(c);
+    free(*out);
+    *out = s;
+    return 0;
+}
+
+static int opt_str(lctx *c, const bronze_ynode *m, const char *path, const char *key,
+                   const char *alias, char **out)
+{
+    const bronze_ynode *v;
+    char kp[KP_MAX];
+    if (lookup(c, m, path, key, alias, &v, kp))
+        return -1;
+    return v ? val_str(c, v, kp, out) : 0;
+}
+
+/* A `*_env` key: the NAME of a variable. A value that is not a plain name is
+ * most likely the secret itself pasted in, so it is refused and not echoed. */
+static int opt_env_name(lctx *c, const bronze_ynode *m, const char *path, const char *key,
+                        const char *alias, char **out)
+{
+    const bronze_ynode *v;
+    char kp[KP_MAX];
+    if (lookup(c, m, path, key, alias, &v, kp))
+        return -1;
+    if (!v)
+        return 0;
+    if (need_scalar(c, v, kp, "an environment variable name"))
+        return -1;
+    bool ok = v->len > 0 && strlen(v->text) == v->len &&
+              (isalpha((unsigned char)v->text[0]) || v->text[0] == '_');
+    for (size_t i = 0; ok && i < v->len; i++)
+        ok = isalnum((unsigned char)v->text[i]) || v->text[i] == '_';
+    if (!ok)
+        return fail(c, v, kp,
+                    "must be the name of an environment variable (letters, digits and '_'), "
+                    "not its value");
+    return val_str(c, v, kp, out);
+}
+
+static bool text_is(const bronze_ynode *v, const char *s)
+{
+    return strlen(s) == v->len && !strncasecmp(v->text, s, v->len);
+}
+
+static int val_bool(lctx *c, const bronze_ynode *v, const char *kp, bool *out)
+{
+    if (v->kind == BRONZE_YNODE_SCALAR) {
+        if (text_is(v, "true") || text_is(v, "yes")) {
+            *out = true;
+            return 0;
+        }
+        if (text_is(v, "false") || text_is(v, "no")) {
+            *out = false;
+            return 0;
+        }
+    }
+    return fail(c, v, kp, "must be true or false");
+}
+
+static int opt_bool(lctx *c, const bronze_ynode *m, const char *path, const char *key,
+                    const char *alias, bool *out)
+{
+    const bronze_ynode *v;
+    char kp[KP_MAX];
+    if (lookup(c, m, path, key, alias, &v, kp))
+        return -1;
+    return v ? val_bool(c, v, kp, out) : 0;
+}
+
+/* Reads a scalar as a number. Strict: only an unquoted YAML number is one
+ * (a quoted "100" is text, as it was to 1.0's validator); lenient reads the
+ * text either way. */
+static bronze_yscalar_type scalar_number(const bronze_ynode *v, int64_t *i, double *d, bool lenient)
+{
+    if (v->kind != BRONZE_YNODE_SCALAR || (!v->plain && !lenient))
+        return BRONZE_YSCALAR_STR;
+    bronze_ynode tmp = *v;
+    tmp.plain = true;
+    return bronze_yscalar_classify(&tmp, i, d, NULL);
+}
+
+/* " (without quotes)" when v is a quoted number, to say why it was refused. */
+static const char *quote_hint(const bronze_ynode *v)
+{
+    bronze_yscalar_type t = scalar_number(v, NULL, NULL, true);
+    return !v->plain && (t == BRONZE_YSCALAR_INT || t == BRONZE_YSCALAR_FLOAT)
+               ? " (write it without quotes)"
+               : "";
+}
+
+static int opt_int(lctx *c, const bronze_ynode *m, const char *path, const char *key,
+                   const char *alias, int64_t min, int64_t max, int64_t *out)
+{
+    const bronze_ynode *v;
+    char kp[KP_MAX];
+    if (lookup(c, m, path, key, alias, &v, kp))
+        return -1;
+    if (!v)
+        return 0;
+    int64_t i = 0;
+    double d = 0;
+    bronze_yscalar_type t = scalar_number(v, &i, &d, false);
+    /* an integer beyond int64 reads as a float */
+    bool huge = t == BRONZE_YSCALAR_FLOAT && d > (double)max && d == floor(d);
+    if (huge || (t == BRONZE_YSCALAR_INT && i > max))
+        return fail(c, v, kp, "must be an integer <= %lld", (long long)max);
+    if (t != BRONZE_YSCALAR_INT || i < min)
+        return fail(c, v, kp, "must be an integer >= %lld%s", (long long)min, quote_hint(v));
+    *out = i;
+    return 0;
+}
+
+static int opt_int32(lctx *c, const bronze_ynode *m, const char *path, const char *key, int64_t min,
+                     int64_t max, int *out)
+{
+    int64_t v = *out;
+    if (opt_int(c, m, path, key, NULL, min, max, &v))
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* Scalar text for messages: short and printable. */
+static void show_value(const bronze_ynode *v, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < v->len && n + 4 < cap; i++) {
+        unsigned char ch = (unsigned char)v->text[i];
+        out[n++] = ch >= 0x20 && ch != 0x7f ? (char)ch : '?';
+    }
+    if (n < v->len && n + 4 <= cap) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = 0;
+}
+
+static void enum_list(const enum_opt *opts, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = 0;
+    for (; opts->name; opts++)
+        if (!opts->alias && n < cap)
+            n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? ", " : "", opts->name);
+}
+
+static int val_enum(lctx *c, const bronze_ynode *v, const char *kp, const enum_opt *opts, int *out)
+{
+    if (v->kind == BRONZE_YNODE_SCALAR) {
+        for (const enum_opt *o = opts; o->name; o++) {
+            if (text_is(v, o->name)) {
+                *out = o->value;
+                return 0;
+            }
+        }
+    }
+    char allowed[256], got[80];
+    enum_list(opts, allowed, sizeof allowed);
+    if (v->kind != BRONZE_YNODE_SCALAR)
+        return fail(c, v, kp, "must be one of %s", allowed);
+    show_value(v, got, sizeof got);
+    return fail(c, v, kp, "must be one of %s (got '%s')", allowed, got);
+}
+
+static int opt_enum(lctx *c, const bronze_ynode *m, const char *path, const char *key,
+                    const enum_opt *opts, int *out, const bronze_ynode **at)
+{
+    const bronze_ynode *v;
+    char kp[KP_MAX];
+    if (lookup(c, m, path, key, NULL, &v, kp))
+        return -1;
+    if (at)
+        *at = v;
+    return v ? val_enum(c, v, kp, opts, out) : 0;
+}
+
+/* A sub-section: absent or null gives *out = NULL; anything but a mapping is
+ * an error. *keynode (optional) gets the section's key, for messages. */
+static int opt_map(lctx *c, const bronze_ynode *m, const char *path, const char *key,
+                   const bronze_ynode **out, const bronze_ynode **keynode)
+{
+    const bronze_ynode *kn;
+    const bronze_ynode *v = m ? bronze_ymap_get(m, key, &kn) : NULL;
+    *out = NULL;
+    if (keynode)
+        *keynode = v ? kn : NULL;
+    if (!v || bronze_ynode_is_null(v))
+        return 0;
+    if (v->kind != BRONZE_YNODE_MAP) {
+        char kp[KP_MAX];
+        kpath(kp, path, key);
+        return fail(c, v, kp, "must be a mapping of keys");
+    }
+    *out = v;
+    return 0;
+}
+
+static bool empty(const char *s)
+{
+    if (!s)
+        return true;
+    while (*s && isspace((unsigned char)*s))
+        s++;
+    return !*s;
+}
+
+static int set_default(lctx *c, char **field, const char *value)
+{
+    if (*field)
+        return 0;
+    if (!(*field = strdup(value)))
+        return oom(c);
+    return 0;
+}
+
+/* ---- platform ---- */
+
+static int load_storage_backend(lctx *c, const bronze_ynode *bronze)
+{
+    const bronze_ynode *v;
+    char kp[KP_MAX];
+    if (lookup(c, bronze, "platform.bronze", "storage_backend", NULL, &v, kp))
+        return -1;
+    if (!v)
+        return 0;
+    c->backend_at = v;
+    if (v->kind == BRONZE_YNODE_SCALAR &&
+        (text_is(v, "azure") || text_is(v, "gcs") || text_is(v, "gcp"))) {
+        char got[80];
+        show_value(v, got, sizeof got);
+        return fail(c, v, kp,
+                    "'%s' is not supported; use an S3-compatible endpoint instead "
+                    "(storage_backend: s3 with platform.s3_connection.endpoint_url_env)",
+                    got);
+    }
+    int b;
+    if (val_enum(c, v, kp, BACKENDS, &b))
+        return -1;
+    c->cfg->storage_backend = (bronze_backend)b;
+    c->backend_explicit = true;
+    return 0;
+}
+
+static int load_bronze(lctx *c, const bronze_ynode *bronze)
+{
+    bronze_config *cfg = c->cfg;
+    const char *P = "platform.bronze";
+    warn_unknown_keys(c, bronze, P, BRONZE_KEYS);
+    if (load_storage_backend(c, bronze) ||
+        opt_str(c, bronze, P, "s3_bucket", NULL, &cfg->s3_bucket) ||
+        opt_str(c, bronze, P, "s3_prefix", NULL, &cfg->s3_prefix) ||
+        opt_str(c, bronze, P, "local_path", NULL, &cfg->local_path))
+        return -1;
+
+    const bronze_ynode *part, *out;
+    if (opt_map(c, bronze, P, "partitioning", &part, NULL))
+        return -1;
+    if (part) {
+        const char *PP = "platform.bronze.partitioning";
+        int s = (int)cfg->strategy;
+        warn_unknown_keys(c, part, PP, PARTITIONING_KEYS);
+        if (opt_bool(c, part, PP, "use_dt_partition", NULL, &cfg->use_dt_partition) ||
+            opt_enum(c, part, PP, "partition_strategy", STRATEGIES, &s, NULL))
+            return -1;
+        cfg->strategy = (bronze_partition_strategy)s;
+    }
+    if (opt_map(c, bronze, P, "output_defaults", &out, NULL))
+        return -1;
+    if (out) {
+        const char *OP = "platform.bronze.output_defaults";
+        int codec = (int)cfg->parquet_compression;
+        warn_unknown_keys(c, out, OP, OUTPUT_DEFAULTS_KEYS);
+        if (opt_bool(c, out, OP, "allow_csv", NULL, &cfg->allow_csv) ||
+            opt_bool(c, out, OP, "allow_parquet", NULL, &cfg->allow_parquet) ||
+            opt_enum(c, out, OP, "parquet_compression", CODECS, &codec, NULL))
+            return -1;
+        cfg->parquet_compression = (bronze_codec)codec;
+    }
+    return 0;
+}
+
+static int load_s3_connection(lctx *c, const bronze_ynode *s3)
+{
+    bronze_config *cfg = c->cfg;
+    const char *P = "platform.s3_connection";
+    cfg->s3.present = true;
+    warn_unknown_keys(c, s3, P, S3_KEYS);
+    if (opt_env_name(c, s3, P, "endpoint_url_env", NULL, &cfg->s3.endpoint_url_env) ||
+        opt_env_name(c, s3, P, "access_key_env", NULL, &cfg->s3.access_key_env) ||
+        opt_env_name(c, s3, P, "secret_key_env", NULL, &cfg->s3.secret_key_env) ||
+        opt_env_name(c, s3, P, "session_token_env", NULL, &cfg->s3.session_token_env) ||
+        opt_str(c, s3, P, "region", NULL, &cfg->s3.region) ||
+        opt_env_name(c, s3, P, "region_env", NULL, &cfg->s3.region_env) ||
+        opt_str(c, s3, P, "ca_bundle", NULL, &cfg->s3.ca_bundle))
+        return -1;
+    int style = -1;
+    if (opt_enum(c, s3, P, "addressing_style", ADDRESSING, &style, NULL))
+        return -1;
+    if (style >= 0 && set_default(c, &cfg->s3.addressing_style, style ? "virtual" : "path"))
+        return -1;
+    return 0;
+}
+
+static int load_platform(lctx *c, const bronze_ynode *root)
+{
+    const bronze_ynode *pm, *bronze, *s3;
+    if (opt_map(c, root, "", "platform", &pm, NULL))
+        return -1;
+    if (!pm)
+        return 0;
+    warn_unknown_keys(c, pm, "platform", PLATFORM_KEYS);
+    if (opt_map(c, pm, "platform", "bronze", &bronze, NULL))
+        return -1;
+    if (bronze && load_bronze(c, bronze))
+        return -1;
+    if (opt_map(c, pm, "platform", "s3_connection", &s3, NULL))
+        return -1;
+    if (s3 && load_s3_connection(c, s3))
+        return -1;
+    /* platform.dlt: documented by 1.0, unused; its content is not read */
+    return 0;
+}
+
+/* ---- source.run ---- */
+
+#define SEGMENT_RULE                                                                               \
+    "must be a safe path segment: letters, digits, '_', '-' and '.' only, not '.' or '..' and "    \
+    "without '..'"
+
+static int opt_segment(lctx *c, const bronze_ynode *m, const char *path, const char *key,
+                       char **out)
+{
+    const bronze_ynode *v;
+    char kp[KP_MAX];
+    if (lookup(c, m, path, key, NULL, &v, kp))
+        return -1;
+    if (!v)
+        return 0;
+    if (val_str(c, v, kp, out))
+        return -1;
+    if (!bronze_config_segment_ok(*out))
+        return fail(c, v, kp, SEGMENT_RULE);
+    return 0;
+}
+
+static int load_run(lctx *c, const bronze_ynode *run)
+{
+    bronze_config *cfg = c->cfg;
+    const char *P = "source.run";
+    warn_unknown_keys(c, run, P, RUN_KEYS);
+    if (opt_int(c, run, P, "max_rows_per_file", NULL, 0, INT64_MAX, &cfg->run.max_rows_per_file))
+        return -1;
+
+    const bronze_ynode *v;
+    char kp[KP_MAX];
+    if (lookup(c, run, P, "max_file_size_mb", NULL, &v, kp))
+        return -1;
+    if (v) {
+        int64_t i;
+        double d;
+        bronze_yscalar_type t = scalar_number(v, &i, &d, false);
+        if (t == BRONZE_YSCALAR_INT)
+            d = (double)i;
+        else if (t != BRONZE_YSCALAR_FLOAT)
+            d = -1;
+        /* the upper bound keeps size_mb * 1 MiB well inside int64 */
+        if (!isfinite(d) || d <= 0)
+            return fail(c, v, kp, "must be a positive number%s", quote_hint(v));
+        if (d > 1048576.0)
+            return fail(c, v, kp, "must be at most 1048576 (1 TiB)");
+        cfg->run.max_file_size_mb = d;
+    }
+
+    if (opt_int32(c, run, P, "parallel_workers", 1, 1024, &cfg->run.parallel_workers) ||
+        opt_bool(c, run, P, "write_csv", NULL, &cfg->run.write_csv) ||
+        opt_bool(c, run, P, "write_parquet", NULL, &cfg->run.write_parquet))
+        return -1;
+
+    if (lookup(c, run, P, "s3_enabled", "storage_enabled", &v, kp))
+        return -1;
+    if (v) {
+        if (val_bool(c, v, kp, &cfg->run.s3_enabled))
+            return -1;
+        c->s3_enabled_at = v;
+        snprintf(c->s3_enabled_path, sizeof c->s3_enabled_path, "%s", kp);
+    }
+
+    if (lookup(c, run, P, "local_output_dir", NULL, &v, kp))
+        return -1;
+    if (v && val_str(c, v, kp, &cfg->run.local_output_dir))
+        return -1;
+    if (v && empty(cfg->run.local_output_dir))
+        return fail(c, v, kp, "must not be empty");
+    if (opt_bool(c, run, P, "cleanup_on_failure", NULL, &cfg->run.cleanup_on_failure) ||
+        opt_segment(c, run, P, "batch_id", &cfg->run.batch_id) ||
+        opt_int32(c, run, P, "timeout_seconds", 1, 86400, &cfg->run.timeout_seconds) ||
+        opt_int32(c, run, P, "max_retries", 0, 100, &cfg->run.max_retries))
+        return -1;
+    return 0;
+}
+
+/* ---- source.db ---- */
+
+static int load_db(lctx *c, const bronze_ynode *db)
+{
+    bronze_config *cfg = c->cfg;
+    const char *P = "source.db";
+    warn_unknown_keys(c, db, P, DB_KEYS);
+    if (opt_env_name(c, db, P, "conn_str_env", NULL, &cfg->db.conn_str_env) ||
+        opt_str(c, db, P, "base_query", NULL, &cfg->db.base_query) ||
+        opt_int(c, db, P, "fetch_batch_size", "batch_size", 1, INT64_MAX,
+                &cfg->db.fetch_batch_size))
+        return -1;
+
+    /* incremental: the nested section (or a bare true/false) */
+    const bronze_ynode *kn, *inc = bronze_ymap_get(db, "incremental", &kn);
+    const bronze_ynode *enabled_at = NULL;
+    int enabled = -1; /* -1: not said */
+    if (inc && !bronze_ynode_is_null(inc)) {
+        const char *IP = "source.db.incremental";
+        if (inc->kind == BRONZE_YNODE_SCALAR) {
+            bool b;
+            if (val_bool(c, inc, IP, &b))
+                return fail(c, inc, IP,
+                            "must be a mapping (enabled, cursor_column, state_file, "
+                            "cursor_type, lookback) or true/false");
+            enabled = b;
+            enabled_at = inc;
+        } else if (inc->kind != BRONZE_YNODE_MAP) {
+            return fail(c, inc, IP, "must be a mapping of keys");
+        } else {
+            warn_unknown_keys(c, inc, IP, DB_INC_KEYS);
+            const bronze_ynode *ev;
+            char kp[KP_MAX];
+            if (lookup(c, inc, IP, "enabled", NULL, &ev, kp))
+                return -1;
+            if (ev) {
+                bool b;
+                if (val_bool(c, ev, kp, &b))
+                    return -1;
+                enabled = b;
+                enabled_at = ev;
+            }
+            int ct = (int)cfg->db.cursor_type;
+            if (opt_str(c, inc, IP, "cursor_column", NULL, &cfg->db.cursor_column) ||
+                opt_str(c, inc, IP, "state_file", NULL, &cfg->db.state_file) ||
+                opt_enum(c, inc, IP, "cursor_type", CURSOR_TYPES, &ct, NULL))
+                return -1;
+            cfg->db.cursor_type = (bronze_cursor_type)ct;
+            const bronze_ynode *column_at;
+            if (lookup(c, inc, IP, "cursor_column", NULL, &column_at, kp))
+                return -1;
+            if (column_at && empty(cfg->db.cursor_column))
+                return fail(c, column_at, kp, "must not be empty");
+
+            const bronze_ynode *lb;
+            if (lookup(c, inc, IP, "lookback", NULL, &lb, kp))
+                return -1;
+            if (lb) {
+                int64_t i;
+                double d;
+                bronze_yscalar_type t = scalar_number(lb, &i, &d, true);
+                if (val_str(c, lb, kp, &cfg->db.lookback))
+                    return -1;
+                if ((t == BRONZE_YSCALAR_INT && i < 0) ||
+                    (t == BRONZE_YSCALAR_FLOAT && !(d >= 0 && isfinite(d))) ||
+                    empty(cfg->db.lookback) || strlen(cfg->db.lookback) > 100 ||
+                    cfg->db.lookback[0] == '-')
+                    return fail(c, lb, kp,
+                                "must be an interval such as '2 hours' or a number >= 0");
+            }
+        }
+    }
+
+    /* the flat (seed) form */
+    const bronze_ynode *key_at;
+    char kp[KP_MAX];
+    if (lookup(c, db, P, "incremental_key", NULL, &key_at, kp))
+        return -1;
+    if (key_at) {
+        char *col = NULL;
+        if (val_str(c, key_at, kp, &col))
+            return -1;
+        if (empty(col)) {
+            free(col);
+            return fail(c, key_at, kp, "must not be empty");
+        }
+        if (cfg->db.cursor_column && strcmp(cfg->db.cursor_column, col)) {
+            free(col);
+            return fail(c, key_at, kp,
+                        "differs from source.db.incremental.cursor_column; give one");
+        }
+        free(cfg->db.cursor_column);
+        cfg->db.cursor_column = col;
+    }
+    if (opt_env_name(c, db, P, "incremental_cursor_env", NULL, &cfg->db.cursor_env))
+        return -1;
+    const bronze_ynode *cv;
+    if (lookup(c, db, P, "incremental_cursor_value", NULL, &cv, kp))
+        return -1;
+    if (cv && val_str(c, cv, kp, &cfg->db.cursor_value))
+        return -1;
+
+    /* enabled when said so, else when a cursor column is given */
+    cfg->db.incremental = enabled >= 0 ? enabled == 1 : cfg->db.cursor_column != NULL;
+    if (cfg->db.incremental && !cfg->db.cursor_column)
+        return fail(c, enabled_at ? enabled_at : kn, "source.db.incremental.cursor_column",
+                    "required when incremental is enabled (or give source.db.incremental_key)");
+    if (!cfg->db.cursor_column) {
+        const bronze_ynode *k2;
+        if (bronze_ymap_get(db, "incremental_cursor_env", &k2) && cfg->db.cursor_env)
+            return fail(c, k2, "source.db.incremental_cursor_env",
+                        "needs source.db.incremental_key (the cursor column)");
+        if (cfg->db.cursor_value) {
+            bronze_ymap_get(db, "incremental_cursor_value", &k2);
+            return fail(c, k2, "source.db.incremental_cursor_value",
+                        "needs source.db.incremental_key (the cursor column)");
+        }
+    }
+    return 0;
+}
+
+/* ---- source.api ---- */
+
+/* headers / params: a mapping of scalars, kept as their text; null values are
+ * dropped (as requests does with None). */
+static int load_kv(lctx *c, const bronze_ynode *api, const char *key, bronze_kv **out, size_t *nout)
+{
+    const bronze_ynode *m;
+    char kp[KP_MAX];
+    kpath(kp, "source.api", key);
+    if (opt_map(c, api, "source.api", key, &m, NULL))
+        return -1;
+    if (!m)
+        return 0;
+    size_t n = bronze_ymap_len(m);
+    bronze_kv *kv = calloc(n ? n : 1, sizeof *kv);
+    if (!kv)
+        return oom(c);
+    *out = kv;
+    *nout = 0;
+    for (size_t i = 0; i < n; i++) {
+        const bronze_ynode *k = bronze_ymap_key(m, i), *v = bronze_ymap_val(m, i);
+        char ikp[KP_MAX];
+        kpath(ikp, kp, k->text);
+        if (bronze_ynode_is_null(v))
+            continue;
+        if (strlen(k->text) != k->len || k->len == 0)
+            return fail(c, k, ikp, "names must be non-empty text");
+        if (need_scalar(c, v, ikp, "a single value"))
+            return -1;
+        if (val_str(c, v, ikp, &kv[*nout].value))
+            return -1;
+        if (!(kv[*nout].key = strdup(k->text)))
+            return oom(c);
+        ++*nout;
+    }
+    return 0;
+}
+
+/* body: any YAML value as JSON text. A string holding a JSON object or array
+ * (a literal block of JSON) is taken as that JSON. */
+static int load_body(lctx *c, const bronze_ynode *api)
+{
+    const bronze_ynode *v;
+    char kp[KP_MAX];
+    if (lookup(c, api, "source.api", "body", NULL, &v, kp))
+        return -1;
+    if (!v)
+        return 0;
+    json_t *j = NULL;
+    if (v->kind == BRONZE_YNODE_SCALAR &&
+        bronze_yscalar_classify(v, NULL, NULL, NULL) == BRONZE_YSCALAR_STR) {
+        json_error_t je;
+        j = json_loadb(v->text, v->len, JSON_DECODE_ANY, &je);
+        if (j && !json_is_object(j) && !json_is_array(j)) {
+            json_decref(j);
+            j = NULL;
+        }
+    }
+    if (!j)
+        j = bronze_ynode_to_json(v);
+    if (!j)
+        return fail(c, v, kp, "cannot be written as JSON");
+    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(j);
+    if (!s)
+        return oom(c);
+    free(c->cfg->api.body_json);
+    c->cfg->api.body_json = s;
+    return 0;
+}
+
+static int load_pagination(lctx *c, const bronze_ynode *api)
+{
+    bronze_config *cfg = c->cfg;
+    const char *P = "source.api.pagination";
+    const bronze_ynode *pg = bronze_ymap_get(api, "pagination", NULL);
+    if (!pg || bronze_ynode_is_null(pg))
+        return 0;
+    int t = (int)cfg->api.pagination.type;
+    if (pg->kind == BRONZE_YNODE_SCALAR) { /* `pagination: page` */
+        if (val_enum(c, pg, P, PAGE_TYPES, &t))
+            return -1;
+        cfg->api.pagination.type = (bronze_pagination_type)t;
+        return 0;
+    }
+    if (pg->kind != BRONZE_YNODE_MAP)
+        return fail(c, pg, P, "must be a mapping of keys");
+    warn_unknown_keys(c, pg, P, PAGINATION_KEYS);
+    if (opt_enum(c, pg, P, "type", PAGE_TYPES, &t, NULL))
+        return -1;
+    cfg->api.pagination.type = (bronze_pagination_type)t;
+    if (opt_str(c, pg, P, "offset_param", NULL, &cfg->api.pagination.offset_param) ||
+        opt_str(c, pg, P, "limit_param", NULL, &cfg->api.pagination.limit_param) ||
+        opt_str(c, pg, P, "page_param", NULL, &cfg->api.pagination.page_param) ||
+        opt_str(c, pg, P, "page_size_param", NULL, &cfg->api.pagination.page_size_param) ||
+        opt_str(c, pg, P, "cursor_param", NULL, &cfg->api.pagination.cursor_param) ||
+        opt_str(c, pg, P, "cursor_path", "next_token_path", &cfg->api.pagination.cursor_path) ||
+        opt_int(c, pg, P, "page_size", NULL, 1, INT64_MAX, &cfg->api.pagination.page_size) ||
+        opt_int(c, pg, P, "max_records", NULL, 0, INT64_MAX, &cfg->api.pagination.max_records) ||
+        opt_int(c, pg, P, "start_page", NULL, 0, INT64_MAX, &cfg->api.pagination.start_page) ||
+        opt_int(c, pg, P, "max_pages", NULL, 0, INT64_MAX, &cfg->api.pagination.max_pages))
+        return -1;
+    const bronze_ynode *rp;
+    char kp[KP_MAX];
+    if (lookup(c, pg, P, "records_path", NULL, &rp, kp))
+        return -1;
+    if (rp) {
+        char *s = NULL;
+        if (val_str(c, rp, kp, &s))
+            return -1;
+        if (cfg->api.data_path && strcmp(cfg->api.data_path, s)) {
+            free(s);
+            return fail(c, rp, kp, "differs from source.api.data_path; give one");
+        }
+        free(cfg->api.data_path);
+        cfg->api.data_path = s;
+    }
+    return 0;
+}
+
+static int load_api_incremental(lctx *c, const bronze_ynode *api)
+{
+    bronze_config *cfg = c->cfg;
+    const char *P = "source.api.incremental";
+    const bronze_ynode *kn, *inc = bronze_ymap_get(api, "incremental", &kn);
+    const bronze_ynode *enabled_at = NULL;
+    int enabled = -1;
+    if (inc && !bronze_ynode_is_null(inc)) {
+        if (inc->kind == BRONZE_YNODE_SCALAR) {
+            bool b;
+            if (val_bool(c, inc, P, &b))
+                return fail(c, inc, P,
+                            "must be a mapping (enabled, cursor_field, cursor_param, "
+                            "initial_cursor_value) or true/false");
+            enabled = b;
+            enabled_at = inc;
+        } else if (inc->kind != BRONZE_YNODE_MAP) {
+            return fail(c, inc, P, "must be a mapping of keys");
+        } else {
+            warn_unknown_keys(c, inc, P, API_INC_KEYS);
+            const bronze_ynode *ev;
+            char kp[KP_MAX];
+            if (lookup(c, inc, P, "enabled", NULL, &ev, kp))
+                return -1;
+            if (ev) {
+                bool b;
+                if (val_bool(c, ev, kp, &b))
+                    return -1;
+                enabled = b;
+                enabled_at = ev;
+            }
+            if (opt_str(c, inc, P, "cursor_field", NULL, &cfg->api.cursor_field) ||
+                opt_str(c, inc, P, "cursor_param", NULL, &cfg->api.cursor_param) ||
+                opt_str(c, inc, P, "initial_cursor_value", NULL, &cfg->api.initial_cursor_value))
+                return -1;
+        }
+    }
+    const bronze_ynode *flat;
+    char kp[KP_MAX];
+    if (lookup(c, api, "source.api", "cursor_field", NULL, &flat, kp))
+        return -1;
+    if (flat) {
+        char *s = NULL;
+        if (val_str(c, flat, kp, &s))
+            return -1;
+        if (cfg->api.cursor_field && strcmp(cfg->api.cursor_field, s)) {
+            free(s);
+            return fail(c, flat, kp, "differs from source.api.incremental.cursor_field; give one");
+        }
+        free(cfg->api.cursor_field);
+        cfg->api.cursor_field = s;
+    }
+    if (cfg->api.cursor_field && empty(cfg->api.cursor_field))
+        return fail(c, flat ? flat : inc, flat ? kp : "source.api.incremental.cursor_field",
+                    "must not be empty");
+    cfg->api.incremental = enabled >= 0 ? enabled == 1 : cfg->api.cursor_field != NULL;
+    if (cfg->api.incremental && !cfg->api.cursor_field)
+        return fail(c, enabled_at ? enabled_at : kn, "source.api.incremental.cursor_field",
+                    "required when incremental is enabled");
+    return 0;
+}
+
+static int load_api(lctx *c, const bronze_ynode *api)
+{
+    bronze_config *cfg = c->cfg;
+    const char *P = "source.api";
+    warn_unknown_keys(c, api, P, API_KEYS);
+    if (opt_str(c, api, P, "base_url", NULL, &cfg->api.base_url) ||
+        opt_str(c, api, P, "endpoint", NULL, &cfg->api.endpoint) ||
+        opt_str(c, api, P, "data_path", NULL, &cfg->api.data_path))
+        return -1;
+
+    int method = -1;
+    if (opt_enum(c, api, P, "method", METHODS, &method, NULL))
+        return -1;
+    if (method >= 0) {
+        free(cfg->api.method);
+        cfg->api.method = NULL;
+        if (set_default(c, &cfg->api.method, method ? "POST" : "GET"))
+            return -1;
+    }
+
+    if (load_kv(c, api, "headers", &cfg->api.headers, &cfg->api.nheaders) ||
+        load_kv(c, api, "params", &cfg->api.params, &cfg->api.nparams) || load_body(c, api))
+        return -1;
+
+    const bronze_ynode *auth_at;
+    int auth = (int)cfg->api.auth_type;
+    if (opt_enum(c, api, P, "auth_type", AUTH_TYPES, &auth, &auth_at))
+        return -1;
+    cfg->api.auth_type = (bronze_auth_type)auth;
+    if (opt_env_name(c, api, P, "auth_token_env", NULL, &cfg->api.auth_token_env) ||
+        opt_env_name(c, api, P, "auth_key_env", "api_key_env", &cfg->api.auth_key_env) ||
+        opt_env_name(c, api, P, "auth_username_env", "basic_user_env",
+                     &cfg->api.auth_username_env) ||
+        opt_env_name(c, api, P, "auth_password_env", "basic_pass_env", &cfg->api.auth_password_env))
+        return -1;
+    /* header name: auth_key_header, or 1.0's api_key_header / auth_key_name */
+    const bronze_ynode *hv;
+    char kp[KP_MAX];
+    if (lookup(c, api, P, "auth_key_header", "api_key_header", &hv, kp))
+        return -1;
+    if (!hv && lookup(c, api, P, "auth_key_name", NULL, &hv, kp))
+        return -1;
+    if (hv) {
+        if (val_str(c, hv, kp, &cfg->api.auth_key_header))
+            return -1;
+        if (empty(cfg->api.auth_key_header))
+            return fail(c, hv, kp, "must not be empty");
+    }
+
+    /* each auth type needs its variable names (their values come at resolve);
+     * a leftover api section in another type's config is not held to it */
+    switch (cfg->type == BRONZE_SRC_API ? cfg->api.auth_type : BRONZE_AUTH_NONE) {
+    case BRONZE_AUTH_BEARER:
+        if (!cfg->api.auth_token_env)
+            return fail(c, auth_at, "source.api.auth_token_env", "required for auth_type bearer");
+        break;
+    case BRONZE_AUTH_API_KEY:
+        if (!cfg->api.auth_key_env)
+            return fail(c, auth_at, "source.api.auth_key_env", "required for auth_type api_key");
+        break;
+    case BRONZE_AUTH_BASIC:
+        if (!cfg->api.auth_username_env)
+            return fail(c, auth_at, "source.api.auth_username_env", "required for auth_type basic");
+        if (!cfg->api.auth_password_env)
+            return fail(c, auth_at, "source.api.auth_password_env", "required for auth_type basic");
+        break;
+    default:
+        break;
+    }
+
+    if (load_pagination(c, api) || load_api_incremental(c, api))
+        return -1;
+    return 0;
+}
+
+/* ---- source.file ---- */
+
+static int load_delimiter(lctx *c, const bronze_ynode *file)
+{
+    const bronze_ynode *v;
+    char kp[KP_MAX];
+    if (lookup(c, file, "source.file", "delimiter", NULL, &v, kp))
+        return -1;
+    if (!v)
+        return 0;
+    if (need_scalar(c, v, kp, "one character"))
+        return -1;
+    char d;
+    if (text_is(v, "\\t") || text_is(v, "tab"))
+        d = '\t';
+    else if (v->len == 1 && (unsigned char)v->text[0] < 0x80)
+        d = v->text[0];
+    else
+        return fail(c, v, kp, "must be one character (or \"\\t\" / tab)");
+    if (d == '"' || d == '\n' || d == '\r' || d == 0)
+        return fail(c, v, kp, "cannot be a quote or a line break");
+    c->cfg->file.delimiter = d;
+    return 0;
+}
+
+static bronze_file_format format_from_path(const char *path)
+{
+    const char *dot = path ? strrchr(path, '.') : NULL;
+    if (dot && strchr(dot, '/'))
+        dot = NULL;
+    if (dot && (!strcasecmp(dot, ".jsonl") || !strcasecmp(dot, ".ndjson")))
+        return BRONZE_FILE_JSONL;
+    if (dot && !strcasecmp(dot, ".json"))
+        return BRONZE_FILE_JSON;
+    return BRONZE_FILE_CSV;
+}
+
+/* A list of strings for key (a single scalar counts as a one-item list when
+ * single_ok). Items keep their text: `NULL` in null_values is the text NULL. */
+static int opt_str_list(lctx *c, const bronze_ynode *m, const char *path, const char *key,
+                        bool single_ok, char ***out, size_t *nout, const bronze_ynode **at)
+{
+    const bronze_ynode *v;
+    char kp[KP_MAX];
+    if (lookup(c, m, path, key, NULL, &v, kp))
+        return -1;
+    if (at)
+        *at = v;
+    if (!v)
+        return 0;
+    if (v->kind == BRONZE_YNODE_MAP || (v->kind == BRONZE_YNODE_SCALAR && !single_ok))
+        return fail(c, v, kp, "must be a list of strings");
+    size_t n = v->kind == BRONZE_YNODE_SEQ ? v->nkids : 1;
+    char **list = calloc(n + 1, sizeof *list);
+    if (!list)
+        return oom(c);
+    *out = list;
+    *nout = n;
+    for (size_t i = 0; i < n; i++) {
+        const bronze_ynode *item = v->kind == BRONZE_YNODE_SEQ ? v->kids[i] : v;
+        char ikp[KP_MAX + 32];
+        snprintf(ikp, sizeof ikp, "%s[%zu]", kp, i);
+        if (item->kind != BRONZE_YNODE_SCALAR)
+            return fail(c, item, ikp, "must be a string");
+        if (val_str(c, item, ikp, &list[i]))
+            return -1;
+    }
+    return 0;
+}
+
+static int load_file(lctx *c, const bronze_ynode *file)
+{
+    bronze_config *cfg = c->cfg;
+    const char *P = "source.file";
+    warn_unknown_keys(c, file, P, FILE_KEYS);
+    if (opt_str(c, file, P, "path", NULL, &cfg->file.path))
+        return -1;
+    int fmt = -1;
+    if (opt_enum(c, file, P, "format", FILE_FORMATS, &fmt, NULL))
+        return -1;
+    cfg->file.format = fmt >= 0 ? (bronze_file_format)fmt : format_from_path(cfg->file.path);
+    if (load_delimiter(c, file) || opt_bool(c, file, P, "header", NULL, &cfg->file.header) ||
+        opt_str_list(c, file, P, "null_values", true, &cfg->file.null_values,
+                     &cfg->file.n_null_values, NULL))
+        return -1;
+    return 0;
+}
+
+/* ---- source.custom_extractor ---- */
+
+static int load_custom(lctx *c, const bronze_ynode *cu)
+{
+    bronze_config *cfg = c->cfg;
+    const char *P = "source.custom_extractor";
+    warn_unknown_keys(c, cu, P, CUSTOM_KEYS);
+    const bronze_ynode *cmd_at;
+    if (opt_str(c, cu, P, "module", NULL, &cfg->custom.module) ||
+        opt_str(c, cu, P, "class_name", NULL, &cfg->custom.class_name) ||
+        opt_str_list(c, cu, P, "command", false, &cfg->custom.command, &cfg->custom.ncommand,
+                     &cmd_at))
+        return -1;
+    if (cmd_at && cfg->custom.ncommand == 0)
+        return fail(c, cmd_at, "source.custom_extractor.command",
+                    "must name a program: a list such as [\"python3\", \"extract.py\"]");
+    if (cmd_at && empty(cfg->custom.command[0]))
+        return fail(c, cmd_at, "source.custom_extractor.command[0]", "must not be empty");
+    return 0;
+}
+
+/* ---- source ---- */
+
+static int need_section(lctx *c, const bronze_ynode *sec, const char *name, const char *type)
+{
+    if (sec)
+        return 0;
+    char kp[KP_MAX];
+    kpath(kp, "source", name);
+    return fail(c, c->source_key, kp, "required for type %s", type);
+}
+
+static int check_type_needs(lctx *c, const bronze_ynode *sm)
+{
+    bronze_config *cfg = c->cfg;
+    const bronze_ynode *sec, *k;
+    switch (cfg->type) {
+    case BRONZE_SRC_DB:
+        sec = bronze_ymap_get(sm, "db", &k);
+        if (need_section(c, sec && !bronze_ynode_is_null(sec) ? sec : NULL, "db", "db"))
+            return -1;
+        if (!cfg->db.conn_str_env)
+            return fail(c, k, "source.db.conn_str_env",
+                        "required: the name of the variable holding the connection string");
+        if (empty(cfg->db.base_query))
+            return fail(c, k, "source.db.base_query", "required: the SQL query to extract");
+        break;
+    case BRONZE_SRC_API:
+        sec = bronze_ymap_get(sm, "api", &k);
+        if (need_section(c, sec && !bronze_ynode_is_null(sec) ? sec : NULL, "api", "api"))
+            return -1;
+        if (empty(cfg->api.base_url))
+            return fail(c, k, "source.api.base_url", "required for type api");
+        break;
+    case BRONZE_SRC_FILE:
+        sec = bronze_ymap_get(sm, "file", &k);
+        if (need_section(c, sec && !bronze_ynode_is_null(sec) ? sec : NULL, "file", "file"))
+            return -1;
+        if (empty(cfg->file.path))
+            return fail(c, k, "source.file.path", "required: a file or a glob");
+        break;
+    case BRONZE_SRC_CUSTOM: {
+        sec = bronze_ymap_get(sm, "custom_extractor", &k);
+        if (need_section(c, sec && !bronze_ynode_is_null(sec) ? sec : NULL, "custom_extractor",
+                         "custom"))
+            return -1;
+        bool has_module = !empty(cfg->custom.module), has_cmd = cfg->custom.command != NULL;
+        if (has_module && has_cmd)
+            return fail(c, k, "source.custom_extractor",
+                        "give either module + class_name or command, not both");
+        if (!has_module && !has_cmd)
+            return fail(c, k, "source.custom_extractor",
+                        "needs module + class_name, or command (an argv list)");
+        if (has_module && empty(cfg->custom.class_name))
+            return fail(c, k, "source.custom_extractor.class_name", "required with module");
+        break;
+    }
+    }
+    return 0;
+}
+
+static int load_source(lctx *c, const bronze_ynode *sm)
+{
+    bronze_config *cfg = c->cfg;
+    const char *P = "source";
+
+    /* type first: it decides whether unknown sections are warned about */
+    const bronze_ynode *tv;
+    char kp[KP_MAX];
+    if (lookup(c, sm, P, "type", NULL, &tv, kp))
+        return -1;
+    if (!tv)
+        return fail(c, c->source_key, "source.type", "required: one of db, api, file, custom");
+    int t;
+    if (val_enum(c, tv, kp, TYPES, &t))
+        return -1;
+    cfg->type = (bronze_source_type)t;
+    c->custom = cfg->type == BRONZE_SRC_CUSTOM;
+
+    if (!c->custom)
+        warn_unknown_keys(c, sm, P, SOURCE_KEYS);
+
+    if (opt_segment(c, sm, P, "system", &cfg->system) ||
+        opt_segment(c, sm, P, "table", &cfg->table))
+        return -1;
+    if (!cfg->system)
+        return fail(c, c->source_key, "source.system",
+                    "required: the system name (a path segment)");
+    if (!cfg->table)
+        return fail(c, c->source_key, "source.table", "required: the table name (a path segment)");
+
+    const bronze_ynode *run, *db, *api, *file, *cu;
+    if (opt_map(c, sm, P, "run", &run, NULL) || (run && load_run(c, run)))
+        return -1;
+    if (opt_map(c, sm, P, "db", &db, NULL) || (db && load_db(c, db)))
+        return -1;
+    if (opt_map(c, sm, P, "api", &api, NULL) || (api && load_api(c, api)))
+        return -1;
+    if (opt_map(c, sm, P, "file", &file, NULL) || (file && load_file(c, file)))
+        return -1;
+    if (opt_map(c, sm, P, "custom_extractor", &cu, NULL) || (cu && load_custom(c, cu)))
+        return -1;
+    return check_type_needs(c, sm);
+}
+
+/* ---- storage rules across sections (SPEC §7) ---- */
+
+static int check_storage(lctx *c)
+{
+    bronze_config *cfg = c->cfg;
+    bool bucket = !empty(cfg->s3_bucket);
+    if (!c->backend_explicit)
+        cfg->storage_backend = bucket ? BRONZE_BACKEND_S3 : BRONZE_BACKEND_LOCAL;
+    if (!cfg->run.s3_enabled)
+        return 0;
+    if (c->backend_explicit && cfg->storage_backend == BRONZE_BACKEND_LOCAL)
+        return fail(c, c->s3_enabled_at, c->s3_enabled_path,
+                    "cannot be true with platform.bronze.storage_backend: local");
+    if (!bucket)
+        return fail(c, c->s3_enabled_at, c->s3_enabled_path,
+                    "needs platform.bronze.s3_bucket (the bucket to upload to)");
+    return 0;
+}
+
+/* ---- defaults, load, free ---- */
+
+static int set_defaults(lctx *c)
+{
+    bronze_config *cfg = c->cfg;
+    cfg->storage_backend = BRONZE_BACKEND_LOCAL;
+    cfg->use_dt_partition = true;
+    cfg->strategy = BRONZE_PART_DATE;
+    cfg->allow_csv = cfg->allow_parquet = true;
+    cfg->parquet_compression = BRONZE_CODEC_SNAPPY;
+    cfg->run.parallel_workers = 1;
+    cfg->run.write_csv = cfg->run.write_parquet = true;
+    cfg->run.cleanup_on_failure = true;
+    cfg->run.timeout_seconds = 30;
+    cfg->run.max_retries = 3;
+    cfg->db.fetch_batch_size = 10000;
+    cfg->db.cursor_type = BRONZE_CURSOR_AUTO;
+    cfg->api.pagination.page_size = 100;
+    cfg->api.pagination.start_page = 1;
+    cfg->file.delimiter = ',';
+    cfg->file.header = true;
+    return 0;
+}
+
+/* String defaults go in after loading so that a value given in the file is
+ * never overwritten and no default is allocated twice. */
+static int set_string_defaults(lctx *c)
+{
+    bronze_config *cfg = c->cfg;
+    if (!cfg->s3.region && !cfg->s3.region_env && set_default(c, &cfg->s3.region, "us-east-1"))
+        return -1;
+    if (set_default(c, &cfg->run.local_output_dir, "./output") ||
+        set_default(c, &cfg->api.method, "GET") ||
+        set_default(c, &cfg->api.auth_key_header, "X-API-Key") ||
+        set_default(c, &cfg->api.pagination.offset_param, "offset") ||
+        set_default(c, &cfg->api.pagination.limit_param, "limit") ||
+        set_default(c, &cfg->api.pagination.page_param, "page") ||
+        set_default(c, &cfg->api.pagination.page_size_param, "page_size") ||
+        set_default(c, &cfg->api.pagination.cursor_param, "cursor"))
+        return -1;
+    return 0;
+}
+
+static int load_root(lctx *c, const bronze_ynode *root)
+{
+    if (!root)
+        return fail(c, NULL, "(root)", "config file is empty");
+    if (root->kind != BRONZE_YNODE_MAP)
+        return fail(c, root, "(root)", "must be a mapping with 'platform' and 'source' sections");
+    warn_unknown_keys(c, root, "", ROOT_KEYS);
+
+    const bronze_ynode *sm;
+    if (opt_map(c, root, "", "source", &sm, &c->source_key))
+        return -1;
+    if (!sm) {
+        if (c->source_key)
+            return fail(c, c->source_key, "source", "must not be empty");
+        return fail(c, root, "source", "required section is missing");
+    }
+    if (load_platform(c, root) || load_source(c, sm) || check_storage(c) || set_string_defaults(c))
+        return -1;
+
+    json_t *j = bronze_ynode_to_json(root);
+    if (!j)
+        return fail(c, root, "(root)",
+                    "cannot be written as JSON (a key or text is not valid UTF-8)");
+    c->cfg->as_json = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!c->cfg->as_json)
+        return oom(c);
+    return 0;
+}
+
+int bronze_config_load(bronze_config **out, const char *path, bronze_err *err)
+{
+    *out = NULL;
+    bronze_ynode *root;
+    if (bronze_yaml_load(&root, path, err))
+        return -1;
+    bronze_config *cfg = calloc(1, sizeof *cfg);
+    lctx c = {.file = path, .err = err, .cfg = cfg};
+    if (!cfg) {
+        bronze_ynode_free(root);
+        return oom(&c);
+    }
+    int rc = (cfg->path = strdup(path)) ? 0 : oom(&c);
+    if (rc == 0)
+        rc = set_defaults(&c);
+    if (rc == 0)
+        rc = load_root(&c, root);
+    bronze_ynode_free(root);
+    if (rc) {
+        if (err && err->kind == BRONZE_E_NONE)
+            err->kind = BRONZE_E_CONFIG;
+        bronze_config_free(cfg);
+        return -1;
+    }
+    *out = cfg;
+    return 0;
+}
+
+static void free_secret(char **s)
+{
+    if (*s) {
+        explicit_bzero(*s, strlen(*s));
+        free(*s);
+        *s = NULL;
+    }
+}
+
+static void free_env(bronze_config *cfg)
+{
+    free_secret(&cfg->env.conn_str);
+    free_secret(&cfg->env.s3_endpoint);
+    free_secret(&cfg->env.s3_access_key);
+    free_secret(&cfg->env.s3_secret_key);
+    free_secret(&cfg->env.s3_session_token);
+    free_secret(&cfg->env.s3_region);
+    free_secret(&cfg->env.api_token);
+    free_secret(&cfg->env.api_key);
+    free_secret(&cfg->env.api_username);
+    free_secret(&cfg->env.api_password);
+    free_secret(&cfg->env.cursor_override);
+}
+
+static void free_kv(bronze_kv *kv, size_t n)
+{
+    for (size_t i = 0; kv && i < n; i++) {
+        free(kv[i].key);
+        free(kv[i].value);
+    }
+    free(kv);
+}
+
+static void free_list(char **list, size_t n)
+{
+    for (size_t i = 0; list && i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+void bronze_config_free(bronze_config *cfg)
+{
+    if (!cfg)
+        return;
+    free_env(cfg);
+    free(cfg->path);
+    free(cfg->s3_bucket);
+    free(cfg->s3_prefix);
+    free(cfg->local_path);
+    free(cfg->s3.endpoint_url_env);
+    free(cfg->s3.access_key_env);
+    free(cfg->s3.secret_key_env);
+    free(cfg->s3.session_token_env);
+    free(cfg->s3.region);
+    free(cfg->s3.region_env);
+    free(cfg->s3.addressing_style);
+    free(cfg->s3.ca_bundle);
+    free(cfg->system);
+    free(cfg->table);
+    free(cfg->run.local_output_dir);
+    free(cfg->run.batch_id);
+    free(cfg->db.conn_str_env);
+    free(cfg->db.base_query);
+    free(cfg->db.cursor_column);
+    free(cfg->db.state_file);
+    free(cfg->db.lookback);
+    free(cfg->db.cursor_env);
+    free(cfg->db.cursor_value);
+    free(cfg->api.base_url);
+    free(cfg->api.endpoint);
+    free(cfg->api.method);
+    free_kv(cfg->api.headers, cfg->api.nheaders);
+    free_kv(cfg->api.params, cfg->api.nparams);
+    free(cfg->api.body_json);
+    free(cfg->api.data_path);
+    free(cfg->api.auth_token_env);
+    free(cfg->api.auth_key_env);
+    free(cfg->api.auth_key_header);
+    free(cfg->api.auth_username_env);
+    free(cfg->api.auth_password_env);
+    free(cfg->api.pagination.offset_param);
+    free(cfg->api.pagination.limit_param);
+    free(cfg->api.pagination.page_param);
+    free(cfg->api.pagination.page_size_param);
+    free(cfg->api.pagination.cursor_param);
+    free(cfg->api.pagination.cursor_path);
+    free(cfg->api.cursor_field);
+    free(cfg->api.cursor_param);
+    free(cfg->api.initial_cursor_value);
+    free(cfg->file.path);
+    free_list(cfg->file.null_values, cfg->file.n_null_values);
+    free(cfg->custom.module);
+    free(cfg->custom.class_name);
+    free_list(cfg->custom.command, cfg->custom.ncommand);
+    free(cfg->as_json);
+    free(cfg);
+}
+
+/* ---- resolve: the one place that reads the environment ---- */
+
+typedef struct rctx {
+    bronze_config *cfg;
+    bronze_err *err;
+} rctx;
+
+/* Reads variable name into *out; unset or empty is an error naming key path
+ * kp and the variable (never a value). */
+static int env_required(rctx *r, const char *kp, const char *name, const char *why, char **out)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return bronze_err_set(r->err, BRONZE_E_CONFIG,
+                              "%s: %s: environment variable %s is not set%s", r->cfg->path, kp,
+                              name, why ? why : "");
+    if (!(*out = strdup(v)))
+        return bronze_err_set(r->err, BRONZE_E_CONFIG, "%s: out of memory", r->cfg->path);
+    return 0;
+}
+
+/* Optional variable: unset or empty leaves *out NULL. */
+static int env_optional(rctx *r, const char *name, char **out)
+{
+    const char *v = name ? getenv(name) : NULL;
+    if (!v || !*v)
+        return 0;
+    if (!(*out = strdup(v)))
+        return bronze_err_set(r->err, BRONZE_E_CONFIG, "%s: out of memory", r->cfg->path);
+    return 0;
+}
+
+static int resolve_s3(rctx *r)
+{
+    bronze_config *cfg = r->cfg;
+    const char *P = "platform.s3_connection";
+    if (!cfg->s3.present) {
+        /* no section: the standard AWS variables (SPEC §7) */
+        const char *why =
+            " (no platform.s3_connection section, so the standard AWS variables apply)";
+        if (env_required(r, P, "AWS_ACCESS_KEY_ID", why, &cfg->env.s3_access_key) ||
+            env_required(r, P, "AWS_SECRET_ACCESS_KEY", why, &cfg->env.s3_secret_key) ||
+            env_optional(r, "AWS_SESSION_TOKEN", &cfg->env.s3_session_token) ||
+            env_optional(r, "AWS_ENDPOINT_URL", &cfg->env.s3_endpoint) ||
+            env_optional(r, "AWS_REGION", &cfg->env.s3_region))
+            return -1;
+        if (!cfg->env.s3_region && env_optional(r, "AWS_DEFAULT_REGION", &cfg->env.s3_region))
+            return -1;
+    } else {
+        /* a named variable must be set; an unnamed key falls back to AWS's */
+        bool named = cfg->s3.access_key_env != NULL;
+        if (env_required(r, "platform.s3_connection.access_key_env",
+                         named ? cfg->s3.access_key_env : "AWS_ACCESS_KEY_ID", NULL,
+                         &cfg->env.s3_access_key) ||
+            env_required(r, "platform.s3_connection.secret_key_env",
+                         cfg->s3.secret_key_env ? cfg->s3.secret_key_env : "AWS_SECRET_ACCESS_KEY",
+                         NULL, &cfg->env.s3_secret_key))
+            return -1;
+        const char *tok = cfg->s3.session_token_env ? cfg->s3.session_token_env
+                          : named                   ? NULL
+                                                    : "AWS_SESSION_TOKEN";
+        if (env_optional(r, tok, &cfg->env.s3_session_token) ||
+            env_optional(r, cfg->s3.endpoint_url_env, &cfg->env.s3_endpoint) ||
+            env_optional(r, cfg->s3.region_env, &cfg->env.s3_region))
+            return -1;
+    }
+    if (!cfg->env.s3_region &&
+        !(cfg->env.s3_region = strdup(cfg->s3.region ? cfg->s3.region : "us-east-1")))
+        return bronze_err_set(r->err, BRONZE_E_CONFIG, "%s: out of memory", cfg->path);
+    return 0;
+}
+
+int bronze_config_resolve(bronze_config *cfg, bronze_err *err)
+{
+    rctx r = {cfg, err};
+    free_env(cfg); /* resolving twice reads the environment afresh */
+    int rc = 0;
+    switch (cfg->type) {
+    case BRONZE_SRC_DB:
+        if (cfg->db.conn_str_env)
+            rc = env_required(&r, "source.db.conn_str_env", cfg->db.conn_str_env, NULL,
+                              &cfg->env.conn_str);
+        else
+            rc = bronze_err_set(err, BRONZE_E_CONFIG, "%s: source.db.conn_str_env: not set",
+                                cfg->path);
+        if (rc == 0)
+            rc = env_optional(&r, cfg->db.cursor_env, &cfg->env.cursor_override);
+        break;
+    case BRONZE_SRC_API:
+        switch (cfg->api.auth_type) {
+        case BRONZE_AUTH_BEARER:
+            rc = env_required(&r, "source.api.auth_token_env", cfg->api.auth_token_env, NULL,
+                              &cfg->env.api_token);
+            break;
+        case BRONZE_AUTH_API_KEY:
+            rc = env_required(&r, "source.api.auth_key_env", cfg->api.auth_key_env, NULL,
+                              &cfg->env.api_key);
+            break;
+        case BRONZE_AUTH_BASIC:
+            rc = env_required(&r, "source.api.auth_username_env", cfg->api.auth_username_env, NULL,
+                              &cfg->env.api_username);
+            if (rc == 0)
+                rc = env_required(&r, "source.api.auth_password_env", cfg->api.auth_password_env,
+                                  NULL, &cfg->env.api_password);
+            break;
+        default:
+            break;
+        }
+        break;
+    default:
+        break;
+    }
+    if (rc == 0 && cfg->run.s3_enabled && cfg->storage_backend == BRONZE_BACKEND_S3)
+        rc = resolve_s3(&r);
+    if (rc)
+        free_env(cfg);
+    return rc;
+}
+
+/* ---- small helpers ---- */
+
+const char *bronze_codec_name(bronze_codec c)
+{
+    switch (c) {
+    case BRONZE_CODEC_SNAPPY:
+        return "snappy";
+    case BRONZE_CODEC_GZIP:
+        return "gzip";
+    case BRONZE_CODEC_ZSTD:
+        return "zstd";
+    case BRONZE_CODEC_LZ4:
+        return "lz4";
+    case BRONZE_CODEC_BROTLI:
+        return "brotli";
+    case BRONZE_CODEC_NONE:
+        return "none";
+    }
+    return "none";
+}
+
+bool bronze_config_segment_ok(const char *s)
+{
+    if (!s || !*s || !strcmp(s, ".") || strstr(s, ".."))
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
+            return false;
+    return true;
+}
