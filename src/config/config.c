@@ -295,6 +295,10 @@ static void warn_unknown_keys(lctx *c, const bronze_ynode *m, const char *path,
         const bronze_ynode *k = bronze_ymap_key(m, i);
         if (known_key(k, known))
             continue;
+        /* Top-level "x-..." keys hold YAML anchors for reuse (the docker-compose
+         * extension-field convention): never warned about. */
+        if (!*path && k->len > 2 && !strncmp(k->text, "x-", 2))
+            continue;
         char kp[KP_MAX];
         kpath(kp, path, k->text);
         const char *hint = strlen(k->text) == k->len ? closest_key(k->text, known) : NULL;
