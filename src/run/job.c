@@ -30,6 +30,7 @@
 
 #include "batch/batch.h"
 #include "run/metadata.h"
+#include "run/reader.h"
 #include "run/roller.h"
 #include "run/state.h"
 #include "source/source.h"
@@ -262,23 +263,35 @@ static void progress(job *j, double t0, double *last)
 
 static int stream(job *j, bronze_source_ctx *ctx, bronze_err *err)
 {
-    bronze_batch batch;
-    memset(&batch, 0, sizeof batch);
-    size_t cap = ctx->batch_rows;
+    bronze_reader rd;
     int retries = 0, rc = -1;
     double t0 = mono_now(), last = t0;
+    char tag[160];
+    snprintf(tag, sizeof tag, "%s.%s", j->cfg->system, j->cfg->table);
     const bronze_schema *schema = j->svt->schema(j->src);
-    if (bronze_batch_init(&batch, schema, cap))
+    if (bronze_reader_init(&rd, schema, ctx->batch_rows)) {
+        bronze_reader_free(&rd);
         return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    }
     bronze_roller_set_schema(&j->roller, schema);
+    if (bronze_reader_start(&rd, j->svt, j->src, tag)) {
+        bronze_err_set(err, BRONZE_E_RUNTIME, "cannot start the reader thread");
+        goto out;
+    }
     for (;;) {
-        int r = j->svt->next(j->src, &batch, err);
+        bronze_reader_slot *slot = bronze_reader_take(&rd);
+        int r = slot->result;
         if (r == BRONZE_SRC_ROWS) {
-            if (bronze_roller_write(&j->roller, &batch, err))
+            int wrc = bronze_roller_write(&j->roller, &slot->batch, err);
+            bronze_reader_release(&rd, slot);
+            if (wrc)
                 goto out;
             progress(j, t0, &last);
             continue;
         }
+        /* The segment ended: the reader thread is joined, the source is ours. */
+        *err = slot->err;
+        bronze_reader_release(&rd, slot);
         if (r == BRONZE_SRC_END) {
             rc = 0;
             break;
@@ -300,17 +313,20 @@ static int stream(job *j, bronze_source_ctx *ctx, bronze_err *err)
             goto out;
         }
         bronze_roller_discard(&j->roller);
-        bronze_batch_free(&batch);
         schema = j->svt->schema(j->src);
-        if (bronze_batch_init(&batch, schema, cap)) {
+        if (bronze_reader_reset(&rd, schema)) {
             bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
             goto out;
         }
         bronze_roller_set_schema(&j->roller, schema);
+        if (bronze_reader_start(&rd, j->svt, j->src, tag)) {
+            bronze_err_set(err, BRONZE_E_RUNTIME, "cannot start the reader thread");
+            goto out;
+        }
     }
     rc = bronze_roller_finish(&j->roller, err);
 out:
-    bronze_batch_free(&batch);
+    bronze_reader_free(&rd);
     return rc;
 }
 

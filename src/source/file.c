@@ -1,0 +1,900 @@
+/*
+ * file.c - the `type: file` source (SPEC §3 source.file, §4, §7 "File
+ * sources"): a file or glob of CSV, JSON Lines or JSON-array files, read as
+ * one table with one schema per batch.
+ *
+ * Shape:
+ *   open()  globs the path (sorted), checks every file is readable, reads
+ *           every CSV header (the schema is the union of the headers, by
+ *           name, in first-seen order) and votes on types over the first
+ *           20,480 data rows across the files (the "sample").
+ *   next()  streams from the first file, decoding each value with its
+ *           column's type. A value that does not fit (2.5 in an INT64
+ *           column, a JSON key not seen yet) widens the column; the source
+ *           then reads the rest of the input once, only voting (so every
+ *           later widening is found in the same pass and a second restart is
+ *           never needed), rewinds and returns BRONZE_SRC_RESTART.
+ *
+ * Types are a small lattice of votes (K_*): each non-NULL value votes for
+ * the narrowest kind that holds it exactly; a column's type is resolve() of
+ * its votes: one kind -> that type, INT64 with DOUBLE -> DOUBLE, anything
+ * else (or only NULLs) -> STRING. Decisions worth knowing:
+ *   - NaN / inf / infinity (any case, signed) vote "float special": they
+ *     join INT64 or DOUBLE columns as DOUBLE, but alone or with anything
+ *     else stay text.
+ *   - An integer beyond int64 or a number beyond double's range votes
+ *     STRING, so its exact text is kept. Leading zeros (08123, -01, 00.5)
+ *     are text; 0, -0, 0.5 are numbers. No whitespace trimming: " 5" is text.
+ *   - Timestamps with more than 6 fraction digits are text (lossless).
+ *     DATE and TIMESTAMP do not mix (-> STRING), nor TIMESTAMP and
+ *     TIMESTAMPTZ.
+ *   - Quoted CSV fields are typed like unquoted ones ("42" is INT64), except
+ *     that a quoted "" is the empty string (a STRING vote), never NULL.
+ *   - JSON strings are never guessed (always STRING); nested values are
+ *     their compact JSON text.
+ *   - A column without any non-NULL value in the sample is STRING (that
+ *     includes a CSV column only found in files the sample did not reach:
+ *     it is NULL in every sampled row). A JSON key first seen after the
+ *     sample is typed from all of its values (the scan before the restart).
+ *   - A CSV blank line is skipped when the file has two or more columns; in
+ *     a one-column file it is a NULL value. Empty header names become
+ *     columnN, repeated ones name_2, name_3 (per file, before the union).
+ *   - A key repeated inside one JSON object: the last value wins.
+ *   - No columns at all (empty files, only {} records): no rows.
+ * The batch is the only per-row storage; values are decoded straight from
+ * the reader's buffers into it (no per-value allocation).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "source/file_csv.h"
+#include "source/file_json.h"
+#include "source/source.h"
+#include "util/datetime.h"
+#include "util/log.h"
+
+#define SAMPLE_ROWS 20480
+#define MAX_RESTARTS 16
+
+/* Votes. */
+enum {
+    K_BOOL = 1 << 0,
+    K_INT = 1 << 1,
+    K_DOUBLE = 1 << 2,
+    K_FSPECIAL = 1 << 3, /* NaN, inf */
+    K_DATE = 1 << 4,
+    K_TS = 1 << 5,
+    K_TSTZ = 1 << 6,
+    K_STRING = 1 << 7,
+};
+
+/* What a reader handed over for one column of one row. */
+enum {
+    C_NULL = 0,
+    C_TEXT,  /* CSV field: its type is guessed */
+    C_STR,   /* JSON string or nested value: always text */
+    C_JBOOL, /* JSON true/false */
+    C_JINT,  /* JSON integer, as written */
+    C_JNUM,  /* JSON number with fraction/exponent, as written */
+};
+
+typedef struct cell {
+    int kind;
+    const char *p; /* NUL-terminated */
+    size_t len;
+} cell;
+
+typedef union gval {
+    bool b;
+    int64_t i; /* INT64, TIMESTAMP(TZ) micros */
+    double d;
+    int32_t days;
+} gval;
+
+typedef struct fcol {
+    char *key; /* the header name or JSON key (for matching) */
+    size_t key_len;
+    unsigned mask;    /* votes so far */
+    bronze_type type; /* the type in the current schema */
+} fcol;
+
+struct bronze_source {
+    const bronze_config *cfg;
+    bronze_file_format format;
+    char delim;
+    bool header;
+    char **files;
+    size_t nfiles;
+
+    fcol *cols;
+    size_t ncols, cap_cols;
+    size_t *hash; /* open addressing, column index + 1, 0 = empty */
+    size_t hash_cap;
+    bronze_schema *schema;
+    /* Schemas replaced by a RESTART stay alive until close(): the job still
+     * frees its old batch (which points at one) after the RESTART. */
+    bronze_schema *retired[MAX_RESTARTS];
+    size_t nretired;
+    bool new_cols; /* columns were added after the schema was built */
+    cell *cells;   /* the current row, one per column */
+    size_t cap_cells;
+
+    /* The open file. */
+    size_t file_idx;
+    bronze_csv *csv;
+    bronze_json *json;
+    size_t *map; /* CSV: field i -> column */
+    size_t file_ncols, cap_map;
+    bool pending_first; /* header:false: the first row was read at open */
+    const bronze_csv_field *pf;
+
+    bool done;
+    int restarts;
+};
+
+/* ---- text -> value ---- */
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool parse_i64(const char *p, size_t n, int64_t *out)
+{
+    size_t i = 0;
+    bool neg = n && p[0] == '-';
+    i += neg;
+    if (i == n)
+        return false;
+    uint64_t v = 0;
+    for (; i < n; i++) {
+        unsigned d = (unsigned)(p[i] - '0');
+        if (d > 9 || v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    if (neg) {
+        if (v > (uint64_t)INT64_MAX + 1)
+            return false;
+        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+    } else {
+        if (v > (uint64_t)INT64_MAX)
+            return false;
+        *out = (int64_t)v;
+    }
+    return true;
+}
+
+/* p must be NUL-terminated and already checked against the number grammar. */
+static unsigned parse_double(const char *p, gval *g)
+{
+    g->d = strtod(p, NULL);
+    return isfinite(g->d) ? K_DOUBLE : K_STRING;
+}
+
+/* -?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)? with no leading zero in \d+. */
+static unsigned classify_number(const char *p, size_t n, gval *g)
+{
+    size_t i = p[0] == '-';
+    size_t ds = i;
+    while (i < n && is_digit(p[i]))
+        i++;
+    size_t nd = i - ds, fd = 0;
+    if (nd > 1 && p[ds] == '0')
+        return K_STRING;
+    bool integral = true;
+    if (i < n && p[i] == '.') {
+        integral = false;
+        size_t fs = ++i;
+        while (i < n && is_digit(p[i]))
+            i++;
+        fd = i - fs;
+    }
+    if (nd == 0 && fd == 0)
+        return K_STRING;
+    if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+        integral = false;
+        i++;
+        if (i < n && (p[i] == '+' || p[i] == '-'))
+            i++;
+        size_t es = i;
+        while (i < n && is_digit(p[i]))
+            i++;
+        if (i == es)
+            return K_STRING;
+    }
+    if (i != n)
+        return K_STRING;
+    if (integral)
+        return parse_i64(p, n, &g->i) ? K_INT : K_STRING;
+    return parse_double(p, g);
+}
+
+static unsigned classify_special(const char *p, size_t n, gval *g)
+{
+    double sign = 1;
+    if (n && (p[0] == '-' || p[0] == '+')) {
+        sign = p[0] == '-' ? -1 : 1;
+        p++;
+        n--;
+    }
+    if (n == 3 && !strncasecmp(p, "nan", 3) && sign > 0) {
+        g->d = NAN;
+        return K_FSPECIAL;
+    }
+    if ((n == 3 && !strncasecmp(p, "inf", 3)) || (n == 8 && !strncasecmp(p, "infinity", 8))) {
+        g->d = sign * INFINITY;
+        return K_FSPECIAL;
+    }
+    return K_STRING;
+}
+
+static unsigned classify_datetime(const char *p, size_t n, gval *g)
+{
+    if (n == 10)
+        return bronze_parse_date(p, n, &g->days) ? K_STRING : K_DATE;
+    if (p[10] != 'T' && p[10] != ' ')
+        return K_STRING;
+    if (n > 20 && p[19] == '.') { /* more than 6 fraction digits would be lossy */
+        size_t k = 20;
+        while (k < n && is_digit(p[k]))
+            k++;
+        if (k - 20 > 6)
+            return K_STRING;
+    }
+    bool tz;
+    if (bronze_parse_timestamp(p, n, &g->i, &tz))
+        return K_STRING;
+    return tz ? K_TSTZ : K_TS;
+}
+
+/* The vote of one CSV text value (never empty-and-unquoted: that is NULL). */
+static unsigned classify_text(const char *p, size_t n, gval *g)
+{
+    if (n == 0)
+        return K_STRING;
+    char c = p[0];
+    if (is_digit(c) || c == '-' || c == '.') {
+        if (n >= 10 && p[4] == '-' && is_digit(p[1]) && is_digit(p[2]) && is_digit(p[3]) &&
+            is_digit(c))
+            return classify_datetime(p, n, g);
+        unsigned k = classify_number(p, n, g);
+        return k == K_STRING && c == '-' ? classify_special(p, n, g) : k;
+    }
+    if ((c == 't' || c == 'T') && n == 4 && !strncasecmp(p, "true", 4)) {
+        g->b = true;
+        return K_BOOL;
+    }
+    if ((c == 'f' || c == 'F') && n == 5 && !strncasecmp(p, "false", 5)) {
+        g->b = false;
+        return K_BOOL;
+    }
+    if (c == 'n' || c == 'N' || c == 'i' || c == 'I' || c == '+')
+        return classify_special(p, n, g);
+    return K_STRING;
+}
+
+static unsigned classify(const cell *c, gval *g)
+{
+    switch (c->kind) {
+    case C_TEXT:
+        return classify_text(c->p, c->len, g);
+    case C_JBOOL:
+        g->b = c->p[0] == 't';
+        return K_BOOL;
+    case C_JINT:
+        return parse_i64(c->p, c->len, &g->i) ? K_INT : K_STRING;
+    case C_JNUM:
+        return parse_double(c->p, g);
+    default:
+        return K_STRING;
+    }
+}
+
+static bronze_type resolve(unsigned m)
+{
+    if (!m || (m & K_STRING))
+        return BRONZE_T_STRING;
+    if (m == K_INT)
+        return BRONZE_T_INT64;
+    if (!(m & ~(unsigned)(K_INT | K_DOUBLE | K_FSPECIAL)) && (m & (K_INT | K_DOUBLE)))
+        return BRONZE_T_DOUBLE;
+    switch (m) {
+    case K_BOOL:
+        return BRONZE_T_BOOL;
+    case K_DATE:
+        return BRONZE_T_DATE;
+    case K_TS:
+        return BRONZE_T_TIMESTAMP;
+    case K_TSTZ:
+        return BRONZE_T_TIMESTAMPTZ;
+    default:
+        return BRONZE_T_STRING;
+    }
+}
+
+/* ---- columns ---- */
+
+static size_t hash_key(const char *k, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)k[i]) * 1099511628211ull;
+    return (size_t)h;
+}
+
+static size_t col_find(const bronze_source *s, const char *k, size_t n)
+{
+    if (!s->hash_cap)
+        return SIZE_MAX;
+    for (size_t i = hash_key(k, n) & (s->hash_cap - 1);; i = (i + 1) & (s->hash_cap - 1)) {
+        size_t v = s->hash[i];
+        if (!v)
+            return SIZE_MAX;
+        const fcol *c = &s->cols[v - 1];
+        if (c->key_len == n && !memcmp(c->key, k, n))
+            return v - 1;
+    }
+}
+
+static void hash_insert(bronze_source *s, size_t idx)
+{
+    const fcol *c = &s->cols[idx];
+    size_t i = hash_key(c->key, c->key_len) & (s->hash_cap - 1);
+    while (s->hash[i])
+        i = (i + 1) & (s->hash_cap - 1);
+    s->hash[i] = idx + 1;
+}
+
+static int oom(bronze_err *err)
+{
+    return bronze_err_set(err, BRONZE_E_RUNTIME, "file source: out of memory");
+}
+
+/* The column for key k, added (in first-seen order) when new. */
+static int col_get(bronze_source *s, const char *k, size_t n, size_t *out, bronze_err *err)
+{
+    size_t idx = col_find(s, k, n);
+    if (idx != SIZE_MAX) {
+        *out = idx;
+        return 0;
+    }
+    if (s->ncols == s->cap_cols) {
+        size_t cap = s->cap_cols ? s->cap_cols * 2 : 16;
+        fcol *c = realloc(s->cols, cap * sizeof *c);
+        cell *cl = c ? realloc(s->cells, cap * sizeof *cl) : NULL;
+        if (c)
+            s->cols = c;
+        if (!cl)
+            return oom(err);
+        s->cells = cl;
+        s->cap_cols = s->cap_cells = cap;
+    }
+    if ((s->ncols + 1) * 2 > s->hash_cap) {
+        size_t cap = s->hash_cap ? s->hash_cap * 2 : 64;
+        size_t *h = calloc(cap, sizeof *h);
+        if (!h)
+            return oom(err);
+        free(s->hash);
+        s->hash = h;
+        s->hash_cap = cap;
+        for (size_t i = 0; i < s->ncols; i++)
+            hash_insert(s, i);
+    }
+    fcol *c = &s->cols[s->ncols];
+    c->key = malloc(n + 1);
+    if (!c->key)
+        return oom(err);
+    memcpy(c->key, k, n);
+    c->key[n] = 0;
+    c->key_len = n;
+    c->mask = 0;
+    c->type = BRONZE_T_STRING;
+    s->cells[s->ncols] = (cell){C_NULL, NULL, 0};
+    hash_insert(s, s->ncols);
+    *out = s->ncols++;
+    if (s->schema)
+        s->new_cols = true;
+    return 0;
+}
+
+/* (Re)builds the schema from the votes. */
+static int build_schema(bronze_source *s, bronze_err *err)
+{
+    bronze_schema *sc = bronze_schema_new(s->ncols);
+    if (!sc)
+        return oom(err);
+    for (size_t j = 0; j < s->ncols; j++) {
+        fcol *c = &s->cols[j];
+        if (!c->mask)
+            c->mask = K_STRING; /* only NULLs: text, and it stays text */
+        bronze_type t = resolve(c->mask);
+        if (s->schema && j < s->schema->ncols && t != c->type)
+            BRONZE_INFO("file source: column '%s' widened from %s to %s", c->key,
+                        bronze_type_name(c->type), bronze_type_name(t));
+        c->type = t;
+        char name[32];
+        const char *nm = c->key;
+        if (!c->key_len || !c->key[0]) {
+            snprintf(name, sizeof name, "column%zu", j);
+            nm = name;
+        }
+        if (bronze_schema_set(sc, j, nm, t, 0, 0, true)) {
+            bronze_schema_free(sc);
+            return oom(err);
+        }
+    }
+    bronze_schema_dedupe_names(sc);
+    if (s->schema)
+        s->retired[s->nretired++] = s->schema; /* restarts <= MAX_RESTARTS */
+    s->schema = sc;
+    s->new_cols = false;
+    return 0;
+}
+
+/* ---- files ---- */
+
+static void close_file(bronze_source *s)
+{
+    bronze_csv_close(s->csv);
+    bronze_json_close(s->json);
+    s->csv = NULL;
+    s->json = NULL;
+    s->pending_first = false;
+}
+
+static int map_field(bronze_source *s, size_t i, const char *name, size_t n, bronze_err *err)
+{
+    if (i >= s->cap_map) {
+        size_t cap = s->cap_map ? s->cap_map * 2 : 16;
+        while (cap <= i)
+            cap *= 2;
+        size_t *m = realloc(s->map, cap * sizeof *m);
+        if (!m)
+            return oom(err);
+        s->map = m;
+        s->cap_map = cap;
+    }
+    return col_get(s, name, n, &s->map[i], err);
+}
+
+/* CSV: reads the header (or, with header: false, the first row) and maps the
+ * file's fields to columns by name. */
+static int open_csv_header(bronze_source *s, bronze_err *err)
+{
+    const bronze_csv_field *f;
+    size_t n;
+    int r = bronze_csv_next(s->csv, &f, &n, err);
+    if (r < 0)
+        return -1;
+    s->file_ncols = r ? n : 0;
+    if (r == 0)
+        return 0; /* an empty file: no columns, no rows */
+    char name[32];
+    if (!s->header) {
+        for (size_t i = 0; i < n; i++) {
+            int k = snprintf(name, sizeof name, "column%zu", i);
+            if (map_field(s, i, name, (size_t)k, err))
+                return -1;
+        }
+        s->pending_first = true;
+        s->pf = f;
+        return 0;
+    }
+    /* Header names: empty -> columnN, repeats -> a_2 (as the batch layer
+     * names them), so every file of a glob names its columns the same way. */
+    bronze_schema *names = bronze_schema_new(n);
+    if (!names)
+        return oom(err);
+    for (size_t i = 0; i < n; i++) {
+        const char *nm = f[i].p;
+        if (!f[i].len) {
+            snprintf(name, sizeof name, "column%zu", i);
+            nm = name;
+        }
+        if (bronze_schema_set(names, i, nm, BRONZE_T_STRING, 0, 0, true)) {
+            bronze_schema_free(names);
+            return oom(err);
+        }
+    }
+    bronze_schema_dedupe_names(names);
+    for (size_t i = 0; i < n; i++) {
+        const char *nm = names->fields[i].name;
+        if (map_field(s, i, nm, strlen(nm), err)) {
+            bronze_schema_free(names);
+            return -1;
+        }
+    }
+    bronze_schema_free(names);
+    return 0;
+}
+
+static int open_file(bronze_source *s, bronze_err *err)
+{
+    const char *path = s->files[s->file_idx];
+    for (size_t j = 0; j < s->ncols; j++)
+        s->cells[j].kind = C_NULL;
+    if (s->format == BRONZE_FILE_CSV) {
+        if (bronze_csv_open(&s->csv, path, s->delim, err))
+            return -1;
+        return open_csv_header(s, err);
+    }
+    return bronze_json_open(&s->json, path, s->format == BRONZE_FILE_JSON, err);
+}
+
+static bool is_null_marker(const bronze_source *s, const bronze_csv_field *f)
+{
+    if (f->quoted)
+        return false;
+    if (!f->len)
+        return true;
+    for (size_t i = 0; i < s->cfg->file.n_null_values; i++) {
+        const char *m = s->cfg->file.null_values[i];
+        if (m && strlen(m) == f->len && !memcmp(m, f->p, f->len))
+            return true;
+    }
+    return false;
+}
+
+/* One row of the open file into s->cells. Returns 1, 0 (end of file), -1. */
+static int read_file_row(bronze_source *s, bronze_err *err)
+{
+    if (s->csv) {
+        for (;;) {
+            const bronze_csv_field *f;
+            size_t n;
+            if (s->pending_first) {
+                s->pending_first = false;
+                f = s->pf;
+                n = s->file_ncols;
+            } else {
+                int r = bronze_csv_next(s->csv, &f, &n, err);
+                if (r <= 0)
+                    return r;
+            }
+            if (n != s->file_ncols) {
+                if (n == 1 && !f[0].quoted && !f[0].len && s->file_ncols >= 2)
+                    continue; /* a blank line */
+                return bronze_err_set(
+                    err, BRONZE_E_RUNTIME,
+                    "%s: line %llu: expected %zu fields (as in the %s), found %zu",
+                    bronze_csv_path(s->csv), (unsigned long long)bronze_csv_record_line(s->csv),
+                    s->file_ncols, s->header ? "header" : "first row", n);
+            }
+            for (size_t i = 0; i < n; i++) {
+                cell *c = &s->cells[s->map[i]];
+                c->kind = is_null_marker(s, &f[i]) ? C_NULL : C_TEXT;
+                c->p = f[i].p;
+                c->len = f[i].len;
+            }
+            return 1;
+        }
+    }
+    const bronze_json_field *f;
+    size_t n;
+    int r = bronze_json_next(s->json, &f, &n, err);
+    if (r <= 0)
+        return r;
+    for (size_t j = 0; j < s->ncols; j++)
+        s->cells[j].kind = C_NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+        if (col_get(s, f[i].key, f[i].key_len, &j, err))
+            return -1;
+        static const int kinds[] = {
+            [BRONZE_JV_NULL] = C_NULL,   [BRONZE_JV_BOOL] = C_JBOOL, [BRONZE_JV_INT] = C_JINT,
+            [BRONZE_JV_NUMBER] = C_JNUM, [BRONZE_JV_STRING] = C_STR, [BRONZE_JV_NESTED] = C_STR,
+        };
+        s->cells[j] = (cell){kinds[f[i].kind], f[i].p, f[i].len};
+    }
+    return 1;
+}
+
+/* The next row across the files. Returns 1, 0 (no more), -1. */
+static int read_row(bronze_source *s, bronze_err *err)
+{
+    for (;;) {
+        if (!s->csv && !s->json) {
+            if (s->file_idx >= s->nfiles)
+                return 0;
+            if (open_file(s, err))
+                return -1;
+        }
+        int r = read_file_row(s, err);
+        if (r)
+            return r;
+        close_file(s);
+        s->file_idx++;
+    }
+}
+
+static void observe_row(bronze_source *s)
+{
+    for (size_t j = 0; j < s->ncols; j++) {
+        const cell *c = &s->cells[j];
+        fcol *col = &s->cols[j];
+        if (c->kind == C_NULL || (col->mask & K_STRING))
+            continue;
+        gval g;
+        col->mask |= classify(c, &g);
+    }
+}
+
+/* ---- glob ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int find_files(bronze_source *s, const char *pattern, bronze_err *err)
+{
+    const char *cfgp = s->cfg->path ? s->cfg->path : "config";
+    glob_t g;
+    int rc = glob(pattern, GLOB_MARK, NULL, &g);
+    if (rc == GLOB_NOMATCH)
+        return bronze_err_set(err, BRONZE_E_RUNTIME,
+                              "%s: source.file.path: no file matches '%s' (relative paths are "
+                              "taken from the working directory)",
+                              cfgp, pattern);
+    if (rc != 0) {
+        globfree(&g);
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: source.file.path: cannot expand '%s'%s",
+                              cfgp, pattern,
+                              rc == GLOB_NOSPACE ? ": out of memory" : ": read error");
+    }
+    s->files = calloc(g.gl_pathc ? g.gl_pathc : 1, sizeof *s->files);
+    if (!s->files) {
+        globfree(&g);
+        return oom(err);
+    }
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        size_t len = strlen(g.gl_pathv[i]);
+        if (len && g.gl_pathv[i][len - 1] == '/')
+            continue; /* a directory */
+        if (!(s->files[s->nfiles] = strdup(g.gl_pathv[i]))) {
+            globfree(&g);
+            return oom(err);
+        }
+        s->nfiles++;
+    }
+    globfree(&g);
+    if (!s->nfiles)
+        return bronze_err_set(err, BRONZE_E_RUNTIME,
+                              "%s: source.file.path: '%s' matches only directories, no files", cfgp,
+                              pattern);
+    qsort(s->files, s->nfiles, sizeof *s->files, cmp_str);
+    for (size_t i = 0; i < s->nfiles; i++) {
+        int fd = open(s->files[i], O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: cannot read: %s", s->files[i],
+                                  strerror(errno));
+        close(fd);
+    }
+    return 0;
+}
+
+/* ---- the vtable ---- */
+
+static void file_close(bronze_source *s)
+{
+    if (!s)
+        return;
+    close_file(s);
+    for (size_t i = 0; i < s->nfiles; i++)
+        free(s->files[i]);
+    free(s->files);
+    for (size_t j = 0; j < s->ncols; j++)
+        free(s->cols[j].key);
+    free(s->cols);
+    free(s->cells);
+    free(s->hash);
+    free(s->map);
+    bronze_schema_free(s->schema);
+    for (size_t i = 0; i < s->nretired; i++)
+        bronze_schema_free(s->retired[i]);
+    free(s);
+}
+
+/* The sample: every CSV header, and votes from the first SAMPLE_ROWS rows. */
+static int sample(bronze_source *s, bronze_err *err)
+{
+    size_t rows = 0;
+    for (s->file_idx = 0; s->file_idx < s->nfiles; s->file_idx++) {
+        if (rows >= SAMPLE_ROWS && s->format != BRONZE_FILE_CSV)
+            break;
+        if (open_file(s, err))
+            return -1;
+        while (rows < SAMPLE_ROWS) {
+            int r = read_file_row(s, err);
+            if (r < 0)
+                return -1;
+            if (r == 0)
+                break;
+            observe_row(s);
+            rows++;
+        }
+        close_file(s);
+    }
+    s->file_idx = 0;
+    return 0;
+}
+
+static int file_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_err *err)
+{
+    *out = NULL;
+    const bronze_config *cfg = ctx->cfg;
+    if (!cfg->file.path || !*cfg->file.path)
+        return bronze_err_set(err, BRONZE_E_CONFIG, "%s: source.file.path: required",
+                              cfg->path ? cfg->path : "config");
+    char d = cfg->file.delimiter ? cfg->file.delimiter : ',';
+    if (d == '"' || d == '\n' || d == '\r')
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: source.file.delimiter: cannot be a quote or a line break",
+                              cfg->path ? cfg->path : "config");
+    bronze_source *s = calloc(1, sizeof *s);
+    if (!s)
+        return oom(err);
+    s->cfg = cfg;
+    s->format = cfg->file.format;
+    s->delim = d;
+    s->header = cfg->file.header;
+    if (find_files(s, cfg->file.path, err) || sample(s, err) || build_schema(s, err)) {
+        file_close(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+static const bronze_schema *file_schema(bronze_source *s)
+{
+    return s->schema;
+}
+
+/* Decodes cell j into the batch. Returns 0, 1 (does not fit: votes cast), -1 OOM. */
+static int put_cell(bronze_source *s, bronze_batch *b, size_t j)
+{
+    const cell *c = &s->cells[j];
+    fcol *col = &s->cols[j];
+    if (c->kind == C_NULL) {
+        bronze_batch_put_null(b);
+        return 0;
+    }
+    if (col->type == BRONZE_T_STRING)
+        return bronze_batch_put_bytes(b, c->p, c->len);
+    gval g;
+    unsigned k = classify(c, &g);
+    switch (col->type) {
+    case BRONZE_T_INT64:
+        if (k == K_INT) {
+            bronze_batch_put_i64(b, g.i);
+            return 0;
+        }
+        break;
+    case BRONZE_T_DOUBLE:
+        if (k == K_INT) {
+            bronze_batch_put_f64(b, (double)g.i);
+            return 0;
+        }
+        if (k & (K_DOUBLE | K_FSPECIAL)) {
+            bronze_batch_put_f64(b, g.d);
+            return 0;
+        }
+        break;
+    case BRONZE_T_BOOL:
+        if (k == K_BOOL) {
+            bronze_batch_put_bool(b, g.b);
+            return 0;
+        }
+        break;
+    case BRONZE_T_DATE:
+        if (k == K_DATE) {
+            bronze_batch_put_i32(b, g.days);
+            return 0;
+        }
+        break;
+    case BRONZE_T_TIMESTAMP:
+    case BRONZE_T_TIMESTAMPTZ:
+        if (k == (col->type == BRONZE_T_TIMESTAMP ? K_TS : K_TSTZ)) {
+            bronze_batch_put_i64(b, g.i);
+            return 0;
+        }
+        break;
+    default:
+        break;
+    }
+    col->mask |= k;
+    return 1;
+}
+
+/* A value in column `col` (SIZE_MAX: a new column) did not fit: vote on
+ * everything left, rewind, new schema. */
+static int widen_and_rewind(bronze_source *s, size_t col, bronze_err *err)
+{
+    if (++s->restarts > MAX_RESTARTS)
+        return bronze_err_set(err, BRONZE_E_RUNTIME,
+                              "%s: the column types kept changing after %d re-reads (is the file "
+                              "being written to?)",
+                              s->files[s->file_idx < s->nfiles ? s->file_idx : 0], MAX_RESTARTS);
+    const char *file = s->files[s->file_idx < s->nfiles ? s->file_idx : 0];
+    if (col == SIZE_MAX)
+        BRONZE_INFO("file source: %s has a column the sample did not see; reading the rest of "
+                    "the input to settle the types, then starting over",
+                    file);
+    else
+        BRONZE_INFO("file source: a value of column '%s' in %s does not fit %s; reading the rest "
+                    "of the input to settle the types, then starting over",
+                    s->cols[col].key, file, bronze_type_name(s->cols[col].type));
+    int r;
+    do
+        observe_row(s);
+    while ((r = read_row(s, err)) == 1);
+    if (r < 0)
+        return -1;
+    close_file(s);
+    s->file_idx = 0;
+    s->done = false;
+    if (build_schema(s, err))
+        return -1;
+    return BRONZE_SRC_RESTART;
+}
+
+static int file_next(bronze_source *s, bronze_batch *b, bronze_err *err)
+{
+    bronze_batch_clear(b);
+    if (s->done || !s->schema->ncols)
+        return BRONZE_SRC_END; /* no columns (empty files, only {}): no rows */
+    size_t nc = s->schema->ncols;
+    if (b->schema->ncols != nc)
+        return bronze_err_set(err, BRONZE_E_RUNTIME,
+                              "file source: the batch does not have the source's schema");
+    while (!bronze_batch_full(b)) {
+        int r = read_row(s, err);
+        if (r < 0)
+            return -1;
+        if (r == 0) {
+            s->done = true;
+            break;
+        }
+        if (s->new_cols) {
+            bronze_batch_clear(b);
+            return widen_and_rewind(s, SIZE_MAX, err);
+        }
+        for (size_t j = 0; j < nc; j++) {
+            int p = put_cell(s, b, j);
+            if (p < 0) {
+                bronze_batch_clear(b);
+                return oom(err);
+            }
+            if (p > 0) {
+                bronze_batch_clear(b);
+                return widen_and_rewind(s, j, err);
+            }
+        }
+        bronze_batch_end_row(b);
+    }
+    return b->nrows ? BRONZE_SRC_ROWS : BRONZE_SRC_END;
+}
+
+static const char *file_cursor(bronze_source *s)
+{
+    (void)s;
+    return NULL; /* files have no incremental cursor */
+}
+
+const bronze_source_vt bronze_source_file = {
+    .name = "file",
+    .open = file_open,
+    .schema = file_schema,
+    .next = file_next,
+    .cursor = file_cursor,
+    .close = file_close,
+};

@@ -1,0 +1,364 @@
+/*
+ * file_csv.c - streaming RFC 4180 reader (see file_csv.h).
+ *
+ * Shape: a fixed read buffer refilled with read(2), and one growable record
+ * buffer holding the current record's unescaped fields back to back, each
+ * NUL-terminated (so numbers can go straight to strtod). The record buffer
+ * only grows to the longest record seen, so memory is flat in the number of
+ * rows. Unquoted fields are scanned with a byte table; quoted ones with
+ * memchr for the next quote. UTF-8 is checked once per record, over the
+ * record buffer, with an ASCII fast path; the line of a bad byte is the
+ * record's first line plus the newlines (inside quoted fields) before it.
+ */
+#include "source/file_csv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+
+#define CSV_BUF_SIZE (64 * 1024)
+
+typedef struct span {
+    size_t off, len;
+    bool quoted;
+} span;
+
+struct bronze_csv {
+    int fd;
+    char *path;
+    char delim;
+    bool eof; /* read(2) returned 0 */
+    bool bom_done;
+    unsigned char *buf;
+    size_t pos, end;
+    uint64_t line;     /* physical line of buf[pos] */
+    uint64_t rec_line; /* line the last record started on */
+    bool stop[256];    /* bytes that end an unquoted field */
+    bronze_buf text;   /* current record's fields, each NUL-terminated */
+    span *spans;
+    size_t nspans, cap_spans;
+    bronze_csv_field *fields;
+    size_t cap_fields;
+};
+
+const char *bronze_csv_path(const bronze_csv *r)
+{
+    return r->path;
+}
+
+uint64_t bronze_csv_record_line(const bronze_csv *r)
+{
+    return r->rec_line;
+}
+
+int bronze_csv_open(bronze_csv **out, const char *path, char delimiter, bronze_err *err)
+{
+    *out = NULL;
+    bronze_csv *r = calloc(1, sizeof *r);
+    if (!r || !(r->path = strdup(path)) || !(r->buf = malloc(CSV_BUF_SIZE))) {
+        if (r)
+            free(r->path);
+        free(r);
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", path);
+    }
+    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0) {
+        int e = errno;
+        bronze_csv_close(r);
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: cannot open: %s", path, strerror(e));
+    }
+    r->delim = delimiter ? delimiter : ',';
+    r->line = 1;
+    r->stop[(unsigned char)r->delim] = true;
+    r->stop['\n'] = true;
+    r->stop['\r'] = true;
+    *out = r;
+    return 0;
+}
+
+void bronze_csv_close(bronze_csv *r)
+{
+    if (!r)
+        return;
+    if (r->fd >= 0)
+        close(r->fd);
+    bronze_buf_free(&r->text);
+    free(r->spans);
+    free(r->fields);
+    free(r->buf);
+    free(r->path);
+    free(r);
+}
+
+/* Makes sure buf[pos] exists. Returns 1 (a byte is there), 0 (end of file),
+ * -1 (read error, err set). */
+static int fill(bronze_csv *r, bronze_err *err)
+{
+    if (r->pos < r->end)
+        return 1;
+    if (r->eof)
+        return 0;
+    r->pos = r->end = 0;
+    for (;;) {
+        ssize_t n = read(r->fd, r->buf + r->end, CSV_BUF_SIZE - r->end);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: read failed: %s", r->path,
+                                  strerror(errno));
+        if (n == 0)
+            r->eof = true;
+        r->end += (size_t)n;
+        /* The BOM check needs the first three bytes together. */
+        if (!r->bom_done && r->end < 3 && !r->eof)
+            continue;
+        break;
+    }
+    if (!r->bom_done) {
+        r->bom_done = true;
+        if (r->end >= 3 && r->buf[0] == 0xEF && r->buf[1] == 0xBB && r->buf[2] == 0xBF)
+            r->pos = 3;
+        if (r->pos == r->end)
+            return r->eof ? 0 : fill(r, err);
+    }
+    return r->end > r->pos ? 1 : 0;
+}
+
+static int append(bronze_csv *r, const void *p, size_t n, bronze_err *err)
+{
+    if (bronze_buf_append(&r->text, p, n))
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
+    return 0;
+}
+
+static int begin_field(bronze_csv *r, bool quoted, bronze_err *err)
+{
+    if (r->nspans == r->cap_spans) {
+        size_t cap = r->cap_spans ? r->cap_spans * 2 : 16;
+        span *s = realloc(r->spans, cap * sizeof *s);
+        if (!s)
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
+        r->spans = s;
+        r->cap_spans = cap;
+    }
+    r->spans[r->nspans++] = (span){r->text.len, 0, quoted};
+    return 0;
+}
+
+static int end_field(bronze_csv *r, bronze_err *err)
+{
+    span *s = &r->spans[r->nspans - 1];
+    s->len = r->text.len - s->off;
+    return append(r, "", 1, err); /* the NUL */
+}
+
+static uint64_t count_nl(const unsigned char *p, size_t n)
+{
+    uint64_t k = 0;
+    const unsigned char *e = p + n;
+    while (p < e && (p = memchr(p, '\n', (size_t)(e - p)))) {
+        k++;
+        p++;
+    }
+    return k;
+}
+
+size_t bronze_utf8_invalid_at(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        /* ASCII fast path, eight bytes at a time. */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if (w & 0x8080808080808080ull)
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
+        unsigned c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k;
+        unsigned lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF)
+            k = 1;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            k = 2;
+            if (c == 0xE0)
+                lo = 0xA0; /* overlong */
+            else if (c == 0xED)
+                hi = 0x9F; /* surrogates */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            k = 3;
+            if (c == 0xF0)
+                lo = 0x90; /* overlong */
+            else if (c == 0xF4)
+                hi = 0x8F; /* beyond U+10FFFF */
+        } else
+            return i;
+        if (i + k >= n) /* truncated sequence */
+            return i;
+        if (p[i + 1] < lo || p[i + 1] > hi)
+            return i;
+        for (size_t j = 2; j <= k; j++)
+            if ((p[i + j] & 0xC0) != 0x80)
+                return i;
+        i += k + 1;
+    }
+    return n;
+}
+
+static int check_utf8(bronze_csv *r, bronze_err *err)
+{
+    const char *t = (const char *)r->text.data;
+    size_t bad = bronze_utf8_invalid_at(t, r->text.len);
+    if (bad == r->text.len)
+        return 0;
+    size_t field = 0;
+    while (field + 1 < r->nspans && r->spans[field + 1].off <= bad)
+        field++;
+    uint64_t line = r->rec_line + count_nl((const unsigned char *)t, bad);
+    return bronze_err_set(
+        err, BRONZE_E_RUNTIME,
+        "%s: line %llu: invalid UTF-8 (byte 0x%02X) in field %zu; the file must be "
+        "UTF-8",
+        r->path, (unsigned long long)line, (unsigned char)t[bad], field + 1);
+}
+
+/* Reads a quoted field; buf[pos] is just past the opening quote. */
+static int read_quoted(bronze_csv *r, bronze_err *err)
+{
+    uint64_t open_line = r->line;
+    for (;;) {
+        int f = fill(r, err);
+        if (f < 0)
+            return -1;
+        if (f == 0)
+            return bronze_err_set(
+                err, BRONZE_E_RUNTIME,
+                "%s: line %llu: unterminated quoted field (the quote opened on this "
+                "line is never closed)",
+                r->path, (unsigned long long)open_line);
+        const unsigned char *p = r->buf + r->pos;
+        size_t avail = r->end - r->pos;
+        const unsigned char *q = memchr(p, '"', avail);
+        size_t n = q ? (size_t)(q - p) : avail;
+        r->line += count_nl(p, n);
+        if (append(r, p, n, err))
+            return -1;
+        r->pos += n;
+        if (!q)
+            continue;
+        r->pos++; /* the quote */
+        f = fill(r, err);
+        if (f < 0)
+            return -1;
+        if (f > 0 && r->buf[r->pos] == '"') { /* "" -> " */
+            r->pos++;
+            if (append(r, "\"", 1, err))
+                return -1;
+            continue;
+        }
+        return 0;
+    }
+}
+
+static int read_unquoted(bronze_csv *r, bronze_err *err)
+{
+    for (;;) {
+        int f = fill(r, err);
+        if (f <= 0)
+            return f;
+        size_t i = r->pos, e = r->end;
+        while (i < e && !r->stop[r->buf[i]])
+            i++;
+        if (append(r, r->buf + r->pos, i - r->pos, err))
+            return -1;
+        r->pos = i;
+        if (i < e)
+            return 0;
+    }
+}
+
+int bronze_csv_next(bronze_csv *r, const bronze_csv_field **fields, size_t *nfields,
+                    bronze_err *err)
+{
+    r->text.len = 0;
+    r->nspans = 0;
+    int f = fill(r, err);
+    if (f <= 0)
+        return f;
+    r->rec_line = r->line;
+    for (;;) {
+        f = fill(r, err);
+        if (f < 0)
+            return -1;
+        bool quoted = f > 0 && r->buf[r->pos] == '"';
+        if (begin_field(r, quoted, err))
+            return -1;
+        if (quoted) {
+            r->pos++;
+            if (read_quoted(r, err))
+                return -1;
+        } else if (f > 0 && read_unquoted(r, err) < 0)
+            return -1;
+        if (end_field(r, err))
+            return -1;
+        f = fill(r, err);
+        if (f < 0)
+            return -1;
+        if (f == 0)
+            break;
+        unsigned char c = r->buf[r->pos];
+        if (c == (unsigned char)r->delim) {
+            r->pos++;
+            continue;
+        }
+        if (c == '\n') {
+            r->pos++;
+            r->line++;
+            break;
+        }
+        if (c == '\r') {
+            r->pos++;
+            r->line++;
+            f = fill(r, err);
+            if (f < 0)
+                return -1;
+            if (f > 0 && r->buf[r->pos] == '\n')
+                r->pos++;
+            break;
+        }
+        /* Only a closing quote can be followed by anything else. */
+        return bronze_err_set(err, BRONZE_E_RUNTIME,
+                              "%s: line %llu: unexpected character '%c' after the closing quote of "
+                              "field %zu (a quote inside a quoted field is written \"\")",
+                              r->path, (unsigned long long)r->line,
+                              c >= 0x20 && c < 0x7F ? (char)c : '?', r->nspans);
+    }
+    if (check_utf8(r, err))
+        return -1;
+    if (r->cap_fields < r->nspans) {
+        bronze_csv_field *nf = realloc(r->fields, r->cap_spans * sizeof *nf);
+        if (!nf)
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
+        r->fields = nf;
+        r->cap_fields = r->cap_spans;
+    }
+    const char *base = (const char *)r->text.data;
+    for (size_t i = 0; i < r->nspans; i++)
+        r->fields[i] =
+            (bronze_csv_field){base + r->spans[i].off, r->spans[i].len, r->spans[i].quoted};
+    *fields = r->fields;
+    *nfields = r->nspans;
+    return 1;
+}

@@ -1,0 +1,53 @@
+/*
+ * file_csv.h - a streaming RFC 4180 record reader for the file source.
+ *
+ * Reads one file through a fixed 64 KiB buffer (never the whole file) and
+ * hands out one record at a time as a list of fields. Handles quoted fields,
+ * "" escapes, CR/LF/CRLF inside quotes, LF, CRLF (or a lone CR) line ends, a
+ * leading UTF-8 BOM and a one-byte delimiter; checks every record is valid
+ * UTF-8. It knows nothing about headers, types or NULLs: the caller
+ * (file.c) decides what a field means. `quoted` tells an empty quoted field
+ * ("") from an empty unquoted one.
+ *
+ * Errors (kind BRONZE_E_RUNTIME) name the file and the physical line:
+ * "data.csv: line 12: invalid UTF-8 (byte 0xE9) in field 3 ...",
+ * "data.csv: line 7: unterminated quoted field ...".
+ */
+#ifndef BRONZE_SOURCE_FILE_CSV_H
+#define BRONZE_SOURCE_FILE_CSV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+typedef struct bronze_csv_field {
+    const char *p; /* NUL-terminated copy of the field's content (unescaped) */
+    size_t len;    /* bytes, without the NUL */
+    bool quoted;
+} bronze_csv_field;
+
+typedef struct bronze_csv bronze_csv;
+
+/* Opens path for reading. *out is owned by the caller (bronze_csv_close). */
+int bronze_csv_open(bronze_csv **out, const char *path, char delimiter, bronze_err *err);
+
+/* Reads the next record. Returns 1 with *fields and *nfields set (valid until the
+ * next call), 0 at end of file, -1 with err set. */
+int bronze_csv_next(bronze_csv *r, const bronze_csv_field **fields, size_t *nfields,
+                    bronze_err *err);
+
+/* 1-based physical line on which the last returned record started. */
+uint64_t bronze_csv_record_line(const bronze_csv *r);
+
+/* The path as given to open. */
+const char *bronze_csv_path(const bronze_csv *r);
+
+void bronze_csv_close(bronze_csv *r);
+
+/* Returns the byte offset of the first invalid UTF-8 sequence in p[0..n), or
+ * n when all of it is valid (shared with the JSON reader's tests). */
+size_t bronze_utf8_invalid_at(const char *p, size_t n);
+
+#endif
