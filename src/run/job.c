@@ -8,7 +8,7 @@
  *      the overrides (incremental_cursor_env wins over incremental_cursor_value);
  *   3. stream: source batches -> roller -> staged parts; a source RESTART
  *      (widened schema, transient error) discards the staged parts and starts
- *      over; a transient open/read error is retried max_retries times;
+ *      over (sources retry their own transient errors, max_retries times);
  *   4. commit (§6.3/6.4/6.6): state "pending" -> [full load: old marker out]
  *      -> parts in -> stale/uncommitted parts out -> new marker -> new cursor.
  * A failure before the marker leaves no final-named file (staged parts live
@@ -73,18 +73,6 @@ typedef struct job {
     const bronze_source_vt *svt;
     bronze_source *src;
 } job;
-
-static void sleep_backoff(int attempt)
-{
-    /* 0.5 s, 1 s, 2 s ... capped at 30 s, with +-25% jitter */
-    double base = fmin(30.0, 0.5 * pow(2.0, attempt));
-    uint32_t r = 0;
-    if (getrandom(&r, sizeof r, 0) != sizeof r)
-        r = 0x7fffffff;
-    double s = base * (0.75 + 0.5 * ((double)r / 4294967295.0));
-    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-    nanosleep(&ts, NULL);
-}
 
 static int take_lock(job *j, bronze_err *err)
 {
@@ -196,20 +184,16 @@ static int resolve_cursor(job *j, bronze_err *err)
     return 0;
 }
 
+/* Sources retry their own transient failures (connection set-up, mid-stream
+ * errors) with backoff, up to run.max_retries: the job tries open() once. */
 static int open_source(job *j, bronze_source_ctx *ctx, bronze_err *err)
 {
-    for (int attempt = 0;; attempt++) {
-        bronze_err_clear(err);
-        if (j->svt->open(&j->src, ctx, err) == 0)
-            return 0;
-        j->svt->close(j->src);
-        j->src = NULL;
-        if (err->kind != BRONZE_E_RETRY || attempt >= j->cfg->run.max_retries)
-            return -1;
-        BRONZE_WARN("%s (attempt %d of %d, retrying)", err->msg, attempt + 1,
-                    j->cfg->run.max_retries + 1);
-        sleep_backoff(attempt);
-    }
+    bronze_err_clear(err);
+    if (j->svt->open(&j->src, ctx, err) == 0)
+        return 0;
+    j->svt->close(j->src);
+    j->src = NULL;
+    return -1;
 }
 
 static int dry_run(job *j, bronze_source_ctx *ctx, bronze_err *err)
@@ -264,7 +248,7 @@ static void progress(job *j, double t0, double *last)
 static int stream(job *j, bronze_source_ctx *ctx, bronze_err *err)
 {
     bronze_reader rd;
-    int retries = 0, rc = -1;
+    int rc = -1;
     double t0 = mono_now(), last = t0;
     char tag[160];
     snprintf(tag, sizeof tag, "%s.%s", j->cfg->system, j->cfg->table);
@@ -296,22 +280,13 @@ static int stream(job *j, bronze_source_ctx *ctx, bronze_err *err)
             rc = 0;
             break;
         }
-        if (r == BRONZE_SRC_RESTART) {
-            BRONZE_INFO("Source restarted (schema widened or transient error): discarding %llu "
-                        "staged rows and starting over",
-                        (unsigned long long)j->roller.total_rows);
-        } else if (err->kind == BRONZE_E_RETRY && retries < j->cfg->run.max_retries) {
-            BRONZE_WARN("%s (retry %d of %d, restarting the batch)", err->msg, retries + 1,
-                        j->cfg->run.max_retries);
-            sleep_backoff(retries);
-            retries++;
-            j->svt->close(j->src);
-            j->src = NULL;
-            if (open_source(j, ctx, err))
-                goto out;
-        } else {
+        /* Sources own their mid-stream retries (they reconnect and answer
+         * RESTART, at most max_retries times); anything else is final. */
+        if (r != BRONZE_SRC_RESTART)
             goto out;
-        }
+        BRONZE_INFO("Source restarted (schema widened or transient error): discarding %llu "
+                    "staged rows and starting over",
+                    (unsigned long long)j->roller.total_rows);
         bronze_roller_discard(&j->roller);
         schema = j->svt->schema(j->src);
         if (bronze_reader_reset(&rd, schema)) {

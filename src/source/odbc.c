@@ -1,0 +1,1273 @@
+/*
+ * odbc.c - `type: db` over unixODBC, for connection strings with DRIVER= or
+ * DSN= (SQL Server, MySQL/MariaDB, PostgreSQL through psqlodbc, ...).
+ *
+ * Shape:
+ *   1. SQLDriverConnect (SQL_ATTR_LOGIN_TIMEOUT = run.timeout_seconds;
+ *      transient failures retried with backoff);
+ *   2. SQLPrepare the (cursor-filtered) query and describe it with
+ *      SQLDescribeCol / SQLColAttribute: the schema is fixed before row one;
+ *   3. SQLExecute and fetch. Without long columns: block fetch of up to 1024
+ *      rows (SQL_ATTR_ROW_ARRAY_SIZE) into column-wise bound buffers. With a
+ *      long column (LONGVARCHAR/LONGVARBINARY, size 0 or > 4000 characters /
+ *      8000 bytes): one row at a time, every column read with SQLGetData,
+ *      long values in pieces. A bound value that comes back truncated (a
+ *      driver that under-reports a size, e.g. psqlodbc's 255 for unsized
+ *      varchar) switches to row-at-a-time and restarts (BRONZE_SRC_RESTART).
+ *
+ * Types: integers by width (unsigned ones widened: SMALLINT -> INT32,
+ * INTEGER -> INT64, BIGINT -> DECIMAL(20,0)); REAL -> FLOAT; FLOAT/DOUBLE ->
+ * DOUBLE; DECIMAL/NUMERIC with 0 <= scale <= precision <= 38 -> DECIMAL,
+ * fetched as SQL_C_CHAR text and parsed exactly (a value that does not fit
+ * the described precision/scale fails naming row and column), other
+ * precisions -> STRING (the text); BIT -> BOOL; DATE -> DATE and TIMESTAMP ->
+ * TIMESTAMP via SQL_C_TYPE_* structs (fraction: ns truncated to µs); TIME and
+ * SQL Server's time2 / datetimeoffset via their text (TIME / TIMESTAMPTZ);
+ * BINARY family -> BYTES; character types, GUID and everything else ->
+ * STRING, read as SQL_C_WCHAR (UTF-16) and converted to UTF-8, which does not
+ * depend on the driver manager's locale.
+ *
+ * Incremental: SELECT * FROM (<q>\n) bronze_src WHERE <col> > ? with the
+ * cursor bound as a parameter (SQL_C_CHAR in ODBC's literal forms; text
+ * cursors as SQL_C_WCHAR). A lookback is applied to the cursor value here
+ * (fixed-length intervals, or a number) since interval arithmetic is not
+ * portable SQL.
+ *
+ * Driver notes (psqlodbc, the one tested): it holds the whole result in
+ * memory unless the string sets UseDeclareFetch=1 (warned about); it
+ * describes unconstrained numeric as numeric(28,6), bool as varchar "1"/"0"
+ * (BoolsAsChar=0 gives BIT), and maps PostgreSQL ±infinity and BC dates to
+ * ordinary dates: use the native postgresql:// source for PostgreSQL.
+ *
+ * Errors: SQLGetDiagRec records; SQLSTATE class 08, HYT00/HYT01, 40001 and
+ * 40P01 are transient (BRONZE_E_RETRY) unless the message is about
+ * authentication. Mid-stream transient errors reconnect and return
+ * BRONZE_SRC_RESTART (run.max_retries times at most). The password (PWD=)
+ * is scrubbed from every driver message and never logged.
+ */
+#include <sql.h>
+#include <sqlext.h>
+#include <sqlucode.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "source/db_common.h"
+#include "source/source.h"
+#include "util/buf.h"
+#include "util/datetime.h"
+#include "util/log.h"
+
+#ifndef SQL_SS_TIME2
+#define SQL_SS_TIME2 (-154)
+#endif
+#ifndef SQL_SS_TIMESTAMPOFFSET
+#define SQL_SS_TIMESTAMPOFFSET (-155)
+#endif
+
+#define BLOCK_ROWS 1024
+#define BLOCK_BYTES (32u << 20) /* bound buffers of one block, at most */
+#define LONG_CHARS 4000
+#define LONG_BYTES 8000
+#define PIECE_BYTES 65536
+
+/* How a column is fetched and converted. */
+typedef enum {
+    OK_BIT,   /* SQL_C_BIT -> BOOL */
+    OK_I16,   /* SQL_C_SSHORT -> INT16 */
+    OK_I32,   /* SQL_C_SLONG -> INT32 (or INT32 for unsigned SMALLINT) */
+    OK_I64,   /* SQL_C_SBIGINT -> INT64 */
+    OK_F32,   /* SQL_C_FLOAT */
+    OK_F64,   /* SQL_C_DOUBLE */
+    OK_DEC,   /* SQL_C_CHAR text -> DECIMAL */
+    OK_ATEXT, /* SQL_C_CHAR text (numbers) -> STRING */
+    OK_WTEXT, /* SQL_C_WCHAR -> UTF-8 STRING */
+    OK_BIN,   /* SQL_C_BINARY -> BYTES */
+    OK_DATE,  /* SQL_C_TYPE_DATE -> DATE */
+    OK_TS,    /* SQL_C_TYPE_TIMESTAMP -> TIMESTAMP */
+    OK_TIME,  /* SQL_C_CHAR "HH:MM:SS[.f]" -> TIME */
+    OK_TSTZ,  /* SQL_C_CHAR "YYYY-MM-DD HH:MM:SS[.f] +HH:MM" -> TIMESTAMPTZ */
+} oc_kind;
+
+typedef struct oc_col {
+    SQLSMALLINT sqltype, digits;
+    SQLULEN size;
+    oc_kind kind;
+    SQLSMALLINT ctype;
+    bool is_long;
+    bool lower;  /* GUID text: canonical lower case */
+    SQLLEN elem; /* bytes per bound value */
+    char *buf;   /* block buffers: rows * elem */
+    SQLLEN *ind;
+} oc_col;
+
+enum { ST_IDLE, ST_FETCH, ST_DONE };
+
+struct bronze_source {
+    const bronze_config *cfg;
+    bool dry_run;
+    char *password; /* PWD=, for scrubbing only */
+    char *target;   /* DSN / SERVER / DATABASE / UID, for messages */
+    SQLHENV env;
+    SQLHDBC dbc;
+    SQLHSTMT st;
+    bool connected;
+    char quote;
+    bronze_schema *schema;
+    oc_col *cols;
+    size_t ncols;
+    bool row_mode;
+    size_t block_rows;
+    SQLULEN fetched;
+    SQLUSMALLINT *row_status;
+    size_t block_pos;
+    char *last_cursor;
+    bronze_dbc_lookback lookback;
+    bronze_buf param; /* bound cursor value (char or UTF-16) */
+    SQLLEN param_ind;
+    int cursor_col;
+    bronze_dbc_cursor cur;
+    bronze_buf cursor_text;
+    bronze_buf scratch; /* UTF-16 / text pieces */
+    bronze_buf utf8;
+    int restarts;
+    int state;
+    uint64_t row;
+    size_t trunc_col; /* the column whose value came back truncated */
+};
+
+/* ------------------------------------------------ connection strings */
+
+/* Value of `key` in an ODBC connection string (keys case-insensitive,
+ * values possibly {braced} with }} escapes). Caller frees; NULL if absent. */
+static char *conn_get(const char *cs, const char *key)
+{
+    size_t kl = strlen(key);
+    const char *p = cs;
+    while (*p) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        const char *eq = strchr(p, '=');
+        if (!eq)
+            return NULL;
+        const char *ke = eq;
+        while (ke > p && ke[-1] == ' ')
+            ke--;
+        bool match = (size_t)(ke - p) == kl && !strncasecmp(p, key, kl);
+        const char *v = eq + 1;
+        bronze_buf out = BRONZE_BUF_INIT;
+        if (*v == '{') {
+            v++;
+            while (*v) {
+                if (*v == '}' && v[1] == '}') {
+                    bronze_buf_putc(&out, '}');
+                    v += 2;
+                } else if (*v == '}') {
+                    v++;
+                    break;
+                } else
+                    bronze_buf_putc(&out, (uint8_t)*v++);
+            }
+            while (*v && *v != ';')
+                v++;
+        } else {
+            while (*v && *v != ';')
+                bronze_buf_putc(&out, (uint8_t)*v++);
+        }
+        if (match) {
+            if (bronze_buf_cstr(&out)) {
+                bronze_buf_free(&out);
+                return NULL;
+            }
+            if (!out.data)
+                return strdup("");
+            return (char *)out.data;
+        }
+        bronze_buf_free(&out);
+        p = v;
+    }
+    return NULL;
+}
+
+static int parse_conn(struct bronze_source *s, bronze_err *err)
+{
+    const char *cs = s->cfg->env.conn_str;
+    s->password = conn_get(cs, "PWD");
+    if (!s->password)
+        s->password = conn_get(cs, "PASSWORD");
+    bronze_buf t = BRONZE_BUF_INIT;
+    static const char *keys[] = {"DSN", "SERVER", "HOST", "PORT", "DATABASE", "UID", "USER"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char *v = conn_get(cs, keys[i]);
+        if (v && *v)
+            bronze_buf_printf(&t, "%s%s=%s", t.len ? ";" : "", keys[i], v);
+        free(v);
+    }
+    if (!t.len)
+        bronze_buf_printf(&t, "(driver defaults)");
+    if (bronze_buf_cstr(&t))
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
+    s->target = (char *)t.data;
+    return 0;
+}
+
+/* ------------------------------------------------------- diagnostics */
+
+/* Collects a handle's diagnostic records into err. The kind: transient
+ * SQLSTATEs (08xxx, HYT00, HYT01, 40001, 40P01) -> RETRY unless the text is
+ * about authentication; else RUNTIME. */
+static int diag_err(struct bronze_source *s, SQLSMALLINT htype, SQLHANDLE h, const char *what,
+                    bronze_err *err)
+{
+    char msg[1536] = "";
+    size_t n = 0;
+    bool transient = false, auth = false;
+    char first[6] = "";
+    for (SQLSMALLINT i = 1; i <= 8 && h; i++) {
+        SQLCHAR state[6], text[768];
+        SQLINTEGER native;
+        SQLSMALLINT len;
+        SQLRETURN rc = SQLGetDiagRec(htype, h, i, state, &native, text, sizeof text, &len);
+        if (!SQL_SUCCEEDED(rc))
+            break;
+        if (!first[0])
+            memcpy(first, state, 6);
+        if (!strncmp((char *)state, "08", 2) || !strcmp((char *)state, "HYT00") ||
+            !strcmp((char *)state, "HYT01") || !strcmp((char *)state, "40001") ||
+            !strcmp((char *)state, "40P01"))
+            transient = true;
+        if (!strncmp((char *)state, "28", 2) || strcasestr((char *)text, "authentication") ||
+            strcasestr((char *)text, "password") || strcasestr((char *)text, "login failed") ||
+            strcasestr((char *)text, "access denied"))
+            auth = true;
+        size_t tl = strlen((char *)text);
+        while (tl && (text[tl - 1] == '\n' || text[tl - 1] == ' '))
+            text[--tl] = 0;
+        int w = snprintf(msg + n, sizeof msg - n, "%s[%s] %s", n ? "; " : "", state, text);
+        if (w < 0 || (size_t)w >= sizeof msg - n)
+            break;
+        n += (size_t)w;
+    }
+    if (!msg[0])
+        snprintf(msg, sizeof msg, "no diagnostic from the driver");
+    bronze_err_set(err, transient && !auth ? BRONZE_E_RETRY : BRONZE_E_RUNTIME,
+                   "odbc: %s failed on %s: %s", what, s->target, msg);
+    if (s->password)
+        bronze_dbc_scrub(err->msg, sizeof err->msg, s->password);
+    return -1;
+}
+
+/* ----------------------------------------------------------- connect */
+
+static void disconnect(struct bronze_source *s)
+{
+    if (s->st) {
+        /* psqlodbc leaks a prepared, never executed statement unless closed first */
+        SQLFreeStmt(s->st, SQL_CLOSE);
+        SQLFreeHandle(SQL_HANDLE_STMT, s->st);
+    }
+    s->st = NULL;
+    if (s->dbc) {
+        if (s->connected)
+            SQLDisconnect(s->dbc);
+        SQLFreeHandle(SQL_HANDLE_DBC, s->dbc);
+    }
+    s->dbc = NULL;
+    s->connected = false;
+    if (s->env)
+        SQLFreeHandle(SQL_HANDLE_ENV, s->env);
+    s->env = NULL;
+}
+
+static int odbc_connect(struct bronze_source *s, bronze_err *err)
+{
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &s->env)))
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: cannot allocate an environment");
+    SQLSetEnvAttr(s->env, SQL_ATTR_ODBC_VERSION, (SQLPOINTER)SQL_OV_ODBC3, 0);
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_DBC, s->env, &s->dbc)))
+        return diag_err(s, SQL_HANDLE_ENV, s->env, "allocating a connection", err);
+    int t = s->cfg->run.timeout_seconds;
+    if (t > 0)
+        SQLSetConnectAttr(s->dbc, SQL_ATTR_LOGIN_TIMEOUT, (SQLPOINTER)(intptr_t)t, 0);
+    SQLRETURN rc = SQLDriverConnect(s->dbc, NULL, (SQLCHAR *)s->cfg->env.conn_str, SQL_NTS, NULL, 0,
+                                    NULL, SQL_DRIVER_NOPROMPT);
+    if (!SQL_SUCCEEDED(rc)) {
+        diag_err(s, SQL_HANDLE_DBC, s->dbc, "connecting", err);
+        /* driver manager: no such DSN, driver not installed or not loadable */
+        if (strstr(err->msg, "[IM00") || strstr(err->msg, "Can't open lib"))
+            err->kind = BRONZE_E_CONFIG;
+        return -1;
+    }
+    s->connected = true;
+    SQLCHAR drv[64] = "";
+    if (SQL_SUCCEEDED(SQLGetInfo(s->dbc, SQL_DRIVER_NAME, drv, sizeof drv, NULL)) &&
+        strcasestr((char *)drv, "psqlodbc") &&
+        !strcasestr(s->cfg->env.conn_str, "UseDeclareFetch=1"))
+        BRONZE_WARN("odbc: psqlodbc holds the whole result in memory unless the connection "
+                    "string sets UseDeclareFetch=1 (e.g. ;UseDeclareFetch=1;Fetch=10000)");
+    SQLCHAR q[8] = "";
+    SQLSMALLINT ql = 0;
+    s->quote = '"';
+    if (SQL_SUCCEEDED(SQLGetInfo(s->dbc, SQL_IDENTIFIER_QUOTE_CHAR, q, sizeof q, &ql)) && ql >= 1)
+        s->quote = (char)q[0];
+    return 0;
+}
+
+/* ---------------------------------------------------------- describe */
+
+static bool is_long_type(SQLSMALLINT t)
+{
+    return t == SQL_LONGVARCHAR || t == SQL_WLONGVARCHAR || t == SQL_LONGVARBINARY;
+}
+
+/* Maps one described column to a bronze field and a fetch kind. */
+static void map_col(oc_col *c, SQLLEN is_unsigned, bronze_field *f)
+{
+    SQLSMALLINT t = c->sqltype;
+    f->precision = f->scale = 0;
+    c->is_long = false;
+    c->lower = t == SQL_GUID;
+    switch (t) {
+    case SQL_BIT:
+        c->kind = OK_BIT, c->ctype = SQL_C_BIT, c->elem = 1, f->type = BRONZE_T_BOOL;
+        return;
+    case SQL_TINYINT:
+        c->kind = OK_I16, c->ctype = SQL_C_SSHORT, c->elem = 2, f->type = BRONZE_T_INT16;
+        return;
+    case SQL_SMALLINT:
+        if (is_unsigned)
+            c->kind = OK_I32, c->ctype = SQL_C_SLONG, c->elem = 4, f->type = BRONZE_T_INT32;
+        else
+            c->kind = OK_I16, c->ctype = SQL_C_SSHORT, c->elem = 2, f->type = BRONZE_T_INT16;
+        return;
+    case SQL_INTEGER:
+        if (is_unsigned)
+            c->kind = OK_I64, c->ctype = SQL_C_SBIGINT, c->elem = 8, f->type = BRONZE_T_INT64;
+        else
+            c->kind = OK_I32, c->ctype = SQL_C_SLONG, c->elem = 4, f->type = BRONZE_T_INT32;
+        return;
+    case SQL_BIGINT:
+        if (is_unsigned) {
+            c->kind = OK_DEC, c->ctype = SQL_C_CHAR, c->elem = 48, f->type = BRONZE_T_DECIMAL;
+            f->precision = 20, f->scale = 0;
+        } else
+            c->kind = OK_I64, c->ctype = SQL_C_SBIGINT, c->elem = 8, f->type = BRONZE_T_INT64;
+        return;
+    case SQL_REAL:
+        c->kind = OK_F32, c->ctype = SQL_C_FLOAT, c->elem = 4, f->type = BRONZE_T_FLOAT;
+        return;
+    case SQL_FLOAT:
+    case SQL_DOUBLE:
+        c->kind = OK_F64, c->ctype = SQL_C_DOUBLE, c->elem = 8, f->type = BRONZE_T_DOUBLE;
+        return;
+    case SQL_DECIMAL:
+    case SQL_NUMERIC:
+        if (c->size >= 1 && c->size <= 38 && c->digits >= 0 && (SQLULEN)c->digits <= c->size) {
+            c->kind = OK_DEC, c->ctype = SQL_C_CHAR, c->elem = 48, f->type = BRONZE_T_DECIMAL;
+            f->precision = (int)c->size, f->scale = c->digits;
+        } else {
+            c->kind = OK_ATEXT, c->ctype = SQL_C_CHAR, f->type = BRONZE_T_STRING;
+            c->elem = (SQLLEN)(c->size > 0 && c->size < 1000 ? c->size + 8 : 0);
+            c->is_long = c->elem == 0;
+            if (c->elem < 64 && !c->is_long)
+                c->elem = 64;
+        }
+        return;
+    case SQL_TYPE_DATE:
+    case SQL_DATE:
+        c->kind = OK_DATE, c->ctype = SQL_C_TYPE_DATE, c->elem = sizeof(SQL_DATE_STRUCT);
+        f->type = BRONZE_T_DATE;
+        return;
+    case SQL_TYPE_TIMESTAMP:
+    case SQL_TIMESTAMP:
+        c->kind = OK_TS, c->ctype = SQL_C_TYPE_TIMESTAMP, c->elem = sizeof(SQL_TIMESTAMP_STRUCT);
+        f->type = BRONZE_T_TIMESTAMP;
+        return;
+    case SQL_TYPE_TIME:
+    case SQL_TIME:
+    case SQL_SS_TIME2:
+        c->kind = OK_TIME, c->ctype = SQL_C_CHAR, c->elem = 40, f->type = BRONZE_T_TIME;
+        return;
+    case SQL_SS_TIMESTAMPOFFSET:
+        c->kind = OK_TSTZ, c->ctype = SQL_C_CHAR, c->elem = 64, f->type = BRONZE_T_TIMESTAMPTZ;
+        return;
+    case SQL_BINARY:
+    case SQL_VARBINARY:
+    case SQL_LONGVARBINARY:
+        c->kind = OK_BIN, c->ctype = SQL_C_BINARY, f->type = BRONZE_T_BYTES;
+        c->is_long = is_long_type(t) || c->size == 0 || c->size > LONG_BYTES;
+        c->elem = c->is_long ? 0 : (SQLLEN)c->size;
+        return;
+    default: /* character types, GUID, intervals, driver-specific types */
+        c->kind = OK_WTEXT, c->ctype = SQL_C_WCHAR, f->type = BRONZE_T_STRING;
+        c->is_long = is_long_type(t) || c->size == 0 || c->size > LONG_CHARS;
+        /* room for surrogate pairs and the terminator */
+        c->elem = c->is_long ? 0 : (SQLLEN)((c->size * 2 + 1) * sizeof(SQLWCHAR));
+        return;
+    }
+}
+
+/* Column names and descriptions of the prepared (or executed) statement. */
+static int describe_cols(struct bronze_source *s, SQLSMALLINT n, bronze_schema **out_schema,
+                         oc_col **out_cols, bronze_err *err)
+{
+    bronze_schema *sc = bronze_schema_new((size_t)n);
+    oc_col *cols = calloc((size_t)n, sizeof *cols);
+    char **orig = calloc((size_t)n, sizeof *orig);
+    if (!sc || !cols || !orig)
+        goto oom;
+    for (SQLSMALLINT i = 0; i < n; i++) {
+        SQLCHAR name[512];
+        SQLSMALLINT nl = 0, nullable;
+        oc_col *c = &cols[i];
+        SQLRETURN rc = SQLDescribeCol(s->st, (SQLUSMALLINT)(i + 1), name, sizeof name, &nl,
+                                      &c->sqltype, &c->size, &c->digits, &nullable);
+        if (!SQL_SUCCEEDED(rc)) {
+            diag_err(s, SQL_HANDLE_STMT, s->st, "describing the query's columns", err);
+            goto fail;
+        }
+        SQLLEN uns = 0;
+        SQLColAttribute(s->st, (SQLUSMALLINT)(i + 1), SQL_DESC_UNSIGNED, NULL, 0, NULL, &uns);
+        /* drivers report characters types as "unsigned": only integers care */
+        bronze_field f = {0};
+        map_col(c, uns == SQL_TRUE, &f);
+        char colname[32];
+        if (!name[0]) {
+            snprintf(colname, sizeof colname, "column%d", i + 1);
+            snprintf((char *)name, sizeof name, "%s", colname);
+        }
+        if (bronze_schema_set(sc, (size_t)i, (char *)name, f.type, f.precision, f.scale, true) ||
+            !(orig[i] = strdup((char *)name)))
+            goto oom;
+    }
+    if (bronze_schema_dedupe_names(sc)) {
+        bronze_buf b = BRONZE_BUF_INIT;
+        for (SQLSMALLINT i = 0; i < n; i++)
+            if (strcmp(orig[i], sc->fields[i].name))
+                bronze_buf_printf(&b, "%s column %d '%s' -> '%s'", b.len ? "," : "", i + 1, orig[i],
+                                  sc->fields[i].name);
+        if (!bronze_buf_cstr(&b))
+            BRONZE_WARN("odbc: the query returns duplicate column names; renamed%s", b.data);
+        bronze_buf_free(&b);
+    }
+    for (SQLSMALLINT i = 0; i < n; i++)
+        free(orig[i]);
+    free(orig);
+    *out_schema = sc;
+    *out_cols = cols;
+    return 0;
+oom:
+    bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
+fail:
+    if (orig)
+        for (SQLSMALLINT i = 0; i < n; i++)
+            free(orig[i]);
+    free(orig);
+    bronze_schema_free(sc);
+    free(cols);
+    return -1;
+}
+
+static int find_col(const bronze_schema *sc, const char *name)
+{
+    int hit = -1, hits = 0;
+    for (size_t i = 0; i < sc->ncols; i++)
+        if (!strcmp(sc->fields[i].name, name))
+            return (int)i;
+    for (size_t i = 0; i < sc->ncols; i++)
+        if (!strcasecmp(sc->fields[i].name, name))
+            hit = (int)i, hits++;
+    return hits == 1 ? hit : -1;
+}
+
+/* UTF-8 -> UTF-16 (for a text cursor parameter). */
+static int utf8_to_utf16(const char *p, size_t n, bronze_buf *out)
+{
+    out->len = 0;
+    size_t i = 0;
+    while (i < n) {
+        uint32_t cp;
+        unsigned char c = (unsigned char)p[i];
+        int extra = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
+        if (extra < 0 || i + (size_t)extra >= n + (extra ? 0 : 1)) {
+            cp = 0xFFFD, extra = 0;
+        } else {
+            cp = extra ? c & (0x3F >> extra) : c;
+            for (int k = 1; k <= extra; k++)
+                cp = (cp << 6) | ((unsigned char)p[i + (size_t)k] & 0x3F);
+        }
+        i += (size_t)extra + 1;
+        SQLWCHAR u[2];
+        int m = 1;
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            u[0] = (SQLWCHAR)(0xD800 + (cp >> 10));
+            u[1] = (SQLWCHAR)(0xDC00 + (cp & 0x3FF));
+            m = 2;
+        } else
+            u[0] = (SQLWCHAR)cp;
+        if (bronze_buf_append(out, u, (size_t)m * sizeof(SQLWCHAR)))
+            return -1;
+    }
+    SQLWCHAR z = 0;
+    if (bronze_buf_append(out, &z, sizeof z))
+        return -1;
+    out->len -= sizeof z;
+    return 0;
+}
+
+/* UTF-16 units -> UTF-8 in out (replaced: unpaired surrogates -> U+FFFD). */
+static int utf16_to_utf8(const SQLWCHAR *u, size_t n, bronze_buf *out)
+{
+    out->len = 0;
+    if (bronze_buf_reserve(out, n * 3 + 4))
+        return -1;
+    uint8_t *o = out->data;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t cp = u[i];
+        if (cp >= 0xD800 && cp <= 0xDBFF && i + 1 < n && u[i + 1] >= 0xDC00 && u[i + 1] <= 0xDFFF) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (u[i + 1] - 0xDC00);
+            i++;
+        } else if (cp >= 0xD800 && cp <= 0xDFFF)
+            cp = 0xFFFD;
+        if (cp < 0x80)
+            o[k++] = (uint8_t)cp;
+        else if (cp < 0x800) {
+            o[k++] = (uint8_t)(0xC0 | (cp >> 6));
+            o[k++] = (uint8_t)(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+            o[k++] = (uint8_t)(0xE0 | (cp >> 12));
+            o[k++] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+            o[k++] = (uint8_t)(0x80 | (cp & 0x3F));
+        } else {
+            o[k++] = (uint8_t)(0xF0 | (cp >> 18));
+            o[k++] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+            o[k++] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+            o[k++] = (uint8_t)(0x80 | (cp & 0x3F));
+        }
+    }
+    out->len = k;
+    return 0;
+}
+
+/* Binds the last cursor (minus the lookback) to parameter 1. */
+static int bind_cursor(struct bronze_source *s, const bronze_field *f, const oc_col *c,
+                       bronze_err *err)
+{
+    const bronze_config *cfg = s->cfg;
+    bronze_buf text = BRONZE_BUF_INIT;
+    int rc = bronze_dbc_cursor_bind_text(f->type, f->scale, s->last_cursor, &s->lookback, &text);
+    if (rc == -2) {
+        bronze_buf_free(&text);
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: source.db.incremental.lookback: '%s' does not apply to cursor "
+                              "column '%s' (%s); over ODBC use a number, or a fixed-length "
+                              "interval (seconds to weeks) on a date/time column",
+                              cfg->path, s->lookback.text, f->name, bronze_type_name(f->type));
+    }
+    if (rc) {
+        bronze_buf_free(&text);
+        return bronze_err_set(err, BRONZE_E_RUNTIME,
+                              "%s: the incremental cursor '%s' (from the state file or the cursor "
+                              "override) does not read as %s (column '%s')",
+                              cfg->path, s->last_cursor, bronze_type_name(f->type), f->name);
+    }
+    SQLSMALLINT sqltype = c->sqltype;
+    SQLULEN size = c->size;
+    SQLSMALLINT digits = c->digits;
+    SQLRETURN r;
+    if (c->kind == OK_WTEXT || c->kind == OK_BIN) {
+        if (utf8_to_utf16((const char *)text.data, text.len, &s->param)) {
+            bronze_buf_free(&text);
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
+        }
+        s->param_ind = (SQLLEN)s->param.len;
+        size = s->param.len / sizeof(SQLWCHAR);
+        r = SQLBindParameter(s->st, 1, SQL_PARAM_INPUT, SQL_C_WCHAR, SQL_WVARCHAR, size ? size : 1,
+                             0, s->param.data, (SQLLEN)s->param.len, &s->param_ind);
+    } else {
+        s->param.len = 0;
+        bronze_buf_append(&s->param, text.data, text.len);
+        if (bronze_buf_cstr(&s->param)) {
+            bronze_buf_free(&text);
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
+        }
+        s->param_ind = (SQLLEN)s->param.len;
+        if (c->kind == OK_TS) {
+            sqltype = SQL_TYPE_TIMESTAMP, size = 26, digits = 6;
+        } else if (c->kind == OK_DATE) {
+            sqltype = SQL_TYPE_DATE, size = 10, digits = 0;
+        } else if (c->kind == OK_DEC || c->kind == OK_ATEXT) {
+            sqltype = SQL_DECIMAL;
+            if (size == 0 || size > 38)
+                size = 38;
+        } else if (size == 0) {
+            size = s->param.len;
+        }
+        r = SQLBindParameter(s->st, 1, SQL_PARAM_INPUT, SQL_C_CHAR, sqltype, size, digits,
+                             s->param.data, (SQLLEN)s->param.len + 1, &s->param_ind);
+    }
+    bronze_buf_free(&text);
+    if (!SQL_SUCCEEDED(r))
+        return diag_err(s, SQL_HANDLE_STMT, s->st, "binding the incremental cursor", err);
+    return 0;
+}
+
+static void free_cols(oc_col *cols, size_t n)
+{
+    if (!cols)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(cols[i].buf);
+        free(cols[i].ind);
+    }
+    free(cols);
+}
+
+static bool same_schema(const bronze_schema *a, const bronze_schema *b)
+{
+    if (a->ncols != b->ncols)
+        return false;
+    for (size_t i = 0; i < a->ncols; i++) {
+        const bronze_field *x = &a->fields[i], *y = &b->fields[i];
+        if (strcmp(x->name, y->name) || x->type != y->type || x->precision != y->precision ||
+            x->scale != y->scale)
+            return false;
+    }
+    return true;
+}
+
+/* Connects, prepares, describes and binds the cursor parameter. */
+static int setup(struct bronze_source *s, bronze_err *err)
+{
+    const bronze_config *cfg = s->cfg;
+    bronze_buf sql = BRONZE_BUF_INIT;
+    bronze_schema *sc = NULL;
+    oc_col *cols = NULL;
+    SQLSMALLINT n = 0;
+    int rc = -1;
+    if (odbc_connect(s, err))
+        goto out;
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, s->dbc, &s->st))) {
+        diag_err(s, SQL_HANDLE_DBC, s->dbc, "allocating a statement", err);
+        goto out;
+    }
+    bool incremental = cfg->db.incremental && cfg->db.cursor_column && *cfg->db.cursor_column;
+    size_t qlen = bronze_dbc_query_trimmed_len(cfg->db.base_query);
+    if (bronze_buf_append(&sql, cfg->db.base_query, qlen) || bronze_buf_cstr(&sql))
+        goto oom;
+    if (!SQL_SUCCEEDED(SQLPrepare(s->st, sql.data, SQL_NTS))) {
+        diag_err(s, SQL_HANDLE_STMT, s->st, "preparing source.db.base_query", err);
+        goto out;
+    }
+    if (!SQL_SUCCEEDED(SQLNumResultCols(s->st, &n))) {
+        diag_err(s, SQL_HANDLE_STMT, s->st, "describing source.db.base_query", err);
+        goto out;
+    }
+    if (n <= 0) {
+        bronze_err_set(err, BRONZE_E_RUNTIME,
+                       "%s: source.db.base_query: the driver describes no result columns (is it a "
+                       "SELECT?)",
+                       cfg->path);
+        goto out;
+    }
+    if (describe_cols(s, n, &sc, &cols, err))
+        goto out;
+    int cc = -1;
+    if (incremental) {
+        cc = find_col(sc, cfg->db.cursor_column);
+        if (cc < 0) {
+            bronze_buf names = BRONZE_BUF_INIT;
+            for (size_t i = 0; i < sc->ncols && i < 30; i++)
+                bronze_buf_printf(&names, "%s%s", i ? ", " : "", sc->fields[i].name);
+            bronze_buf_cstr(&names);
+            bronze_err_set(err, BRONZE_E_CONFIG,
+                           "%s: source.db.incremental.cursor_column / incremental_key: cursor "
+                           "column '%s' is not among the query's columns (%s%s)",
+                           cfg->path, cfg->db.cursor_column, names.data ? (char *)names.data : "",
+                           sc->ncols > 30 ? ", ..." : "");
+            bronze_buf_free(&names);
+            goto out;
+        }
+        if (sc->fields[cc].type == BRONZE_T_JSON) {
+            bronze_err_set(err, BRONZE_E_CONFIG,
+                           "%s: source.db.incremental.cursor_column: '%s' cannot be ordered",
+                           cfg->path, sc->fields[cc].name);
+            goto out;
+        }
+        if (s->last_cursor) {
+            oc_col cursor_c = cols[cc];
+            bronze_field cursor_f = sc->fields[cc];
+            /* the name as the driver spells it (a case-insensitive match) */
+            sql.len = 0;
+            char *real = strdup(sc->fields[cc].name);
+            if (!real || bronze_dbc_wrap_query(&sql, cfg->db.base_query, real, s->quote, "?")) {
+                free(real);
+                goto oom;
+            }
+            free(real);
+            SQLFreeStmt(s->st, SQL_CLOSE);
+            if (!SQL_SUCCEEDED(SQLPrepare(s->st, sql.data, SQL_NTS))) {
+                diag_err(s, SQL_HANDLE_STMT, s->st, "preparing the incremental query", err);
+                goto out;
+            }
+            if (bind_cursor(s, &cursor_f, &cursor_c, err))
+                goto out;
+        }
+    }
+    /* block buffers or row mode */
+    bool any_long = false;
+    size_t row_bytes = 0;
+    for (SQLSMALLINT i = 0; i < n; i++) {
+        any_long |= cols[i].is_long;
+        row_bytes += (size_t)cols[i].elem + sizeof(SQLLEN);
+    }
+    if (any_long)
+        s->row_mode = true;
+    s->block_rows = 1;
+    if (!s->row_mode) {
+        size_t rows = BLOCK_ROWS;
+        if (row_bytes * rows > BLOCK_BYTES)
+            rows = BLOCK_BYTES / row_bytes ? BLOCK_BYTES / row_bytes : 1;
+        s->block_rows = rows;
+        for (SQLSMALLINT i = 0; i < n; i++) {
+            cols[i].buf = malloc((size_t)cols[i].elem * rows);
+            cols[i].ind = malloc(sizeof(SQLLEN) * rows);
+            if (!cols[i].buf || !cols[i].ind)
+                goto oom;
+        }
+    }
+    if (s->schema && same_schema(s->schema, sc)) {
+        bronze_schema_free(sc);
+    } else {
+        bronze_schema_free(s->schema);
+        s->schema = sc;
+    }
+    sc = NULL;
+    free_cols(s->cols, s->ncols);
+    s->cols = cols;
+    s->ncols = (size_t)n;
+    cols = NULL;
+    s->cursor_col = cc;
+    bronze_dbc_cursor_free(&s->cur);
+    if (cc >= 0)
+        bronze_dbc_cursor_init(&s->cur, &s->schema->fields[cc], s->cols[cc].kind == OK_ATEXT);
+    BRONZE_DEBUG("odbc: described %d column(s) on %s (%s)", n, s->target,
+                 s->row_mode ? "row at a time" : "block fetch");
+    rc = 0;
+    goto out;
+oom:
+    bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
+out:
+    bronze_buf_free(&sql);
+    bronze_schema_free(sc);
+    free_cols(cols, (size_t)n);
+    if (rc)
+        disconnect(s);
+    return rc;
+}
+
+static int setup_retrying(struct bronze_source *s, bronze_err *err)
+{
+    int max = s->cfg->run.max_retries > 0 ? s->cfg->run.max_retries : 0;
+    for (int attempt = 0;; attempt++) {
+        bronze_err_clear(err);
+        if (!setup(s, err))
+            return 0;
+        if (err->kind != BRONZE_E_RETRY)
+            return -1;
+        if (attempt >= max) {
+            if (max)
+                bronze_err_prefix(err, "gave up after %d attempt(s)", attempt + 1);
+            err->kind = BRONZE_E_RETRY;
+            return -1;
+        }
+        BRONZE_WARN("%s; retrying (%d of %d)", err->msg, attempt + 1, max);
+        bronze_dbc_backoff_sleep(attempt);
+    }
+}
+
+/* ------------------------------------------------------------ execute */
+
+static int execute(struct bronze_source *s, bronze_err *err)
+{
+    SQLFreeStmt(s->st, SQL_UNBIND);
+    SQLRETURN r;
+    if (!s->row_mode) {
+        SQLSetStmtAttr(s->st, SQL_ATTR_ROW_BIND_TYPE, (SQLPOINTER)SQL_BIND_BY_COLUMN, 0);
+        r = SQLSetStmtAttr(s->st, SQL_ATTR_ROW_ARRAY_SIZE, (SQLPOINTER)(uintptr_t)s->block_rows, 0);
+        if (r == SQL_SUCCESS_WITH_INFO) { /* the driver picked another size (01S02) */
+            SQLULEN got = 0;
+            SQLGetStmtAttr(s->st, SQL_ATTR_ROW_ARRAY_SIZE, &got, 0, NULL);
+            if (got >= 1 && got < s->block_rows)
+                s->block_rows = got;
+        } else if (!SQL_SUCCEEDED(r)) {
+            s->block_rows = 1;
+            SQLSetStmtAttr(s->st, SQL_ATTR_ROW_ARRAY_SIZE, (SQLPOINTER)1, 0);
+        }
+        free(s->row_status);
+        s->row_status = calloc(s->block_rows, sizeof *s->row_status);
+        if (!s->row_status)
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
+        SQLSetStmtAttr(s->st, SQL_ATTR_ROWS_FETCHED_PTR, &s->fetched, 0);
+        SQLSetStmtAttr(s->st, SQL_ATTR_ROW_STATUS_PTR, s->row_status, 0);
+        for (size_t i = 0; i < s->ncols; i++) {
+            oc_col *c = &s->cols[i];
+            r = SQLBindCol(s->st, (SQLUSMALLINT)(i + 1), c->ctype, c->buf, c->elem, c->ind);
+            if (!SQL_SUCCEEDED(r))
+                return diag_err(s, SQL_HANDLE_STMT, s->st, "binding result columns", err);
+        }
+    } else {
+        SQLSetStmtAttr(s->st, SQL_ATTR_ROW_ARRAY_SIZE, (SQLPOINTER)1, 0);
+        SQLSetStmtAttr(s->st, SQL_ATTR_ROWS_FETCHED_PTR, NULL, 0);
+        SQLSetStmtAttr(s->st, SQL_ATTR_ROW_STATUS_PTR, NULL, 0);
+    }
+    r = SQLExecute(s->st);
+    if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA)
+        return diag_err(s, SQL_HANDLE_STMT, s->st, "running the query", err);
+    s->fetched = 0;
+    s->block_pos = 0;
+    s->row = 0;
+    s->state = ST_FETCH;
+    return 0;
+}
+
+/* -------------------------------------------------------------- open */
+
+static void odbc_close(bronze_source *s)
+{
+    if (!s)
+        return;
+    disconnect(s);
+    bronze_schema_free(s->schema);
+    free_cols(s->cols, s->ncols);
+    free(s->row_status);
+    free(s->last_cursor);
+    free(s->target);
+    if (s->password) {
+        explicit_bzero(s->password, strlen(s->password));
+        free(s->password);
+    }
+    bronze_buf_free(&s->param);
+    bronze_buf_free(&s->cursor_text);
+    bronze_buf_free(&s->scratch);
+    bronze_buf_free(&s->utf8);
+    bronze_dbc_cursor_free(&s->cur);
+    free(s);
+}
+
+static int odbc_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_err *err)
+{
+    const bronze_config *cfg = ctx->cfg;
+    *out = NULL;
+    if (!cfg->env.conn_str || !*cfg->env.conn_str)
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: source.db.conn_str_env: no connection string (is %s set?)",
+                              cfg->path, cfg->db.conn_str_env ? cfg->db.conn_str_env : "it");
+    if (!cfg->db.base_query || !bronze_dbc_query_trimmed_len(cfg->db.base_query))
+        return bronze_err_set(err, BRONZE_E_CONFIG, "%s: source.db.base_query: empty query",
+                              cfg->path);
+    struct bronze_source *s = calloc(1, sizeof *s);
+    if (!s)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
+    s->cfg = cfg;
+    s->dry_run = ctx->dry_run;
+    s->cursor_col = -1;
+    if (bronze_dbc_lookback_parse(cfg->db.lookback, &s->lookback)) {
+        bronze_err_set(err, BRONZE_E_CONFIG,
+                       "%s: source.db.incremental.lookback: must be an interval ('2 hours') or a "
+                       "non-negative number",
+                       cfg->path);
+        odbc_close(s);
+        return -1;
+    }
+    bool incremental = cfg->db.incremental && cfg->db.cursor_column && *cfg->db.cursor_column;
+    if (incremental && ctx->last_cursor && !(s->last_cursor = strdup(ctx->last_cursor))) {
+        odbc_close(s);
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
+    }
+    if (parse_conn(s, err) || setup_retrying(s, err)) {
+        odbc_close(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+static const bronze_schema *odbc_schema(bronze_source *s)
+{
+    return s->schema;
+}
+
+/* ------------------------------------------------------------ convert */
+
+static int value_err(struct bronze_source *s, size_t col, const char *what, const char *text,
+                     bronze_err *err)
+{
+    const bronze_field *f = &s->schema->fields[col];
+    return bronze_err_set(err, BRONZE_E_RUNTIME,
+                          "odbc: row %llu, column '%s': %s '%.64s'; cast it in the query (e.g. to "
+                          "a string type)",
+                          (unsigned long long)s->row + 1, f->name, what, text);
+}
+
+/* Converts a value held at p (n bytes; text kinds NUL-terminated by the
+ * driver, n without it) into the batch. */
+static int put_value(struct bronze_source *s, bronze_batch *b, size_t i, const char *p, size_t n,
+                     bronze_err *err)
+{
+    const oc_col *c = &s->cols[i];
+    const bronze_field *f = &s->schema->fields[i];
+    switch (c->kind) {
+    case OK_BIT:
+        bronze_batch_put_bool(b, *(const unsigned char *)p != 0);
+        return 0;
+    case OK_I16: {
+        SQLSMALLINT v;
+        memcpy(&v, p, sizeof v);
+        bronze_batch_put_i32(b, v);
+        return 0;
+    }
+    case OK_I32: {
+        SQLINTEGER v;
+        memcpy(&v, p, sizeof v);
+        bronze_batch_put_i32(b, v);
+        return 0;
+    }
+    case OK_I64: {
+        SQLBIGINT v;
+        memcpy(&v, p, sizeof v);
+        bronze_batch_put_i64(b, v);
+        return 0;
+    }
+    case OK_F32: {
+        SQLREAL v;
+        memcpy(&v, p, sizeof v);
+        bronze_batch_put_f32(b, v);
+        return 0;
+    }
+    case OK_F64: {
+        SQLDOUBLE v;
+        memcpy(&v, p, sizeof v);
+        bronze_batch_put_f64(b, v);
+        return 0;
+    }
+    case OK_DEC: {
+        __int128 v;
+        int rc = bronze_dbc_parse_decimal(p, n, f->precision, f->scale, &v);
+        if (rc) {
+            char what[96];
+            snprintf(what, sizeof what,
+                     "%s DECIMAL(%d,%d):", rc == -2 ? "value does not fit" : "not a number for",
+                     f->precision, f->scale);
+            return value_err(s, i, what, p, err);
+        }
+        bronze_batch_put_dec(b, v);
+        return 0;
+    }
+    case OK_DATE: {
+        SQL_DATE_STRUCT d;
+        memcpy(&d, p, sizeof d);
+        bronze_batch_put_i32(b, (int32_t)bronze_days_from_civil(d.year, d.month, d.day));
+        return 0;
+    }
+    case OK_TS: {
+        SQL_TIMESTAMP_STRUCT t;
+        memcpy(&t, p, sizeof t);
+        int64_t days = bronze_days_from_civil(t.year, t.month, t.day);
+        int64_t us = days * 86400000000LL +
+                     ((int64_t)t.hour * 3600 + t.minute * 60 + t.second) * 1000000LL +
+                     t.fraction / 1000;
+        bronze_batch_put_i64(b, us);
+        return 0;
+    }
+    case OK_TIME: {
+        int64_t us;
+        size_t k = n;
+        while (k && p[k - 1] == ' ')
+            k--;
+        if (bronze_parse_time(p, k, &us))
+            return value_err(s, i, "not a time:", p, err);
+        bronze_batch_put_i64(b, us);
+        return 0;
+    }
+    case OK_TSTZ: {
+        /* "2025-01-12 14:30:00.1234567 +02:00": drop the space before the offset */
+        char t[80];
+        size_t k = 0;
+        for (size_t j = 0; j < n && k < sizeof t - 1; j++)
+            if (!(p[j] == ' ' && j > 10 && j + 1 < n && (p[j + 1] == '+' || p[j + 1] == '-')))
+                t[k++] = p[j];
+        t[k] = 0;
+        int64_t us;
+        bool tz;
+        if (bronze_parse_timestamp(t, k, &us, &tz))
+            return value_err(s, i, "not a timestamp:", p, err);
+        bronze_batch_put_i64(b, us);
+        return 0;
+    }
+    case OK_WTEXT:
+        if (utf16_to_utf8((const SQLWCHAR *)(const void *)p, n / sizeof(SQLWCHAR), &s->utf8))
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
+        if (c->lower)
+            for (size_t k = 0; k < s->utf8.len; k++)
+                if (s->utf8.data[k] >= 'A' && s->utf8.data[k] <= 'F')
+                    s->utf8.data[k] = (uint8_t)(s->utf8.data[k] + 32);
+        if (bronze_batch_put_bytes(b, s->utf8.data, s->utf8.len))
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
+        return 0;
+    case OK_ATEXT:
+    case OK_BIN:
+        if (bronze_batch_put_bytes(b, p, n))
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
+        return 0;
+    }
+    return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: unknown column kind");
+}
+
+/* Bytes of terminator a driver writes after a text value of this kind. */
+static size_t term_bytes(const oc_col *c)
+{
+    return c->ctype == SQL_C_WCHAR ? sizeof(SQLWCHAR) : c->ctype == SQL_C_CHAR ? 1 : 0;
+}
+
+/* One row from the current block. Returns 0, 1 when a value was truncated
+ * (the caller switches to row mode), -1 on error. */
+static int put_block_row(struct bronze_source *s, bronze_batch *b, size_t r, bronze_err *err)
+{
+    for (size_t i = 0; i < s->ncols; i++) {
+        const oc_col *c = &s->cols[i];
+        SQLLEN ind = c->ind[r];
+        if (ind == SQL_NULL_DATA) {
+            bronze_batch_put_null(b);
+            continue;
+        }
+        const char *p = c->buf + (size_t)c->elem * r;
+        size_t n;
+        if (c->ctype == SQL_C_CHAR || c->ctype == SQL_C_WCHAR || c->ctype == SQL_C_BINARY) {
+            if (ind == SQL_NO_TOTAL || ind < 0 || (size_t)ind + term_bytes(c) > (size_t)c->elem) {
+                bronze_batch_abort_row(b);
+                s->trunc_col = i;
+                return 1;
+            }
+            n = (size_t)ind;
+        } else {
+            n = (size_t)c->elem;
+        }
+        if (put_value(s, b, i, p, n, err)) {
+            bronze_batch_abort_row(b);
+            return -1;
+        }
+    }
+    bronze_batch_end_row(b);
+    s->row++;
+    return 0;
+}
+
+/* One row with SQLGetData for every column (long values in pieces). */
+static int get_row(struct bronze_source *s, bronze_batch *b, bronze_err *err)
+{
+    for (size_t i = 0; i < s->ncols; i++) {
+        const oc_col *c = &s->cols[i];
+        SQLUSMALLINT col = (SQLUSMALLINT)(i + 1);
+        SQLLEN ind = 0;
+        bool var = c->ctype == SQL_C_CHAR || c->ctype == SQL_C_WCHAR || c->ctype == SQL_C_BINARY;
+        if (!var) {
+            union {
+                SQL_TIMESTAMP_STRUCT ts;
+                SQLBIGINT i64;
+                SQLDOUBLE f64;
+                char raw[32];
+            } u;
+            SQLRETURN r = SQLGetData(s->st, col, c->ctype, &u, sizeof u, &ind);
+            if (!SQL_SUCCEEDED(r)) {
+                bronze_batch_abort_row(b);
+                return diag_err(s, SQL_HANDLE_STMT, s->st, "reading a value", err);
+            }
+            if (ind == SQL_NULL_DATA)
+                bronze_batch_put_null(b);
+            else if (put_value(s, b, i, u.raw, (size_t)c->elem, err)) {
+                bronze_batch_abort_row(b);
+                return -1;
+            }
+            continue;
+        }
+        size_t tb = term_bytes(c);
+        s->scratch.len = 0;
+        bool null = false;
+        for (;;) {
+            if (bronze_buf_reserve(&s->scratch, PIECE_BYTES)) {
+                bronze_batch_abort_row(b);
+                return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
+            }
+            size_t room = s->scratch.cap - s->scratch.len;
+            if (room > (1u << 30))
+                room = 1u << 30;
+            SQLRETURN r = SQLGetData(s->st, col, c->ctype, s->scratch.data + s->scratch.len,
+                                     (SQLLEN)room, &ind);
+            if (r == SQL_NO_DATA)
+                break;
+            if (!SQL_SUCCEEDED(r)) {
+                bronze_batch_abort_row(b);
+                return diag_err(s, SQL_HANDLE_STMT, s->st, "reading a value", err);
+            }
+            if (ind == SQL_NULL_DATA) {
+                null = true;
+                break;
+            }
+            if (r == SQL_SUCCESS_WITH_INFO && (ind == SQL_NO_TOTAL || (size_t)ind + tb > room)) {
+                /* a piece: the buffer is full but for the terminator */
+                size_t got = room - tb;
+                if (tb == sizeof(SQLWCHAR))
+                    got -= got % sizeof(SQLWCHAR);
+                s->scratch.len += got;
+                if (ind != SQL_NO_TOTAL &&
+                    bronze_buf_reserve(&s->scratch, (size_t)ind + tb + PIECE_BYTES)) {
+                    bronze_batch_abort_row(b);
+                    return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
+                }
+                continue;
+            }
+            s->scratch.len += (size_t)ind;
+            break;
+        }
+        if (null) {
+            bronze_batch_put_null(b);
+            continue;
+        }
+        if (bronze_buf_reserve(&s->scratch, 4)) {
+            bronze_batch_abort_row(b);
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
+        }
+        memset(s->scratch.data + s->scratch.len, 0, 4);
+        if (put_value(s, b, i, (const char *)s->scratch.data, s->scratch.len, err)) {
+            bronze_batch_abort_row(b);
+            return -1;
+        }
+    }
+    bronze_batch_end_row(b);
+    s->row++;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- next */
+
+static int restart(struct bronze_source *s, bronze_batch *b, bool consume, bronze_err *err)
+{
+    int max = s->cfg->run.max_retries > 0 ? s->cfg->run.max_retries : 0;
+    bronze_batch_clear(b);
+    disconnect(s);
+    s->state = ST_IDLE;
+    if (consume) {
+        if (s->restarts >= max) {
+            if (max)
+                bronze_err_prefix(err, "gave up after %d restart(s)", s->restarts);
+            err->kind = BRONZE_E_RETRY;
+            return -1;
+        }
+        s->restarts++;
+        BRONZE_WARN("%s; reconnecting and starting the extraction over (%d of %d)", err->msg,
+                    s->restarts, max);
+        bronze_dbc_backoff_sleep(s->restarts - 1);
+    }
+    bool row_mode = s->row_mode;
+    if (setup_retrying(s, err))
+        return -1;
+    s->row_mode = s->row_mode || row_mode;
+    if (s->cursor_col >= 0)
+        bronze_dbc_cursor_reset(&s->cur);
+    return BRONZE_SRC_RESTART;
+}
+
+static int fail_or_restart(struct bronze_source *s, bronze_batch *b, bronze_err *err)
+{
+    return err->kind == BRONZE_E_RETRY ? restart(s, b, true, err) : -1;
+}
+
+static int odbc_next(bronze_source *s, bronze_batch *b, bronze_err *err)
+{
+    bronze_batch_clear(b);
+    if (s->dry_run || s->state == ST_DONE)
+        return BRONZE_SRC_END;
+    if (s->state == ST_IDLE && execute(s, err))
+        return fail_or_restart(s, b, err);
+    while (b->nrows < b->cap && s->state == ST_FETCH) {
+        if (s->row_mode) {
+            SQLRETURN r = SQLFetch(s->st);
+            if (r == SQL_NO_DATA) {
+                s->state = ST_DONE;
+                break;
+            }
+            if (!SQL_SUCCEEDED(r)) {
+                diag_err(s, SQL_HANDLE_STMT, s->st, "fetching rows", err);
+                return fail_or_restart(s, b, err);
+            }
+            if (get_row(s, b, err))
+                return err->kind == BRONZE_E_RETRY ? fail_or_restart(s, b, err) : -1;
+            continue;
+        }
+        if (s->block_pos >= s->fetched) {
+            s->fetched = 0;
+            s->block_pos = 0;
+            SQLRETURN r = SQLFetch(s->st);
+            if (r == SQL_NO_DATA) {
+                s->state = ST_DONE;
+                break;
+            }
+            if (!SQL_SUCCEEDED(r)) {
+                diag_err(s, SQL_HANDLE_STMT, s->st, "fetching rows", err);
+                return fail_or_restart(s, b, err);
+            }
+            if (s->fetched == 0) {
+                s->state = ST_DONE;
+                break;
+            }
+        }
+        while (s->block_pos < s->fetched && b->nrows < b->cap) {
+            size_t r = s->block_pos++;
+            SQLUSMALLINT st = s->row_status[r];
+            if (st == SQL_ROW_NOROW || st == SQL_ROW_DELETED)
+                continue;
+            if (st == SQL_ROW_ERROR) {
+                diag_err(s, SQL_HANDLE_STMT, s->st, "fetching a row", err);
+                return fail_or_restart(s, b, err);
+            }
+            int rc = put_block_row(s, b, r, err);
+            if (rc < 0)
+                return -1;
+            if (rc > 0) {
+                BRONZE_WARN("odbc: row %llu, column '%s': a value longer than the driver "
+                            "described; reading row at a time and starting over",
+                            (unsigned long long)s->row + 1, s->schema->fields[s->trunc_col].name);
+                s->row_mode = true;
+                return restart(s, b, false, err);
+            }
+        }
+    }
+    if (s->cursor_col >= 0 && bronze_dbc_cursor_scan(&s->cur, b, (size_t)s->cursor_col))
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
+    return b->nrows ? BRONZE_SRC_ROWS : BRONZE_SRC_END;
+}
+
+static const char *odbc_cursor(bronze_source *s)
+{
+    if (s->cursor_col < 0 || !s->cur.have)
+        return s->last_cursor;
+    int cmp;
+    if (s->last_cursor && !bronze_dbc_cursor_cmp_text(&s->cur, s->last_cursor, &cmp) && cmp >= 0)
+        return s->last_cursor;
+    if (bronze_dbc_cursor_text(&s->cur, &s->cursor_text))
+        return s->last_cursor;
+    return (const char *)s->cursor_text.data;
+}
+
+const bronze_source_vt bronze_source_odbc = {
+    .name = "odbc",
+    .open = odbc_open,
+    .schema = odbc_schema,
+    .next = odbc_next,
+    .cursor = odbc_cursor,
+    .close = odbc_close,
+};

@@ -1,0 +1,1211 @@
+/*
+ * postgres.c - `type: db` over libpq (postgresql://, postgres://, keywords).
+ *
+ * Shape, per SOURCES_NOTES.md:
+ *   1. connect (client_encoding=UTF8, connect_timeout = run.timeout_seconds;
+ *      connection set-up retried with backoff for transient failures);
+ *   2. describe: PQprepare + PQdescribePrepared of the (cursor-filtered)
+ *      query gives names, type OIDs and typmods, hence the schema before row
+ *      one. Types without a binary decoder here are cast to text in step 3;
+ *   3. stream COPY (SELECT c1, c2::text, ... FROM (<query>) bronze_q(c1, ...))
+ *      TO STDOUT (FORMAT binary) with PQgetCopyData and decode each row
+ *      straight into the caller's batch. The positional alias list makes
+ *      duplicate column names harmless inside the select.
+ *
+ * Decisions (SPEC §4, §7):
+ *   - date/timestamp ±infinity stay INT32/INT64 max/min (no epoch shift);
+ *     finite values are shifted from the 2000 epoch to 1970.
+ *   - numeric(p,s) -> DECIMAL(p,s) when it fits 38 digits (PostgreSQL 15's
+ *     negative scale numeric(p,-k) -> DECIMAL(p+k,0), scale > precision ->
+ *     DECIMAL(s,s)); NaN or ±Infinity in such a column fails the run naming
+ *     row and column and suggesting a cast to text: a DECIMAL cannot hold
+ *     them and a silent NULL would lose data. Unconstrained numeric and
+ *     p > 38 -> STRING, the exact text PostgreSQL itself prints.
+ *   - uuid -> STRING (canonical lowercase), json/jsonb -> JSON, "char" and
+ *     every other type (arrays, interval, timetz, enums, ranges, inet, user
+ *     types) -> STRING via ::text.
+ *
+ * Incremental: COPY takes no bind parameters, so the cursor is quoted with
+ * PQescapeLiteral and cast to the cursor column's own type (format_type):
+ *   SELECT * FROM (<q>\n) bronze_src WHERE "col" > '<cursor>'::<type>
+ * with a lookback as ('<cursor>'::<type> - '<interval>'::interval) or
+ * (... - n). The new cursor is the typed maximum over the rows returned.
+ *
+ * Errors: SQLSTATE class 08, 40001, 40P01, 57P01-57P03 and a lost connection
+ * are BRONZE_E_RETRY; the rest (auth 28xxx, 42xxx ...) fail at once with the
+ * server's message. A transient error mid-stream reconnects and returns
+ * BRONZE_SRC_RESTART (at most run.max_retries times per open). The
+ * connection string and password never reach a log line or message.
+ */
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "source/db_common.h"
+#include "source/source.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+/* Type OIDs (pg_type.dat). */
+enum {
+    OID_BOOL = 16,
+    OID_BYTEA = 17,
+    OID_CHAR = 18,
+    OID_NAME = 19,
+    OID_INT8 = 20,
+    OID_INT2 = 21,
+    OID_INT4 = 23,
+    OID_TEXT = 25,
+    OID_OID = 26,
+    OID_JSON = 114,
+    OID_FLOAT4 = 700,
+    OID_FLOAT8 = 701,
+    OID_BPCHAR = 1042,
+    OID_VARCHAR = 1043,
+    OID_DATE = 1082,
+    OID_TIME = 1083,
+    OID_TIMESTAMP = 1114,
+    OID_TIMESTAMPTZ = 1184,
+    OID_NUMERIC = 1700,
+    OID_UUID = 2950,
+    OID_JSONB = 3802,
+};
+
+/* How one column's binary value is decoded. */
+typedef enum {
+    PK_BOOL,
+    PK_INT2,
+    PK_INT4,
+    PK_INT8,
+    PK_OID,
+    PK_FLOAT4,
+    PK_FLOAT8,
+    PK_NUMERIC_DEC,
+    PK_NUMERIC_TEXT,
+    PK_TEXT, /* text-like bytes, incl. columns cast ::text */
+    PK_DATE,
+    PK_TS,
+    PK_TIME,
+    PK_UUID,
+    PK_JSON,
+    PK_JSONB,
+    PK_BYTEA,
+} pg_kind;
+
+typedef struct pg_col {
+    Oid oid;
+    int typmod;
+    pg_kind kind;
+    bool cast_text; /* no binary decoder: the COPY select casts it */
+} pg_col;
+
+#define PG_EPOCH_DAYS 10957               /* 1970-01-01 -> 2000-01-01 */
+#define PG_EPOCH_MICROS 946684800000000LL /* the same in micros */
+#define NUMERIC_POS 0x0000
+#define NUMERIC_NEG 0x4000
+#define NUMERIC_NAN 0xC000
+#define NUMERIC_PINF 0xD000
+#define NUMERIC_NINF 0xF000
+
+enum { ST_IDLE, ST_COPY, ST_DONE };
+
+struct bronze_source {
+    const bronze_config *cfg;
+    bool dry_run;
+    char *target;   /* "host=... port=... dbname=... user=...", never the password */
+    char *password; /* only to scrub it out of driver messages */
+    PGconn *conn;
+    bronze_schema *schema;
+    pg_col *cols;
+    size_t ncols;
+    bronze_buf copy_sql;
+    char *last_cursor;
+    bronze_dbc_lookback lookback;
+    int cursor_col; /* -1: not tracking */
+    bronze_dbc_cursor cur;
+    bronze_buf cursor_text;
+    bronze_buf scratch; /* numeric text */
+    int restarts;
+    int state;
+    char *msg; /* current CopyData message (libpq's; PQfreemem) */
+    size_t msg_len, msg_pos;
+    bool header_done, trailer_seen;
+    uint64_t row; /* rows decoded so far */
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static inline uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
+static inline uint32_t be32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return __builtin_bswap32(v);
+}
+static inline uint64_t be64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+}
+
+static void notice_cb(void *arg, const char *message)
+{
+    (void)arg;
+    size_t n = strlen(message);
+    while (n && (message[n - 1] == '\n' || message[n - 1] == ' '))
+        n--;
+    if (!strncmp(message, "WARNING", 7))
+        BRONZE_WARN("postgres: server says: %.*s", (int)n, message);
+    else
+        BRONZE_DEBUG("postgres: server says: %.*s", (int)n, message);
+}
+
+/* Copies a driver message into err without its trailing newline and with the
+ * password (if any) masked. */
+static int set_err(struct bronze_source *s, bronze_err *err, bronze_err_kind kind, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
+static int set_err(struct bronze_source *s, bronze_err *err, bronze_err_kind kind, const char *fmt,
+                   ...)
+{
+    if (!err)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    err->kind = kind;
+    size_t n = strlen(err->msg);
+    while (n && (err->msg[n - 1] == '\n' || err->msg[n - 1] == ' '))
+        err->msg[--n] = 0;
+    if (s && s->password)
+        bronze_dbc_scrub(err->msg, sizeof err->msg, s->password);
+    return -1;
+}
+
+static bool sqlstate_retryable(const char *st)
+{
+    if (!st)
+        return false;
+    return !strncmp(st, "08", 2) || !strcmp(st, "40001") || !strcmp(st, "40P01") ||
+           !strcmp(st, "57P01") || !strcmp(st, "57P02") || !strcmp(st, "57P03");
+}
+
+/* err from a failed PGresult (or NULL result). `what` says what was done.
+ * The kind follows the SQLSTATE; a lost connection is always retryable. */
+static int result_err(struct bronze_source *s, const PGresult *r, const char *what, bronze_err *err)
+{
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *prim = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *detail = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    const char *hint = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_HINT) : NULL;
+    bool lost = !s->conn || PQstatus(s->conn) == CONNECTION_BAD;
+    bronze_err_kind kind = (lost || sqlstate_retryable(st)) ? BRONZE_E_RETRY : BRONZE_E_RUNTIME;
+    if (!prim)
+        prim = s->conn ? PQerrorMessage(s->conn) : "no connection";
+    char tail[64] = "";
+    if (st)
+        snprintf(tail, sizeof tail, " [SQLSTATE %s]", st);
+    return set_err(s, err, kind, "postgres: %s failed on %s: %s%s%s%s%s%s%s", what, s->target, prim,
+                   detail ? " (" : "", detail ? detail : "", detail ? ")" : "",
+                   hint ? "; hint: " : "", hint ? hint : "", tail);
+}
+
+/* ------------------------------------------------------------ connect */
+
+/* Parses the connection string (without echoing it on failure) and keeps a
+ * masked description plus the password for scrubbing. */
+static int parse_conninfo(struct bronze_source *s, bronze_err *err)
+{
+    const bronze_config *cfg = s->cfg;
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(cfg->env.conn_str, &perr);
+    if (!opts) {
+        /* libpq's message quotes pieces of the string, which may hold a secret */
+        PQfreemem(perr);
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: source.db.conn_str_env: the connection string in %s is not a "
+                              "valid PostgreSQL URI or keyword string",
+                              cfg->path ? cfg->path : "config",
+                              cfg->db.conn_str_env ? cfg->db.conn_str_env : "the environment");
+    }
+    const char *host = NULL, *hostaddr = NULL, *port = NULL, *db = NULL, *user = NULL;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!o->val || !*o->val)
+            continue;
+        if (!strcmp(o->keyword, "host"))
+            host = o->val;
+        else if (!strcmp(o->keyword, "hostaddr"))
+            hostaddr = o->val;
+        else if (!strcmp(o->keyword, "port"))
+            port = o->val;
+        else if (!strcmp(o->keyword, "dbname"))
+            db = o->val;
+        else if (!strcmp(o->keyword, "user"))
+            user = o->val;
+        else if (!strcmp(o->keyword, "password"))
+            s->password = strdup(o->val);
+    }
+    bronze_buf t = BRONZE_BUF_INIT;
+    bronze_buf_printf(&t, "host=%s", host ? host : hostaddr ? hostaddr : "(default)");
+    if (port)
+        bronze_buf_printf(&t, " port=%s", port);
+    if (db)
+        bronze_buf_printf(&t, " dbname=%s", db);
+    if (user)
+        bronze_buf_printf(&t, " user=%s", user);
+    bronze_buf_cstr(&t);
+    s->target = (char *)t.data;
+    PQconninfoFree(opts);
+    if (!s->target)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "postgres: out of memory");
+    return 0;
+}
+
+static int pg_connect(struct bronze_source *s, bronze_err *err)
+{
+    char tmo[24];
+    int t = s->cfg->run.timeout_seconds;
+    snprintf(tmo, sizeof tmo, "%d", t > 0 ? (t < 2 ? 2 : t) : 0);
+    /* Keywords after "dbname" (the expanded connection string) override it,
+     * those before are defaults it may override. TCP keepalives let a dead
+     * peer end a stream that would otherwise block for ever (no statement
+     * timeout: a long query is fine, a vanished server is not). */
+    const char *kw[] = {"keepalives",       "keepalives_idle", "keepalives_interval",
+                        "keepalives_count", "dbname",          "fallback_application_name",
+                        "client_encoding",  "connect_timeout", NULL};
+    const char *val[] = {"1",    "30", "10", "6", s->cfg->env.conn_str, "bronze-extract",
+                         "UTF8", tmo,  NULL};
+    s->conn = PQconnectdbParams(kw, val, 1);
+    if (!s->conn)
+        return set_err(s, err, BRONZE_E_RUNTIME, "postgres: out of memory connecting");
+    if (PQstatus(s->conn) == CONNECTION_OK) {
+        PQsetNoticeProcessor(s->conn, notice_cb, NULL);
+        return 0;
+    }
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", PQerrorMessage(s->conn));
+    PQfinish(s->conn);
+    s->conn = NULL;
+    /* Locale-independent triage: if the server answers a ping, it is up and
+     * refused us (auth, unknown database or role): retrying cannot help. */
+    bronze_err_kind kind = BRONZE_E_RETRY;
+    if (!strstr(msg, "Connection refused") && !strstr(msg, "timeout expired")) {
+        PGPing ping = PQpingParams(kw, val, 1);
+        if (ping == PQPING_OK)
+            kind = BRONZE_E_RUNTIME;
+        else if (ping == PQPING_NO_ATTEMPT)
+            kind = BRONZE_E_CONFIG;
+    }
+    if (strstr(msg, "too many clients") || strstr(msg, "the database system is"))
+        kind = BRONZE_E_RETRY;
+    return set_err(s, err, kind, "postgres: cannot connect to %s: %s", s->target, msg);
+}
+
+/* ----------------------------------------------------------- describe */
+
+/* PQprepare + PQdescribePrepared; on failure err is set and `state` holds
+ * the SQLSTATE ("" when none). */
+static PGresult *describe(struct bronze_source *s, const char *sql, const char *what, char state[6],
+                          bronze_err *err)
+{
+    state[0] = 0;
+    PGresult *r = PQprepare(s->conn, "", sql, 0, NULL);
+    if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+        PQclear(r);
+        r = PQdescribePrepared(s->conn, "");
+        if (PQresultStatus(r) == PGRES_COMMAND_OK)
+            return r;
+    }
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (st)
+        snprintf(state, 6, "%s", st);
+    result_err(s, r, what, err);
+    PQclear(r);
+    return NULL;
+}
+
+/* Bronze type and decoder for one described column. */
+static void map_type(Oid oid, int typmod, pg_col *c, bronze_field *f)
+{
+    c->oid = oid;
+    c->typmod = typmod;
+    c->cast_text = false;
+    f->precision = f->scale = 0;
+    switch (oid) {
+    case OID_BOOL:
+        c->kind = PK_BOOL, f->type = BRONZE_T_BOOL;
+        return;
+    case OID_INT2:
+        c->kind = PK_INT2, f->type = BRONZE_T_INT16;
+        return;
+    case OID_INT4:
+        c->kind = PK_INT4, f->type = BRONZE_T_INT32;
+        return;
+    case OID_INT8:
+        c->kind = PK_INT8, f->type = BRONZE_T_INT64;
+        return;
+    case OID_OID:
+        c->kind = PK_OID, f->type = BRONZE_T_INT64;
+        return;
+    case OID_FLOAT4:
+        c->kind = PK_FLOAT4, f->type = BRONZE_T_FLOAT;
+        return;
+    case OID_FLOAT8:
+        c->kind = PK_FLOAT8, f->type = BRONZE_T_DOUBLE;
+        return;
+    case OID_NUMERIC:
+        if (typmod >= 4) {
+            int p = ((typmod - 4) >> 16) & 0xffff;
+            int sc = (typmod - 4) & 0x7ff;
+            sc = (sc ^ 1024) - 1024; /* PostgreSQL 15: scale is 11-bit signed */
+            int dp = p, ds = sc;
+            if (sc < 0)
+                dp = p - sc, ds = 0;
+            else if (sc > p)
+                dp = sc;
+            if (dp >= 1 && dp <= 38) {
+                c->kind = PK_NUMERIC_DEC, f->type = BRONZE_T_DECIMAL;
+                f->precision = dp, f->scale = ds;
+                return;
+            }
+        }
+        c->kind = PK_NUMERIC_TEXT, f->type = BRONZE_T_STRING;
+        return;
+    case OID_TEXT:
+    case OID_VARCHAR:
+    case OID_BPCHAR:
+    case OID_NAME:
+        c->kind = PK_TEXT, f->type = BRONZE_T_STRING;
+        return;
+    case OID_DATE:
+        c->kind = PK_DATE, f->type = BRONZE_T_DATE;
+        return;
+    case OID_TIMESTAMP:
+        c->kind = PK_TS, f->type = BRONZE_T_TIMESTAMP;
+        return;
+    case OID_TIMESTAMPTZ:
+        c->kind = PK_TS, f->type = BRONZE_T_TIMESTAMPTZ;
+        return;
+    case OID_TIME:
+        c->kind = PK_TIME, f->type = BRONZE_T_TIME;
+        return;
+    case OID_UUID:
+        c->kind = PK_UUID, f->type = BRONZE_T_STRING;
+        return;
+    case OID_JSON:
+        c->kind = PK_JSON, f->type = BRONZE_T_JSON;
+        return;
+    case OID_JSONB:
+        c->kind = PK_JSONB, f->type = BRONZE_T_JSON;
+        return;
+    case OID_BYTEA:
+        c->kind = PK_BYTEA, f->type = BRONZE_T_BYTES;
+        return;
+    default: /* "char", arrays, interval, timetz, enums, ranges, inet, xml, user types */
+        c->kind = PK_TEXT, f->type = BRONZE_T_STRING, c->cast_text = true;
+        return;
+    }
+}
+
+/* The server's name for a column type ("timestamp with time zone",
+ * "numeric(12,2)"), for the cursor cast. Caller frees. */
+static char *type_name(struct bronze_source *s, Oid oid, int typmod, bronze_err *err)
+{
+    char a[16], b[16];
+    snprintf(a, sizeof a, "%u", oid);
+    snprintf(b, sizeof b, "%d", typmod);
+    const char *vals[] = {a, b};
+    PGresult *r = PQexecParams(s->conn, "SELECT pg_catalog.format_type($1::oid, $2::int)", 2, NULL,
+                               vals, NULL, NULL, 0);
+    char *out = NULL;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+        out = strdup(PQgetvalue(r, 0, 0));
+    else
+        result_err(s, r, "looking up the cursor column's type", err);
+    PQclear(r);
+    if (!out && err->kind == BRONZE_E_NONE)
+        set_err(s, err, BRONZE_E_RUNTIME, "postgres: out of memory");
+    return out;
+}
+
+/* Finds the cursor column: exact name first, else a unique case-insensitive
+ * match (unquoted identifiers fold to lower case). */
+static int find_column(const PGresult *r, const char *name)
+{
+    int n = PQnfields(r), hit = -1, hits = 0;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(PQfname(r, i), name))
+            return i;
+    for (int i = 0; i < n; i++)
+        if (!strcasecmp(PQfname(r, i), name))
+            hit = i, hits++;
+    return hits == 1 ? hit : -1;
+}
+
+/* Right-hand side of `col > ...` for the last cursor, in `out`. */
+static int cursor_rhs(struct bronze_source *s, const char *tname, bronze_type bt, bool numeric_text,
+                      bronze_buf *out, bronze_err *err)
+{
+    const bronze_config *cfg = s->cfg;
+    char *lit = PQescapeLiteral(s->conn, s->last_cursor, strlen(s->last_cursor));
+    if (!lit)
+        return result_err(s, NULL, "quoting the incremental cursor", err);
+    int rc = 0;
+    bool datetime = bt == BRONZE_T_DATE || bt == BRONZE_T_TIMESTAMP || bt == BRONZE_T_TIMESTAMPTZ ||
+                    bt == BRONZE_T_TIME;
+    bool number = bt == BRONZE_T_INT16 || bt == BRONZE_T_INT32 || bt == BRONZE_T_INT64 ||
+                  bt == BRONZE_T_FLOAT || bt == BRONZE_T_DOUBLE || bt == BRONZE_T_DECIMAL ||
+                  numeric_text;
+    switch (s->lookback.kind) {
+    case BRONZE_DBC_LB_NONE:
+        rc = bronze_buf_printf(out, "%s::%s", lit, tname);
+        break;
+    case BRONZE_DBC_LB_INTERVAL: {
+        if (!datetime) {
+            PQfreemem(lit);
+            return bronze_err_set(err, BRONZE_E_CONFIG,
+                                  "%s: source.db.incremental.lookback: an interval ('%s') needs a "
+                                  "date, timestamp or time cursor column; '%s' is %s",
+                                  cfg->path, s->lookback.text, cfg->db.cursor_column, tname);
+        }
+        char *lb = PQescapeLiteral(s->conn, s->lookback.text, strlen(s->lookback.text));
+        if (!lb) {
+            PQfreemem(lit);
+            return result_err(s, NULL, "quoting the lookback", err);
+        }
+        rc = bronze_buf_printf(out, "(%s::%s - %s::interval)", lit, tname, lb);
+        PQfreemem(lb);
+        break;
+    }
+    case BRONZE_DBC_LB_NUMBER:
+        /* the text is validated digits[.digits]: safe to paste */
+        if (bt == BRONZE_T_DATE)
+            rc =
+                bronze_buf_printf(out, "(%s::date - %s * interval '1 day')", lit, s->lookback.text);
+        else if (datetime)
+            rc = bronze_buf_printf(out, "(%s::%s - %s * interval '1 second')", lit, tname,
+                                   s->lookback.text);
+        else if (number)
+            rc = bronze_buf_printf(out, "(%s::%s - %s)", lit, tname, s->lookback.text);
+        else {
+            PQfreemem(lit);
+            return bronze_err_set(err, BRONZE_E_CONFIG,
+                                  "%s: source.db.incremental.lookback: a number needs a numeric, "
+                                  "date or timestamp cursor column; '%s' is %s",
+                                  cfg->path, cfg->db.cursor_column, tname);
+        }
+        break;
+    }
+    PQfreemem(lit);
+    if (rc)
+        return set_err(s, err, BRONZE_E_RUNTIME, "postgres: out of memory");
+    return 0;
+}
+
+static bool same_schema(const bronze_schema *a, const bronze_schema *b)
+{
+    if (a->ncols != b->ncols)
+        return false;
+    for (size_t i = 0; i < a->ncols; i++) {
+        const bronze_field *x = &a->fields[i], *y = &b->fields[i];
+        if (strcmp(x->name, y->name) || x->type != y->type || x->precision != y->precision ||
+            x->scale != y->scale)
+            return false;
+    }
+    return true;
+}
+
+/* Logs the columns that bronze_schema_dedupe_names renamed. */
+static void log_renames(const PGresult *r, const bronze_schema *sc)
+{
+    bronze_buf b = BRONZE_BUF_INIT;
+    size_t n = 0;
+    for (size_t i = 0; i < sc->ncols; i++)
+        if (strcmp(PQfname(r, (int)i), sc->fields[i].name)) {
+            bronze_buf_printf(&b, "%s column %zu '%s' -> '%s'", n ? "," : "", i + 1,
+                              PQfname(r, (int)i), sc->fields[i].name);
+            n++;
+        }
+    if (n && !bronze_buf_cstr(&b))
+        BRONZE_WARN("postgres: the query returns duplicate column names; renamed%s", b.data);
+    bronze_buf_free(&b);
+}
+
+/* Connects and describes; fills schema, cols, copy_sql, cursor tracker. */
+static int setup(struct bronze_source *s, bronze_err *err)
+{
+    const bronze_config *cfg = s->cfg;
+    bronze_buf base = BRONZE_BUF_INIT, filt = BRONZE_BUF_INIT, sql = BRONZE_BUF_INIT;
+    PGresult *r = NULL;
+    char *tname = NULL;
+    bronze_schema *schema = NULL;
+    pg_col *cols = NULL;
+    char state[6];
+    int rc = -1;
+
+    if (pg_connect(s, err))
+        return -1;
+    size_t qlen = bronze_dbc_query_trimmed_len(cfg->db.base_query);
+    if (bronze_buf_append(&base, cfg->db.base_query, qlen) || bronze_buf_cstr(&base))
+        goto oom;
+    r = describe(s, (const char *)base.data, "describing source.db.base_query", state, err);
+    if (!r)
+        goto out;
+    int n = PQnfields(r);
+    if (n <= 0) {
+        set_err(s, err, BRONZE_E_RUNTIME, "%s: source.db.base_query: the query returns no columns",
+                cfg->path);
+        goto out;
+    }
+    int cc = -1;
+    bool numeric_text = false;
+    if (cfg->db.incremental && cfg->db.cursor_column && *cfg->db.cursor_column) {
+        cc = find_column(r, cfg->db.cursor_column);
+        if (cc < 0) {
+            bronze_buf names = BRONZE_BUF_INIT;
+            for (int i = 0; i < n && i < 30; i++)
+                bronze_buf_printf(&names, "%s%s", i ? ", " : "", PQfname(r, i));
+            bronze_buf_cstr(&names);
+            bronze_err_set(err, BRONZE_E_CONFIG,
+                           "%s: source.db.incremental.cursor_column / incremental_key: cursor "
+                           "column '%s' is not among the query's columns (%s%s)",
+                           cfg->path, cfg->db.cursor_column, names.data ? (char *)names.data : "",
+                           n > 30 ? ", ..." : "");
+            bronze_buf_free(&names);
+            goto out;
+        }
+        pg_col pc;
+        bronze_field tf = {0};
+        map_type(PQftype(r, cc), PQfmod(r, cc), &pc, &tf);
+        numeric_text = pc.kind == PK_NUMERIC_TEXT;
+        if (pc.cast_text || tf.type == BRONZE_T_JSON || s->last_cursor) {
+            tname = type_name(s, PQftype(r, cc), PQfmod(r, cc), err);
+            if (!tname)
+                goto out;
+        }
+        if (pc.cast_text || tf.type == BRONZE_T_JSON) {
+            bronze_err_set(err, BRONZE_E_CONFIG,
+                           "%s: source.db.incremental.cursor_column / incremental_key: cursor "
+                           "column '%s' has type %s, which bronze cannot order; use a timestamp, "
+                           "date, integer, numeric or text column (or cast it in the query)",
+                           cfg->path, PQfname(r, cc), tname);
+            goto out;
+        }
+        if (s->last_cursor) {
+            if (cursor_rhs(s, tname, tf.type, numeric_text, &sql, err))
+                goto out;
+            if (bronze_buf_cstr(&sql) ||
+                bronze_dbc_wrap_query(&filt, cfg->db.base_query, PQfname(r, cc), '"',
+                                      (const char *)sql.data))
+                goto oom;
+            sql.len = 0;
+            char *cname = strdup(PQfname(r, cc));
+            PQclear(r);
+            r = describe(s, (const char *)filt.data, "applying the incremental cursor", state, err);
+            if (!r) {
+                free(cname);
+                if (!strncmp(state, "22", 2))
+                    bronze_err_prefix(err,
+                                      "%s: the incremental cursor '%s' (from the state file or "
+                                      "the cursor override) does not read as %s",
+                                      cfg->path, s->last_cursor, tname);
+                goto out;
+            }
+            cc = cname ? find_column(r, cname) : -1;
+            free(cname);
+            if (cc < 0 || PQnfields(r) != n)
+                goto oom;
+        }
+    }
+
+    schema = bronze_schema_new((size_t)n);
+    cols = calloc((size_t)n, sizeof *cols);
+    if (!schema || !cols)
+        goto oom;
+    for (int i = 0; i < n; i++) {
+        bronze_field f = {0};
+        map_type(PQftype(r, i), PQfmod(r, i), &cols[i], &f);
+        if (bronze_schema_set(schema, (size_t)i, PQfname(r, i), f.type, f.precision, f.scale, true))
+            goto oom;
+    }
+    if (bronze_schema_dedupe_names(schema))
+        log_renames(r, schema);
+
+    /* COPY (SELECT c1, c2::text ... FROM (<q>\n) bronze_q(c1, c2 ...)) TO STDOUT (FORMAT binary) */
+    sql.len = 0;
+    bronze_buf_printf(&sql, "COPY (SELECT ");
+    for (int i = 0; i < n; i++)
+        bronze_buf_printf(&sql, "%sc%d%s", i ? ", " : "", i + 1, cols[i].cast_text ? "::text" : "");
+    bronze_buf_printf(&sql, " FROM (");
+    if (filt.len)
+        bronze_buf_append(&sql, filt.data, filt.len);
+    else
+        bronze_buf_append(&sql, base.data, base.len);
+    bronze_buf_printf(&sql, "\n) bronze_q(");
+    for (int i = 0; i < n; i++)
+        bronze_buf_printf(&sql, "%sc%d", i ? ", " : "", i + 1);
+    if (bronze_buf_printf(&sql, ")) TO STDOUT (FORMAT binary)") || bronze_buf_cstr(&sql))
+        goto oom;
+
+    /* install (keep the old schema object when nothing changed: a restart
+     * then leaves the caller's batch valid) */
+    if (s->schema && same_schema(s->schema, schema)) {
+        bronze_schema_free(schema);
+    } else {
+        bronze_schema_free(s->schema);
+        s->schema = schema;
+    }
+    schema = NULL;
+    free(s->cols);
+    s->cols = cols;
+    cols = NULL;
+    s->ncols = (size_t)n;
+    bronze_buf_free(&s->copy_sql);
+    s->copy_sql = sql;
+    sql = (bronze_buf)BRONZE_BUF_INIT;
+    s->cursor_col = cc;
+    bronze_dbc_cursor_free(&s->cur);
+    if (cc >= 0)
+        bronze_dbc_cursor_init(&s->cur, &s->schema->fields[cc], numeric_text);
+    BRONZE_DEBUG("postgres: described %d column(s) on %s", n, s->target);
+    rc = 0;
+    goto out;
+oom:
+    set_err(s, err, BRONZE_E_RUNTIME, "postgres: out of memory");
+out:
+    PQclear(r);
+    free(tname);
+    bronze_schema_free(schema);
+    free(cols);
+    bronze_buf_free(&base);
+    bronze_buf_free(&filt);
+    bronze_buf_free(&sql);
+    if (rc && s->conn) {
+        PQfinish(s->conn);
+        s->conn = NULL;
+    }
+    return rc;
+}
+
+/* setup() with connection retries: transient failures (BRONZE_E_RETRY) are
+ * retried run.max_retries times with exponential backoff and jitter. */
+static int setup_retrying(struct bronze_source *s, bronze_err *err)
+{
+    int max = s->cfg->run.max_retries > 0 ? s->cfg->run.max_retries : 0;
+    for (int attempt = 0;; attempt++) {
+        bronze_err_clear(err);
+        if (!setup(s, err))
+            return 0;
+        if (err->kind != BRONZE_E_RETRY)
+            return -1;
+        if (attempt >= max) {
+            if (max)
+                bronze_err_prefix(err, "gave up after %d attempt(s)", attempt + 1);
+            err->kind = BRONZE_E_RETRY;
+            return -1;
+        }
+        BRONZE_WARN("%s; retrying (%d of %d)", err->msg, attempt + 1, max);
+        bronze_dbc_backoff_sleep(attempt);
+    }
+}
+
+static void drop_stream(struct bronze_source *s)
+{
+    if (s->msg)
+        PQfreemem(s->msg);
+    s->msg = NULL;
+    s->msg_len = s->msg_pos = 0;
+    s->header_done = s->trailer_seen = false;
+}
+
+static void pg_close(bronze_source *s)
+{
+    if (!s)
+        return;
+    drop_stream(s);
+    if (s->conn)
+        PQfinish(s->conn);
+    bronze_schema_free(s->schema);
+    free(s->cols);
+    bronze_buf_free(&s->copy_sql);
+    bronze_buf_free(&s->cursor_text);
+    bronze_buf_free(&s->scratch);
+    bronze_dbc_cursor_free(&s->cur);
+    free(s->last_cursor);
+    free(s->target);
+    if (s->password) {
+        explicit_bzero(s->password, strlen(s->password));
+        free(s->password);
+    }
+    free(s);
+}
+
+static int pg_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_err *err)
+{
+    const bronze_config *cfg = ctx->cfg;
+    *out = NULL;
+    if (!cfg->env.conn_str || !*cfg->env.conn_str)
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: source.db.conn_str_env: no connection string (is %s set?)",
+                              cfg->path, cfg->db.conn_str_env ? cfg->db.conn_str_env : "it");
+    if (!cfg->db.base_query || !bronze_dbc_query_trimmed_len(cfg->db.base_query))
+        return bronze_err_set(err, BRONZE_E_CONFIG, "%s: source.db.base_query: empty query",
+                              cfg->path);
+    struct bronze_source *s = calloc(1, sizeof *s);
+    if (!s)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "postgres: out of memory");
+    s->cfg = cfg;
+    s->dry_run = ctx->dry_run;
+    s->cursor_col = -1;
+    if (bronze_dbc_lookback_parse(cfg->db.lookback, &s->lookback)) {
+        bronze_err_set(err, BRONZE_E_CONFIG,
+                       "%s: source.db.incremental.lookback: must be an interval ('2 hours') or a "
+                       "non-negative number",
+                       cfg->path);
+        pg_close(s);
+        return -1;
+    }
+    bool incremental = cfg->db.incremental && cfg->db.cursor_column && *cfg->db.cursor_column;
+    if (incremental && ctx->last_cursor && !(s->last_cursor = strdup(ctx->last_cursor))) {
+        pg_close(s);
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "postgres: out of memory");
+    }
+    if (parse_conninfo(s, err) || setup_retrying(s, err)) {
+        pg_close(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+static const bronze_schema *pg_schema(bronze_source *s)
+{
+    return s->schema;
+}
+
+/* ------------------------------------------------------------- decode */
+
+/* Binary numeric -> unscaled value at scale `scale`. 0 ok; -1 NaN/Inf;
+ * -2 does not fit; -3 malformed. */
+static int numeric_to_dec(const uint8_t *p, int32_t len, int precision, int scale, __int128 *out)
+{
+    if (len < 8)
+        return -3;
+    int nd = (int16_t)be16(p), weight = (int16_t)be16(p + 2);
+    unsigned sign = be16(p + 4);
+    if (nd < 0 || len != 8 + 2 * nd)
+        return -3;
+    if (sign == NUMERIC_NAN || sign == NUMERIC_PINF || sign == NUMERIC_NINF)
+        return -1;
+    if (sign != NUMERIC_POS && sign != NUMERIC_NEG)
+        return -3;
+    const unsigned __int128 *p10 = bronze_dbc_pow10;
+    unsigned __int128 acc = 0;
+    for (int i = 0; i < nd; i++) {
+        unsigned d = be16(p + 8 + 2 * i);
+        if (d > 9999)
+            return -3;
+        if (!d)
+            continue;
+        int e = 4 * (weight - i) + scale;
+        if (e >= 0) {
+            if (e > 38 || d > (p10[38] - 1) / p10[e])
+                return -2;
+            acc += (unsigned __int128)d * p10[e];
+        } else {
+            if (e < -4 || d % (unsigned)p10[-e])
+                return -2; /* digits beyond the column's scale: cannot happen for numeric(p,s) */
+            acc += d / (unsigned)p10[-e];
+        }
+        if (acc >= p10[38])
+            return -2;
+    }
+    if (acc >= p10[precision])
+        return -2;
+    *out = sign == NUMERIC_NEG ? -(__int128)acc : (__int128)acc;
+    return 0;
+}
+
+/* Binary numeric -> the exact text PostgreSQL prints (numeric_out). */
+static int numeric_to_text(const uint8_t *p, int32_t len, bronze_buf *out)
+{
+    out->len = 0;
+    if (len < 8)
+        return -3;
+    int nd = (int16_t)be16(p), weight = (int16_t)be16(p + 2);
+    unsigned sign = be16(p + 4);
+    int dscale = (int16_t)be16(p + 6);
+    if (nd < 0 || len != 8 + 2 * nd || dscale < 0)
+        return -3;
+    if (sign == NUMERIC_NAN)
+        return bronze_buf_append(out, "NaN", 3);
+    if (sign == NUMERIC_PINF)
+        return bronze_buf_append(out, "Infinity", 8);
+    if (sign == NUMERIC_NINF)
+        return bronze_buf_append(out, "-Infinity", 9);
+    size_t need = 2 + (size_t)(weight > 0 ? weight + 1 : 1) * 4 + (size_t)dscale + 8;
+    if (bronze_buf_reserve(out, need))
+        return -4;
+    char *o = (char *)out->data;
+    size_t k = 0;
+    if (sign == NUMERIC_NEG)
+        o[k++] = '-';
+    int d;
+    if (weight < 0) {
+        d = weight + 1;
+        o[k++] = '0';
+    } else {
+        for (d = 0; d <= weight; d++) {
+            unsigned dig = d < nd ? be16(p + 8 + 2 * d) : 0;
+            if (dig > 9999)
+                return -3;
+            if (d == 0) {
+                k += (size_t)snprintf(o + k, 8, "%u", dig);
+            } else {
+                o[k++] = (char)('0' + dig / 1000);
+                o[k++] = (char)('0' + dig / 100 % 10);
+                o[k++] = (char)('0' + dig / 10 % 10);
+                o[k++] = (char)('0' + dig % 10);
+            }
+        }
+    }
+    if (dscale > 0) {
+        o[k++] = '.';
+        size_t end = k + (size_t)dscale;
+        for (int i = 0; i < dscale; d++, i += 4) {
+            unsigned dig = (d >= 0 && d < nd) ? be16(p + 8 + 2 * d) : 0;
+            if (dig > 9999)
+                return -3;
+            o[k++] = (char)('0' + dig / 1000);
+            o[k++] = (char)('0' + dig / 100 % 10);
+            o[k++] = (char)('0' + dig / 10 % 10);
+            o[k++] = (char)('0' + dig % 10);
+        }
+        k = end;
+    }
+    out->len = k;
+    return 0;
+}
+
+static int malformed(struct bronze_source *s, bronze_err *err, const char *what)
+{
+    return set_err(s, err, BRONZE_E_RUNTIME,
+                   "postgres: malformed COPY stream from %s at row %llu: %s", s->target,
+                   (unsigned long long)s->row + 1, what);
+}
+
+/* Decodes one field (non-NULL, len bytes at p) of column i into the batch. */
+static int decode_field(struct bronze_source *s, bronze_batch *b, size_t i, const uint8_t *p,
+                        int32_t len, bronze_err *err)
+{
+    const pg_col *c = &s->cols[i];
+    const bronze_field *f = &s->schema->fields[i];
+    static const int fixed_len[] = {
+        [PK_BOOL] = 1, [PK_INT2] = 2,   [PK_INT4] = 4,   [PK_INT8] = 8,
+        [PK_OID] = 4,  [PK_FLOAT4] = 4, [PK_FLOAT8] = 8, [PK_DATE] = 4,
+        [PK_TS] = 8,   [PK_TIME] = 8,   [PK_UUID] = 16,
+    };
+    if ((unsigned)c->kind < sizeof fixed_len / sizeof fixed_len[0] && fixed_len[c->kind] &&
+        len != fixed_len[c->kind])
+        return malformed(s, err, "a fixed-width value has the wrong length");
+    switch (c->kind) {
+    case PK_BOOL:
+        bronze_batch_put_bool(b, p[0] != 0);
+        return 0;
+    case PK_INT2:
+        bronze_batch_put_i32(b, (int16_t)be16(p));
+        return 0;
+    case PK_INT4:
+        bronze_batch_put_i32(b, (int32_t)be32(p));
+        return 0;
+    case PK_INT8:
+        bronze_batch_put_i64(b, (int64_t)be64(p));
+        return 0;
+    case PK_OID:
+        bronze_batch_put_i64(b, (int64_t)be32(p));
+        return 0;
+    case PK_FLOAT4: {
+        uint32_t u = be32(p);
+        float v;
+        memcpy(&v, &u, 4);
+        bronze_batch_put_f32(b, v);
+        return 0;
+    }
+    case PK_FLOAT8: {
+        uint64_t u = be64(p);
+        double v;
+        memcpy(&v, &u, 8);
+        bronze_batch_put_f64(b, v);
+        return 0;
+    }
+    case PK_DATE: {
+        int32_t d = (int32_t)be32(p);
+        if (d != INT32_MAX && d != INT32_MIN && __builtin_add_overflow(d, PG_EPOCH_DAYS, &d))
+            goto range;
+        bronze_batch_put_i32(b, d);
+        return 0;
+    }
+    case PK_TS: {
+        int64_t v = (int64_t)be64(p);
+        if (v != INT64_MAX && v != INT64_MIN &&
+            (__builtin_add_overflow(v, PG_EPOCH_MICROS, &v) || v == INT64_MAX))
+            goto range;
+        bronze_batch_put_i64(b, v);
+        return 0;
+    }
+    case PK_TIME:
+        bronze_batch_put_i64(b, (int64_t)be64(p));
+        return 0;
+    case PK_UUID: {
+        static const char hex[] = "0123456789abcdef";
+        char u[36];
+        size_t k = 0;
+        for (int j = 0; j < 16; j++) {
+            if (j == 4 || j == 6 || j == 8 || j == 10)
+                u[k++] = '-';
+            u[k++] = hex[p[j] >> 4];
+            u[k++] = hex[p[j] & 15];
+        }
+        return bronze_batch_put_bytes(b, u, 36) ? set_err(s, err, BRONZE_E_RUNTIME, "out of memory")
+                                                : 0;
+    }
+    case PK_JSONB:
+        if (len < 1 || p[0] != 1)
+            return malformed(s, err, "unknown jsonb version");
+        p++, len--;
+        /* fall through */
+    case PK_TEXT:
+    case PK_JSON:
+    case PK_BYTEA:
+        return bronze_batch_put_bytes(b, p, (size_t)len)
+                   ? set_err(s, err, BRONZE_E_RUNTIME, "postgres: out of memory")
+                   : 0;
+    case PK_NUMERIC_TEXT: {
+        int rc = numeric_to_text(p, len, &s->scratch);
+        if (rc == -3)
+            return malformed(s, err, "bad numeric");
+        if (rc || bronze_batch_put_bytes(b, s->scratch.data, s->scratch.len))
+            return set_err(s, err, BRONZE_E_RUNTIME, "postgres: out of memory");
+        return 0;
+    }
+    case PK_NUMERIC_DEC: {
+        __int128 v;
+        int rc = numeric_to_dec(p, len, f->precision, f->scale, &v);
+        if (rc == -1)
+            return set_err(s, err, BRONZE_E_RUNTIME,
+                           "postgres: row %llu, column '%s': NaN or Infinity in a numeric(%d,%d) "
+                           "column has no DECIMAL form; cast it in the query (e.g. \"%s\"::text, "
+                           "or NULLIF(\"%s\", 'NaN'))",
+                           (unsigned long long)s->row + 1, f->name, f->precision, f->scale, f->name,
+                           f->name);
+        if (rc == -2)
+            return set_err(s, err, BRONZE_E_RUNTIME,
+                           "postgres: row %llu, column '%s': value does not fit DECIMAL(%d,%d); "
+                           "cast it to text in the query",
+                           (unsigned long long)s->row + 1, f->name, f->precision, f->scale);
+        if (rc)
+            return malformed(s, err, "bad numeric");
+        bronze_batch_put_dec(b, v);
+        return 0;
+    }
+    }
+    return malformed(s, err, "unknown column kind");
+range:
+    return set_err(s, err, BRONZE_E_RUNTIME,
+                   "postgres: row %llu, column '%s': value is outside the range bronze stores as "
+                   "micros/days since 1970; cast it to text in the query",
+                   (unsigned long long)s->row + 1, f->name);
+}
+
+/* Parses the current message into the batch. Returns 0 when the message is
+ * used up, 1 when the batch filled first, -1 on error. */
+static int parse_message(struct bronze_source *s, bronze_batch *b, bronze_err *err)
+{
+    const uint8_t *msg = (const uint8_t *)s->msg;
+    size_t len = s->msg_len, pos = s->msg_pos;
+    if (!s->header_done) {
+        static const uint8_t sig[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0};
+        if (len < 19 || memcmp(msg, sig, 11))
+            return malformed(s, err, "bad signature");
+        uint32_t ext = be32(msg + 15);
+        if (ext > len - 19)
+            return malformed(s, err, "bad header extension");
+        pos = 19 + ext;
+        s->header_done = true;
+    }
+    while (pos < len) {
+        if (s->trailer_seen)
+            return malformed(s, err, "data after the end marker");
+        if (len - pos < 2)
+            return malformed(s, err, "truncated row");
+        int16_t nf = (int16_t)be16(msg + pos);
+        if (nf == -1) {
+            s->trailer_seen = true;
+            pos += 2;
+            continue;
+        }
+        if (b->nrows >= b->cap) {
+            s->msg_pos = pos;
+            return 1;
+        }
+        if (nf != (int)s->ncols)
+            return malformed(s, err, "field count differs from the described columns");
+        pos += 2;
+        for (size_t i = 0; i < s->ncols; i++) {
+            if (len - pos < 4) {
+                bronze_batch_abort_row(b);
+                return malformed(s, err, "truncated field");
+            }
+            int32_t fl = (int32_t)be32(msg + pos);
+            pos += 4;
+            if (fl == -1) {
+                bronze_batch_put_null(b);
+                continue;
+            }
+            if (fl < 0 || (size_t)fl > len - pos) {
+                bronze_batch_abort_row(b);
+                return malformed(s, err, "field length out of bounds");
+            }
+            if (decode_field(s, b, i, msg + pos, fl, err)) {
+                bronze_batch_abort_row(b);
+                return -1;
+            }
+            pos += (size_t)fl;
+        }
+        bronze_batch_end_row(b);
+        s->row++;
+    }
+    s->msg_pos = pos;
+    return 0;
+}
+
+/* A transient failure mid-stream: reconnect, re-describe and ask the job to
+ * start over. `err` holds the failure. */
+static int restart(struct bronze_source *s, bronze_batch *b, bronze_err *err)
+{
+    int max = s->cfg->run.max_retries > 0 ? s->cfg->run.max_retries : 0;
+    bronze_batch_clear(b);
+    drop_stream(s);
+    if (s->conn) {
+        PQfinish(s->conn);
+        s->conn = NULL;
+    }
+    s->state = ST_IDLE;
+    if (s->restarts >= max) {
+        if (max)
+            bronze_err_prefix(err, "gave up after %d restart(s)", s->restarts);
+        err->kind = BRONZE_E_RETRY;
+        return -1;
+    }
+    s->restarts++;
+    BRONZE_WARN("%s; reconnecting and starting the extraction over (%d of %d)", err->msg,
+                s->restarts, max);
+    bronze_dbc_backoff_sleep(s->restarts - 1);
+    if (setup_retrying(s, err))
+        return -1;
+    s->row = 0;
+    if (s->cursor_col >= 0)
+        bronze_dbc_cursor_reset(&s->cur);
+    return BRONZE_SRC_RESTART;
+}
+
+static int start_copy(struct bronze_source *s, bronze_err *err)
+{
+    PGresult *r = PQexec(s->conn, (const char *)s->copy_sql.data);
+    if (PQresultStatus(r) != PGRES_COPY_OUT) {
+        result_err(s, r, "running the query", err);
+        PQclear(r);
+        return -1;
+    }
+    PQclear(r);
+    s->state = ST_COPY;
+    s->row = 0;
+    drop_stream(s);
+    return 0;
+}
+
+/* The stream ended: collect the final status. */
+static int finish_copy(struct bronze_source *s, bronze_err *err)
+{
+    PGresult *r;
+    int rc = 0;
+    while ((r = PQgetResult(s->conn))) {
+        if (!rc && PQresultStatus(r) != PGRES_COMMAND_OK) {
+            result_err(s, r, "reading the query's rows", err);
+            rc = -1;
+        }
+        PQclear(r);
+    }
+    if (!rc && !s->trailer_seen)
+        rc = malformed(s, err, "the stream ended without its end marker");
+    if (!rc)
+        s->state = ST_DONE;
+    return rc;
+}
+
+static int pg_next(bronze_source *s, bronze_batch *b, bronze_err *err)
+{
+    bronze_batch_clear(b);
+    if (s->dry_run || s->state == ST_DONE)
+        return BRONZE_SRC_END;
+    if (s->state == ST_IDLE && start_copy(s, err))
+        return err->kind == BRONZE_E_RETRY ? restart(s, b, err) : -1;
+    while (b->nrows < b->cap && s->state == ST_COPY) {
+        if (!s->msg) {
+            char *buf = NULL;
+            int n = PQgetCopyData(s->conn, &buf, 0);
+            if (n == -1) {
+                if (finish_copy(s, err))
+                    return err->kind == BRONZE_E_RETRY ? restart(s, b, err) : -1;
+                break;
+            }
+            if (n < 0) {
+                result_err(s, NULL, "reading the query's rows", err);
+                return err->kind == BRONZE_E_RETRY ? restart(s, b, err) : -1;
+            }
+            s->msg = buf;
+            s->msg_len = (size_t)n;
+            s->msg_pos = 0;
+        }
+        int rc = parse_message(s, b, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0) {
+            PQfreemem(s->msg);
+            s->msg = NULL;
+        }
+    }
+    if (s->cursor_col >= 0 && bronze_dbc_cursor_scan(&s->cur, b, (size_t)s->cursor_col))
+        return set_err(s, err, BRONZE_E_RUNTIME, "postgres: out of memory");
+    return b->nrows ? BRONZE_SRC_ROWS : BRONZE_SRC_END;
+}
+
+static const char *pg_cursor(bronze_source *s)
+{
+    if (s->cursor_col < 0 || !s->cur.have)
+        return s->last_cursor;
+    int cmp;
+    /* with a lookback the rows may all be older than the last cursor:
+     * never move the cursor backwards */
+    if (s->last_cursor && !bronze_dbc_cursor_cmp_text(&s->cur, s->last_cursor, &cmp) && cmp >= 0)
+        return s->last_cursor;
+    if (bronze_dbc_cursor_text(&s->cur, &s->cursor_text))
+        return s->last_cursor;
+    return (const char *)s->cursor_text.data;
+}
+
+const bronze_source_vt bronze_source_postgres = {
+    .name = "postgres",
+    .open = pg_open,
+    .schema = pg_schema,
+    .next = pg_next,
+    .cursor = pg_cursor,
+    .close = pg_close,
+};
