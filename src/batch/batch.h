@@ -20,6 +20,9 @@
  *   STRING, JSON, BYTES  bytes [off[i], off[i+1]) of col->data (UTF-8 for
  *                        STRING/JSON; not NUL-terminated)
  * A null row's fixed-width slot is zero; a null row's var-len span is empty.
+ * Infinite dates/timestamps (PostgreSQL's ±infinity) use DuckDB's encoding:
+ * +infinity = INT32_MAX / INT64_MAX, -infinity = -INT32_MAX / -INT64_MAX
+ * (BRONZE_DATE_NINF / BRONZE_TS_NINF), so DuckDB reads them back as ±infinity.
  *
  * Ownership: the batch owns its buffers and keeps them across
  * bronze_batch_clear(), so a source refills the same batch without allocating
@@ -38,6 +41,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#define BRONZE_DATE_PINF INT32_MAX
+#define BRONZE_DATE_NINF (-INT32_MAX)
+#define BRONZE_TS_PINF INT64_MAX
+#define BRONZE_TS_NINF (-INT64_MAX)
 
 typedef enum {
     BRONZE_T_BOOL = 0,

@@ -300,7 +300,7 @@ size_t bronze_dbc_fmt_timestamp(int64_t micros, bool tz, char *out)
 {
     if (micros == INT64_MAX)
         return (size_t)snprintf(out, 64, "infinity");
-    if (micros == INT64_MIN)
+    if (micros == INT64_MIN || micros == BRONZE_TS_NINF)
         return (size_t)snprintf(out, 64, "-infinity");
     int64_t days = micros / 86400000000LL, tod = micros % 86400000000LL;
     if (tod < 0)
@@ -781,7 +781,7 @@ int bronze_dbc_value_parse(bronze_type t, int scale, const char *text, bronze_db
         if (!strcasecmp(text, "infinity"))
             d = INT32_MAX;
         else if (!strcasecmp(text, "-infinity"))
-            d = INT32_MIN;
+            d = BRONZE_DATE_NINF;
         else if (bronze_parse_date(text, n, &d))
             return -1;
         v->i = d;
@@ -792,7 +792,7 @@ int bronze_dbc_value_parse(bronze_type t, int scale, const char *text, bronze_db
         if (!strcasecmp(text, "infinity"))
             v->i = INT64_MAX;
         else if (!strcasecmp(text, "-infinity"))
-            v->i = INT64_MIN;
+            v->i = BRONZE_TS_NINF;
         else if (bronze_parse_timestamp(text, n, &v->i, &has_tz)) {
             /* a bare date reads as its midnight */
             int32_t d;
@@ -892,11 +892,11 @@ int bronze_dbc_cursor_bind_text(bronze_type t, int scale, const char *cursor,
         }
         if (datetime && us) {
             if (t == BRONZE_T_DATE) {
-                if (v.i != INT32_MAX && v.i != INT32_MIN)
+                if (v.i != BRONZE_DATE_PINF && v.i != BRONZE_DATE_NINF)
                     v.i -= (us + 86400000000LL - 1) / 86400000000LL; /* whole days, widened */
             } else if (t == BRONZE_T_TIME) {
                 v.i = v.i > us ? v.i - us : 0;
-            } else if (v.i != INT64_MAX && v.i != INT64_MIN) {
+            } else if (v.i != BRONZE_TS_PINF && v.i != BRONZE_TS_NINF) {
                 v.i -= us;
             }
         }

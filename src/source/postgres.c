@@ -947,15 +947,19 @@ static int decode_field(struct bronze_source *s, bronze_batch *b, size_t i, cons
     }
     case PK_DATE: {
         int32_t d = (int32_t)be32(p);
-        if (d != INT32_MAX && d != INT32_MIN && __builtin_add_overflow(d, PG_EPOCH_DAYS, &d))
+        if (d == INT32_MIN)
+            d = BRONZE_DATE_NINF;
+        else if (d != INT32_MAX && __builtin_add_overflow(d, PG_EPOCH_DAYS, &d))
             goto range;
         bronze_batch_put_i32(b, d);
         return 0;
     }
     case PK_TS: {
         int64_t v = (int64_t)be64(p);
-        if (v != INT64_MAX && v != INT64_MIN &&
-            (__builtin_add_overflow(v, PG_EPOCH_MICROS, &v) || v == INT64_MAX))
+        if (v == INT64_MIN)
+            v = BRONZE_TS_NINF;
+        else if (v != INT64_MAX && (__builtin_add_overflow(v, PG_EPOCH_MICROS, &v) ||
+                                    v >= BRONZE_TS_PINF - 1 || v <= BRONZE_TS_NINF))
             goto range;
         bronze_batch_put_i64(b, v);
         return 0;

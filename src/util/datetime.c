@@ -161,7 +161,7 @@ size_t bronze_fmt_date(int32_t days, char *out)
 {
     if (days == INT32_MAX)
         return (size_t)snprintf(out, BRONZE_DT_MAX, "infinity");
-    if (days == INT32_MIN)
+    if (days == INT32_MIN || days == -INT32_MAX)
         return (size_t)snprintf(out, BRONZE_DT_MAX, "-infinity");
     return fmt_ymd(days, out);
 }
@@ -194,7 +194,7 @@ size_t bronze_fmt_timestamp(int64_t micros, char sep, const char *suffix, char *
 {
     if (micros == INT64_MAX)
         return (size_t)snprintf(out, BRONZE_DT_MAX, "infinity");
-    if (micros == INT64_MIN)
+    if (micros == INT64_MIN || micros == -INT64_MAX)
         return (size_t)snprintf(out, BRONZE_DT_MAX, "-infinity");
     int64_t days = floordiv(micros, 86400000000LL);
     int64_t tod = micros - days * 86400000000LL;

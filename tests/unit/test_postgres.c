@@ -179,7 +179,7 @@ static char *render(const bronze_field *f, const bronze_column *c, size_t r)
     case BRONZE_T_DATE:
         if (c->v.i32[r] == INT32_MAX)
             return strdup("infinity");
-        if (c->v.i32[r] == INT32_MIN)
+        if (c->v.i32[r] == BRONZE_DATE_NINF)
             return strdup("-infinity");
         snprintf(buf, sizeof buf, "%d", c->v.i32[r]);
         return strdup(buf);
@@ -189,7 +189,7 @@ static char *render(const bronze_field *f, const bronze_column *c, size_t r)
     case BRONZE_T_TIMESTAMPTZ:
         if (f->type != BRONZE_T_INT64 && c->v.i64[r] == INT64_MAX)
             return strdup("infinity");
-        if (f->type != BRONZE_T_INT64 && c->v.i64[r] == INT64_MIN)
+        if (f->type != BRONZE_T_INT64 && c->v.i64[r] == BRONZE_TS_NINF)
             return strdup("-infinity");
         snprintf(buf, sizeof buf, "%lld", (long long)c->v.i64[r]);
         return strdup(buf);

@@ -61,7 +61,7 @@ function handle(conninfo, stop) {
     // runs SQL, returns psql's unaligned, tuples-only output
     psql(sql) {
       return execFileSync(psqlPath, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', conninfo,
-        '-c', sql], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        '-c', sql], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
     },
     stop,
   };
