@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "format/value_text.h"
 #include "util/datetime.h"
 
 /* ---------------------------------------------------------------- query */
@@ -323,30 +324,6 @@ size_t bronze_dbc_fmt_timestamp(int64_t micros, bool tz, char *out)
 size_t bronze_dbc_fmt_time(int64_t micros, char *out)
 {
     return fmt_hms(micros, out);
-}
-
-size_t bronze_dbc_fmt_decimal(__int128 v, int scale, char *out)
-{
-    char tmp[64];
-    size_t k = 0;
-    unsigned __int128 u =
-        v < 0 ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
-    do {
-        tmp[k++] = (char)('0' + (int)(u % 10));
-        u /= 10;
-    } while (u);
-    while ((int)k <= scale)
-        tmp[k++] = '0';
-    size_t n = 0;
-    if (v < 0)
-        out[n++] = '-';
-    while (k > 0) {
-        if ((int)k == scale)
-            out[n++] = '.';
-        out[n++] = tmp[--k];
-    }
-    out[n] = 0;
-    return n;
 }
 
 size_t bronze_dbc_fmt_double(double v, char *out)
@@ -666,7 +643,7 @@ int bronze_dbc_cursor_text(const bronze_dbc_cursor *c, bronze_buf *out)
         bronze_dbc_fmt_double(c->f, tmp);
         return bronze_buf_printf(out, "%s", tmp);
     case BRONZE_T_DECIMAL:
-        bronze_dbc_fmt_decimal(c->d, c->scale, tmp);
+        bronze_fmt_decimal(c->d, c->scale, tmp);
         return bronze_buf_printf(out, "%s", tmp);
     case BRONZE_T_BYTES: {
         static const char hex[] = "0123456789abcdef";
@@ -928,7 +905,7 @@ int bronze_dbc_cursor_bind_text(bronze_type t, int scale, const char *cursor,
         bronze_dbc_fmt_double(v.f, tmp);
         return bronze_buf_printf(out, "%s", tmp);
     case BRONZE_T_DECIMAL:
-        bronze_dbc_fmt_decimal(v.d, scale, tmp);
+        bronze_fmt_decimal(v.d, scale, tmp);
         return bronze_buf_printf(out, "%s", tmp);
     default:
         return -2;

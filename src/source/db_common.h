@@ -116,11 +116,10 @@ int bronze_dbc_cursor_bind_text(bronze_type t, int scale, const char *cursor,
  * "2025-01-12T14:30:00" or "...:00.123456" (6 fraction digits when any),
  * TIMESTAMPTZ the same plus "Z"; INT32/INT64 extremes of DATE/TIMESTAMP* are
  * "infinity" / "-infinity"; TIME "14:30:00[.123456]"; ints and decimals plain
- * digits; floats the shortest text that reads back exactly ("NaN",
+ * digits (bronze_fmt_decimal); floats the shortest text that reads back exactly ("NaN",
  * "Infinity", "-Infinity"); BOOL true/false. out holds >= 64 bytes. */
 size_t bronze_dbc_fmt_timestamp(int64_t micros, bool tz, char *out);
 size_t bronze_dbc_fmt_time(int64_t micros, char *out);
-size_t bronze_dbc_fmt_decimal(__int128 v, int scale, char *out);
 size_t bronze_dbc_fmt_double(double v, char *out);
 
 /* 10^0 .. 10^38 */

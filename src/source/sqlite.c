@@ -22,7 +22,7 @@
 #include <strings.h>
 
 #include "format/value_text.h"
-#include "source/db_query.h"
+#include "source/db_common.h"
 #include "source/source.h"
 #include "util/buf.h"
 #include "util/datetime.h"
@@ -177,7 +177,7 @@ static int sqlite_open(bronze_source **out, const bronze_source_ctx *ctx, bronze
     bronze_buf sql = BRONZE_BUF_INIT;
     if (incremental && ctx->last_cursor) {
         s->last_cursor = strdup(ctx->last_cursor);
-        if (bronze_db_wrap_incremental(&sql, cfg->db.base_query, cfg->db.cursor_column, "?1"))
+        if (bronze_dbc_wrap_query(&sql, cfg->db.base_query, cfg->db.cursor_column, '"', "?1"))
             return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
     } else {
         bronze_buf_append(&sql, cfg->db.base_query, strlen(cfg->db.base_query));
@@ -255,47 +255,6 @@ static int misfit(bronze_err *err, struct bronze_source *s, int col, const char 
                           s->cfg->path, (unsigned long long)s->row, f->name, ty, why, f->name);
 }
 
-/* Parses exact decimal text into an unscaled value at `scale`. -1 if it does
- * not fit losslessly or exceeds precision. */
-static int parse_decimal(const char *p, int prec, int scale, __int128 *out)
-{
-    bool neg = false;
-    if (*p == '-' || *p == '+')
-        neg = *p++ == '-';
-    __int128 v = 0;
-    int digits = 0, frac = -1;
-    for (; *p; p++) {
-        if (*p == '.' && frac < 0) {
-            frac = 0;
-            continue;
-        }
-        if (*p < '0' || *p > '9')
-            return -1;
-        if (frac >= 0) {
-            if (frac == scale) {
-                if (*p != '0')
-                    return -1;
-                continue;
-            }
-            frac++;
-        }
-        v = v * 10 + (*p - '0');
-        if (v || digits)
-            digits++;
-        if (digits > 38)
-            return -1;
-    }
-    for (int f = frac < 0 ? 0 : frac; f < scale; f++) {
-        v *= 10;
-        if (v)
-            digits++;
-    }
-    if (digits > prec)
-        return -1;
-    *out = neg ? -v : v;
-    return 0;
-}
-
 static int put_value(struct bronze_source *s, bronze_batch *b, int i, bronze_err *err)
 {
     sqlite3_stmt *st = s->st;
@@ -356,8 +315,8 @@ static int put_value(struct bronze_source *s, bronze_batch *b, int i, bronze_err
             txt = (const char *)sqlite3_column_text(st, i);
         }
         __int128 v;
-        if (st_type == SQLITE_BLOB || !txt || strchr(txt, 'e') || strchr(txt, 'E') ||
-            parse_decimal(txt, f->precision, f->scale, &v))
+        if (st_type == SQLITE_BLOB || !txt ||
+            bronze_dbc_parse_decimal(txt, strlen(txt), f->precision, f->scale, &v))
             return misfit(err, s, i, "a value that does not fit the declared precision/scale");
         bronze_batch_put_dec(b, v);
         return 0;

@@ -16,7 +16,7 @@
 #include "format/encoder.h"
 #include "format/value_text.h"
 #include "run/partition.h"
-#include "source/db_query.h"
+#include "source/db_common.h"
 #include "util/datetime.h"
 
 static void test_dates(void **state)
@@ -145,12 +145,12 @@ static void test_query_wrap(void **state)
     (void)state;
     bronze_buf b = BRONZE_BUF_INIT;
     assert_int_equal(
-        bronze_db_wrap_incremental(&b, "SELECT * FROM t; -- all rows\n", "up\"d", "?1"), 0);
+        bronze_dbc_wrap_query(&b, "SELECT * FROM t; -- all rows\n", "up\"d", '"', "?1"), 0);
     bronze_buf_cstr(&b);
     assert_string_equal((char *)b.data,
                         "SELECT * FROM (SELECT * FROM t\n) bronze_src WHERE \"up\"\"d\" > ?1");
     b.len = 0;
-    bronze_db_wrap_incremental(&b, "SELECT '--x' AS a FROM t", "a", "?1");
+    bronze_dbc_wrap_query(&b, "SELECT '--x' AS a FROM t", "a", '"', "?1");
     bronze_buf_cstr(&b);
     assert_string_equal((char *)b.data,
                         "SELECT * FROM (SELECT '--x' AS a FROM t\n) bronze_src WHERE \"a\" > ?1");

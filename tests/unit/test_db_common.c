@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "batch/batch.h"
+#include "format/value_text.h"
 #include "source/db_common.h"
 
 static void check_trim(const char *q, const char *want)
@@ -116,7 +117,7 @@ static void check_dec(const char *s, int p, int sc, int want_rc, const char *wan
         fail_msg("parse_decimal(%s, %d, %d) = %d, want %d", s, p, sc, rc, want_rc);
     if (!rc) {
         char out[64];
-        bronze_dbc_fmt_decimal(v, sc, out);
+        bronze_fmt_decimal(v, sc, out);
         if (strcmp(out, want))
             fail_msg("parse_decimal(%s) -> %s, want %s", s, out, want);
     }
@@ -146,14 +147,14 @@ static void test_decimal_text(void **state)
     check_dec("1.2.3", 5, 0, -1, NULL);
     check_dec("NaN", 5, 0, -1, NULL);
     char out[64];
-    bronze_dbc_fmt_decimal(5, 3, out);
+    bronze_fmt_decimal(5, 3, out);
     assert_string_equal(out, "0.005");
-    bronze_dbc_fmt_decimal(-5, 1, out);
+    bronze_fmt_decimal(-5, 1, out);
     assert_string_equal(out, "-0.5");
-    bronze_dbc_fmt_decimal(0, 2, out);
+    bronze_fmt_decimal(0, 2, out);
     assert_string_equal(out, "0.00");
     __int128 min = -(__int128)(bronze_dbc_pow10[38] - 1);
-    bronze_dbc_fmt_decimal(min, 0, out);
+    bronze_fmt_decimal(min, 0, out);
     assert_string_equal(out, "-99999999999999999999999999999999999999");
 }
 

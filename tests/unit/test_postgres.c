@@ -22,6 +22,8 @@
 
 #include "batch/batch.h"
 #include "config/config.h"
+#include "format/value_text.h"
+#include "format/value_text.h"
 #include "source/db_common.h"
 #include "source/source.h"
 
@@ -200,7 +202,7 @@ static char *render(const bronze_field *f, const bronze_column *c, size_t r)
         snprintf(buf, sizeof buf, "d:%.17g", c->v.f64[r]);
         return strdup(buf);
     case BRONZE_T_DECIMAL:
-        bronze_dbc_fmt_decimal(c->v.i128[r], f->scale, buf);
+        bronze_fmt_decimal(c->v.i128[r], f->scale, buf);
         return strdup(buf);
     case BRONZE_T_BYTES: {
         p = bronze_col_str(c, r, &n);
