@@ -33,5 +33,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 if [ "${1:-build}" = test ] && [ ! -d node_modules/@duckdb/node-api ]; then
   echo "deps: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # Some npm releases write a lock without other platforms' optional DuckDB
+  # bindings and then refuse their own `npm ci`; install from the same lock.
+  npm ci --no-audit --no-fund --loglevel=error 2>/dev/null ||
+    npm install --no-save --no-audit --no-fund --loglevel=error
 fi
