@@ -28,8 +28,20 @@ fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}"
   SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  log=$(mktemp)
+  apt_install() {
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >"$log" 2>&1
+  }
   $SUDO apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  # A package's post-install step can fail once on a fresh system (seen with
+  # postgresql's first cluster): finish configuring and try again once.
+  if ! apt_install; then
+    tail -30 "$log" >&2
+    echo "deps: apt-get install failed; configuring pending packages and retrying" >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO dpkg --configure -a >>"$log" 2>&1 || true
+    apt_install || { tail -30 "$log" >&2; rm -f "$log"; exit 1; }
+  fi
+  rm -f "$log"
 fi
 if [ "${1:-build}" = test ] && [ ! -d node_modules/@duckdb/node-api ]; then
   echo "deps: npm ci"
