@@ -172,10 +172,57 @@ static bool parse_i64(const char *p, size_t n, int64_t *out)
     return true;
 }
 
+/* Clinger's fast path: a decimal with at most 2^53 as its digits and a power
+ * of ten within 10^±22 converts with one correctly rounded multiply or divide,
+ * the same double strtod gives. Returns false when the text needs strtod. */
+static bool fast_double(const char *p, double *out)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    bool neg = *p == '-';
+    p += neg;
+    uint64_t m = 0;
+    int exp10 = 0, digits = 0;
+    for (; is_digit(*p); p++) {
+        if (digits || *p != '0')
+            digits++;
+        if (digits > 18)
+            return false;
+        m = m * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p == '.')
+        for (p++; is_digit(*p); p++) {
+            if (digits || *p != '0')
+                digits++;
+            if (digits > 18)
+                return false;
+            m = m * 10 + (uint64_t)(*p - '0');
+            exp10--;
+        }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        bool eneg = *p == '-';
+        p += *p == '-' || *p == '+';
+        int e = 0;
+        for (; is_digit(*p); p++)
+            if ((e = e * 10 + (*p - '0')) > 400)
+                return false;
+        exp10 += eneg ? -e : e;
+    }
+    if (*p || m > (1ULL << 53) || exp10 < -22 || exp10 > 22)
+        return false;
+    double d = (double)m;
+    d = exp10 < 0 ? d / p10[-exp10] : d * p10[exp10];
+    *out = neg ? -d : d;
+    return true;
+}
+
 /* p must be NUL-terminated and already checked against the number grammar. */
 static unsigned parse_double(const char *p, gval *g)
 {
-    g->d = strtod(p, NULL);
+    if (!fast_double(p, &g->d))
+        g->d = strtod(p, NULL);
     return isfinite(g->d) ? K_DOUBLE : K_STRING;
 }
 

@@ -178,3 +178,18 @@ test('a 1 GB JSON array extracts with flat memory (under 128 MiB RSS)', async ()
   assert.equal(meta.total_records, i);
   cleanup(dir);
 });
+
+test('CSV doubles land exactly as strtod reads them (fast path and fallback)', async () => {
+  const dir = workdir();
+  const vals = ['0.1', '-0.3', '1e22', '1e23', '9007199254740993.5', '123456789012345678.25', '3.14159265358979323846',
+    '2.2250738585072014e-308', '4.9e-324', '1.7976931348623157e308', '0.000001', '-123.456e-5', '5e-22', '7E+3', '.5', '-0.0'];
+  writeFileSync(join(dir, 'in.csv'), 'x\n' + vals.join('\n') + '\n');
+  const meta = extract(dir, cfg('in.csv'));
+  assert.deepEqual(meta.schema.map((c) => c.type), ['DOUBLE']);
+  const rows = await query(`SELECT x FROM ${pq(join(dir, P, 'part-0001.parquet'))}`);
+  assert.deepEqual(rows.map((r) => r.x), vals.map(Number));
+  assert.ok(Object.is(rows[rows.length - 1].x, -0));
+  const csv = await csvBack(join(dir, P, 'part-0001.csv'));
+  assert.deepEqual(csv.map((r) => Number(r.x)), vals.map(Number));
+  cleanup(dir);
+});
