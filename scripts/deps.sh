@@ -10,10 +10,27 @@ cd "$(dirname "$0")/.."
 build_pkgs=(build-essential pkg-config libyaml-dev libsqlite3-dev libjansson-dev libyajl-dev
   libpq-dev unixodbc-dev libsnappy-dev zlib1g-dev libzstd-dev liblz4-dev libbrotli-dev
   libssl-dev sqlite3)
-test_pkgs=(libcmocka-dev clang-format postgresql odbc-postgresql unixodbc nodejs npm)
+test_pkgs=(libcmocka-dev clang-format odbc-postgresql unixodbc nodejs npm)
+PG_LOCAL=/usr/local/lib/bronze-foundry-pg
 
 want=("${build_pkgs[@]}")
-[ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+pg_unpack=false
+if [ "${1:-build}" = test ]; then
+  want+=("${test_pkgs[@]}")
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ ! -x "$PG_LOCAL/usr/lib/postgresql/15/bin/initdb" ]; then
+    if touch /etc/apt/.bronze-probe 2>/dev/null; then
+      rm -f /etc/apt/.bronze-probe
+      want+=(postgresql)
+    else
+      # apt's own config is read-only here (a chroot or container sharing the
+      # host's apt setup): postgresql-common cannot configure itself, so the
+      # server is unpacked instead (its libraries installed as usual).
+      pg_unpack=true
+      want+=($(apt-cache depends postgresql-15 postgresql-client-15 2>/dev/null |
+        awk '/ Depends: [a-z]/ {print $2}' | grep -v -e postgresql -e ssl-cert -e locales -e debconf | sort -u))
+    fi
+  fi
+fi
 
 missing=()
 for p in "${want[@]}"; do
@@ -54,6 +71,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt_install || { tail -30 "$log" >&2; rm -f "$log"; exit 1; }
   fi
   rm -f "$log"
+fi
+if $pg_unpack; then
+  echo "deps: unpacking postgresql-15 into $PG_LOCAL"
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  tmp=$(mktemp -d); chmod 755 "$tmp"
+  (cd "$tmp" && apt-get download -q postgresql-15 postgresql-client-15 >/dev/null 2>&1)
+  $SUDO mkdir -p "$PG_LOCAL"
+  for d in "$tmp"/*.deb; do $SUDO dpkg-deb -x "$d" "$PG_LOCAL"; done
+  rm -rf "$tmp"
+  id postgres >/dev/null 2>&1 || $SUDO useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres
+  [ -x "$PG_LOCAL/usr/lib/postgresql/15/bin/initdb" ] || { echo "deps: could not unpack postgresql-15" >&2; exit 1; }
 fi
 if [ "${1:-build}" = test ] && [ ! -d node_modules/@duckdb/node-api ]; then
   echo "deps: npm ci"

@@ -8,7 +8,8 @@
 # trusts local connections, and has one password-auth role for auth tests:
 # bronze_pw / bronze-test-secret (scram-sha-256 over TCP). initdb refuses to
 # run as root, so as root everything runs as the `postgres` user (runuser).
-# Env: PG_BIN (default /usr/lib/postgresql/15/bin, else pg_config --bindir).
+# Env: PG_BIN (default /usr/lib/postgresql/15/bin, else the copy scripts/deps.sh
+# unpacks under /usr/local/lib/bronze-foundry-pg, else pg_config --bindir).
 set -euo pipefail
 
 cmd=${1:-}
@@ -19,6 +20,11 @@ if [[ -z "$cmd" || -z "$dir" ]]; then
 fi
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+# scripts/deps.sh unpacks the server here where apt cannot configure it
+PG_LOCAL=/usr/local/lib/bronze-foundry-pg/usr/lib/postgresql/15/bin
+if [[ ! -x "$PG_BIN/initdb" && -x "$PG_LOCAL/initdb" ]]; then
+    PG_BIN=$PG_LOCAL
+fi
 if [[ ! -x "$PG_BIN/initdb" ]]; then
     PG_BIN=$(pg_config --bindir 2>/dev/null || true)
 fi

@@ -20,7 +20,9 @@ import { fileURLToPath } from 'node:url';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const script = path.join(repo, 'scripts/pg-test-server.sh');
-const pgBin = process.env.PG_BIN || '/usr/lib/postgresql/15/bin';
+const pgBin = process.env.PG_BIN ||
+  ['/usr/lib/postgresql/15/bin', '/usr/local/lib/bronze-foundry-pg/usr/lib/postgresql/15/bin']
+    .find((d) => existsSync(path.join(d, 'initdb'))) || '/usr/lib/postgresql/15/bin';
 const psqlPath = existsSync(path.join(pgBin, 'psql')) ? path.join(pgBin, 'psql') : 'psql';
 export const PSQLODBC = '/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so';
 
