@@ -15,6 +15,7 @@
 #include "run/partition.h"
 #include "run/runner.h"
 #include "util/log.h"
+#include "util/utf8_locale.h"
 
 static void usage(FILE *f)
 {
@@ -89,6 +90,7 @@ int main(int argc, char **argv)
     bronze_log_level level = BRONZE_LOG_INFO;
     int c;
     opterr = 0;
+    bronze_utf8_locale(); /* UTF-8 character type whatever the caller's locale */
     while ((c = getopt_long(argc, argv, "c:vqh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':

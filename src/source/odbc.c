@@ -55,6 +55,7 @@
 
 #include "source/db_common.h"
 #include "source/source.h"
+#include "util/utf8_locale.h"
 #include "util/buf.h"
 #include "util/datetime.h"
 #include "util/log.h"
@@ -860,6 +861,8 @@ static void odbc_close(bronze_source *s)
 
 static int odbc_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_err *err)
 {
+    if (MB_CUR_MAX == 1) /* main() did this already; a source used on its own */
+        bronze_utf8_locale();
     const bronze_config *cfg = ctx->cfg;
     *out = NULL;
     if (!cfg->env.conn_str || !*cfg->env.conn_str)
