@@ -90,13 +90,15 @@ test('every PostgreSQL type lands in Parquet with the server\'s exact values', a
 test('ODBC through psqlodbc lands the same values', async () => {
   pg.psql(`DROP TABLE IF EXISTS odbc_t; CREATE TABLE odbc_t (id int8, amount numeric(12,3), name varchar(40), d date, ts timestamp, ok bool, score float8);
     INSERT INTO odbc_t SELECT i, i * 1.125, 'name ' || i, DATE '2024-01-01' + i, TIMESTAMP '2024-01-01 00:00:00' + i * INTERVAL '1 minute 0.5 second', i % 2 = 0, i / 7.0 FROM generate_series(1, 5000) i;
-    INSERT INTO odbc_t VALUES (NULL, NULL, NULL, NULL, NULL, NULL, NULL);`);
+    INSERT INTO odbc_t VALUES (NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    INSERT INTO odbc_t VALUES (0, 0, 'héllo ✓ 日本', NULL, NULL, NULL, NULL);`);
   const dir = workdir();
   write(dir, 'c.yaml', cfg({ table: 'odbc_t', query: 'SELECT * FROM odbc_t' }));
   const r = run(dir, ['--config', 'c.yaml', '--date', '2025-01-12'], { env: { PG_CONN: pg.odbc + 'BoolsAsChar=0;' } });
   assert.equal(r.code, 0, r.stderr);
   const got = await query(`SELECT count(*)::INT n, count(id)::INT ids, sum(amount)::VARCHAR s, min(d)::VARCHAR dmin, max(ts)::VARCHAR tmax,
-    sum(score) sc, count(*) FILTER (WHERE name = 'name 77')::INT named FROM ${pq(dir, 'odbc_t')}`);
+    sum(score) sc, count(*) FILTER (WHERE name = 'name 77')::INT named,
+    count(*) FILTER (WHERE name = 'héllo ✓ 日本')::INT unicode FROM ${pq(dir, 'odbc_t')}`);
   const want = pg.psql(`SELECT count(*), count(id), sum(amount), min(d), max(ts), sum(score) FROM odbc_t`).trim().split('|');
   assert.equal(got[0].n, Number(want[0]));
   assert.equal(got[0].ids, Number(want[1]));
@@ -105,6 +107,7 @@ test('ODBC through psqlodbc lands the same values', async () => {
   assert.equal(got[0].tmax, want[4]);
   assert.ok(Math.abs(got[0].sc - Number(want[5])) < 1e-6);
   assert.equal(got[0].named, 1);
+  assert.equal(got[0].unicode, 1); // the binary runs with no locale variables set
   cleanup(dir);
 });
 
