@@ -65,6 +65,27 @@ int bronze_runner_preflight(bronze_config **cfgs, size_t n, bronze_err *err)
     return 0;
 }
 
+/* This process's peak resident set in KiB: VmHWM, which belongs to the
+ * current program image. (getrusage's ru_maxrss survives exec on Linux, so a
+ * child of a large parent would report the parent's size.) */
+static long peak_rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    if (kib < 0) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        kib = ru.ru_maxrss;
+    }
+    return kib;
+}
+
 static void run_one(pool *p, size_t i)
 {
     const bronze_config *cfg = p->cfgs[i];
@@ -78,14 +99,12 @@ static void run_one(pool *p, size_t i)
         if (p->opts->job.dry_run) {
             BRONZE_INFO("✓ Dry run passed for %s", tag);
         } else {
-            struct rusage ru;
-            getrusage(RUSAGE_SELF, &ru);
             BRONZE_INFO("Finished: %llu rows, %llu files, %.1f MiB in %.2f s (%.0f rows/s, peak "
                         "RSS %.1f MiB)",
                         (unsigned long long)res.rows, (unsigned long long)res.files,
                         (double)res.bytes / 1048576.0, res.seconds,
                         res.seconds > 0 ? (double)res.rows / res.seconds : 0.0,
-                        (double)ru.ru_maxrss / 1024.0);
+                        (double)peak_rss_kib() / 1024.0);
             BRONZE_INFO("Batch committed to %s", res.location);
             BRONZE_INFO("✓ Successfully completed extraction for %s", tag);
         }
