@@ -22,7 +22,7 @@ try {
            DATE '2020-01-01' + (i % 1500) AS order_date,
            TIMESTAMPTZ '2020-01-01 00:00:00+00' + i * INTERVAL '13 seconds' AS updated_at,
            (i % 3 = 0) AS flag
-    FROM generate_series(1, ${n}) i; VACUUM ANALYZE ${table(n)};`);
+    FROM generate_series(1, ${n}) i`) && pg.psql(`VACUUM ANALYZE ${table(n)}`);
   const cfg = (n) => {
     const p = join(dir, `pg_${n}.yaml`);
     writeFileSync(p, `platform:
