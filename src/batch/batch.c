@@ -175,6 +175,7 @@ void bronze_batch_clear(bronze_batch *b)
     }
     b->nrows = 0;
     b->cur_col = 0;
+    b->var_bytes = 0;
 }
 
 size_t bronze_batch_bytes(const bronze_batch *b)
@@ -208,8 +209,10 @@ void bronze_batch_abort_row(bronze_batch *b)
         bronze_column *c = &b->cols[i];
         if (!bronze_batch_is_valid(c, r))
             c->null_count--;
-        if (bronze_type_is_varlen(b->schema->fields[i].type))
+        if (bronze_type_is_varlen(b->schema->fields[i].type)) {
+            b->var_bytes -= c->data_len - c->v.off[r];
             c->data_len = c->v.off[r];
+        }
     }
     b->cur_col = 0;
 }

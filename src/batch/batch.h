@@ -95,10 +95,15 @@ typedef struct bronze_column {
     size_t null_count;
 } bronze_column;
 
+/* A batch is also full once its variable-length values pass this many bytes,
+ * so wide rows (large text/bytea) cannot make one batch huge. */
+#define BRONZE_BATCH_MAX_BYTES (16u << 20)
+
 typedef struct bronze_batch {
     const bronze_schema *schema;
     size_t nrows, cap;
-    size_t cur_col; /* row-wise filling: next column of the current row */
+    size_t var_bytes; /* bytes of variable-length values held */
+    size_t cur_col;   /* row-wise filling: next column of the current row */
     bronze_column *cols;
 } bronze_batch;
 
@@ -133,9 +138,11 @@ static inline bool bronze_batch_is_valid(const bronze_column *c, size_t row)
 {
     return (c->valid[row >> 3] >> (row & 7)) & 1;
 }
+/* Sources stop filling at this: the row cap, or BRONZE_BATCH_MAX_BYTES of
+ * variable-length values (a batch always takes at least one row). */
 static inline bool bronze_batch_full(const bronze_batch *b)
 {
-    return b->nrows >= b->cap;
+    return b->nrows >= b->cap || b->var_bytes >= BRONZE_BATCH_MAX_BYTES;
 }
 /* Var-len value i of a column. */
 static inline const char *bronze_col_str(const bronze_column *c, size_t i, size_t *len)
@@ -213,6 +220,7 @@ static inline int bronze_batch_put_bytes(bronze_batch *b, const void *p, size_t 
         memcpy(c->data + c->data_len, p, n);
     c->data_len += n;
     c->v.off[b->nrows + 1] = c->data_len;
+    b->var_bytes += n;
     return 0;
 }
 static inline void bronze_batch_end_row(bronze_batch *b)

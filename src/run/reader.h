@@ -6,6 +6,8 @@
  * on two cores. One "segment" runs until the source returns anything but
  * ROWS (END, RESTART or an error): the thread then stops, and the job handles
  * that outcome and, if it continues (restart, retry), starts a new segment.
+ * Memory: at most BRONZE_READER_SLOTS batches, each capped in rows and in
+ * bytes (BRONZE_BATCH_MAX_BYTES), so the ring holds at most 64 MiB of values.
  * Between segments only the job thread touches the source.
  */
 #ifndef BRONZE_RUN_READER_H
@@ -17,7 +19,7 @@
 #include "batch/batch.h"
 #include "source/source.h"
 
-#define BRONZE_READER_SLOTS 3
+#define BRONZE_READER_SLOTS 4
 
 typedef struct bronze_reader_slot {
     bronze_batch batch;

@@ -1196,7 +1196,7 @@ static int odbc_next(bronze_source *s, bronze_batch *b, bronze_err *err)
         return BRONZE_SRC_END;
     if (s->state == ST_IDLE && execute(s, err))
         return fail_or_restart(s, b, err);
-    while (b->nrows < b->cap && s->state == ST_FETCH) {
+    while (!bronze_batch_full(b) && s->state == ST_FETCH) {
         if (s->row_mode) {
             SQLRETURN r = SQLFetch(s->st);
             if (r == SQL_NO_DATA) {
@@ -1228,7 +1228,7 @@ static int odbc_next(bronze_source *s, bronze_batch *b, bronze_err *err)
                 break;
             }
         }
-        while (s->block_pos < s->fetched && b->nrows < b->cap) {
+        while (s->block_pos < s->fetched && !bronze_batch_full(b)) {
             size_t r = s->block_pos++;
             SQLUSMALLINT st = s->row_status[r];
             if (st == SQL_ROW_NOROW || st == SQL_ROW_DELETED)

@@ -1055,7 +1055,7 @@ static int parse_message(struct bronze_source *s, bronze_batch *b, bronze_err *e
             pos += 2;
             continue;
         }
-        if (b->nrows >= b->cap) {
+        if (bronze_batch_full(b)) {
             s->msg_pos = pos;
             return 1;
         }
@@ -1161,7 +1161,7 @@ static int pg_next(bronze_source *s, bronze_batch *b, bronze_err *err)
         return BRONZE_SRC_END;
     if (s->state == ST_IDLE && start_copy(s, err))
         return err->kind == BRONZE_E_RETRY ? restart(s, b, err) : -1;
-    while (b->nrows < b->cap && s->state == ST_COPY) {
+    while (!bronze_batch_full(b) && s->state == ST_COPY) {
         if (!s->msg) {
             char *buf = NULL;
             int n = PQgetCopyData(s->conn, &buf, 0);

@@ -199,6 +199,30 @@ static void test_batch_nulls(void **state)
     bronze_schema_free(s);
 }
 
+static void test_batch_byte_cap(void **state)
+{
+    (void)state;
+    bronze_schema *s = two_col_schema();
+    bronze_batch b;
+    assert_int_equal(bronze_batch_init(&b, s, 1000), 0);
+    static char big[1 << 20];
+    memset(big, 'x', sizeof big);
+    size_t rows = 0;
+    while (!bronze_batch_full(&b)) {
+        bronze_batch_put_i64(&b, (int64_t)rows);
+        assert_int_equal(bronze_batch_put_bytes(&b, big, sizeof big), 0);
+        bronze_batch_end_row(&b);
+        rows++;
+    }
+    /* 1 MiB values: full at 16 MiB, long before the 1000-row cap */
+    assert_int_equal(rows, BRONZE_BATCH_MAX_BYTES / sizeof big);
+    bronze_batch_clear(&b);
+    assert_false(bronze_batch_full(&b));
+    assert_int_equal(b.var_bytes, 0);
+    bronze_batch_free(&b);
+    bronze_schema_free(s);
+}
+
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -263,13 +287,10 @@ static void test_csv_encoder_format_and_fit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dates),
-        cmocka_unit_test(test_timestamps),
-        cmocka_unit_test(test_numbers_text),
-        cmocka_unit_test(test_partition_paths),
-        cmocka_unit_test(test_query_wrap),
-        cmocka_unit_test(test_batch_nulls),
-        cmocka_unit_test(test_csv_encoder_format_and_fit),
+        cmocka_unit_test(test_dates),          cmocka_unit_test(test_timestamps),
+        cmocka_unit_test(test_numbers_text),   cmocka_unit_test(test_partition_paths),
+        cmocka_unit_test(test_query_wrap),     cmocka_unit_test(test_batch_nulls),
+        cmocka_unit_test(test_batch_byte_cap), cmocka_unit_test(test_csv_encoder_format_and_fit),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
