@@ -761,6 +761,37 @@ static int load_run(lctx *c, const bronze_ynode *run)
 
 /* ---- source.db ---- */
 
+/* The head of an `incremental` section, db or api alike: a bare true/false
+ * or a mapping whose `enabled` says it. Sets *enabled (-1 when not said) and
+ * where it was said; warns about unknown keys of a mapping. */
+static int incremental_head(lctx *c, const bronze_ynode *inc, const char *path,
+                            const char *const *keys, const char *shape, int *enabled,
+                            const bronze_ynode **enabled_at)
+{
+    bool b;
+    if (inc->kind == BRONZE_YNODE_SCALAR) {
+        if (val_bool(c, inc, path, &b))
+            return fail(c, inc, path, "must be a mapping %s or true/false", shape);
+        *enabled = b;
+        *enabled_at = inc;
+        return 0;
+    }
+    if (inc->kind != BRONZE_YNODE_MAP)
+        return fail(c, inc, path, "must be a mapping of keys");
+    warn_unknown_keys(c, inc, path, keys);
+    const bronze_ynode *ev;
+    char kp[KP_MAX];
+    if (lookup(c, inc, path, "enabled", NULL, &ev, kp))
+        return -1;
+    if (ev) {
+        if (val_bool(c, ev, kp, &b))
+            return -1;
+        *enabled = b;
+        *enabled_at = ev;
+    }
+    return 0;
+}
+
 static int load_db(lctx *c, const bronze_ynode *db)
 {
     bronze_config *cfg = c->cfg;
@@ -778,29 +809,12 @@ static int load_db(lctx *c, const bronze_ynode *db)
     int enabled = -1; /* -1: not said */
     if (inc && !bronze_ynode_is_null(inc)) {
         const char *IP = "source.db.incremental";
-        if (inc->kind == BRONZE_YNODE_SCALAR) {
-            bool b;
-            if (val_bool(c, inc, IP, &b))
-                return fail(c, inc, IP,
-                            "must be a mapping (enabled, cursor_column, state_file, "
-                            "cursor_type, lookback) or true/false");
-            enabled = b;
-            enabled_at = inc;
-        } else if (inc->kind != BRONZE_YNODE_MAP) {
-            return fail(c, inc, IP, "must be a mapping of keys");
-        } else {
-            warn_unknown_keys(c, inc, IP, DB_INC_KEYS);
-            const bronze_ynode *ev;
+        if (incremental_head(c, inc, IP, DB_INC_KEYS,
+                             "(enabled, cursor_column, state_file, cursor_type, lookback)",
+                             &enabled, &enabled_at))
+            return -1;
+        if (inc->kind == BRONZE_YNODE_MAP) {
             char kp[KP_MAX];
-            if (lookup(c, inc, IP, "enabled", NULL, &ev, kp))
-                return -1;
-            if (ev) {
-                bool b;
-                if (val_bool(c, ev, kp, &b))
-                    return -1;
-                enabled = b;
-                enabled_at = ev;
-            }
             int ct = (int)cfg->db.cursor_type;
             if (opt_str(c, inc, IP, "cursor_column", NULL, &cfg->db.cursor_column) ||
                 opt_str(c, inc, IP, "state_file", NULL, &cfg->db.state_file) ||
@@ -1008,29 +1022,11 @@ static int load_api_incremental(lctx *c, const bronze_ynode *api)
     const bronze_ynode *enabled_at = NULL;
     int enabled = -1;
     if (inc && !bronze_ynode_is_null(inc)) {
-        if (inc->kind == BRONZE_YNODE_SCALAR) {
-            bool b;
-            if (val_bool(c, inc, P, &b))
-                return fail(c, inc, P,
-                            "must be a mapping (enabled, cursor_field, cursor_param, "
-                            "initial_cursor_value) or true/false");
-            enabled = b;
-            enabled_at = inc;
-        } else if (inc->kind != BRONZE_YNODE_MAP) {
-            return fail(c, inc, P, "must be a mapping of keys");
-        } else {
-            warn_unknown_keys(c, inc, P, API_INC_KEYS);
-            const bronze_ynode *ev;
-            char kp[KP_MAX];
-            if (lookup(c, inc, P, "enabled", NULL, &ev, kp))
-                return -1;
-            if (ev) {
-                bool b;
-                if (val_bool(c, ev, kp, &b))
-                    return -1;
-                enabled = b;
-                enabled_at = ev;
-            }
+        if (incremental_head(c, inc, P, API_INC_KEYS,
+                             "(enabled, cursor_field, cursor_param, initial_cursor_value)",
+                             &enabled, &enabled_at))
+            return -1;
+        if (inc->kind == BRONZE_YNODE_MAP) {
             if (opt_str(c, inc, P, "cursor_field", NULL, &cfg->api.cursor_field) ||
                 opt_str(c, inc, P, "cursor_param", NULL, &cfg->api.cursor_param) ||
                 opt_str(c, inc, P, "initial_cursor_value", NULL, &cfg->api.initial_cursor_value))
