@@ -911,3 +911,20 @@ int bronze_dbc_cursor_bind_text(bronze_type t, int scale, const char *cursor,
         return -2;
     }
 }
+
+int bronze_dbc_open_checks(const bronze_config *cfg, bronze_dbc_lookback *lookback, bronze_err *err)
+{
+    if (!cfg->env.conn_str || !*cfg->env.conn_str)
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: source.db.conn_str_env: no connection string (is %s set?)",
+                              cfg->path, cfg->db.conn_str_env ? cfg->db.conn_str_env : "it");
+    if (!cfg->db.base_query || !bronze_dbc_query_trimmed_len(cfg->db.base_query))
+        return bronze_err_set(err, BRONZE_E_CONFIG, "%s: source.db.base_query: empty query",
+                              cfg->path);
+    if (bronze_dbc_lookback_parse(cfg->db.lookback, lookback))
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: source.db.incremental.lookback: must be an interval "
+                              "('2 hours') or a non-negative number",
+                              cfg->path);
+    return 0;
+}

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "batch/batch.h"
+#include "config/config.h"
 #include "util/buf.h"
 
 /* ---- query text ---- */
@@ -133,6 +134,11 @@ int bronze_dbc_parse_decimal(const char *s, size_t n, int precision, int scale, 
 /* Orders two exact numeric texts ("-1.50", "10", "NaN", "Infinity",
  * "-Infinity"; PostgreSQL order: NaN above everything). <0, 0, >0. */
 int bronze_dbc_numtext_cmp(const char *a, size_t an, const char *b, size_t bn);
+
+/* The checks every database source makes first in open(): a connection
+ * string, a non-empty query, a lookback that parses (into *lookback). */
+int bronze_dbc_open_checks(const bronze_config *cfg, bronze_dbc_lookback *lookback,
+                           bronze_err *err);
 
 /* ---- retries and secrets ---- */
 

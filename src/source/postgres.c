@@ -751,27 +751,16 @@ static int pg_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_err
 {
     const bronze_config *cfg = ctx->cfg;
     *out = NULL;
-    if (!cfg->env.conn_str || !*cfg->env.conn_str)
-        return bronze_err_set(err, BRONZE_E_CONFIG,
-                              "%s: source.db.conn_str_env: no connection string (is %s set?)",
-                              cfg->path, cfg->db.conn_str_env ? cfg->db.conn_str_env : "it");
-    if (!cfg->db.base_query || !bronze_dbc_query_trimmed_len(cfg->db.base_query))
-        return bronze_err_set(err, BRONZE_E_CONFIG, "%s: source.db.base_query: empty query",
-                              cfg->path);
+    bronze_dbc_lookback lookback;
+    if (bronze_dbc_open_checks(cfg, &lookback, err))
+        return -1;
     struct bronze_source *s = calloc(1, sizeof *s);
     if (!s)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "postgres: out of memory");
     s->cfg = cfg;
     s->dry_run = ctx->dry_run;
     s->cursor_col = -1;
-    if (bronze_dbc_lookback_parse(cfg->db.lookback, &s->lookback)) {
-        bronze_err_set(err, BRONZE_E_CONFIG,
-                       "%s: source.db.incremental.lookback: must be an interval ('2 hours') or a "
-                       "non-negative number",
-                       cfg->path);
-        pg_close(s);
-        return -1;
-    }
+    s->lookback = lookback;
     bool incremental = cfg->db.incremental && cfg->db.cursor_column && *cfg->db.cursor_column;
     if (incremental && ctx->last_cursor && !(s->last_cursor = strdup(ctx->last_cursor))) {
         pg_close(s);
