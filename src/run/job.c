@@ -16,6 +16,7 @@
  */
 #include "run/job.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -93,6 +94,37 @@ static int take_lock(job *j, bronze_err *err)
     return 0;
 }
 
+/* Staging folders are named <system>.<table>.<pid>.<random>: those of this
+ * table whose process is gone (killed runs) are removed, so crashes leave no
+ * growing litter. A live process's folder is never touched. */
+static void sweep_dead_staging(const char *base, const bronze_config *cfg)
+{
+    char prefix[300];
+    int plen = snprintf(prefix, sizeof prefix, "%s.%s.", cfg->system, cfg->table);
+    DIR *d = opendir(base);
+    if (!d || plen <= 0 || (size_t)plen >= sizeof prefix) {
+        if (d)
+            closedir(d);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, (size_t)plen))
+            continue;
+        char *end;
+        long pid = strtol(e->d_name + plen, &end, 10);
+        if (pid <= 0 || *end != '.' || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char path[4600];
+        snprintf(path, sizeof path, "%s/%s", base, e->d_name);
+        BRONZE_INFO("Removing staging left by an interrupted run (pid %ld): %s", pid, path);
+        bronze_remove_tree(path);
+    }
+    closedir(d);
+}
+
 static int setup(job *j, bronze_err *err)
 {
     const bronze_config *cfg = j->cfg;
@@ -124,6 +156,7 @@ static int setup(job *j, bronze_err *err)
         return -1;
     if (take_lock(j, err))
         return -1;
+    sweep_dead_staging(base, cfg);
     return bronze_storage_local_open(&j->storage, j->root, err);
 }
 

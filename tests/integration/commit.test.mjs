@@ -3,7 +3,7 @@
 // changed file, and the cursor moves exactly once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, start, workdir, write, sqlite, dbConfig, listFiles, sha256, size, readJson, query, cleanup, BIN_RELEASE } from './lib/harness.mjs';
 
@@ -55,6 +55,8 @@ test('SIGKILL at any moment of a full-load re-run never leaves a lying marker', 
   assert.equal(meta.total_records, 150000);
   assert.deepEqual(listFiles(join(dir, P)), ['_metadata.json', ...meta.files.map((f) => f.name)].sort());
   assert.ok(killedWithMarker + killedWithout === 12);
+  // The killed runs' staging folders were swept by the clean run (only lock files stay).
+  assert.deepEqual(readdirSync(join(dir, 'output/.bronze-tmp')).filter((n) => !n.endsWith('.lock')), []);
   cleanup(dir);
 });
 
