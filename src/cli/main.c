@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "run/partition.h"
 #include "run/runner.h"
+#include "util/interrupt.h"
 #include "util/log.h"
 #include "util/utf8_locale.h"
 
@@ -215,8 +216,10 @@ int main(int argc, char **argv)
         BRONZE_ERROR("%s", err.msg);
         rc = 2;
     }
-    if (rc == 0)
+    if (rc == 0) {
+        bronze_interrupt_install();
         rc = bronze_runner_run(cfgs, n, &ro);
+    }
 out:
     for (size_t i = 0; i < n; i++) {
         bronze_config_free(cfgs[i]);

@@ -37,6 +37,7 @@
 #include "source/source.h"
 #include "storage/storage.h"
 #include "util/datetime.h"
+#include "util/interrupt.h"
 #include "util/log.h"
 
 #define DEFAULT_BATCH_ROWS 8192
@@ -303,6 +304,12 @@ static int stream(job *j, bronze_source_ctx *ctx, bronze_err *err)
             bronze_reader_release(&rd, slot);
             if (wrc)
                 goto out;
+            if (bronze_interrupted()) {
+                bronze_err_set(err, BRONZE_E_RUNTIME,
+                               "interrupted by signal %d after %llu rows: nothing committed",
+                               bronze_interrupted(), (unsigned long long)j->roller.total_rows);
+                goto out;
+            }
             progress(j, t0, &last);
             continue;
         }
@@ -511,6 +518,11 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
         c = j->last_cursor; /* nothing new: carry the cursor forward */
     if (c && !(new_cursor = strdup(c))) {
         bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+        goto done;
+    }
+    if (bronze_interrupted()) {
+        bronze_err_set(err, BRONZE_E_RUNTIME, "interrupted by signal %d: nothing committed",
+                       bronze_interrupted());
         goto done;
     }
     if (commit(j, j->incremental ? new_cursor : NULL, t0, err))

@@ -217,3 +217,25 @@ test('a second process on the same partition fails at once', async () => {
   assert.ok(assertMarkerHonest(dir));
   cleanup(dir);
 });
+
+test('SIGTERM stops a run cleanly: nothing committed, staging removed, exit 1', async () => {
+  const dir = workdir();
+  table(dir, 2000000); // a run of about two seconds
+  write(dir, 'c.yaml', dbConfig({ run: '    max_rows_per_file: 20000' }));
+  const child = start(dir, ['--config', 'c.yaml', '--date', '2025-01-12'], { env: ENV, bin: BIN_RELEASE });
+  let stderr = '';
+  const started = new Promise((r) => child.stderr.on('data', (d) => {
+    stderr += d;
+    if (/Starting extraction/.test(stderr)) r();
+  }));
+  const exited = new Promise((r) => child.on('exit', (code) => r(code)));
+  await started;
+  await new Promise((r) => setTimeout(r, 100));
+  child.kill('SIGTERM');
+  const code = await exited;
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /interrupted by signal 15/);
+  assert.deepEqual(listFiles(join(dir, 'output')), []);
+  assert.deepEqual(readdirSync(join(dir, 'output/.bronze-tmp')).filter((n) => !n.endsWith('.lock')), []);
+  cleanup(dir);
+});
