@@ -30,6 +30,7 @@ typedef struct bronze_encoder_opts {
     bronze_codec codec;     /* Parquet only */
     uint64_t max_bytes;     /* 0 = no size limit */
     const char *created_by; /* Parquet footer, e.g. "bronze-foundry version 0.1.0 (build abc)" */
+    int workers;            /* Parquet: columns encoded at once (source.run.parallel_workers) */
 } bronze_encoder_opts;
 
 typedef struct bronze_encoder bronze_encoder;

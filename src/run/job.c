@@ -505,6 +505,7 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
         .max_bytes =
             cfg->run.max_file_size_mb > 0 ? (uint64_t)(cfg->run.max_file_size_mb * 1048576.0) : 0,
         .created_by = bronze_created_by(),
+        .workers = cfg->run.parallel_workers,
     };
     unsigned first = j->previous ? bronze_metadata_max_part(j->previous) + 1 : 1;
     if (bronze_roller_init(&j->roller, j->tmp_dir, formats, &eo, cfg->run.max_rows_per_file, first,

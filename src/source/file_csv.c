@@ -289,10 +289,28 @@ static int read_unquoted(bronze_csv *r, bronze_err *err)
     }
 }
 
+/* Room for n fields in r->fields. */
+static int reserve_fields(bronze_csv *r, size_t n, bronze_err *err)
+{
+    if (n <= r->cap_fields)
+        return 0;
+    size_t cap = r->cap_fields ? r->cap_fields : 16;
+    while (cap < n)
+        cap *= 2;
+    bronze_csv_field *nf = realloc(r->fields, cap * sizeof *nf);
+    if (!nf)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
+    r->fields = nf;
+    r->cap_fields = cap;
+    return 0;
+}
+
 /* The common case in one pass: the whole record is in the buffer, ends in
  * '\n' (or "\r\n") and holds no quote and no other CR. It is copied into the
- * record buffer with each delimiter turned into the NUL that ends a field.
- * Returns 1 when it took the record, 0 when the general path must. */
+ * record buffer with each delimiter turned into the NUL that ends a field,
+ * and the fields are listed directly (spans are rebuilt only to name the
+ * field of a UTF-8 error). Returns 1 when it took the record (fields listed
+ * in r->fields, count in r->nspans), 0 when the general path must. */
 static int fast_record(bronze_csv *r, bronze_err *err)
 {
     const unsigned char *p = r->buf + r->pos;
@@ -307,31 +325,40 @@ static int fast_record(bronze_csv *r, bronze_err *err)
         return 0;
     if (bronze_buf_reserve(&r->text, body + 1))
         return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
-    unsigned char *t = r->text.data;
+    char *t = (char *)r->text.data;
     const unsigned char delim = (unsigned char)r->delim;
-    size_t start = 0;
-    for (size_t i = 0; i < body; i++) {
-        unsigned char c = p[i];
+    size_t start = 0, nf = 0;
+    for (size_t i = 0; i <= body; i++) {
+        unsigned char c = i < body ? p[i] : delim;
         if (c != delim) {
-            t[i] = c;
+            t[i] = (char)c;
             continue;
         }
         t[i] = 0;
-        if (begin_field(r, false, err))
+        if (nf == r->cap_fields && reserve_fields(r, nf + 1, err))
             return -1;
-        r->spans[r->nspans - 1].off = start;
-        r->spans[r->nspans - 1].len = i - start;
+        r->fields[nf++] = (bronze_csv_field){t + start, i - start, false};
         start = i + 1;
     }
-    t[body] = 0;
-    if (begin_field(r, false, err))
-        return -1;
-    r->spans[r->nspans - 1].off = start;
-    r->spans[r->nspans - 1].len = body - start;
+    r->nspans = nf;
     r->text.len = body + 1;
     r->pos += len + 1;
     r->line++;
     return 1;
+}
+
+/* A UTF-8 error in a fast-path record: rebuild its spans for the message. */
+static int fast_utf8_error(bronze_csv *r, bronze_err *err)
+{
+    size_t n = r->nspans;
+    r->nspans = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (begin_field(r, false, err))
+            return -1;
+        r->spans[i].off = (size_t)(r->fields[i].p - (const char *)r->text.data);
+        r->spans[i].len = r->fields[i].len;
+    }
+    return check_utf8(r, err);
 }
 
 int bronze_csv_next(bronze_csv *r, const bronze_csv_field **fields, size_t *nfields,
@@ -346,7 +373,14 @@ int bronze_csv_next(bronze_csv *r, const bronze_csv_field **fields, size_t *nfie
     int fast = fast_record(r, err);
     if (fast < 0)
         return -1;
-    for (; !fast;) {
+    if (fast) {
+        if (bronze_utf8_invalid_at((const char *)r->text.data, r->text.len) != r->text.len)
+            return fast_utf8_error(r, err);
+        *fields = r->fields;
+        *nfields = r->nspans;
+        return 1;
+    }
+    for (;;) {
         f = fill(r, err);
         if (f < 0)
             return -1;
@@ -393,15 +427,8 @@ int bronze_csv_next(bronze_csv *r, const bronze_csv_field **fields, size_t *nfie
                               r->path, (unsigned long long)r->line,
                               c >= 0x20 && c < 0x7F ? (char)c : '?', r->nspans);
     }
-    if (check_utf8(r, err))
+    if (check_utf8(r, err) || reserve_fields(r, r->nspans, err))
         return -1;
-    if (r->cap_fields < r->nspans) {
-        bronze_csv_field *nf = realloc(r->fields, r->cap_spans * sizeof *nf);
-        if (!nf)
-            return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
-        r->fields = nf;
-        r->cap_fields = r->cap_spans;
-    }
     const char *base = (const char *)r->text.data;
     for (size_t i = 0; i < r->nspans; i++)
         r->fields[i] =

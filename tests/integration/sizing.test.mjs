@@ -67,3 +67,26 @@ for (const codec of ['snappy', 'zstd']) {
     cleanup(dir);
   });
 }
+
+test('parallel_workers encodes columns on several threads with byte-identical parts', () => {
+  const dir = workdir();
+  sqlite(join(dir, 'w.db'), `CREATE TABLE t (id INTEGER, r BLOB, label TEXT, amount REAL, d DATE, n INTEGER);
+    WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 300000)
+    INSERT INTO t SELECT i, randomblob(8), 'label ' || (i % 777), i * 0.5, date('2020-01-01', '+' || (i % 900) || ' days'),
+      CASE WHEN i % 5 = 0 THEN NULL ELSE i % 13 END FROM s;`);
+  const hashes = {};
+  for (const workers of [1, 4]) {
+    const sub = join(dir, `w${workers}`);
+    write(dir, `w${workers}.yaml`, cfg({
+      platform: '    output_defaults:\n      parquet_compression: "gzip"',
+      runKeys: `    max_file_size_mb: 1.5\n    parallel_workers: ${workers}\n`,
+    }).replace('local_path: "./output"', `local_path: "${sub}"`));
+    const r = run(dir, ['--config', `w${workers}.yaml`, '--date', '2025-01-12'], { env: { DB: 'sqlite:w.db' } });
+    assert.equal(r.code, 0, r.stderr);
+    const meta = readJson(join(sub, 'system=s/table=t/dt=2025-01-12/_metadata.json'));
+    assert.ok(meta.files.length >= 3, String(meta.files.length));
+    hashes[workers] = meta.files.map((f) => `${f.name}:${f.rows}:${f.sha256}`);
+  }
+  assert.deepEqual(hashes[4], hashes[1]);
+  cleanup(dir);
+});

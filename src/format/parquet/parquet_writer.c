@@ -32,6 +32,7 @@
 
 #include "format/encoder.h"
 #include "format/parquet/codec.h"
+#include "format/parquet/col_pool.h"
 #include "format/parquet/column_writer.h"
 #include "format/parquet/rle.h"
 #include "format/parquet/thrift_compact.h"
@@ -61,6 +62,7 @@ struct bronze_encoder {
     size_t ncols;
     bronze_pq_col *cols;
     bronze_pq_ctx ctx;
+    bronze_pq_pool *pool; /* column workers (parallel_workers > 1), else NULL */
     bronze_codec codec;
     bronze_pq_codec_linear lin;
     uint64_t max_bytes;
@@ -292,8 +294,17 @@ static int flush_rg(bronze_encoder *e, bronze_err *err)
     return 0;
 }
 
+static int finish_one(bronze_pq_col *c, bronze_pq_ctx *x, size_t i, void *arg, bronze_err *err)
+{
+    (void)i;
+    (void)arg;
+    return bronze_pq_col_finish_page(c, x, err);
+}
+
 static int finish_pages(bronze_encoder *e, bronze_err *err)
 {
+    if (e->pool)
+        return bronze_pq_pool_run(e->pool, e->cols, e->ncols, &e->ctx, finish_one, NULL, err);
     for (size_t i = 0; i < e->ncols; i++)
         if (bronze_pq_col_finish_page(&e->cols[i], &e->ctx, err))
             return -1;
@@ -412,13 +423,33 @@ static size_t rg_room(const bronze_encoder *e, const bronze_batch *b, size_t off
 
 /* ---- appending rows ---- */
 
+typedef struct add_arg {
+    const bronze_batch *b;
+    size_t off, n;
+} add_arg;
+
+static int add_one(bronze_pq_col *c, bronze_pq_ctx *x, size_t i, void *arg, bronze_err *err)
+{
+    const add_arg *a = arg;
+    return bronze_pq_col_add(c, x, &a->b->cols[i], a->off, a->n, err);
+}
+
+/* Below this many rows a slice is not worth waking the column workers. */
+#define POOL_MIN_ROWS 256
+
 static int add_rows(bronze_encoder *e, const bronze_batch *b, size_t off, size_t n, bronze_err *err)
 {
     if (!n)
         return 0;
-    for (size_t i = 0; i < e->ncols; i++)
-        if (bronze_pq_col_add(&e->cols[i], &e->ctx, &b->cols[i], off, n, err))
+    if (e->pool && n >= POOL_MIN_ROWS) {
+        add_arg a = {b, off, n};
+        if (bronze_pq_pool_run(e->pool, e->cols, e->ncols, &e->ctx, add_one, &a, err))
             return -1;
+    } else {
+        for (size_t i = 0; i < e->ncols; i++)
+            if (bronze_pq_col_add(&e->cols[i], &e->ctx, &b->cols[i], off, n, err))
+                return -1;
+    }
     e->rg_rows += n;
     if (e->max_bytes)
         e->part_raw += raw_bytes(e, b, off, n);
@@ -701,6 +732,10 @@ static int open_impl(bronze_encoder *e, const char *path, const bronze_schema *s
     e->ctx.dict_limit = BRONZE_PQ_DICT_BYTES;
     if (e->rg_cap / 8 < e->ctx.dict_limit)
         e->ctx.dict_limit = e->rg_cap / 8;
+    if (opts->workers > 1 && e->ncols > 1 &&
+        bronze_pq_pool_new(&e->pool, opts->workers < (int)e->ncols ? opts->workers : (int)e->ncols,
+                           &e->ctx, err))
+        return -1;
     /* header, codec constant (+1 for rounding), level length, level and index
      * run slack, bit-width byte, boolean padding */
     e->page_ov = BRONZE_PQ_HDR_MAX + e->lin.per_call + 1 + 4 + 16 + 16 + 1 + 1;
@@ -821,6 +856,7 @@ static void pq_destroy(bronze_encoder *e)
     if (e->cols)
         for (size_t i = 0; i < e->ncols; i++)
             bronze_pq_col_free(&e->cols[i]);
+    bronze_pq_pool_free(e->pool);
     free(e->cols);
     bronze_pq_codec_free(e->ctx.cz);
     bronze_buf_free(&e->ctx.body);
