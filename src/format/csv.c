@@ -17,6 +17,7 @@
 #include "format/encoder.h"
 #include "format/value_text.h"
 #include "util/buf.h"
+#include "util/sha256.h"
 
 struct bronze_encoder {
     int fd;
@@ -28,6 +29,7 @@ struct bronze_encoder {
     bronze_buf cell;  /* scratch for one value */
     /* rows formatted by fit() but not yet written: */
     bronze_buf pending;
+    bronze_sha256 hash; /* of every byte written (CSV never rewrites) */
     const bronze_batch *p_batch;
     size_t p_off, p_rows;
     size_t *p_ends; /* end offset in `pending` of each formatted row */
@@ -94,6 +96,7 @@ static int flush_out(bronze_encoder *e, bronze_err *err)
             return bronze_err_set(err, BRONZE_E_RUNTIME, "writing %s: %s", e->path,
                                   strerror(errno));
         }
+        bronze_sha256_update(&e->hash, e->out.data + done, (size_t)w);
         done += (size_t)w;
     }
     e->written += e->out.len;
@@ -111,6 +114,7 @@ static int csv_open(bronze_encoder **out, const char *path, const bronze_schema 
     }
     e->schema = schema;
     e->max_bytes = opts->max_bytes;
+    bronze_sha256_begin(&e->hash); /* on failure the roller hashes the file itself */
     e->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (e->fd < 0) {
         bronze_err_set(err, BRONZE_E_RUNTIME, "creating %s: %s", path, strerror(errno));
@@ -205,6 +209,11 @@ static int csv_finish(bronze_encoder *e, uint64_t *bytes, bronze_err *err)
     return 0;
 }
 
+static const char *csv_sha256(bronze_encoder *e)
+{
+    return bronze_sha256_end(&e->hash);
+}
+
 static void csv_destroy(bronze_encoder *e)
 {
     if (!e)
@@ -214,6 +223,7 @@ static void csv_destroy(bronze_encoder *e)
     bronze_buf_free(&e->out);
     bronze_buf_free(&e->cell);
     bronze_buf_free(&e->pending);
+    bronze_sha256_free(&e->hash);
     free(e->p_ends);
     free(e->path);
     free(e);
@@ -225,5 +235,6 @@ const bronze_encoder_vt bronze_encoder_csv = {
     .fit = csv_fit,
     .write = csv_write,
     .finish = csv_finish,
+    .sha256 = csv_sha256,
     .destroy = csv_destroy,
 };

@@ -14,6 +14,9 @@
  *             (size_t)-1 on an I/O error, with err set.
  *   write()   appends rows [off, off+n) (n never more than fit() said).
  *   finish()  completes the file, fsyncs and closes it; *bytes = final size.
+ *   sha256()  optional (may be NULL): after finish(), the file's SHA-256 as
+ *             64 hex digits when the encoder hashed every byte as it wrote it,
+ *             or NULL when it cannot vouch (the roller then reads the file).
  *   destroy() frees; on an unfinished encoder it closes the file (the caller
  *             removes it).
  */
@@ -42,6 +45,7 @@ typedef struct bronze_encoder_vt {
     size_t (*fit)(bronze_encoder *e, const bronze_batch *b, size_t off, size_t n, bronze_err *err);
     int (*write)(bronze_encoder *e, const bronze_batch *b, size_t off, size_t n, bronze_err *err);
     int (*finish)(bronze_encoder *e, uint64_t *bytes, bronze_err *err);
+    const char *(*sha256)(bronze_encoder *e);
     void (*destroy)(bronze_encoder *e);
 } bronze_encoder_vt;
 

@@ -77,7 +77,7 @@ static int open_part(bronze_roller *r, bronze_err *err)
     return 0;
 }
 
-static int add_file(bronze_roller *r, int i, uint64_t bytes, bronze_err *err)
+static int add_file(bronze_roller *r, int i, uint64_t bytes, const char *sha, bronze_err *err)
 {
     if (r->nfiles == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
@@ -99,7 +99,9 @@ static int add_file(bronze_roller *r, int i, uint64_t bytes, bronze_err *err)
     if (!f->staged_path)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
     r->nfiles++;
-    if (bronze_sha256_file(path, f->sha256, err))
+    if (sha)
+        memcpy(f->sha256, sha, 65);
+    else if (bronze_sha256_file(path, f->sha256, err))
         return -1;
     r->total_bytes += bytes;
     return 0;
@@ -112,11 +114,15 @@ static int close_part(bronze_roller *r, bronze_err *err)
     int rc = 0;
     for (int i = 0; i < r->nvt; i++) {
         uint64_t bytes = 0;
+        char sha[65] = {0};
         if (!rc && r->vts[i]->finish(r->enc[i], &bytes, err))
             rc = -1;
+        const char *h = !rc && r->vts[i]->sha256 ? r->vts[i]->sha256(r->enc[i]) : NULL;
+        if (h)
+            memcpy(sha, h, 65);
         r->vts[i]->destroy(r->enc[i]);
         r->enc[i] = NULL;
-        if (!rc && add_file(r, i, bytes, err))
+        if (!rc && add_file(r, i, bytes, h ? sha : NULL, err))
             rc = -1;
     }
     if (!rc)

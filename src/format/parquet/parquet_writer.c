@@ -36,6 +36,7 @@
 #include "format/parquet/column_writer.h"
 #include "format/parquet/rle.h"
 #include "format/parquet/thrift_compact.h"
+#include "util/sha256.h"
 
 #ifndef BRONZE_VERSION
 #define BRONZE_VERSION "0.0.0"
@@ -63,6 +64,7 @@ struct bronze_encoder {
     bronze_pq_col *cols;
     bronze_pq_ctx ctx;
     bronze_pq_pool *pool; /* column workers (parallel_workers > 1), else NULL */
+    bronze_sha256 hash;   /* of every byte written; invalid after a truncation */
     bronze_codec codec;
     bronze_pq_codec_linear lin;
     uint64_t max_bytes;
@@ -115,6 +117,7 @@ static int write_all(bronze_encoder *e, const uint8_t *p, size_t n, bronze_err *
             return bronze_err_set(err, BRONZE_E_RUNTIME, "writing %s: %s", e->path,
                                   strerror(errno));
         }
+        bronze_sha256_update(&e->hash, p, (size_t)w);
         p += w;
         n -= (size_t)w;
         e->flushed += (uint64_t)w;
@@ -146,6 +149,7 @@ static int truncate_to(bronze_encoder *e, uint64_t pos, bronze_err *err)
         e->out.len = (size_t)(pos - e->flushed);
         return 0;
     }
+    e->hash.valid = false; /* written bytes are undone: the roller reads the file */
     e->out.len = 0;
     if (ftruncate(e->fd, (off_t)pos) != 0 || lseek(e->fd, (off_t)pos, SEEK_SET) < 0)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "truncating %s: %s", e->path, strerror(errno));
@@ -717,6 +721,7 @@ static int open_impl(bronze_encoder *e, const char *path, const bronze_schema *s
         return oom(err);
     if (bronze_pq_codec_new(&e->ctx.cz, opts->codec, err))
         return -1;
+    bronze_sha256_begin(&e->hash); /* on failure the roller hashes the file itself */
     if (!(e->cols = calloc(e->ncols, sizeof *e->cols)))
         return oom(err);
     e->rg_meta_max = RG_META_FIXED;
@@ -857,6 +862,7 @@ static void pq_destroy(bronze_encoder *e)
         for (size_t i = 0; i < e->ncols; i++)
             bronze_pq_col_free(&e->cols[i]);
     bronze_pq_pool_free(e->pool);
+    bronze_sha256_free(&e->hash);
     free(e->cols);
     bronze_pq_codec_free(e->ctx.cz);
     bronze_buf_free(&e->ctx.body);
@@ -871,11 +877,17 @@ static void pq_destroy(bronze_encoder *e)
     free(e);
 }
 
+static const char *pq_sha256(bronze_encoder *e)
+{
+    return bronze_sha256_end(&e->hash);
+}
+
 const bronze_encoder_vt bronze_encoder_parquet = {
     .ext = "parquet",
     .open = pq_open,
     .fit = pq_fit,
     .write = pq_write,
     .finish = pq_finish,
+    .sha256 = pq_sha256,
     .destroy = pq_destroy,
 };
