@@ -47,14 +47,20 @@ source:
     return timed(BIN, ['--config', cfg(n), '--date', '2025-01-12'], { env: { ...process.env, BENCH_PG: pg.conninfo } });
   };
   make(rows);
-  const psqlT = timed('psql', ['-X', '-q', '-d', pg.conninfo, '-c', `\\copy (SELECT * FROM ${table(rows)}) to /dev/null`]);
-  const b = bronze(rows);
-  const psqlT2 = timed('psql', ['-X', '-q', '-d', pg.conninfo, '-c', `\\copy (SELECT * FROM ${table(rows)}) to /dev/null`]);
-  const yard = Math.min(psqlT.seconds, psqlT2.seconds);
+  // Trials interleave psql and bronze-extract so both see the same machine; medians.
+  const TRIALS = Number(process.env.BENCH_TRIALS || 3);
+  const pt = [], bt = [];
+  for (let t = 0; t < TRIALS; t++) {
+    pt.push(timed('psql', ['-X', '-q', '-d', pg.conninfo, '-c', `\\copy (SELECT * FROM ${table(rows)}) to /dev/null`]).seconds);
+    bt.push(bronze(rows).seconds);
+  }
+  const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const yard = median(pt), b = median(bt);
+  const list = (a) => a.map((x) => x.toFixed(2)).join(', ');
   console.log(`rows: ${rows}`);
-  console.log(`psql \\copy to /dev/null: ${yard.toFixed(2)} s (${(rows / yard / 1e6).toFixed(2)} M rows/s)`);
-  console.log(`bronze-extract -> snappy Parquet: ${b.seconds.toFixed(2)} s (${(rows / b.seconds / 1e6).toFixed(2)} M rows/s)`);
-  console.log(`throughput ratio bronze/psql: ${(yard / b.seconds).toFixed(2)}x  (goal >= 1.0x)`);
+  console.log(`psql \\copy to /dev/null: median ${yard.toFixed(2)} s of [${list(pt)}] (${(rows / yard / 1e6).toFixed(2)} M rows/s)`);
+  console.log(`bronze-extract -> snappy Parquet: median ${b.toFixed(2)} s of [${list(bt)}] (${(rows / b / 1e6).toFixed(2)} M rows/s)`);
+  console.log(`throughput ratio bronze/psql (medians): ${(yard / b).toFixed(2)}x  (goal >= 1.0x)`);
   const rss = {};
   for (const n of [1_000_000, 10_000_000]) {
     make(n);
