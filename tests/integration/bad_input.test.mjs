@@ -63,6 +63,11 @@ const CASES = [
   ['unterminated quote in CSV', FILE('in.csv'), 1, /in\.csv.*line 2/, (d) => writeFileSync(join(d, 'in.csv'), 'a,b\n1,"open\n2,3\n')],
   ['truncated JSON', FILE('in.json', '    format: "json"\n'), 1, /in\.json/, (d) => writeFileSync(join(d, 'in.json'), '[{"a": 1}, {"a": ')],
   ['JSON Lines record that is not an object', FILE('in.jsonl', '    format: "jsonl"\n'), 1, /in\.jsonl.*line 2/, (d) => writeFileSync(join(d, 'in.jsonl'), '{"a":1}\n[1,2]\n')],
+  ['JSON with a trailing comma', FILE('in.json', '    format: "json"\n'), 1, /in\.json: line 1/, (d) => writeFileSync(join(d, 'in.json'), '[{"a": 1},]')],
+  ['JSON with a bad escape', FILE('in.json', '    format: "json"\n'), 1, /in\.json: line 2/, (d) => writeFileSync(join(d, 'in.json'), '[{"a": 1},\n {"a": "x\\q"}]')],
+  ['JSON with invalid UTF-8', FILE('in.json', '    format: "json"\n'), 1, /in\.json/, (d) => writeFileSync(join(d, 'in.json'), Buffer.concat([Buffer.from('[{"a": "'), Buffer.from([0xc3, 0x28]), Buffer.from('"}]')]))],
+  ['JSON whose top level is not an array', FILE('in.json', '    format: "json"\n'), 1, /in\.json/, (d) => writeFileSync(join(d, 'in.json'), '{"a": 1}')],
+  ['JSON array holding a non-object', FILE('in.json', '    format: "json"\n'), 1, /in\.json/, (d) => writeFileSync(join(d, 'in.json'), '[{"a": 1}, 42]')],
 ];
 
 for (const [name, cfg, code, re, setup, envOverride] of CASES) {

@@ -87,6 +87,25 @@ test('every PostgreSQL type lands in Parquet with the server\'s exact values', a
   cleanup(dir);
 });
 
+test('enums, ranges, composite and domain types land as the server\'s text', async () => {
+  pg.psql(`DROP TABLE IF EXISTS oddtypes; DROP TYPE IF EXISTS mood; DROP TYPE IF EXISTS pair; DROP DOMAIN IF EXISTS posint;
+    CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy'); CREATE TYPE pair AS (a int, b text); CREATE DOMAIN posint AS int4 CHECK (VALUE > 0);
+    CREATE TABLE oddtypes (id int, m mood, r int4range, tr tstzrange, p pair, pi posint, ip inet, tt timetz, xs text[]);
+    INSERT INTO oddtypes VALUES (1, 'happy', '[1,10)', '[2025-01-01 00:00+00,2025-02-01 00:00+00)', ROW(7, 'x,y'), 5, '10.0.0.1/8', '12:00:00+02', '{"a b",NULL}'),
+                                (2, NULL, 'empty', NULL, NULL, NULL, NULL, NULL, '{}');`);
+  const dir = workdir();
+  write(dir, 'c.yaml', cfg({ table: 'oddtypes', query: 'SELECT * FROM oddtypes ORDER BY id' }));
+  const r = run(dir, ['--config', 'c.yaml', '--date', '2025-01-12'], { env: { PG_CONN: pg.url } });
+  assert.equal(r.code, 0, r.stderr);
+  const meta = readJson(join(dir, 'output/system=pg/table=oddtypes/dt=2025-01-12/_metadata.json'));
+  assert.deepEqual(meta.schema.map((c) => c.type), ['INT32', 'STRING', 'STRING', 'STRING', 'STRING', 'INT32', 'STRING', 'STRING', 'STRING']);
+  const server = pg.psql(`SELECT json_build_object('m', m::text, 'r', r::text, 'tr', tr::text, 'p', p::text, 'pi', pi, 'ip', ip::text, 'tt', tt::text, 'xs', xs::text)
+    FROM oddtypes ORDER BY id`).trim().split('\n').map((l) => JSON.parse(l));
+  const got = await query(`SELECT m, r, tr, p, pi, ip, tt, xs FROM ${pq(dir, 'oddtypes')} ORDER BY id`);
+  assert.deepEqual(got, server);
+  cleanup(dir);
+});
+
 test('ODBC through psqlodbc lands the same values', async () => {
   pg.psql(`DROP TABLE IF EXISTS odbc_t; CREATE TABLE odbc_t (id int8, amount numeric(12,3), name varchar(40), d date, ts timestamp, ok bool, score float8);
     INSERT INTO odbc_t SELECT i, i * 1.125, 'name ' || i, DATE '2024-01-01' + i, TIMESTAMP '2024-01-01 00:00:00' + i * INTERVAL '1 minute 0.5 second', i % 2 = 0, i / 7.0 FROM generate_series(1, 5000) i;
