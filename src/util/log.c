@@ -1,6 +1,7 @@
 /* log.c - see log.h. One formatted line, one write(2), so threads never interleave. */
 #include "util/log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,8 @@ static bronze_log_level g_min = BRONZE_LOG_INFO;
 static bronze_log_format g_fmt = BRONZE_LOGFMT_HUMAN;
 static int g_tty;
 static _Thread_local char t_job[160];
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static int g_live_shown; /* a live line is on screen */
 
 void bronze_log_setup(bronze_log_level min_level, bronze_log_format fmt)
 {
@@ -112,6 +115,47 @@ void bronze_log(bronze_log_level level, const char *fmt, ...)
     if (n > sizeof line - 2)
         n = sizeof line - 2;
     line[n++] = '\n';
+    pthread_mutex_lock(&g_mu);
+    if (g_live_shown) {
+        ssize_t c = write(2, "\r\033[K", 4);
+        (void)c;
+        g_live_shown = 0;
+    }
     ssize_t w = write(2, line, n);
     (void)w;
+    pthread_mutex_unlock(&g_mu);
+}
+
+int bronze_log_live(void)
+{
+    return g_tty && g_fmt == BRONZE_LOGFMT_HUMAN && g_min <= BRONZE_LOG_INFO;
+}
+
+void bronze_log_live_line(const char *fmt, ...)
+{
+    char line[512];
+    memcpy(line, "\r\033[K", 4);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line + 4, sizeof line - 4, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    size_t len = 4 + ((size_t)n < sizeof line - 4 ? (size_t)n : sizeof line - 5);
+    pthread_mutex_lock(&g_mu);
+    ssize_t w = write(2, line, len);
+    (void)w;
+    g_live_shown = 1;
+    pthread_mutex_unlock(&g_mu);
+}
+
+void bronze_log_live_clear(void)
+{
+    pthread_mutex_lock(&g_mu);
+    if (g_live_shown) {
+        ssize_t w = write(2, "\r\033[K", 4);
+        (void)w;
+        g_live_shown = 0;
+    }
+    pthread_mutex_unlock(&g_mu);
 }

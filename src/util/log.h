@@ -29,6 +29,15 @@ void bronze_log_set_job(const char *job);
 int bronze_log_enabled(bronze_log_level level);
 void bronze_log(bronze_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* True when progress is shown as a live line: stderr is a terminal, the
+ * format is human and INFO is on. Otherwise jobs log a progress line now and
+ * then. */
+int bronze_log_live(void);
+/* Redraws the live progress line (no newline); the next log line or
+ * bronze_log_live_clear() erases it first. */
+void bronze_log_live_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void bronze_log_live_clear(void);
+
 #define BRONZE_DEBUG(...) bronze_log(BRONZE_LOG_DEBUG, __VA_ARGS__)
 #define BRONZE_INFO(...) bronze_log(BRONZE_LOG_INFO, __VA_ARGS__)
 #define BRONZE_WARN(...) bronze_log(BRONZE_LOG_WARN, __VA_ARGS__)

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ROOT, run, workdir, write, sqlite, dbConfig, listFiles, readJson, cleanup } from './lib/harness.mjs';
+import { spawnSync } from 'node:child_process';
+import { ROOT, run, workdir, write, sqlite, dbConfig, listFiles, readJson, cleanup, BIN_RELEASE } from './lib/harness.mjs';
 
 const ENV = { TEST_DB: 'sqlite:shop.db' };
 function shop() {
@@ -136,5 +137,22 @@ test('no secret reaches a log line or an error', () => {
   assert.notEqual(r.code, 0);
   assert.ok(!r.stderr.includes('S3cretPassw0rd'), r.stderr);
   assert.ok(!r.stdout.includes('S3cretPassw0rd'));
+  cleanup(dir);
+});
+
+test('on a terminal a live progress line is redrawn; off a terminal there is none', () => {
+  const dir = workdir();
+  sqlite(join(dir, 'big.db'), `CREATE TABLE orders (id INTEGER, v TEXT);
+    WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 2000000)
+    INSERT INTO orders SELECT i, hex(randomblob(16)) FROM s;`);
+  write(dir, 'a.yaml', dbConfig({}));
+  const cmd = `TEST_DB=sqlite:big.db ${BIN_RELEASE} --config a.yaml --date 2025-01-12`;
+  const tty = spawnSync('script', ['-qfec', cmd, '/dev/null'], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, TERM: 'xterm' } });
+  assert.equal(tty.status, 0, tty.stdout);
+  assert.match(tty.stdout, /\r\x1b\[Kshop\.orders: \d+ rows, \d+ parts, [\d.]+ MiB, \d+ rows\/s/);
+  assert.match(tty.stdout, /Successfully completed extraction for shop\.orders/);
+  const plain = run(dir, ['--config', 'a.yaml', '--date', '2025-01-12'], { env: { TEST_DB: 'sqlite:big.db' }, bin: BIN_RELEASE });
+  assert.equal(plain.code, 0);
+  assert.doesNotMatch(plain.stderr, /\x1b\[K/);
   cleanup(dir);
 });
