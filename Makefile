@@ -57,10 +57,13 @@ integration: release asan
 
 test: format-check unit integration
 
+FMT_DIRS  := $(wildcard src include tests/unit)
+FMT_FILES  = $(shell find $(FMT_DIRS) -name '*.h' -o -name '*.c')
+
 format:
-	clang-format -i $(SRCS) $(shell find src include tests/unit bench -name '*.h' -o -name '*.c' | grep -v node_modules)
+	clang-format -i $(FMT_FILES)
 format-check:
-	@clang-format --dry-run --Werror $(shell find src include tests/unit -name '*.h' -o -name '*.c') && echo "format: clean"
+	@clang-format --dry-run --Werror $(FMT_FILES) && echo "format: clean"
 
 demo: release
 	./scripts/demo.sh
