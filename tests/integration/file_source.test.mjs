@@ -193,3 +193,16 @@ test('CSV doubles land exactly as strtod reads them (fast path and fallback)', a
   assert.deepEqual(csv.map((r) => Number(r.x)), vals.map(Number));
   cleanup(dir);
 });
+
+test('a late leading-zero number in an integer column turns it to text, keeping the zero', async () => {
+  const dir = workdir();
+  const lines = ['n'];
+  for (let i = 1; i < 30000; i++) lines.push(String(i));
+  lines.push('0123', '-0', '99999');
+  writeFileSync(join(dir, 'in.csv'), lines.join('\n') + '\n');
+  const meta = extract(dir, cfg('in.csv'));
+  assert.deepEqual(meta.schema.map((c) => c.type), ['STRING']);
+  const rows = await query(`SELECT n FROM ${pq(join(dir, P, 'part-0001.parquet'))} WHERE n IN ('0123', '-0', '99999', '1')`);
+  assert.deepEqual(rows.map((r) => r.n).sort(), ['-0', '0123', '1', '99999']);
+  cleanup(dir);
+});
