@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
-import { run, workdir, write, readJson, listFiles, query, cleanup } from './lib/harness.mjs';
+import { run, start as startBin, workdir, write, readJson, listFiles, query, cleanup, BIN_RELEASE } from './lib/harness.mjs';
 import { start } from './lib/pg.mjs';
 
 let pg;
@@ -211,5 +211,28 @@ test('PostgreSQL errors: bad SQL fails at once with the server message; no passw
   const ok = run(dir, ['--config', 'e.yaml', '--dry-run'], { env: { PG_CONN: pg.url } });
   assert.equal(ok.code, 0, ok.stderr);
   assert.deepEqual(listFiles(join(dir, 'output')), []);
+  cleanup(dir);
+});
+
+test('a backend killed mid-stream is reconnected: the batch restarts and lands every row once', async () => {
+  pg.psql(`DROP TABLE IF EXISTS big; CREATE TABLE big AS SELECT g AS id, md5(g::text) AS token FROM generate_series(1, 1500000) g;`);
+  const dir = workdir();
+  write(dir, 'c.yaml', cfg({ table: 'big', query: 'SELECT * FROM big', runKeys: '    max_rows_per_file: 200000\n' }));
+  const child = startBin(dir, ['--config', 'c.yaml', '--date', '2025-01-12'], { env: { PG_CONN: pg.url }, bin: BIN_RELEASE });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((r) => child.on('exit', (code) => r(code)));
+  let killed = '';
+  for (let i = 0; i < 200 && !killed.trim(); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    killed = pg.psql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+      WHERE application_name = 'bronze-extract' AND query LIKE 'COPY%'`);
+  }
+  const code = await exited;
+  assert.equal(code, 0, stderr);
+  assert.match(killed, /t/, 'the COPY backend was never seen');
+  assert.match(stderr, /Source restarted/);
+  const n = await query(`SELECT count(*)::INT n, count(DISTINCT id)::INT d FROM ${pq(dir, 'big')}`);
+  assert.deepEqual(n[0], { n: 1500000, d: 1500000 });
   cleanup(dir);
 });
