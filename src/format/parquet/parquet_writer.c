@@ -65,6 +65,7 @@ struct bronze_encoder {
     bronze_pq_ctx ctx;
     bronze_pq_pool *pool; /* column workers (parallel_workers > 1), else NULL */
     bronze_sha256 hash;   /* of every byte written; invalid after a truncation */
+    uint64_t synced;      /* writeback started up to here */
     bronze_codec codec;
     bronze_pq_codec_linear lin;
     uint64_t max_bytes;
@@ -107,6 +108,8 @@ static uint64_t file_pos(const bronze_encoder *e)
     return e->flushed + e->out.len;
 }
 
+#define WRITEBACK_STEP ((uint64_t)8 << 20)
+
 static int write_all(bronze_encoder *e, const uint8_t *p, size_t n, bronze_err *err)
 {
     while (n) {
@@ -121,6 +124,14 @@ static int write_all(bronze_encoder *e, const uint8_t *p, size_t n, bronze_err *
         p += w;
         n -= (size_t)w;
         e->flushed += (uint64_t)w;
+        /* Start writeback of every full 8 MiB behind us without waiting for
+         * it, so finish()'s fsync has little left to flush. Advisory only. */
+        if (e->flushed - e->synced >= WRITEBACK_STEP) {
+            uint64_t end = e->flushed & ~(uint64_t)(WRITEBACK_STEP - 1);
+            sync_file_range(e->fd, (off_t)e->synced, (off_t)(end - e->synced),
+                            SYNC_FILE_RANGE_WRITE);
+            e->synced = end;
+        }
     }
     return 0;
 }
@@ -150,6 +161,8 @@ static int truncate_to(bronze_encoder *e, uint64_t pos, bronze_err *err)
         return 0;
     }
     e->hash.valid = false; /* written bytes are undone: the roller reads the file */
+    if (e->synced > pos)
+        e->synced = pos & ~(uint64_t)(WRITEBACK_STEP - 1);
     e->out.len = 0;
     if (ftruncate(e->fd, (off_t)pos) != 0 || lseek(e->fd, (off_t)pos, SEEK_SET) < 0)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "truncating %s: %s", e->path, strerror(errno));
