@@ -178,17 +178,6 @@ void bronze_batch_clear(bronze_batch *b)
     b->var_bytes = 0;
 }
 
-size_t bronze_batch_bytes(const bronze_batch *b)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < b->schema->ncols; i++) {
-        bronze_type t = b->schema->fields[i].type;
-        n += bronze_type_is_varlen(t) ? b->cols[i].data_len + 8 * b->nrows
-                                      : bronze_type_width(t) * b->nrows;
-    }
-    return n;
-}
-
 int bronze_batch_grow_data(bronze_column *c, size_t need)
 {
     size_t cap = c->data_cap ? c->data_cap : 4096;

@@ -131,8 +131,6 @@ int bronze_batch_init(bronze_batch *b, const bronze_schema *schema, size_t cap);
 void bronze_batch_free(bronze_batch *b);
 /* Empties the batch, keeping its buffers. */
 void bronze_batch_clear(bronze_batch *b);
-/* Bytes a batch holds in values (for memory accounting and size estimates). */
-size_t bronze_batch_bytes(const bronze_batch *b);
 
 static inline bool bronze_batch_is_valid(const bronze_column *c, size_t row)
 {

@@ -41,11 +41,6 @@ void bronze_log_set_job(const char *job)
     snprintf(t_job, sizeof t_job, "%s", job ? job : "");
 }
 
-int bronze_log_enabled(bronze_log_level level)
-{
-    return level >= g_min;
-}
-
 static const char *level_name(bronze_log_level l)
 {
     static const char *n[] = {"DEBUG", "INFO", "WARNING", "ERROR"};

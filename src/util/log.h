@@ -26,7 +26,6 @@ void bronze_log_setup(bronze_log_level min_level, bronze_log_format fmt);
 int bronze_log_format_parse(const char *s, bronze_log_format *out);
 /* Tags this thread's lines with a job name (NULL clears). The string is copied. */
 void bronze_log_set_job(const char *job);
-int bronze_log_enabled(bronze_log_level level);
 void bronze_log(bronze_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* True when progress is shown as a live line: stderr is a terminal, the

@@ -149,11 +149,6 @@ void bronze_tc_elem_i32(bronze_tc *t, int32_t v)
     bronze_tc_varint(t, bronze_tc_zigzag64(v));
 }
 
-void bronze_tc_elem_i64(bronze_tc *t, int64_t v)
-{
-    bronze_tc_varint(t, bronze_tc_zigzag64(v));
-}
-
 void bronze_tc_elem_binary(bronze_tc *t, const void *p, size_t n)
 {
     bronze_tc_varint(t, n);

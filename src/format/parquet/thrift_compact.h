@@ -74,7 +74,6 @@ void bronze_tc_field_list(bronze_tc *t, int16_t id, int elem, size_t size);
 /* Header of a list that is not a field (nested lists; rarely needed). */
 void bronze_tc_list_header(bronze_tc *t, int elem, size_t size);
 void bronze_tc_elem_i32(bronze_tc *t, int32_t v);
-void bronze_tc_elem_i64(bronze_tc *t, int64_t v);
 void bronze_tc_elem_binary(bronze_tc *t, const void *p, size_t n);
 /* Opens a struct list element; close it with bronze_tc_struct_end. */
 void bronze_tc_elem_struct(bronze_tc *t);
