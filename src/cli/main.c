@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "run/partition.h"
 #include "run/runner.h"
+#include "storage/storage.h"
 #include "util/interrupt.h"
 #include "util/log.h"
 #include "util/utf8_locale.h"
@@ -161,7 +162,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (list) {
-        puts("storage local");
+        for (const bronze_storage_vt *const *b = bronze_storage_backends; *b; b++)
+            printf("storage %s\n", (*b)->name);
         puts("source db sqlite");
         puts("source db postgresql");
         puts("source db odbc");

@@ -36,6 +36,7 @@
 #include "run/state.h"
 #include "source/source.h"
 #include "storage/storage.h"
+#include "util/fs.h"
 #include "util/datetime.h"
 #include "util/interrupt.h"
 #include "util/log.h"
@@ -158,7 +159,9 @@ static int setup(job *j, bronze_err *err)
     if (take_lock(j, err))
         return -1;
     sweep_dead_staging(base, cfg);
-    return bronze_storage_local_open(&j->storage, j->root, err);
+    bronze_storage_params sp;
+    const bronze_storage_vt *svt = bronze_storage_for(cfg, &sp);
+    return svt->open(&j->storage, &sp, err);
 }
 
 /* §6.6: a pending batch from a run that died between commit and state write
@@ -401,29 +404,30 @@ static int commit(job *j, const char *new_cursor, double t0, bronze_err *err)
             return -1;
     }
 
-    char **keys = NULL;
-    size_t nkeys = 0;
-    if (st->vt->list(st, j->partition, &keys, &nkeys, err))
+    bronze_obj_list keys = BRONZE_OBJ_LIST_INIT;
+    if (st->vt->list(st, j->partition, false, &keys, err))
         return -1;
     snprintf(key, sizeof key, "%s_metadata.json", j->partition);
     int rc = -1;
-    if (!j->previous && st->vt->remove(st, key, err)) /* full load: old marker goes first */
+    const char *mk = key;
+    if (!j->previous && st->vt->remove(st, &mk, 1, err)) /* full load: old marker goes first */
         goto out;
     for (size_t i = 0; i < j->roller.nfiles; i++) {
         const bronze_part_file *f = &j->roller.files[i];
         snprintf(key, sizeof key, "%s%s", j->partition, f->name);
-        if (st->vt->put(st, f->staged_path, key, err))
+        if (st->vt->upload(st, f->staged_path, key, f->bytes, f->sha256, err))
             goto out;
     }
     fault_point("after-parts");
     /* Stale parts (full load) and parts no marker lists (crashed runs) go. */
-    for (size_t i = 0; i < nkeys; i++) {
-        const char *name = keys[i] + strlen(j->partition);
+    for (size_t i = 0; i < keys.n; i++) {
+        const char *name = keys.v[i].key + strlen(j->partition);
         if (!is_part_name(name) || new_file(&j->roller, name))
             continue;
         if (j->previous && bronze_metadata_lists(j->previous, name))
             continue;
-        if (st->vt->remove(st, keys[i], err))
+        const char *k = keys.v[i].key;
+        if (st->vt->remove(st, &k, 1, err))
             goto out;
     }
     bronze_batch_info info = {
@@ -447,12 +451,10 @@ static int commit(job *j, const char *new_cursor, double t0, bronze_err *err)
         bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
         goto out;
     }
-    char staged[4600];
-    snprintf(staged, sizeof staged, "%s/_metadata.json", j->tmp_dir);
-    rc = bronze_write_file_atomic(staged, text, strlen(text), err);
-    free(text);
     snprintf(key, sizeof key, "%s_metadata.json", j->partition);
-    if (rc || (rc = st->vt->put(st, staged, key, err)))
+    rc = st->vt->put(st, key, text, strlen(text), err);
+    free(text);
+    if (rc)
         goto out;
 
     fault_point("after-marker");
@@ -469,7 +471,7 @@ static int commit(job *j, const char *new_cursor, double t0, bronze_err *err)
     }
     rc = 0;
 out:
-    bronze_storage_free_list(keys, nkeys);
+    bronze_obj_list_free(&keys);
     return rc;
 }
 

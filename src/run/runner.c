@@ -36,11 +36,6 @@ int bronze_runner_preflight(bronze_config **cfgs, size_t n, bronze_err *err)
                                   "%s: source.run: no output format is enabled (write_csv/"
                                   "write_parquet and platform.bronze.output_defaults.allow_*)",
                                   c->path);
-        if (c->storage_backend == BRONZE_BACKEND_S3 && c->run.s3_enabled)
-            return bronze_err_set(err, BRONZE_E_CONFIG,
-                                  "%s: source.run.s3_enabled: uploads to S3 are not available in "
-                                  "this build yet; set s3_enabled: false to run locally",
-                                  c->path);
     }
     for (size_t i = 0; i < n; i++)
         if (!bronze_source_for(cfgs[i], err))

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/storage.h"
+#include "util/fs.h"
 
 void bronze_state_path(const bronze_config *cfg, char *out, size_t cap)
 {

@@ -1,246 +1,256 @@
 /*
- * local.c - the local-directory storage target, plus the file helpers every
- * back end shares (mkdir -p, atomic write, fsync of directories).
+ * local.c - the local-directory storage back end (see storage.h).
  *
- * put() is rename(2) from the staging folder (same file system: the staging
- * folder lives under the root, SPEC §7) followed by an fsync of the target
- * folder, so a committed name always refers to a complete, durable file.
+ * Staging lives under the same root (.bronze-tmp/), so upload() and
+ * publish() are rename(2) on one file system: a final name always refers to
+ * a complete, fsynced file, and the folder's fsync after each rename is
+ * checked. swap_dir() exchanges a whole partition folder in one step with
+ * renameat2(RENAME_EXCHANGE), so even a reader that ignores _metadata.json
+ * sees the old batch or the new one (SPEC §6.4).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "run/roller.h"
 #include "storage/storage.h"
+#include "util/fs.h"
 
 typedef struct {
     bronze_storage base;
     char *root;
 } local_storage;
 
-int bronze_mkdirs(const char *path, bronze_err *err)
+#define PATH_CAP 4200
+
+static int full_path(local_storage *s, const char *key, char *out, bronze_err *err)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "path too long: %s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return bronze_err_set(err, BRONZE_E_RUNTIME, "creating directory %s: %s", tmp,
-                                  strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "creating directory %s: %s", tmp,
-                              strerror(errno));
-    struct stat st;
-    if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode))
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s is not a directory", tmp);
-    return 0;
+    return bronze_path_fmt(out, PATH_CAP, err, "%s/%s", s->root, key);
 }
 
-int bronze_fsync_dir(const char *dir)
+static int ensure_parent(const char *path, bronze_err *err)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
+    char dir[PATH_CAP];
+    bronze_dir_of(path, dir, sizeof dir);
+    return bronze_mkdirs(dir, err);
+}
+
+static int move_into(const char *from, const char *to, bronze_err *err)
+{
+    if (ensure_parent(to, err))
         return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-static void dir_of(const char *path, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s", path);
-    char *slash = strrchr(out, '/');
-    if (slash)
-        *slash = 0;
-    else
-        snprintf(out, cap, ".");
-}
-
-int bronze_write_file_atomic(const char *path, const void *data, size_t n, bronze_err *err)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "creating %s: %s", tmp, strerror(errno));
-    const char *p = data;
-    size_t left = n;
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return bronze_err_set(err, BRONZE_E_RUNTIME, "writing %s: %s", tmp, strerror(e));
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "syncing %s: %s", tmp, strerror(e));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "renaming %s: %s", path, strerror(e));
-    }
-    char dir[4200];
-    dir_of(path, dir, sizeof dir);
-    bronze_fsync_dir(dir);
-    return 0;
-}
-
-int bronze_read_file(const char *path, bronze_buf *out, bool *found, bronze_err *err)
-{
-    out->len = 0;
-    *found = false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return 0;
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "reading %s: %s", path, strerror(errno));
-    }
-    for (;;) {
-        if (bronze_buf_reserve(out, 65536)) {
-            close(fd);
-            return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
-        }
-        ssize_t r = read(fd, out->data + out->len, 65536);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            close(fd);
-            return bronze_err_set(err, BRONZE_E_RUNTIME, "reading %s: %s", path, strerror(e));
-        }
-        if (r == 0)
-            break;
-        out->len += (size_t)r;
-    }
-    close(fd);
-    *found = true;
-    return bronze_buf_cstr(out);
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    remove(p);
-    return 0;
-}
-
-void bronze_remove_tree(const char *path)
-{
-    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void full_path(local_storage *s, const char *key, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s/%s", s->root, key);
-}
-
-static int local_put(bronze_storage *base, const char *local_path, const char *key, bronze_err *err)
-{
-    local_storage *s = (local_storage *)base;
-    char dst[4200], dir[4200];
-    full_path(s, key, dst, sizeof dst);
-    dir_of(dst, dir, sizeof dir);
-    if (bronze_mkdirs(dir, err))
-        return -1;
-    if (rename(local_path, dst) != 0)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "moving %s to %s: %s", local_path, dst,
+    if (rename(from, to) != 0)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "moving %s to %s: %s", from, to,
                               strerror(errno));
-    if (bronze_fsync_dir(dir) != 0)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "syncing %s: %s", dir, strerror(errno));
-    return 0;
+    if (bronze_fsync_parent(to, err))
+        return -1;
+    /* the folder it left changed too */
+    char a[PATH_CAP], b[PATH_CAP];
+    bronze_dir_of(from, a, sizeof a);
+    bronze_dir_of(to, b, sizeof b);
+    return strcmp(a, b) ? bronze_fsync_parent(from, err) : 0;
 }
 
-static int local_remove(bronze_storage *base, const char *key, bronze_err *err)
+static int local_upload(bronze_storage *base, const char *local_path, const char *key,
+                        uint64_t size, const char *sha256_hex, bronze_err *err)
+{
+    (void)size;
+    (void)sha256_hex;
+    char dst[PATH_CAP];
+    if (full_path((local_storage *)base, key, dst, err))
+        return -1;
+    return move_into(local_path, dst, err);
+}
+
+static int local_publish(bronze_storage *base, const char *src_key, const char *dst_key,
+                         bronze_err *err)
 {
     local_storage *s = (local_storage *)base;
-    char p[4200];
-    full_path(s, key, p, sizeof p);
-    if (unlink(p) != 0 && errno != ENOENT)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "removing %s: %s", p, strerror(errno));
-    char dir[4200];
-    dir_of(p, dir, sizeof dir);
-    bronze_fsync_dir(dir);
-    return 0;
+    char src[PATH_CAP], dst[PATH_CAP];
+    if (full_path(s, src_key, src, err) || full_path(s, dst_key, dst, err))
+        return -1;
+    return move_into(src, dst, err);
 }
 
-static int cmp_str(const void *a, const void *b)
+static int local_put(bronze_storage *base, const char *key, const void *data, size_t n,
+                     bronze_err *err)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int local_list(bronze_storage *base, const char *prefix, char ***keys, size_t *n,
-                      bronze_err *err)
-{
-    local_storage *s = (local_storage *)base;
-    char p[4200];
-    full_path(s, prefix, p, sizeof p);
-    *keys = NULL;
-    *n = 0;
-    DIR *d = opendir(p);
-    if (!d) {
-        if (errno == ENOENT)
-            return 0;
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "listing %s: %s", p, strerror(errno));
-    }
-    size_t cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || e->d_type == DT_DIR)
-            continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **k = realloc(*keys, cap * sizeof *k);
-            if (!k)
-                break;
-            *keys = k;
-        }
-        size_t len = strlen(prefix) + strlen(e->d_name) + 2;
-        char *k = malloc(len);
-        if (!k)
-            break;
-        snprintf(k, len, "%s%s", prefix, e->d_name);
-        (*keys)[(*n)++] = k;
-    }
-    closedir(d);
-    if (*n)
-        qsort(*keys, *n, sizeof **keys, cmp_str);
-    return 0;
+    char p[PATH_CAP];
+    if (full_path((local_storage *)base, key, p, err) || ensure_parent(p, err))
+        return -1;
+    return bronze_write_file_atomic(p, data, n, err);
 }
 
 static int local_get(bronze_storage *base, const char *key, bronze_buf *out, bool *found,
                      bronze_err *err)
 {
-    local_storage *s = (local_storage *)base;
-    char p[4200];
-    full_path(s, key, p, sizeof p);
+    char p[PATH_CAP];
+    if (full_path((local_storage *)base, key, p, err))
+        return -1;
     return bronze_read_file(p, out, found, err);
+}
+
+static int local_digest(bronze_storage *base, const char *key, char hex[65], uint64_t *size,
+                        bool *found, bronze_err *err)
+{
+    char p[PATH_CAP];
+    *found = false;
+    if (full_path((local_storage *)base, key, p, err))
+        return -1;
+    struct stat st;
+    if (stat(p, &st) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "reading %s: %s", p, strerror(errno));
+    }
+    *size = (uint64_t)st.st_size;
+    if (bronze_sha256_file(p, hex, err))
+        return -1;
+    *found = true;
+    return 0;
+}
+
+/* Walks dir (the folder of prefix) adding keys that start with prefix. */
+static int list_dir(const char *dir_path, const char *dir_key, const char *prefix, bool recursive,
+                    bronze_obj_list *out, bronze_err *err)
+{
+    DIR *d = opendir(dir_path);
+    if (!d) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return 0;
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "listing %s: %s", dir_path, strerror(errno));
+    }
+    size_t plen = strlen(prefix);
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char key[PATH_CAP], path[PATH_CAP];
+        if (bronze_path_fmt(key, sizeof key, err, "%s%s", dir_key, e->d_name) ||
+            bronze_path_fmt(path, sizeof path, err, "%s/%s", dir_path, e->d_name)) {
+            rc = -1;
+            break;
+        }
+        struct stat st;
+        if (lstat(path, &st) != 0)
+            continue; /* removed while we listed */
+        if (S_ISDIR(st.st_mode)) {
+            if (!recursive)
+                continue;
+            size_t klen = strlen(key);
+            /* descend only where keys below can still match the prefix */
+            if (klen + 1 >= sizeof key)
+                continue;
+            key[klen] = '/';
+            key[klen + 1] = 0;
+            size_t m = klen + 1 < plen ? klen + 1 : plen;
+            if (strncmp(key, prefix, m))
+                continue;
+            rc = list_dir(path, key, prefix, recursive, out, err);
+            continue;
+        }
+        if (!S_ISREG(st.st_mode) || strncmp(key, prefix, plen))
+            continue;
+        if (bronze_obj_list_add(out, key, (uint64_t)st.st_size))
+            rc = bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory listing %s", dir_path);
+    }
+    closedir(d);
+    return rc;
+}
+
+static int local_list(bronze_storage *base, const char *prefix, bool recursive,
+                      bronze_obj_list *out, bronze_err *err)
+{
+    local_storage *s = (local_storage *)base;
+    /* the folder part of the prefix: everything up to its last '/' */
+    const char *slash = strrchr(prefix, '/');
+    size_t dlen = slash ? (size_t)(slash - prefix) + 1 : 0;
+    char dir_key[PATH_CAP], dir_path[PATH_CAP];
+    if (dlen >= sizeof dir_key)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "path too long: %.200s", prefix);
+    memcpy(dir_key, prefix, dlen);
+    dir_key[dlen] = 0;
+    if (bronze_path_fmt(dir_path, sizeof dir_path, err, "%s/%s", s->root, dir_key))
+        return -1;
+    size_t before = out->n;
+    if (list_dir(dir_path, dir_key, prefix, recursive, out, err))
+        return -1;
+    (void)before;
+    bronze_obj_list_sort(out);
+    return 0;
+}
+
+static int local_remove(bronze_storage *base, const char *const *keys, size_t n, bronze_err *err)
+{
+    local_storage *s = (local_storage *)base;
+    char last_dir[PATH_CAP] = "";
+    for (size_t i = 0; i < n; i++) {
+        char p[PATH_CAP], dir[PATH_CAP];
+        if (full_path(s, keys[i], p, err))
+            return -1;
+        if (unlink(p) != 0 && errno != ENOENT)
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "removing %s: %s", p, strerror(errno));
+        bronze_dir_of(p, dir, sizeof dir);
+        if (strcmp(dir, last_dir)) {
+            if (bronze_fsync_dir(dir) != 0 && errno != ENOENT)
+                return bronze_err_set(err, BRONZE_E_RUNTIME, "syncing directory %s: %s", dir,
+                                      strerror(errno));
+            snprintf(last_dir, sizeof last_dir, "%s", dir);
+        }
+    }
+    return 0;
+}
+
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+static int local_swap_dir(bronze_storage *base, const char *src_key, const char *dst_key,
+                          bronze_err *err)
+{
+    local_storage *s = (local_storage *)base;
+    char src[PATH_CAP], dst[PATH_CAP];
+    if (full_path(s, src_key, src, err) || full_path(s, dst_key, dst, err))
+        return -1;
+    /* keys of folders end in '/': drop it for the syscalls */
+    size_t n = strlen(src);
+    if (n > 1 && src[n - 1] == '/')
+        src[n - 1] = 0;
+    n = strlen(dst);
+    if (n > 1 && dst[n - 1] == '/')
+        dst[n - 1] = 0;
+    struct stat st;
+    if (stat(dst, &st) != 0) {
+        if (errno != ENOENT)
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "reading %s: %s", dst, strerror(errno));
+        return move_into(src, dst, err);
+    }
+    if (syscall(SYS_renameat2, AT_FDCWD, src, AT_FDCWD, dst, RENAME_EXCHANGE) != 0) {
+        if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)
+            return 1; /* this file system cannot exchange: marker protocol */
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "exchanging %s with %s: %s", src, dst,
+                              strerror(errno));
+    }
+    if (bronze_fsync_parent(dst, err))
+        return -1;
+    char a[PATH_CAP], b[PATH_CAP];
+    bronze_dir_of(src, a, sizeof a);
+    bronze_dir_of(dst, b, sizeof b);
+    return strcmp(a, b) ? bronze_fsync_parent(src, err) : 0;
 }
 
 static void local_describe(bronze_storage *base, const char *key, char *out, size_t cap)
 {
     local_storage *s = (local_storage *)base;
-    full_path(s, key, out, cap);
+    snprintf(out, cap, "%s/%s", s->root, key);
 }
 
 static void local_close(bronze_storage *base)
@@ -252,34 +262,33 @@ static void local_close(bronze_storage *base)
     free(s);
 }
 
-static const bronze_storage_vt local_vt = {
-    .name = "local",
-    .put = local_put,
-    .remove = local_remove,
-    .list = local_list,
-    .get = local_get,
-    .describe = local_describe,
-    .close = local_close,
-};
-
-int bronze_storage_local_open(bronze_storage **out, const char *root, bronze_err *err)
+static int local_open(bronze_storage **out, const bronze_storage_params *p, bronze_err *err)
 {
+    *out = NULL;
     local_storage *s = calloc(1, sizeof *s);
-    if (!s || !(s->root = strdup(root))) {
+    if (!s || !(s->root = strdup(p->local_root && *p->local_root ? p->local_root : "."))) {
         free(s);
         return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
     }
     size_t n = strlen(s->root);
     while (n > 1 && s->root[n - 1] == '/')
         s->root[--n] = 0;
-    s->base.vt = &local_vt;
+    s->base.vt = &bronze_storage_local;
     *out = &s->base;
     return 0;
 }
 
-void bronze_storage_free_list(char **keys, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(keys[i]);
-    free(keys);
-}
+const bronze_storage_vt bronze_storage_local = {
+    .name = "local",
+    .open = local_open,
+    .upload = local_upload,
+    .publish = local_publish,
+    .put = local_put,
+    .get = local_get,
+    .digest = local_digest,
+    .list = local_list,
+    .remove = local_remove,
+    .swap_dir = local_swap_dir,
+    .describe = local_describe,
+    .close = local_close,
+};
