@@ -296,3 +296,60 @@ test('SIGTERM stops a run cleanly: nothing committed, staging removed, exit 1', 
   assert.deepEqual(readdirSync(join(dir, 'output/.bronze-tmp')).filter((n) => !n.endsWith('.lock')), []);
   cleanup(dir);
 });
+
+test('--dry-run changes nothing: no state rewrite, no lock, no staging sweep, no folders', () => {
+  const dir = workdir();
+  table(dir, 20);
+  write(dir, 'c.yaml', INCR());
+  mkdirSync(join(dir, '.state'));
+  // a pending batch that a real run would drop (and rewrite the state for)
+  const state = JSON.stringify({ cursor: '2025-01-01 00:00:05', last_run: '2025-01-11', pending: { partition_path: 'system=shop/table=orders/dt=2025-01-11/', batch_id: 'gone', new_cursor: 'x' } });
+  writeFileSync(join(dir, '.state/shop_orders_cursor.json'), state);
+  const r = run(dir, ['--config', 'c.yaml', '--date', '2025-01-12', '--dry-run'], { env: ENV });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(join(dir, '.state/shop_orders_cursor.json'), 'utf8'), state);
+  assert.deepEqual(readdirSync(join(dir, '.state')), ['shop_orders_cursor.json']);
+  assert.ok(!existsSync(join(dir, 'output')), 'the dry run created the output root');
+  // with an existing root and a dead run's staging, both stay as they are
+  mkdirSync(join(dir, 'output/.bronze-tmp/shop+orders+999999999+deadbeef'), { recursive: true });
+  const r2 = run(dir, ['--config', 'c.yaml', '--date', '2025-01-12', '--dry-run'], { env: ENV });
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.deepEqual(allFiles(join(dir, 'output')), []);
+  assert.deepEqual(readdirSync(join(dir, 'output/.bronze-tmp')), ['shop+orders+999999999+deadbeef']);
+  cleanup(dir);
+});
+
+test('two runs of one incremental table into different partitions: the second fails at once', async () => {
+  const dir = workdir();
+  table(dir, 400000);
+  write(dir, 'c.yaml', INCR());
+  const first = start(dir, ['--config', 'c.yaml', '--date', '2025-01-12'], { env: ENV, bin: BIN_RELEASE });
+  const exited = new Promise((r) => first.on('exit', r));
+  await new Promise((r) => setTimeout(r, 150));
+  const second = run(dir, ['--config', 'c.yaml', '--date', '2025-01-13'], { env: ENV, bin: BIN_RELEASE });
+  assert.equal(await exited, 0);
+  assert.equal(second.code, 1, second.stderr);
+  assert.match(second.stderr, /cursor state of shop\.orders is being written by another bronze-extract process/);
+  assert.ok(!existsSync(join(dir, 'output/system=shop/table=orders/dt=2025-01-13')));
+  assert.equal(readJson(join(dir, '.state/shop_orders_cursor.json')).cursor, '2025-01-05 15:06:40');
+  // no lock file outlives its run
+  assert.deepEqual(readdirSync(join(dir, '.state')), ['shop_orders_cursor.json']);
+  cleanup(dir);
+});
+
+test('the staging sweep removes only this table\'s dead runs (a dotted table name is another table)', () => {
+  const dir = workdir();
+  table(dir, 10);
+  write(dir, 'c.yaml', dbConfig({}));
+  const tmp = join(dir, 'output/.bronze-tmp');
+  mkdirSync(join(tmp, 'shop+orders+999999999+deadbeef'), { recursive: true });
+  writeFileSync(join(tmp, 'shop+orders+999999999+deadbeef/part-0001.csv'), 'x\n');
+  // table "orders.999999999" of the same system, whose run is alive (this process)
+  const other = `shop+orders.999999999+${process.pid}+cafef00d`;
+  mkdirSync(join(tmp, other));
+  writeFileSync(join(tmp, other, 'part-0001.csv'), 'live\n');
+  const r = run(dir, ['--config', 'c.yaml', '--date', '2025-01-12'], { env: ENV });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(allFiles(tmp), [`${other}/part-0001.csv`]);
+  cleanup(dir);
+});
