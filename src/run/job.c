@@ -589,6 +589,9 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
                        bronze_interrupted());
         goto done;
     }
+    if (j->previous && j->src &&
+        bronze_metadata_schema_drift(j->previous, j->svt->schema(j->src), cfg->path, err))
+        goto done;
     if (commit(j, j->incremental ? new_cursor : NULL, t0, err))
         goto done;
     res->rows = j->roller.total_rows;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "run/job.h"
+#include "util/log.h"
 
 static json_t *str_or_null(const char *s)
 {
@@ -44,9 +45,122 @@ static json_t *file_entry(bool *bad, const bronze_part_file *f, const char *batc
     return o;
 }
 
+static json_t *schema_json(bool *bad, const bronze_schema *s)
+{
+    json_t *sc = json_array();
+    for (size_t i = 0; i < s->ncols; i++) {
+        const bronze_field *f = &s->fields[i];
+        char ty[48];
+        bronze_field_type_text(f, ty, sizeof ty);
+        json_t *c = json_object();
+        set(bad, c, "name", json_string(f->name));
+        set(bad, c, "type", json_string(ty));
+        set(bad, c, "nullable", json_boolean(f->nullable));
+        append(bad, sc, c);
+    }
+    return sc;
+}
+
+static json_t *find_column(json_t *schema, const char *name)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(schema, i, c)
+    {
+        const char *n = json_string_value(json_object_get(c, "name"));
+        if (n && !strcmp(n, name))
+            return c;
+    }
+    return NULL;
+}
+
+/* The partition's schema after an append: the committed columns in their
+ * order, then this batch's new ones (nullable: older parts lack them). */
+static json_t *union_schema(bool *bad, json_t *previous, json_t *mine)
+{
+    json_t *prev = json_object_get(previous, "schema");
+    if (!json_is_array(prev))
+        return json_incref(mine);
+    json_t *u = json_deep_copy(prev);
+    if (!u) {
+        *bad = true;
+        return NULL;
+    }
+    size_t i;
+    json_t *c;
+    json_array_foreach(u, i, c)
+    {
+        if (!find_column(mine, json_string_value(json_object_get(c, "name"))))
+            set(bad, c, "nullable", json_true());
+    }
+    json_array_foreach(mine, i, c)
+    {
+        const char *n = json_string_value(json_object_get(c, "name"));
+        json_t *old = find_column(u, n);
+        if (!old) {
+            json_t *copy = json_deep_copy(c);
+            set(bad, copy, "nullable", json_true());
+            append(bad, u, copy);
+        } else if (json_is_true(json_object_get(c, "nullable"))) {
+            set(bad, old, "nullable", json_true());
+        }
+    }
+    return u;
+}
+
+int bronze_metadata_schema_drift(json_t *previous, const bronze_schema *s, const char *cfg_path,
+                                 bronze_err *err)
+{
+    json_t *prev = json_object_get(previous, "schema");
+    if (!json_is_array(prev) || !s)
+        return 0;
+    bool bad = false;
+    json_t *mine = schema_json(&bad, s);
+    if (bad) {
+        json_decref(mine);
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    }
+    int rc = 0;
+    size_t i;
+    json_t *c;
+    json_array_foreach(mine, i, c)
+    {
+        const char *n = json_string_value(json_object_get(c, "name"));
+        json_t *old = find_column(prev, n);
+        const char *ot = json_string_value(json_object_get(old, "type"));
+        const char *nt = json_string_value(json_object_get(c, "type"));
+        if (!old) {
+            BRONZE_WARN("%s: new column '%s' (%s) in this incremental batch; the partition's "
+                        "older parts lack it (read them with union_by_name / mergeSchema)",
+                        cfg_path, n, nt);
+        } else if (ot && nt && strcmp(ot, nt)) {
+            rc = bronze_err_set(err, BRONZE_E_RUNTIME,
+                                "%s: column '%s' is %s in this batch but %s in the partition's "
+                                "committed parts; an incremental load cannot change a column's "
+                                "type: run a full load (no cursor) to rewrite the partition, or "
+                                "CAST the column in base_query",
+                                cfg_path, n, nt, ot);
+            break;
+        }
+    }
+    if (rc == 0) {
+        json_array_foreach(prev, i, c)
+        {
+            const char *n = json_string_value(json_object_get(c, "name"));
+            if (n && !find_column(mine, n))
+                BRONZE_WARN("%s: column '%s' of the partition's committed parts is missing from "
+                            "this incremental batch; its rows read it as NULL",
+                            cfg_path, n);
+        }
+    }
+    json_decref(mine);
+    return rc;
+}
+
 char *bronze_metadata_render(const bronze_batch_info *in)
 {
     bool bad_ = false, *bad = &bad_;
+    json_t *mine = in->schema ? schema_json(bad, in->schema) : json_null();
     json_t *files = json_array();
     json_t *batches = NULL;
     uint64_t total = in->records;
@@ -68,6 +182,7 @@ char *bronze_metadata_render(const bronze_batch_info *in)
             copy_key(bad, b, "batch_timestamp", in->previous, "batch_timestamp");
             copy_key(bad, b, "records", in->previous, "total_records");
             copy_key(bad, b, "new_cursor", in->previous, "new_cursor");
+            copy_key(bad, b, "schema", in->previous, "schema");
             append(bad, batches, b);
         }
         json_t *b = json_object();
@@ -75,6 +190,7 @@ char *bronze_metadata_render(const bronze_batch_info *in)
         set(bad, b, "batch_timestamp", json_string(in->batch_timestamp));
         set(bad, b, "records", json_integer((json_int_t)in->records));
         set(bad, b, "new_cursor", str_or_null(in->new_cursor));
+        set(bad, b, "schema", json_incref(mine));
         append(bad, batches, b);
     }
     for (size_t i = 0; i < in->nfiles; i++)
@@ -95,28 +211,15 @@ char *bronze_metadata_render(const bronze_batch_info *in)
     set(bad, o, "new_cursor", str_or_null(in->new_cursor));
     set(bad, o, "batch_id", json_string(in->batch_id));
     set(bad, o, "files", files);
-    if (in->schema) {
-        json_t *sc = json_array();
-        for (size_t i = 0; i < in->schema->ncols; i++) {
-            const bronze_field *f = &in->schema->fields[i];
-            char ty[48];
-            bronze_field_type_text(f, ty, sizeof ty);
-            json_t *c = json_object();
-            set(bad, c, "name", json_string(f->name));
-            set(bad, c, "type", json_string(ty));
-            set(bad, c, "nullable", json_boolean(f->nullable));
-            append(bad, sc, c);
-        }
-        set(bad, o, "schema", sc);
-    } else {
-        set(bad, o, "schema", json_null());
-    }
+    set(bad, o, "schema",
+        json_is_array(mine) ? union_schema(bad, in->previous, mine) : json_incref(mine));
     if (batches)
         set(bad, o, "batches", batches);
     set(bad, o, "duration_seconds", json_real(in->duration_seconds));
     set(bad, o, "tool_version", json_string(BRONZE_VERSION));
     set(bad, o, "created_by", json_string(bronze_created_by()));
     char *text = bad_ ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+    json_decref(mine);
     json_decref(o);
     return text;
 }

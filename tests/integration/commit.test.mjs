@@ -353,3 +353,35 @@ test('the staging sweep removes only this table\'s dead runs (a dotted table nam
   assert.deepEqual(allFiles(tmp), [`${other}/part-0001.csv`]);
   cleanup(dir);
 });
+
+test('incremental schema drift: a new column is warned and recorded, a type change fails', async () => {
+  const dir = workdir();
+  table(dir, 10);
+  write(dir, 'c.yaml', INCR());
+  const args = ['--config', 'c.yaml', '--date', '2025-01-12'];
+  assert.equal(run(dir, args, { env: ENV }).code, 0);
+  sqlite(join(dir, 'shop.db'), "ALTER TABLE orders ADD COLUMN extra TEXT; INSERT INTO orders VALUES (11, 'a', '2025-02-01 00:00:00', 'e1');");
+  let r = run(dir, args, { env: ENV });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /new column 'extra' \(STRING\) in this incremental batch/);
+  const meta = readJson(join(dir, P, '_metadata.json'));
+  assert.deepEqual(meta.schema.map((c) => c.name), ['id', 'note', 'updated_at', 'extra']);
+  assert.equal(meta.schema.find((c) => c.name === 'extra').nullable, true);
+  assert.deepEqual(meta.batches.map((b) => b.schema.map((c) => c.name)), [['id', 'note', 'updated_at'], ['id', 'note', 'updated_at', 'extra']]);
+  const rows = await query(`SELECT id::INT id, extra FROM read_parquet('${dir}/${P}/*.parquet', union_by_name=true) ORDER BY id`);
+  assert.equal(rows.length, 11);
+  assert.deepEqual(rows[10], { id: 11, extra: 'e1' });
+  assert.equal(rows[0].extra, null);
+  // a type change against the committed parts: fail, nothing committed, cursor kept
+  const state = readFileSync(join(dir, '.state/shop_orders_cursor.json'), 'utf8');
+  sqlite(join(dir, 'shop.db'), `CREATE TABLE o2 (id INTEGER PRIMARY KEY, note INTEGER, updated_at TIMESTAMP, extra TEXT);
+INSERT INTO o2 SELECT id, 7, updated_at, extra FROM orders; DROP TABLE orders; ALTER TABLE o2 RENAME TO orders;
+INSERT INTO orders VALUES (12, 5, '2025-03-01 00:00:00', NULL);`);
+  const before = readFileSync(join(dir, P, '_metadata.json'), 'utf8');
+  r = run(dir, args, { env: ENV });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /column 'note' is INT64 in this batch but STRING in the partition's committed parts.*run a full load/);
+  assert.equal(readFileSync(join(dir, P, '_metadata.json'), 'utf8'), before);
+  assert.equal(readFileSync(join(dir, '.state/shop_orders_cursor.json'), 'utf8'), state);
+  cleanup(dir);
+});
