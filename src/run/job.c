@@ -161,7 +161,7 @@ static int setup(job *j, bronze_err *err)
                           sizeof j->partition);
     bronze_storage_params sp;
     const bronze_storage_vt *stv = bronze_storage_for(cfg, &sp);
-    j->remote = stv != &bronze_storage_local;
+    j->remote = stv->remote;
     if (bronze_path_fmt(j->root, sizeof j->root, err, "%s", sp.local_root))
         return -1;
     j->incremental = cfg->type == BRONZE_SRC_DB && cfg->db.incremental;

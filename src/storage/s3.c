@@ -8,4 +8,4 @@ static int s3_open(bronze_storage **out, const bronze_storage_params *p, bronze_
     return bronze_err_set(err, BRONZE_E_RUNTIME, "uploads to S3 are not available in this build");
 }
 
-const bronze_storage_vt bronze_storage_s3 = {.name = "s3", .open = s3_open};
+const bronze_storage_vt bronze_storage_s3 = {.name = "s3", .remote = true, .open = s3_open};
