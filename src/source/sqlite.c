@@ -40,7 +40,7 @@ struct bronze_source {
     char *last_cursor;
 };
 
-static const char *db_path(const char *cs)
+const char *bronze_source_sqlite_path(const char *cs)
 {
     /* sqlite:///abs/path, sqlite:/abs/path, sqlite:rel/path */
     const char *p = cs + 7;
@@ -165,7 +165,7 @@ static int sqlite_open(bronze_source **out, const bronze_source_ctx *ctx, bronze
     s->cfg = cfg;
     s->cursor_col = -1;
     *out = s;
-    const char *path = db_path(cfg->env.conn_str);
+    const char *path = bronze_source_sqlite_path(cfg->env.conn_str);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK)
         return bronze_err_set(err, BRONZE_E_RUNTIME,
                               "%s: source.db.conn_str_env: cannot open "
