@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "config/yaml_doc.h"
+#include "source/db_common.h"
 #include "util/log.h"
 
 /* ---- the keys of each section (aliases and silently accepted keys included) ---- */
@@ -842,6 +843,12 @@ static int load_db(lctx *c, const bronze_ynode *db)
                     cfg->db.lookback[0] == '-')
                     return fail(c, lb, kp,
                                 "must be an interval such as '2 hours' or a number >= 0");
+                bronze_dbc_lookback parsed;
+                if (bronze_dbc_lookback_parse(cfg->db.lookback, &parsed))
+                    return fail(c, lb, kp,
+                                "must be an interval such as '2 hours' or '30 minutes' (units "
+                                "us, ms, seconds, minutes, hours, days, weeks, months, years) "
+                                "or a number >= 0");
             }
         }
     }
