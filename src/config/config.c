@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "config/yaml_doc.h"
+#include "source/db_common.h"
 #include "util/log.h"
 
 /* ---- the keys of each section (aliases and silently accepted keys included) ---- */
@@ -49,19 +50,13 @@ static const char *const S3_KEYS[] = {"endpoint_url_env",  "access_key_env", "se
                                       "addressing_style",  "ca_bundle",      NULL};
 static const char *const SOURCE_KEYS[] = {"type", "system",           "table", "run", "db", "api",
                                           "file", "custom_extractor", NULL};
-static const char *const RUN_KEYS[] = {"max_rows_per_file",
-                                       "max_file_size_mb",
-                                       "parallel_workers",
-                                       "write_csv",
-                                       "write_parquet",
-                                       "s3_enabled",
-                                       "storage_enabled",
-                                       "local_output_dir",
-                                       "cleanup_on_failure",
-                                       "batch_id",
-                                       "timeout_seconds",
-                                       "max_retries",
-                                       NULL};
+static const char *const RUN_KEYS[] = {"max_rows_per_file",  "max_file_size_mb",
+                                       "parallel_workers",   "write_csv",
+                                       "write_parquet",      "s3_enabled",
+                                       "storage_enabled",    "local_output_dir",
+                                       "cleanup_on_failure", "batch_id",
+                                       "timeout_seconds",    "max_retries",
+                                       "invalid_utf8",       NULL};
 static const char *const DB_KEYS[] = {"conn_str_env",
                                       "base_query",
                                       "fetch_batch_size",
@@ -160,6 +155,8 @@ static const enum_opt FILE_FORMATS[] = {{"csv", BRONZE_FILE_CSV, false},
                                         {NULL, 0, false}};
 static const enum_opt METHODS[] = {{"GET", 0, false}, {"POST", 1, false}, {NULL, 0, false}};
 static const enum_opt ADDRESSING[] = {{"path", 0, false}, {"virtual", 1, false}, {NULL, 0, false}};
+static const enum_opt INVALID_UTF8[] = {
+    {"fail", BRONZE_UTF8_FAIL, false}, {"replace", BRONZE_UTF8_REPLACE, false}, {NULL, 0, false}};
 
 /* ---- load context and messages ---- */
 
@@ -756,6 +753,10 @@ static int load_run(lctx *c, const bronze_ynode *run)
         opt_int32(c, run, P, "timeout_seconds", 1, 86400, &cfg->run.timeout_seconds) ||
         opt_int32(c, run, P, "max_retries", 0, 100, &cfg->run.max_retries))
         return -1;
+    int iu = (int)cfg->run.invalid_utf8;
+    if (opt_enum(c, run, P, "invalid_utf8", INVALID_UTF8, &iu, NULL))
+        return -1;
+    cfg->run.invalid_utf8 = (bronze_invalid_utf8)iu;
     return 0;
 }
 
@@ -842,6 +843,12 @@ static int load_db(lctx *c, const bronze_ynode *db)
                     cfg->db.lookback[0] == '-')
                     return fail(c, lb, kp,
                                 "must be an interval such as '2 hours' or a number >= 0");
+                bronze_dbc_lookback parsed;
+                if (bronze_dbc_lookback_parse(cfg->db.lookback, &parsed))
+                    return fail(c, lb, kp,
+                                "must be an interval such as '2 hours' or '30 minutes' (units "
+                                "us, ms, seconds, minutes, hours, days, weeks, months, years) "
+                                "or a number >= 0");
             }
         }
     }

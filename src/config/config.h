@@ -40,6 +40,9 @@ typedef enum {
     BRONZE_SRC_FILE,
     BRONZE_SRC_CUSTOM
 } bronze_source_type;
+/* source.run.invalid_utf8: fail the run (default) or write U+FFFD */
+typedef enum { BRONZE_UTF8_FAIL = 0, BRONZE_UTF8_REPLACE } bronze_invalid_utf8;
+
 typedef enum {
     BRONZE_CURSOR_AUTO = 0,
     BRONZE_CURSOR_DATETIME,
@@ -92,16 +95,17 @@ typedef struct bronze_config {
 
     /* source.run */
     struct {
-        int64_t max_rows_per_file;     /* 0 = unlimited */
-        double max_file_size_mb;       /* 0 = unset */
-        int parallel_workers;          /* default 1 */
-        bool write_csv, write_parquet; /* default true */
-        bool s3_enabled;               /* alias storage_enabled; default false */
-        char *local_output_dir;        /* default "./output" */
-        bool cleanup_on_failure;       /* default true */
-        char *batch_id;                /* NULL = auto */
-        int timeout_seconds;           /* default 30 */
-        int max_retries;               /* default 3 */
+        int64_t max_rows_per_file;        /* 0 = unlimited */
+        double max_file_size_mb;          /* 0 = unset */
+        int parallel_workers;             /* default 1 */
+        bool write_csv, write_parquet;    /* default true */
+        bool s3_enabled;                  /* alias storage_enabled; default false */
+        char *local_output_dir;           /* default "./output" */
+        bool cleanup_on_failure;          /* default true */
+        char *batch_id;                   /* NULL = auto */
+        int timeout_seconds;              /* default 30 */
+        int max_retries;                  /* default 3 */
+        bronze_invalid_utf8 invalid_utf8; /* STRING/JSON text that is not UTF-8 (SPEC §7) */
     } run;
 
     /* source.db */

@@ -497,6 +497,7 @@ static int commit(job *j, const char *new_cursor, double t0, bronze_err *err)
             .records = j->roller.total_rows,
             .duration_seconds = mono_now() - t0,
             .previous = j->previous,
+            .replaced_invalid_utf8 = j->roller.replaced_utf8,
         };
         text = bronze_metadata_render(&info);
         if (!text)
@@ -575,6 +576,7 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
                            err))
         goto done;
     j->roller_ready = true;
+    bronze_roller_set_text_policy(&j->roller, cfg);
     if (open_source(j, &ctx, err) || stream(j, &ctx, err))
         goto done;
     const char *c = j->svt->cursor(j->src);

@@ -216,6 +216,13 @@ char *bronze_metadata_render(const bronze_batch_info *in)
     if (batches)
         set(bad, o, "batches", batches);
     set(bad, o, "duration_seconds", json_real(in->duration_seconds));
+    if (in->cfg->run.invalid_utf8 == BRONZE_UTF8_REPLACE || in->replaced_invalid_utf8) {
+        /* like total_records, the partition's: an append adds to the marker's */
+        json_t *pr = in->previous ? json_object_get(in->previous, "replaced_invalid_utf8") : NULL;
+        uint64_t n = in->replaced_invalid_utf8 +
+                     (json_is_integer(pr) ? (uint64_t)json_integer_value(pr) : 0);
+        set(bad, o, "replaced_invalid_utf8", json_integer((json_int_t)n));
+    }
     set(bad, o, "tool_version", json_string(BRONZE_VERSION));
     set(bad, o, "created_by", json_string(bronze_created_by()));
     char *text = bad_ ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));

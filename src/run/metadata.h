@@ -29,7 +29,8 @@ typedef struct bronze_batch_info {
     size_t nfiles;
     uint64_t records;
     double duration_seconds;
-    json_t *previous; /* existing marker for an incremental append, or NULL */
+    uint64_t replaced_invalid_utf8; /* this batch's U+FFFD (source.run.invalid_utf8: replace) */
+    json_t *previous;               /* existing marker for an incremental append, or NULL */
 } bronze_batch_info;
 
 /* Returns the JSON text (caller frees) or NULL on OOM. */

@@ -133,6 +133,8 @@ int bronze_dbc_wrap_query(bronze_buf *out, const char *base_query, const char *c
 
 /* ------------------------------------------------------------- lookback */
 
+static int interval_scan(const char *text, int64_t *out, bool *calendar);
+
 int bronze_dbc_lookback_parse(const char *text, bronze_dbc_lookback *out)
 {
     memset(out, 0, sizeof *out);
@@ -167,6 +169,11 @@ int bronze_dbc_lookback_parse(const char *text, bronze_dbc_lookback *out)
         out->kind = BRONZE_DBC_LB_NUMBER;
         return 0;
     }
+    /* anything else must read as an interval ("abc" is no window) */
+    int64_t us;
+    bool calendar;
+    if (interval_scan(out->text, &us, &calendar))
+        return -1;
     out->kind = BRONZE_DBC_LB_INTERVAL;
     return 0;
 }
@@ -215,8 +222,21 @@ static int64_t unit_micros(const char *u, size_t n)
     return 0;
 }
 
-int bronze_dbc_interval_micros(const char *text, int64_t *out)
+static int calendar_unit(const char *u, size_t n)
 {
+    static const char *const names[] = {"mon", "mons", "month", "months", "y",
+                                        "yr",  "yrs",  "year",  "years"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && !strncasecmp(names[i], u, n))
+            return 1;
+    return 0;
+}
+
+/* The interval grammar of bronze_dbc_interval_micros; *calendar is set when
+ * a month or year unit appears (readable, but of no fixed length). */
+static int interval_scan(const char *text, int64_t *out, bool *calendar)
+{
+    *calendar = false;
     if (!text)
         return -1;
     while (isspace((unsigned char)*text))
@@ -272,6 +292,10 @@ int bronze_dbc_interval_micros(const char *text, int64_t *out)
         while (i < n && isalpha((unsigned char)text[i]))
             i++;
         int64_t unit = unit_micros(text + us, i - us);
+        if (!unit && calendar_unit(text + us, i - us)) {
+            *calendar = true;
+            unit = 2629800000000LL; /* a mean month, for the range check only */
+        }
         if (!unit)
             return -1;
         total += v * (double)unit;
@@ -282,6 +306,16 @@ int bronze_dbc_interval_micros(const char *text, int64_t *out)
     if (!terms || total > 9.2e18)
         return -1;
     *out = (int64_t)llround(total);
+    return 0;
+}
+
+int bronze_dbc_interval_micros(const char *text, int64_t *out)
+{
+    bool calendar;
+    int64_t us;
+    if (interval_scan(text, &us, &calendar) || calendar)
+        return -1;
+    *out = us;
     return 0;
 }
 

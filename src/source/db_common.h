@@ -49,8 +49,9 @@ typedef struct bronze_dbc_lookback {
 } bronze_dbc_lookback;
 
 /* Classifies a lookback: NULL/empty -> NONE; "12" or "1.5" -> NUMBER;
- * anything else -> INTERVAL. Returns -1 when the text is too long or a
- * negative number. */
+ * interval text (see bronze_dbc_interval_micros; month and year units are
+ * accepted here, PostgreSQL can apply them) -> INTERVAL. Returns -1 when the
+ * text is too long, a negative number or no interval ("abc"). */
 int bronze_dbc_lookback_parse(const char *text, bronze_dbc_lookback *out);
 
 /* Fixed-length interval text to microseconds: one or more "<n> <unit>"

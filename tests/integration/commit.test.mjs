@@ -248,12 +248,15 @@ test('incremental: a 1.0 state file is resumed; env and cursor_value override it
   cleanup(dir);
 });
 
-test('a cursor holding SQL is bound, never pasted', () => {
+test('a cursor holding SQL is never pasted (on a TIMESTAMP column it does not read as one: exit 1)', () => {
+  // issue #13 item 2: a cursor is read as the column's type; a text column's
+  // bound cursor is tested in fidelity_db.test.mjs
   const dir = workdir();
   table(dir, 5);
   write(dir, 'c.yaml', INCR('    incremental_cursor_value: "\'; DROP TABLE orders; --"'));
   const r = run(dir, ['--config', 'c.yaml', '--date', '2025-01-12'], { env: ENV });
-  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /does not read as TIMESTAMP/);
   sqlite(join(dir, 'shop.db'), 'SELECT count(*) FROM orders;');
   cleanup(dir);
 });

@@ -85,8 +85,14 @@ static void test_lookback(void **state)
     assert_int_equal(bronze_dbc_lookback_parse("2 hours", &lb), 0);
     assert_int_equal(lb.kind, BRONZE_DBC_LB_INTERVAL);
     assert_string_equal(lb.text, "2 hours");
-    assert_int_equal(bronze_dbc_lookback_parse("12; DROP TABLE x", &lb), 0);
-    assert_int_equal(lb.kind, BRONZE_DBC_LB_INTERVAL); /* never pasted: quoted as a literal */
+    /* text that is no interval is refused (it was once passed on to the server) */
+    assert_int_equal(bronze_dbc_lookback_parse("12; DROP TABLE x", &lb), -1);
+    assert_int_equal(bronze_dbc_lookback_parse("abc", &lb), -1);
+    assert_int_equal(bronze_dbc_lookback_parse("2 fortnights", &lb), -1);
+    assert_int_equal(bronze_dbc_lookback_parse("1 month", &lb), 0); /* PostgreSQL applies it */
+    assert_int_equal(lb.kind, BRONZE_DBC_LB_INTERVAL);
+    assert_int_equal(bronze_dbc_lookback_parse("01:30", &lb), 0);
+    assert_int_equal(lb.kind, BRONZE_DBC_LB_INTERVAL);
     assert_int_equal(bronze_dbc_lookback_parse("-5", &lb), -1);
     char big[300];
     memset(big, '1', sizeof big - 1);
