@@ -129,8 +129,19 @@ static void test_partition_paths(void **state)
     assert_string_equal(p, "system=sales/table=orders/dt=2025-01-12/hour=13/");
     cfg.strategy = BRONZE_PART_BATCH_ID;
     cfg.use_dt_partition = false;
-    bronze_partition_path(&cfg, &d, 0, "b_1", p, sizeof p);
+    assert_int_equal(bronze_partition_path(&cfg, &d, 0, "b_1", p, sizeof p), 0);
     assert_string_equal(p, "system=sales/table=orders/batch_id=b_1/");
+    /* too long for the buffer: an error, never an overflow (issue #13 item 9) */
+    char small[48];
+    memset(small, 'Z', sizeof small);
+    assert_int_equal(bronze_partition_path(&cfg, &d, 0, "b_1", small, 30), -1);
+    assert_true(strlen(small) < 30);
+    assert_int_equal(small[30], 'Z');
+    static char longname[20001];
+    memset(longname, 's', sizeof longname - 1);
+    cfg.system = longname;
+    assert_int_equal(bronze_partition_path(&cfg, &d, 0, "b_1", p, sizeof p), -1);
+    assert_true(strlen(p) < sizeof p);
     assert_int_equal(bronze_run_date_parse("2025-02-30", &d), -1);
     assert_int_equal(bronze_run_date_parse("2025-01-12 08:30", &d), -1);
     assert_int_equal(bronze_run_date_parse("2025-01-12T8:30", &d), -1);
