@@ -173,7 +173,7 @@ static int resolve_cursor(job *j, bronze_err *err)
     if (!j->incremental)
         return 0;
     bronze_state_path(cfg, j->state_path, sizeof j->state_path);
-    if (bronze_state_load(j->state_path, &j->state, err))
+    if (bronze_state_load(j->state_path, cfg, &j->state, err))
         return bronze_err_prefix(err, "%s", cfg->path);
     if (j->state.pending) {
         bool adopt = false;
@@ -439,7 +439,7 @@ static int commit(job *j, const char *new_cursor, double t0, bronze_err *err)
         .new_cursor = new_cursor,
         .csv = cfg->run.write_csv && cfg->allow_csv,
         .parquet = cfg->run.write_parquet && cfg->allow_parquet,
-        .schema = j->src ? j->svt->schema(j->src) : NULL,
+        .schema = j->roller.out_schema,
         .files = j->roller.files,
         .nfiles = j->roller.nfiles,
         .records = j->roller.total_rows,

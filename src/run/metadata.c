@@ -81,6 +81,8 @@ char *bronze_metadata_render(const bronze_batch_info *in)
             bronze_field_type_text(f, ty, sizeof ty);
             json_t *c = json_object();
             json_object_set_new(c, "name", json_string(f->name));
+            if (f->source_name) /* renamed for the output (SPEC §7 "Clashes") */
+                json_object_set_new(c, "source_name", json_string(f->source_name));
             json_object_set_new(c, "type", json_string(ty));
             json_object_set_new(c, "nullable", json_boolean(f->nullable));
             json_array_append_new(sc, c);

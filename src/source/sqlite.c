@@ -227,10 +227,6 @@ static int sqlite_open(bronze_source **out, const bronze_source_ctx *ctx, bronze
     }
     free(undecided);
     bronze_buf_free(&sql);
-    size_t renamed = bronze_schema_dedupe_names(s->schema);
-    if (renamed)
-        BRONZE_WARN("%zu duplicate column name(s) in the query result renamed with a _N suffix",
-                    renamed);
     if (incremental && s->cursor_col < 0)
         return bronze_err_set(err, BRONZE_E_CONFIG,
                               "%s: source.db.incremental_key: cursor column '%s' is not in the "

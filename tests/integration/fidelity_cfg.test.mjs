@@ -141,20 +141,22 @@ test('`2>&1 | head -1` keeps extracting and exits 0', () => {
 
 // ---- item 5: names ----
 
-const CLASH = `CREATE TABLE orders (id INTEGER, dt TEXT, "System" TEXT, hour INTEGER, batch_id TEXT,
-  "TABLE" TEXT, dt_src TEXT, a INTEGER, "A" INTEGER);
+// SQLite names are case-insensitive, so the clashing cases come from aliases
+const CLASH = `CREATE TABLE orders (id INTEGER, dt TEXT, sys TEXT, hour INTEGER, batch_id TEXT,
+  tab TEXT, dt_src TEXT, a INTEGER, b INTEGER);
 INSERT INTO orders VALUES (1, 'x-dt', 'x-sys', 7, 'x-bid', 'x-tab', 'x-dtsrc', 10, 20);`;
+const CLASH_Q = 'SELECT id, dt, sys AS System, hour, batch_id, tab AS \\"TABLE\\", dt_src, a, b AS A, id FROM orders';
 
 test('columns named like path keys get _src, a/A are made unique, in every format and the marker', async () => {
-  const dir = shop(dbConfig(), CLASH);
+  const dir = shop(dbConfig({ query: CLASH_Q }), CLASH);
   const r = run(dir, ['--config', 'c.yaml', '--date', '2025-01-12', '--log-format', 'simple'], { env: ENV });
   assert.equal(r.code, 0, r.stderr);
-  const want = ['id', 'dt_src2', 'System_src', 'hour_src', 'batch_id_src', 'TABLE_src', 'dt_src', 'a', 'A_2'];
+  const want = ['id', 'dt_src2', 'System_src', 'hour_src', 'batch_id_src', 'TABLE_src', 'dt_src', 'a', 'A_2', 'id_2'];
   const p = join(dir, 'output/system=shop/table=orders/dt=2025-01-12');
   const meta = readJson(join(p, '_metadata.json'));
   assert.deepEqual(meta.schema.map((c) => c.name), want);
   const src = Object.fromEntries(meta.schema.filter((c) => c.source_name).map((c) => [c.name, c.source_name]));
-  assert.deepEqual(src, { dt_src2: 'dt', System_src: 'System', hour_src: 'hour', batch_id_src: 'batch_id', TABLE_src: 'TABLE', A_2: 'A' });
+  assert.deepEqual(src, { dt_src2: 'dt', System_src: 'System', hour_src: 'hour', batch_id_src: 'batch_id', TABLE_src: 'TABLE', A_2: 'A', id_2: 'id' });
   // CSV header
   assert.equal(readFileSync(join(p, 'part-0001.csv'), 'utf8').split('\n')[0], want.join(','));
   // Parquet names, and hive reading does not replace the values with the folder's

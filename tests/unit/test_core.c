@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "batch/names.h"
 #include "batch/batch.h"
 #include "format/encoder.h"
 #include "format/value_text.h"
@@ -210,6 +211,42 @@ static void test_batch_nulls(void **state)
     bronze_schema_free(s);
 }
 
+/* Issue #13 item 5: output names, SPEC §7 "Clashes". */
+static void test_output_names(void **state)
+{
+    (void)state;
+    static const char *const in[] = {"id", "DT", "dt_src", "Batch", "a", "A", "a_2", "hour", "x"};
+    static const char *const want[] = {"id",  "DT_src2", "dt_src",   "Batch_src", "a",
+                                       "A_3", "a_2",     "hour_src", "x"};
+    size_t n = sizeof in / sizeof *in;
+    bronze_schema *s = bronze_schema_new(n);
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(bronze_schema_set(s, i, in[i], BRONZE_T_INT64, 0, 0, true), 0);
+    size_t renamed = 0;
+    bronze_schema *out = bronze_schema_output_names(s, &renamed);
+    assert_non_null(out);
+    assert_int_equal(renamed, 4);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(out->fields[i].name, want[i]);
+        if (strcmp(in[i], want[i]))
+            assert_string_equal(out->fields[i].source_name, in[i]);
+        else
+            assert_null(out->fields[i].source_name);
+        assert_null(s->fields[i].source_name); /* the source's schema is untouched */
+    }
+    /* clone keeps source_name */
+    bronze_schema *c = bronze_schema_clone(out);
+    assert_string_equal(c->fields[1].source_name, "DT");
+    bronze_schema_free(c);
+    assert_true(bronze_name_is_path_key("BATCH_ID"));
+    assert_true(bronze_name_is_path_key("System"));
+    assert_false(bronze_name_is_path_key("dt_src"));
+    assert_false(bronze_name_is_path_key("dates"));
+    bronze_schema_free(out);
+    bronze_schema_free(s);
+}
+
 static void test_batch_byte_cap(void **state)
 {
     (void)state;
@@ -298,10 +335,15 @@ static void test_csv_encoder_format_and_fit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dates),          cmocka_unit_test(test_timestamps),
-        cmocka_unit_test(test_numbers_text),   cmocka_unit_test(test_partition_paths),
-        cmocka_unit_test(test_query_wrap),     cmocka_unit_test(test_batch_nulls),
-        cmocka_unit_test(test_batch_byte_cap), cmocka_unit_test(test_csv_encoder_format_and_fit),
+        cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_timestamps),
+        cmocka_unit_test(test_numbers_text),
+        cmocka_unit_test(test_partition_paths),
+        cmocka_unit_test(test_output_names),
+        cmocka_unit_test(test_query_wrap),
+        cmocka_unit_test(test_batch_nulls),
+        cmocka_unit_test(test_batch_byte_cap),
+        cmocka_unit_test(test_csv_encoder_format_and_fit),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
