@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,28 +11,35 @@
 #include "batch/names.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/sha256.h"
 
 int bronze_sha256_file(const char *path, char out[65], bronze_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "hashing %s: %s", path, strerror(errno));
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    bronze_sha256 h;
+    if (bronze_sha256_begin(&h)) {
+        bronze_sha256_free(&h);
+        close(fd);
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "hashing %s: OpenSSL SHA-256 unavailable",
+                              path);
+    }
     static _Thread_local unsigned char buf[1 << 18];
     ssize_t r;
-    while ((r = read(fd, buf, sizeof buf)) > 0)
-        EVP_DigestUpdate(ctx, buf, (size_t)r);
+    while ((r = read(fd, buf, sizeof buf)) > 0 || (r < 0 && errno == EINTR))
+        if (r > 0)
+            bronze_sha256_update(&h, buf, (size_t)r);
     int e = errno;
     close(fd);
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
+    const char *hex = r < 0 ? NULL : bronze_sha256_end(&h);
+    if (hex)
+        memcpy(out, hex, 65);
+    bronze_sha256_free(&h);
     if (r < 0)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "hashing %s: %s", path, strerror(e));
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    if (!hex)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "hashing %s: OpenSSL SHA-256 failed", path);
     return 0;
 }
 

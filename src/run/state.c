@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/value_text.h"
 #include "util/fs.h"
 
 void bronze_state_path(const bronze_config *cfg, char *out, size_t cap)
@@ -27,7 +28,7 @@ static char *text_of(json_t *v)
     }
     if (json_is_real(v)) {
         char b[64];
-        snprintf(b, sizeof b, "%.17g", json_real_value(v));
+        bronze_fmt_double(json_real_value(v), b); /* the one double formatter */
         return strdup(b);
     }
     return NULL;

@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,8 @@
 #include "format/encoder.h"
 #include "format/value_text.h"
 #include "run/partition.h"
+#include "run/roller.h"
+#include "util/utf8_locale.h"
 #include "source/db_common.h"
 #include "util/datetime.h"
 
@@ -332,6 +336,70 @@ static void test_csv_encoder_format_and_fit(void **state)
     bronze_schema_free(s);
 }
 
+static int open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 1024; fd++)
+        if (fcntl(fd, F_GETFD) != -1)
+            n++;
+    return n;
+}
+
+/* Issue #13 item 16: a failing fsync must still close the part's descriptor
+ * (fsync on /dev/null fails with EINVAL after writes that succeed). */
+static void test_csv_fsync_failure_closes(void **state)
+{
+    (void)state;
+    bronze_schema *s = two_col_schema();
+    bronze_err err = BRONZE_ERR_INIT;
+    bronze_encoder_opts o = {.max_bytes = 0};
+    int before = open_fds();
+    bronze_encoder *e;
+    assert_int_equal(bronze_encoder_csv.open(&e, "/dev/null", s, &o, &err), 0);
+    assert_int_equal(open_fds(), before + 1);
+    uint64_t bytes;
+    assert_int_equal(bronze_encoder_csv.finish(e, &bytes, &err), -1);
+    assert_non_null(strstr(err.msg, "syncing /dev/null"));
+    bronze_encoder_csv.destroy(e);
+    assert_int_equal(open_fds(), before);
+    bronze_schema_free(s);
+}
+
+/* Issue #13 item 16: the locale is set once per process; a later call (a
+ * source opened on a worker thread) changes nothing process-wide. */
+static void test_utf8_locale_once(void **state)
+{
+    (void)state;
+    unsetenv("LC_ALL");
+    unsetenv("LANG");
+    unsetenv("LC_CTYPE");
+    bronze_utf8_locale();
+    assert_true(MB_CUR_MAX > 1);
+    assert_non_null(getenv("LC_CTYPE"));
+    unsetenv("LC_CTYPE");
+    bronze_utf8_locale(); /* no setenv, no setlocale */
+    assert_null(getenv("LC_CTYPE"));
+    assert_true(MB_CUR_MAX > 1);
+}
+
+/* The file hash the roller falls back on (OpenSSL calls checked). */
+static void test_sha256_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/bf-sha-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "abc", 3), 3);
+    close(fd);
+    char hex[65];
+    bronze_err err = BRONZE_ERR_INIT;
+    assert_int_equal(bronze_sha256_file(path, hex, &err), 0);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    unlink(path);
+    assert_int_equal(bronze_sha256_file(path, hex, &err), -1);
+    assert_non_null(strstr(err.msg, "hashing"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +412,9 @@ int main(void)
         cmocka_unit_test(test_batch_nulls),
         cmocka_unit_test(test_batch_byte_cap),
         cmocka_unit_test(test_csv_encoder_format_and_fit),
+        cmocka_unit_test(test_csv_fsync_failure_closes),
+        cmocka_unit_test(test_utf8_locale_once),
+        cmocka_unit_test(test_sha256_file),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
