@@ -202,7 +202,7 @@ static int setup(job *j, bronze_err *err)
 static int load_state(job *j, bronze_err *err)
 {
     bool found = false;
-    if (bronze_state_load(j->state_path, &j->state, &found, err))
+    if (bronze_state_load(j->state_path, j->cfg, &j->state, &found, err))
         return -1;
     if (found || !j->remote)
         return 0;
@@ -211,7 +211,7 @@ static int load_state(job *j, bronze_err *err)
     if (rc == 0 && found) {
         char where[1200];
         j->storage->vt->describe(j->storage, j->state_key, where, sizeof where);
-        rc = bronze_state_parse(where, b.data, b.len, &j->state, err);
+        rc = bronze_state_parse(where, b.data, b.len, j->cfg, &j->state, err);
         if (rc == 0)
             BRONZE_INFO("No local cursor state: resuming from %s", where);
     }
@@ -491,7 +491,7 @@ static int commit(job *j, const char *new_cursor, double t0, bronze_err *err)
             .new_cursor = new_cursor,
             .csv = cfg->run.write_csv && cfg->allow_csv,
             .parquet = cfg->run.write_parquet && cfg->allow_parquet,
-            .schema = j->src ? j->svt->schema(j->src) : NULL,
+            .schema = j->roller.out_schema,
             .files = j->roller.files,
             .nfiles = j->roller.nfiles,
             .records = j->roller.total_rows,

@@ -54,6 +54,8 @@ static json_t *schema_json(bool *bad, const bronze_schema *s)
         bronze_field_type_text(f, ty, sizeof ty);
         json_t *c = json_object();
         set(bad, c, "name", json_string(f->name));
+        if (f->source_name) /* renamed for the output (SPEC §7 "Clashes") */
+            set(bad, c, "source_name", json_string(f->source_name));
         set(bad, c, "type", json_string(ty));
         set(bad, c, "nullable", json_boolean(f->nullable));
         append(bad, sc, c);

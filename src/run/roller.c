@@ -3,13 +3,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "batch/names.h"
+#include "util/buf.h"
 #include "util/log.h"
+#include "util/sha256.h"
 #include "util/utf8.h"
 
 struct bronze_text_fix {
@@ -23,22 +25,28 @@ int bronze_sha256_file(const char *path, char out[65], bronze_err *err)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "hashing %s: %s", path, strerror(errno));
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    bronze_sha256 h;
+    if (bronze_sha256_begin(&h)) {
+        bronze_sha256_free(&h);
+        close(fd);
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "hashing %s: OpenSSL SHA-256 unavailable",
+                              path);
+    }
     static _Thread_local unsigned char buf[1 << 18];
     ssize_t r;
-    while ((r = read(fd, buf, sizeof buf)) > 0)
-        EVP_DigestUpdate(ctx, buf, (size_t)r);
+    while ((r = read(fd, buf, sizeof buf)) > 0 || (r < 0 && errno == EINTR))
+        if (r > 0)
+            bronze_sha256_update(&h, buf, (size_t)r);
     int e = errno;
     close(fd);
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
+    const char *hex = r < 0 ? NULL : bronze_sha256_end(&h);
+    if (hex)
+        memcpy(out, hex, 65);
+    bronze_sha256_free(&h);
     if (r < 0)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "hashing %s: %s", path, strerror(e));
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    if (!hex)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "hashing %s: OpenSSL SHA-256 failed", path);
     return 0;
 }
 
@@ -60,9 +68,54 @@ int bronze_roller_init(bronze_roller *r, const char *tmp_dir, unsigned formats,
     return 0;
 }
 
-void bronze_roller_set_schema(bronze_roller *r, const bronze_schema *schema)
+/* One warning line naming every renamed column and why. NULL on OOM. */
+static char *rename_note(const bronze_schema *out, size_t renamed)
 {
-    r->schema = schema;
+    bronze_buf b = BRONZE_BUF_INIT;
+    bronze_buf_printf(&b, "%zu column(s) renamed for the output (SPEC §7):", renamed);
+    size_t k = 0;
+    for (size_t i = 0; i < out->ncols; i++) {
+        const bronze_field *f = &out->fields[i];
+        if (!f->source_name)
+            continue;
+        bronze_buf_printf(&b, "%s '%s' -> '%s' (%s)", k++ ? "," : "", f->source_name, f->name,
+                          bronze_name_is_path_key(f->source_name)
+                              ? "a key of the output path"
+                              : "same name as another column, ignoring case");
+    }
+    if (bronze_buf_cstr(&b)) {
+        bronze_buf_free(&b);
+        return NULL;
+    }
+    return (char *)b.data;
+}
+
+int bronze_roller_set_schema(bronze_roller *r, const bronze_schema *schema)
+{
+    bronze_schema_free(r->out_schema);
+    r->out_schema = NULL;
+    r->schema = NULL;
+    size_t renamed = 0;
+    r->out_schema = schema ? bronze_schema_output_names(schema, &renamed) : NULL;
+    if (schema && !r->out_schema) {
+        r->schema_oom = true;
+        return -1;
+    }
+    r->schema_oom = false;
+    r->schema = r->out_schema;
+    if (!renamed)
+        return 0;
+    char *note = rename_note(r->out_schema, renamed);
+    if (!note) {
+        r->schema_oom = true;
+        return -1;
+    }
+    /* once per run: a restart with the same names says nothing new */
+    if (!r->rename_note || strcmp(r->rename_note, note))
+        BRONZE_WARN("%s", note);
+    free(r->rename_note);
+    r->rename_note = note;
+    return 0;
 }
 
 void bronze_roller_set_text_policy(bronze_roller *r, const bronze_config *cfg)
@@ -200,6 +253,9 @@ static int check_text(bronze_roller *r, const bronze_batch *b, const bronze_batc
 
 static int open_part(bronze_roller *r, bronze_err *err)
 {
+    if (r->schema_oom || !r->schema)
+        return bronze_err_set(err, BRONZE_E_RUNTIME,
+                              r->schema_oom ? "out of memory" : "roller: no schema set");
     for (int i = 0; i < r->nvt; i++) {
         char path[4200];
         snprintf(path, sizeof path, "%s/part-%04u.%s", r->tmp_dir, r->next_part, r->vts[i]->ext);
@@ -359,5 +415,7 @@ void bronze_roller_free(bronze_roller *r)
     free(r->shadow_cols);
     free(r->files);
     free(r->tmp_dir);
+    bronze_schema_free(r->out_schema);
+    free(r->rename_note);
     memset(r, 0, sizeof *r);
 }

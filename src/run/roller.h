@@ -35,7 +35,11 @@ typedef struct bronze_part_file {
 } bronze_part_file;
 
 typedef struct bronze_roller {
-    const bronze_schema *schema;
+    const bronze_schema *schema; /* = out_schema: what the encoders write */
+    bronze_schema *out_schema;   /* owned; the source's schema under its output
+                                  * names (batch/names.h), source_name kept */
+    bool schema_oom;             /* building out_schema failed: the next write fails */
+    char *rename_note;           /* owned; the last rename warning, so it is said once */
     const bronze_encoder_vt *vts[2];
     bronze_encoder *enc[2];
     int nvt;
@@ -63,8 +67,12 @@ int bronze_roller_init(bronze_roller *r, const char *tmp_dir, unsigned formats,
                        const bronze_encoder_opts *opts, int64_t max_rows, unsigned first_part,
                        bronze_err *err);
 /* Sets the schema for the rows to come (before the first write, and after a
- * discard when the source widened its schema). */
-void bronze_roller_set_schema(bronze_roller *r, const bronze_schema *schema);
+ * discard when the source widened its schema). The roller keeps its own copy
+ * under the output names (r->out_schema: partition-key and case-insensitive
+ * clashes renamed, warned once); encoders and the marker use that copy, the
+ * batches still point at the source's. -1 on OOM, and the next write fails
+ * with it too (so a caller that ignores the return still cannot write). */
+int bronze_roller_set_schema(bronze_roller *r, const bronze_schema *schema);
 /* How text that is not UTF-8 is handled: cfg->run.invalid_utf8, the fix
  * named in messages by cfg->type (a CAST for a database, the encoding for
  * a file), cfg->path as the messages' prefix. Without a call: fail, with a

@@ -321,57 +321,23 @@ int bronze_dbc_interval_micros(const char *text, int64_t *out)
 
 /* --------------------------------------------------------- value text */
 
-static size_t fmt_hms(int64_t tod, char *out)
-{
-    int64_t secs = tod / 1000000, frac = tod % 1000000;
-    int n = snprintf(out, 32, "%02d:%02d:%02d", (int)(secs / 3600), (int)(secs / 60 % 60),
-                     (int)(secs % 60));
-    if (frac)
-        n += snprintf(out + n, 16, ".%06d", (int)frac);
-    return (size_t)n;
-}
-
+/* Cursor text goes through the one formatter of each kind (util/datetime.c,
+ * format/value_text.c); only the spelling is the database's. */
 size_t bronze_dbc_fmt_timestamp(int64_t micros, bool tz, char *out)
 {
-    if (micros == INT64_MAX)
-        return (size_t)snprintf(out, 64, "infinity");
-    if (micros == INT64_MIN || micros == BRONZE_TS_NINF)
-        return (size_t)snprintf(out, 64, "-infinity");
-    int64_t days = micros / 86400000000LL, tod = micros % 86400000000LL;
-    if (tod < 0)
-        tod += 86400000000LL, days--;
-    int64_t y;
-    unsigned m, d;
-    bronze_civil_from_days(days, &y, &m, &d);
-    size_t n;
-    if (y >= 0 && y <= 9999)
-        n = (size_t)snprintf(out, 64, "%04d-%02u-%02uT", (int)y, m, d);
-    else
-        n = (size_t)snprintf(out, 64, "%lld-%02u-%02uT", (long long)y, m, d);
-    n += fmt_hms(tod, out + n);
-    if (tz)
-        out[n++] = 'Z';
-    out[n] = 0;
-    return n;
+    return bronze_fmt_timestamp_frac(micros, 'T', BRONZE_FRAC_SIX, tz ? "Z" : "", out);
 }
 
 size_t bronze_dbc_fmt_time(int64_t micros, char *out)
 {
-    return fmt_hms(micros, out);
+    return bronze_fmt_time_frac(micros, BRONZE_FRAC_SIX, out);
 }
 
 size_t bronze_dbc_fmt_double(double v, char *out)
 {
-    if (isnan(v))
-        return (size_t)snprintf(out, 64, "NaN");
     if (isinf(v))
         return (size_t)snprintf(out, 64, v > 0 ? "Infinity" : "-Infinity");
-    for (int p = 1; p <= 17; p++) {
-        snprintf(out, 64, "%.*g", p, v);
-        if (strtod(out, NULL) == v)
-            break;
-    }
-    return strlen(out);
+    return bronze_fmt_double(v, out);
 }
 
 const unsigned __int128 bronze_dbc_pow10[39] = {

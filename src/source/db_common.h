@@ -119,7 +119,9 @@ int bronze_dbc_cursor_bind_text(bronze_type t, int scale, const char *cursor,
  * TIMESTAMPTZ the same plus "Z"; INT32/INT64 extremes of DATE/TIMESTAMP* are
  * "infinity" / "-infinity"; TIME "14:30:00[.123456]"; ints and decimals plain
  * digits (bronze_fmt_decimal); floats the shortest text that reads back exactly ("NaN",
- * "Infinity", "-Infinity"); BOOL true/false. out holds >= 64 bytes. */
+ * "Infinity", "-Infinity"); BOOL true/false. out holds >= 64 bytes. These are
+ * spellings over the one timestamp and one double formatter
+ * (bronze_fmt_timestamp_frac, bronze_fmt_double). */
 size_t bronze_dbc_fmt_timestamp(int64_t micros, bool tz, char *out);
 size_t bronze_dbc_fmt_time(int64_t micros, char *out);
 size_t bronze_dbc_fmt_double(double v, char *out);

@@ -405,10 +405,6 @@ static int sqlite_open(bronze_source **out, const bronze_source_ctx *ctx, bronze
                               "%s: source.db.base_query: the filtered query returns %d columns, "
                               "not %d",
                               cfg->path, sqlite3_column_count(s->st), ncol);
-    size_t renamed = bronze_schema_dedupe_names(s->schema);
-    if (renamed)
-        BRONZE_WARN("%zu duplicate column name(s) in the query result renamed with a _N suffix",
-                    renamed);
     if (s->cursor_col >= 0)
         bronze_dbc_cursor_init(&s->cur, &s->schema->fields[s->cursor_col], false);
     return 0;

@@ -311,7 +311,7 @@ test('source.run.invalid_utf8 takes fail or replace (config error otherwise, exi
 // hand it the config: bronze_roller_set_text_policy() after
 // bronze_roller_init() and .replaced_invalid_utf8 in the marker info, both
 // in src/run/job.c, which this change does not own.
-test('invalid_utf8: replace writes U+FFFD per maximal subpart, counted in _metadata.json; DuckDB reads it', { todo: 'needs the two-line wiring in src/run/job.c' }, async () => {
+test('invalid_utf8: replace writes U+FFFD per maximal subpart, counted in _metadata.json; DuckDB reads it', async () => {
   const dir = workdir();
   sqlite(join(dir, 'shop.db'), LATIN1);
   const r = extract(dir, dbConfig({ query: 'SELECT * FROM orders ORDER BY id', db: '    fetch_batch_size: 1000\n', run: '    invalid_utf8: "replace"\n' }));

@@ -16,6 +16,7 @@
 #include "batch/batch.h"
 #include "format/value_text.h"
 #include "source/db_common.h"
+#include "util/datetime.h"
 
 static void check_trim(const char *q, const char *want)
 {
@@ -208,6 +209,22 @@ static void test_value_text(void **state)
     assert_string_equal(out, "NaN");
     bronze_dbc_fmt_double(-INFINITY, out);
     assert_string_equal(out, "-Infinity");
+    /* one double formatter (value_text.c) for CSV and cursor text alike */
+    bronze_dbc_fmt_double(100.0, out);
+    assert_string_equal(out, "100");
+    char csv[64];
+    for (double v = 1e-7; v < 1e22; v *= 7.3) {
+        bronze_dbc_fmt_double(v, out);
+        bronze_fmt_double(v, csv);
+        assert_string_equal(out, csv);
+        assert_true(strtod(out, NULL) == v);
+    }
+    /* one timestamp formatter: cursor text is its six-digit form */
+    bronze_fmt_timestamp_frac(1736692200100000LL, 'T', BRONZE_FRAC_SIX, "Z", csv);
+    bronze_dbc_fmt_timestamp(1736692200100000LL, true, out);
+    assert_string_equal(out, csv);
+    bronze_fmt_timestamp_frac(1736692200000000LL, 'T', BRONZE_FRAC_ALWAYS, "", out);
+    assert_string_equal(out, "2025-01-12T14:30:00.000000");
 }
 
 /* A one-column batch of `type` for cursor tests. */
