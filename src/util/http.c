@@ -179,6 +179,7 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *userp)
     if (n >= 5 && !memcmp(p, "HTTP/", 5)) {
         /* a new response (after a 100 Continue): forget the last one's */
         resp->etag[0] = resp->retry_after[0] = resp->request_id[0] = 0;
+        resp->content_length = -1;
         x->status_known = false;
         return n;
     }
@@ -194,6 +195,14 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *userp)
     if (!colon)
         return n;
     size_t nlen = (size_t)(colon - p);
+    if (nlen == 14 && !strncasecmp(p, "content-length", 14)) {
+        char v[32];
+        copy_header_value(v, sizeof v, colon + 1, n - nlen - 1);
+        char *e;
+        errno = 0;
+        long long cl = strtoll(v, &e, 10);
+        resp->content_length = (errno || e == v || *e || cl < 0) ? -1 : (int64_t)cl;
+    }
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (nlen == strlen(want[i].name) && !strncasecmp(p, want[i].name, nlen))
             copy_header_value((char *)resp + want[i].off, want[i].cap, colon + 1, n - nlen - 1);
@@ -215,6 +224,7 @@ int bronze_http_do(bronze_http *h, const bronze_http_req *r, bronze_http_resp *r
                    const char *what, bronze_err *err)
 {
     memset(resp, 0, sizeof *resp);
+    resp->content_length = -1;
     h->err_body.len = 0;
     h->curl_msg[0] = 0;
     if (r->out)

@@ -67,7 +67,8 @@ typedef struct bronze_http_resp {
     bool capped;    /* the body passed out_cap */
     char etag[256]; /* ETag header, as sent (quotes kept) */
     char retry_after[128];
-    char request_id[128]; /* x-amz-request-id, for error messages */
+    char request_id[128];   /* x-amz-request-id, for error messages */
+    int64_t content_length; /* Content-Length header, -1 when absent */
     /* a non-2xx body, up to 64 KiB; valid until the next request on this
      * handle */
     const char *err_body;

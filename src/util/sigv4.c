@@ -71,7 +71,7 @@ static char *encode_dup(const char *s, bool keep_slash)
     return (char *)b.data;
 }
 
-int bronze_sigv4_canonical_query(bronze_buf *out, const bronze_kv *q, size_t n)
+int bronze_sigv4_canonical_query(bronze_buf *out, const bronze_sigv4_kv *q, size_t n)
 {
     if (n == 0)
         return 0;

@@ -25,9 +25,9 @@
 
 /* A name/value pair (header or query parameter); both borrowed. A NULL value
  * is an empty one ("?uploads" is {"uploads", NULL}). */
-typedef struct bronze_kv {
+typedef struct bronze_sigv4_kv {
     const char *name, *value;
-} bronze_kv;
+} bronze_sigv4_kv;
 
 /* Who signs and for what scope; strings borrowed. */
 typedef struct bronze_sigv4_key {
@@ -38,11 +38,11 @@ typedef struct bronze_sigv4_key {
 
 /* A request to sign; strings borrowed. */
 typedef struct bronze_sigv4_req {
-    const char *method;     /* "GET", "PUT", ... */
-    const char *path;       /* raw (not encoded), starting with '/' */
-    const bronze_kv *query; /* raw names and values */
+    const char *method;           /* "GET", "PUT", ... */
+    const char *path;             /* raw (not encoded), starting with '/' */
+    const bronze_sigv4_kv *query; /* raw names and values */
     size_t nquery;
-    const bronze_kv *headers; /* every header to sign, host included */
+    const bronze_sigv4_kv *headers; /* every header to sign, host included */
     size_t nheaders;
     const char *payload_sha256; /* hex, or "UNSIGNED-PAYLOAD" */
     const char *amz_date;       /* "YYYYMMDDTHHMMSSZ", the x-amz-date sent */
@@ -59,7 +59,7 @@ int bronze_sigv4_uri_encode(bronze_buf *out, const char *s, size_t n, bool keep_
 
 /* Appends the canonical query (each name and value encoded, empty values as
  * "name=", sorted by encoded name then encoded value, joined by '&'). */
-int bronze_sigv4_canonical_query(bronze_buf *out, const bronze_kv *q, size_t n);
+int bronze_sigv4_canonical_query(bronze_buf *out, const bronze_sigv4_kv *q, size_t n);
 
 /* Appends the canonical request (method, URI, query, headers, signed header
  * list, payload hash, '\n'-joined) to out, and, when signed_headers is not
