@@ -136,6 +136,7 @@ typedef struct {
     void (*restart)(void *ctx); /* before a retry of a streamed body */
     const char *expect_root;    /* a 2xx body must have this root, <Error> fails */
     bool ok_404;                /* a 404 (not NoSuchBucket) is an answer */
+    bool cleanup;               /* runs even after SIGINT (one attempt then) */
 } s3_call;
 
 #define HDR_MAX 16
@@ -257,6 +258,7 @@ static int s3_do(s3 *s, bronze_http *h, const s3_call *c, bronze_http_resp *resp
         r.out_cap = c->out_cap;
         r.sink = c->sink;
         r.sink_ctx = c->sink_ctx;
+        r.ignore_interrupt = c->cleanup;
         bool retry;
         if (bronze_http_do(h, &r, resp, what, err) == 0) {
             bronze_s3_error e = {"", ""};
@@ -759,6 +761,7 @@ static void abort_upload(s3 *s, const char *fk, const char *upload_id)
     c.query = q;
     c.nquery = 1;
     c.ok_404 = true;
+    c.cleanup = true;
     bronze_http_resp resp;
     bronze_err err = BRONZE_ERR_INIT;
     if (s3_do1(s, &c, &resp, &err))

@@ -212,12 +212,13 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *userp)
 static int progress_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
-    (void)userp;
+    xfer *x = userp;
     (void)dltotal;
     (void)dlnow;
     (void)ultotal;
     (void)ulnow;
-    return bronze_interrupted() ? 1 : 0; /* stop a long transfer on SIGINT */
+    /* stop a long transfer on SIGINT */
+    return bronze_interrupted() && !x->r->ignore_interrupt ? 1 : 0;
 }
 
 int bronze_http_do(bronze_http *h, const bronze_http_req *r, bronze_http_resp *resp,

@@ -54,6 +54,9 @@ typedef struct bronze_http_req {
     size_t out_cap;
     bronze_http_sink sink;
     void *sink_ctx;
+    /* a SIGINT normally aborts the transfer at once; cleanup requests (an
+     * AbortMultipartUpload after the interrupt) set this to finish anyway */
+    bool ignore_interrupt;
 } bronze_http_req;
 
 #define BRONZE_HTTP_REQ_INIT                                                                       \

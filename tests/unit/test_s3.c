@@ -987,6 +987,54 @@ static void test_s3_multipart_abort(void **state)
     fake_stop(&f, t);
 }
 
+/* above 5 GiB, publish copies in parts (UploadPartCopy with ranges), then
+ * deletes the source */
+static void test_s3_publish_multipart_copy(void **state)
+{
+    (void)state;
+    /* 6,000,000,000 bytes: 12 parts of 512 MiB, the last shorter */
+#define PART_OK                                                                                    \
+    "HTTP/1.1 200 OK\r\nContent-Length: 49\r\nConnection: close\r\n\r\n"                           \
+    "<CopyPartResult><ETag>\"p\"</ETag></CopyPartResult>"
+    static const char *const replies[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 6000000000\r\nConnection: close\r\n\r\n",
+        INIT_OK,
+        PART_OK,
+        PART_OK,
+        PART_OK,
+        PART_OK,
+        PART_OK,
+        PART_OK,
+        PART_OK,
+        PART_OK,
+        PART_OK,
+        PART_OK,
+        PART_OK,
+        PART_OK,
+        "HTTP/1.1 200 OK\r\nContent-Length: 77\r\nConnection: close\r\n\r\n"
+        "<CompleteMultipartUploadResult><ETag>x</ETag></CompleteMultipartUploadResult>",
+        "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
+    };
+    fake_server f;
+    pthread_t t;
+    fake_start(&f, replies, sizeof replies / sizeof replies[0], &t);
+    bronze_storage *s = open_fake(f.port, NULL, 0);
+    bronze_err err = BRONZE_ERR_INIT;
+    if (s->vt->publish(s, "tmp/big", "dt=1/big", &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(f.nreq, sizeof replies / sizeof replies[0]);
+    assert_non_null(strstr(f.requests[0], "HEAD /bkt/tmp/big HTTP/1.1"));
+    assert_non_null(strstr(f.requests[1], "POST /bkt/dt%3D1/big?uploads= HTTP/1.1"));
+    assert_non_null(strstr(f.requests[2], "PUT /bkt/dt%3D1/big?partNumber=1&uploadId="));
+    assert_non_null(strstr(f.requests[2], "x-amz-copy-source: /bkt/tmp/big\r\n"));
+    assert_non_null(strstr(f.requests[2], "x-amz-copy-source-range: bytes=0-536870911\r\n"));
+    assert_non_null(strstr(f.requests[3], "x-amz-copy-source-range: bytes=536870912-1073741823"));
+    /* the last request kept is the source's DELETE */
+    assert_non_null(strstr(f.requests[7], "DELETE /bkt/tmp/big HTTP/1.1"));
+    s->vt->close(s);
+    fake_stop(&f, t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1008,6 +1056,7 @@ int main(void)
         cmocka_unit_test(test_sleep_interruptible),
         cmocka_unit_test(test_s3_multipart),
         cmocka_unit_test(test_s3_multipart_abort),
+        cmocka_unit_test(test_s3_publish_multipart_copy),
     };
     return cmocka_run_group_tests_name("s3", tests, NULL, NULL);
 }
