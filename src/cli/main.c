@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/verify.h"
 #include "config/config.h"
 #include "run/partition.h"
 #include "run/runner.h"
@@ -25,6 +26,7 @@ static void usage(FILE *f)
           "                      [--parallel-workers N] [--validate-only] [--dry-run]\n"
           "                      [-v|--verbose] [-q|--quiet] [--log-format human|json|simple]\n"
           "                      [--list-backends] [--version] [--help]\n"
+          "       bronze-extract verify [--config PATH | LOCATION] [--repair]\n"
           "\n"
           "Lands one source per YAML config into hive-partitioned Parquet/CSV with a\n"
           "_metadata.json per batch.\n"
@@ -93,6 +95,8 @@ int main(int argc, char **argv)
     int c;
     opterr = 0;
     bronze_utf8_locale(); /* UTF-8 character type whatever the caller's locale */
+    if (argc > 1 && !strcmp(argv[1], "verify"))
+        return bronze_verify_main(argc - 1, argv + 1);
     while ((c = getopt_long(argc, argv, "c:vqh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':

@@ -11,20 +11,42 @@ static json_t *str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-static json_t *file_entry(const bronze_part_file *f, const char *batch_id)
+/* jansson setters that remember a failure (out of memory, a NULL value), so
+ * a marker is either complete or not rendered at all. */
+static void set(bool *bad, json_t *o, const char *k, json_t *v)
+{
+    if (!o || !v || json_object_set_new(o, k, v))
+        *bad = true;
+}
+
+static void append(bool *bad, json_t *a, json_t *v)
+{
+    if (!a || !v || json_array_append_new(a, v))
+        *bad = true;
+}
+
+/* b[k] = prev[pk], null when prev has no such key (a 1.0 marker). */
+static void copy_key(bool *bad, json_t *b, const char *k, json_t *prev, const char *pk)
+{
+    json_t *v = json_object_get(prev, pk);
+    set(bad, b, k, v ? json_incref(v) : json_null());
+}
+
+static json_t *file_entry(bool *bad, const bronze_part_file *f, const char *batch_id)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "name", json_string(f->name));
-    json_object_set_new(o, "format", json_string(f->format));
-    json_object_set_new(o, "rows", json_integer((json_int_t)f->rows));
-    json_object_set_new(o, "bytes", json_integer((json_int_t)f->bytes));
-    json_object_set_new(o, "sha256", json_string(f->sha256));
-    json_object_set_new(o, "batch_id", json_string(batch_id));
+    set(bad, o, "name", json_string(f->name));
+    set(bad, o, "format", json_string(f->format));
+    set(bad, o, "rows", json_integer((json_int_t)f->rows));
+    set(bad, o, "bytes", json_integer((json_int_t)f->bytes));
+    set(bad, o, "sha256", json_string(f->sha256));
+    set(bad, o, "batch_id", json_string(batch_id));
     return o;
 }
 
 char *bronze_metadata_render(const bronze_batch_info *in)
 {
+    bool bad_ = false, *bad = &bad_;
     json_t *files = json_array();
     json_t *batches = NULL;
     uint64_t total = in->records;
@@ -32,47 +54,47 @@ char *bronze_metadata_render(const bronze_batch_info *in)
         json_t *pf = json_object_get(in->previous, "files");
         size_t i;
         json_t *v;
-        json_array_foreach(pf, i, v) json_array_append(files, v);
+        json_array_foreach(pf, i, v) if (json_array_append(files, v)) *bad = true;
         json_t *pt = json_object_get(in->previous, "total_records");
         if (json_is_integer(pt))
             total += (uint64_t)json_integer_value(pt);
         batches = json_array();
         json_t *pb = json_object_get(in->previous, "batches");
         if (json_is_array(pb)) {
-            json_array_foreach(pb, i, v) json_array_append(batches, v);
+            json_array_foreach(pb, i, v) if (json_array_append(batches, v)) *bad = true;
         } else {
             json_t *b = json_object();
-            json_object_set(b, "batch_id", json_object_get(in->previous, "batch_id"));
-            json_object_set(b, "batch_timestamp", json_object_get(in->previous, "batch_timestamp"));
-            json_object_set(b, "records", json_object_get(in->previous, "total_records"));
-            json_object_set(b, "new_cursor", json_object_get(in->previous, "new_cursor"));
-            json_array_append_new(batches, b);
+            copy_key(bad, b, "batch_id", in->previous, "batch_id");
+            copy_key(bad, b, "batch_timestamp", in->previous, "batch_timestamp");
+            copy_key(bad, b, "records", in->previous, "total_records");
+            copy_key(bad, b, "new_cursor", in->previous, "new_cursor");
+            append(bad, batches, b);
         }
         json_t *b = json_object();
-        json_object_set_new(b, "batch_id", json_string(in->batch_id));
-        json_object_set_new(b, "batch_timestamp", json_string(in->batch_timestamp));
-        json_object_set_new(b, "records", json_integer((json_int_t)in->records));
-        json_object_set_new(b, "new_cursor", str_or_null(in->new_cursor));
-        json_array_append_new(batches, b);
+        set(bad, b, "batch_id", json_string(in->batch_id));
+        set(bad, b, "batch_timestamp", json_string(in->batch_timestamp));
+        set(bad, b, "records", json_integer((json_int_t)in->records));
+        set(bad, b, "new_cursor", str_or_null(in->new_cursor));
+        append(bad, batches, b);
     }
     for (size_t i = 0; i < in->nfiles; i++)
-        json_array_append_new(files, file_entry(&in->files[i], in->batch_id));
+        append(bad, files, file_entry(bad, &in->files[i], in->batch_id));
 
     json_t *o = json_object();
-    json_object_set_new(o, "batch_timestamp", json_string(in->batch_timestamp));
-    json_object_set_new(o, "run_date", json_string(in->run_date));
-    json_object_set_new(o, "system", json_string(in->cfg->system));
-    json_object_set_new(o, "table", json_string(in->cfg->table));
-    json_object_set_new(o, "total_records", json_integer((json_int_t)total));
-    json_object_set_new(o, "num_files", json_integer((json_int_t)json_array_size(files)));
-    json_object_set_new(o, "partition_path", json_string(in->partition_path));
+    set(bad, o, "batch_timestamp", json_string(in->batch_timestamp));
+    set(bad, o, "run_date", json_string(in->run_date));
+    set(bad, o, "system", json_string(in->cfg->system));
+    set(bad, o, "table", json_string(in->cfg->table));
+    set(bad, o, "total_records", json_integer((json_int_t)total));
+    set(bad, o, "num_files", json_integer((json_int_t)json_array_size(files)));
+    set(bad, o, "partition_path", json_string(in->partition_path));
     json_t *ff = json_object();
-    json_object_set_new(ff, "csv", json_boolean(in->csv));
-    json_object_set_new(ff, "parquet", json_boolean(in->parquet));
-    json_object_set_new(o, "file_formats", ff);
-    json_object_set_new(o, "new_cursor", str_or_null(in->new_cursor));
-    json_object_set_new(o, "batch_id", json_string(in->batch_id));
-    json_object_set_new(o, "files", files);
+    set(bad, ff, "csv", json_boolean(in->csv));
+    set(bad, ff, "parquet", json_boolean(in->parquet));
+    set(bad, o, "file_formats", ff);
+    set(bad, o, "new_cursor", str_or_null(in->new_cursor));
+    set(bad, o, "batch_id", json_string(in->batch_id));
+    set(bad, o, "files", files);
     if (in->schema) {
         json_t *sc = json_array();
         for (size_t i = 0; i < in->schema->ncols; i++) {
@@ -80,21 +102,21 @@ char *bronze_metadata_render(const bronze_batch_info *in)
             char ty[48];
             bronze_field_type_text(f, ty, sizeof ty);
             json_t *c = json_object();
-            json_object_set_new(c, "name", json_string(f->name));
-            json_object_set_new(c, "type", json_string(ty));
-            json_object_set_new(c, "nullable", json_boolean(f->nullable));
-            json_array_append_new(sc, c);
+            set(bad, c, "name", json_string(f->name));
+            set(bad, c, "type", json_string(ty));
+            set(bad, c, "nullable", json_boolean(f->nullable));
+            append(bad, sc, c);
         }
-        json_object_set_new(o, "schema", sc);
+        set(bad, o, "schema", sc);
     } else {
-        json_object_set_new(o, "schema", json_null());
+        set(bad, o, "schema", json_null());
     }
     if (batches)
-        json_object_set_new(o, "batches", batches);
-    json_object_set_new(o, "duration_seconds", json_real(in->duration_seconds));
-    json_object_set_new(o, "tool_version", json_string(BRONZE_VERSION));
-    json_object_set_new(o, "created_by", json_string(bronze_created_by()));
-    char *text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+        set(bad, o, "batches", batches);
+    set(bad, o, "duration_seconds", json_real(in->duration_seconds));
+    set(bad, o, "tool_version", json_string(BRONZE_VERSION));
+    set(bad, o, "created_by", json_string(bronze_created_by()));
+    char *text = bad_ ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     json_decref(o);
     return text;
 }

@@ -33,27 +33,17 @@ static char *text_of(json_t *v)
     return NULL;
 }
 
-int bronze_state_load(const char *path, bronze_state *st, bronze_err *err)
+int bronze_state_parse(const char *name, const void *text, size_t len, bronze_state *st,
+                       bronze_err *err)
 {
     memset(st, 0, sizeof *st);
-    bronze_buf b = BRONZE_BUF_INIT;
-    bool found;
-    if (bronze_read_file(path, &b, &found, err)) {
-        bronze_buf_free(&b);
-        return -1;
-    }
-    if (!found) {
-        bronze_buf_free(&b);
-        return 0;
-    }
     json_error_t je;
-    json_t *root = json_loadb((const char *)b.data, b.len, 0, &je);
-    bronze_buf_free(&b);
+    json_t *root = json_loadb(text, len, 0, &je);
     if (!json_is_object(root)) {
         json_decref(root);
         return bronze_err_set(err, BRONZE_E_RUNTIME,
                               "state file %s is not a JSON object (line %d: %s); fix or remove it",
-                              path, je.line, je.text);
+                              name, je.line, je.text);
     }
     st->cursor = text_of(json_object_get(root, "cursor"));
     st->last_run = text_of(json_object_get(root, "last_run"));
@@ -68,16 +58,22 @@ int bronze_state_load(const char *path, bronze_state *st, bronze_err *err)
     return 0;
 }
 
-int bronze_state_save(const char *path, const bronze_state *st, bronze_err *err)
+int bronze_state_load(const char *path, bronze_state *st, bool *found, bronze_err *err)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = 0;
-        if (dir[0] && bronze_mkdirs(dir, err))
-            return -1;
-    }
+    memset(st, 0, sizeof *st);
+    bronze_buf b = BRONZE_BUF_INIT;
+    bool have = false;
+    int rc = bronze_read_file(path, &b, &have, err);
+    if (rc == 0 && have)
+        rc = bronze_state_parse(path, b.data, b.len, st, err);
+    bronze_buf_free(&b);
+    if (found)
+        *found = have;
+    return rc;
+}
+
+char *bronze_state_render(const bronze_state *st)
+{
     json_t *root = json_object();
     json_object_set_new(root, "cursor", st->cursor ? json_string(st->cursor) : json_null());
     json_object_set_new(root, "last_run", st->last_run ? json_string(st->last_run) : json_null());
@@ -89,8 +85,22 @@ int bronze_state_save(const char *path, const bronze_state *st, bronze_err *err)
                             st->pending_cursor ? json_string(st->pending_cursor) : json_null());
         json_object_set_new(root, "pending", p);
     }
-    char *text = json_dumps(root, JSON_INDENT(2));
+    char *text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
     json_decref(root);
+    return text;
+}
+
+int bronze_state_save(const char *path, const bronze_state *st, bronze_err *err)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = 0;
+        if (dir[0] && bronze_mkdirs(dir, err))
+            return -1;
+    }
+    char *text = bronze_state_render(st);
     if (!text)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
     int rc = bronze_write_file_atomic(path, text, strlen(text), err);

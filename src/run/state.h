@@ -10,6 +10,7 @@
 #define BRONZE_RUN_STATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "config/config.h"
 #include "util/err.h"
@@ -23,8 +24,14 @@ typedef struct bronze_state {
 
 /* Fills out (>= 4096) with the state file path for cfg. */
 void bronze_state_path(const bronze_config *cfg, char *out, size_t cap);
-/* A missing file gives an empty state. A corrupt one is an error naming it. */
-int bronze_state_load(const char *path, bronze_state *st, bronze_err *err);
+/* A missing file gives an empty state (*found false; found may be NULL). A
+ * corrupt one is an error naming it. */
+int bronze_state_load(const char *path, bronze_state *st, bool *found, bronze_err *err);
+/* The same from text (the copy kept in the bucket); name is for messages. */
+int bronze_state_parse(const char *name, const void *text, size_t len, bronze_state *st,
+                       bronze_err *err);
+/* The state's JSON text (caller frees), NULL on out of memory. */
+char *bronze_state_render(const bronze_state *st);
 int bronze_state_save(const char *path, const bronze_state *st, bronze_err *err);
 void bronze_state_free(bronze_state *st);
 
