@@ -61,6 +61,7 @@ typedef struct {
     pthread_mutex_t mu;
     bronze_http *pool[POOL_MAX];
     int npool;
+    bool copy_literal; /* under mu: this server reads x-amz-copy-source with decodeURI */
 } s3;
 
 /* ---- handles -------------------------------------------------------- */
@@ -137,6 +138,7 @@ typedef struct {
     const char *expect_root;    /* a 2xx body must have this root, <Error> fails */
     bool ok_404;                /* a 404 (not NoSuchBucket) is an answer */
     bool cleanup;               /* runs even after SIGINT (one attempt then) */
+    bronze_s3_error *error_out; /* when set: the last failure's S3 code/message */
 } s3_call;
 
 #define HDR_MAX 16
@@ -282,6 +284,8 @@ static int s3_do(s3 *s, bronze_http *h, const s3_call *c, bronze_http_resp *resp
                                    c->method, what, perr.msg);
                     retry = true;
                 } else {
+                    if (c->error_out)
+                        *c->error_out = e;
                     retry = answer_error(s, c, resp, &e, what, err);
                 }
             } else {
@@ -291,6 +295,8 @@ static int s3_do(s3 *s, bronze_http *h, const s3_call *c, bronze_http_resp *resp
                     rc = 0;
                     break;
                 }
+                if (c->error_out)
+                    *c->error_out = e;
                 retry = answer_error(s, c, resp, &e, what, err);
             }
         } else {
@@ -946,10 +952,12 @@ out:
     return rc;
 }
 
-/* The x-amz-copy-source value for a full key: "/bucket/key", percent-encoded
- * but with '/' and '=' kept (hive paths; AWS decodes either form, s3rver
- * decodes with decodeURI, which leaves %3D alone). */
-static char *copy_source(const s3 *s, const char *fk)
+/* The x-amz-copy-source value for a full key: "/bucket/key" URL-encoded as
+ * AWS requires (a literal '+' would be read as a space there). `literal`
+ * keeps the characters decodeURI leaves encoded (";/?:@&=+$,#") as they
+ * are: s3rver reads the header with decodeURI, and would look for
+ * "dt%3D..." otherwise. */
+static char *copy_source(const s3 *s, const char *fk, bool literal)
 {
     bronze_buf b = BRONZE_BUF_INIT;
     if (bronze_buf_putc(&b, '/') ||
@@ -961,8 +969,10 @@ static char *copy_source(const s3 *s, const char *fk)
     }
     char *r = (char *)b.data, *w = r;
     for (char *p = r; *p;) {
-        if (!strncmp(p, "%3D", 3)) {
-            *w++ = '=';
+        unsigned v;
+        if (literal && p[0] == '%' && sscanf(p + 1, "%2X", &v) == 1 &&
+            strchr(";/?:@&=+$,#", (int)v)) {
+            *w++ = (char)v;
             p += 3;
         } else {
             *w++ = *p++;
@@ -972,13 +982,34 @@ static char *copy_source(const s3 *s, const char *fk)
     return r;
 }
 
+/* CopyObject of src (cs: its copy source) to dst, its 200 body checked. */
+static int copy_object(s3 *s, const char *dst, const char *cs, bronze_s3_error *e, bronze_err *err)
+{
+    bronze_buf out = BRONZE_BUF_INIT;
+    bronze_sigv4_kv hv[] = {{"x-amz-copy-source", cs}};
+    s3_call c = call_init("PUT", dst);
+    c.headers = hv;
+    c.nheaders = 1;
+    c.out = &out;
+    c.out_cap = SMALL_CAP;
+    c.expect_root = "CopyObjectResult";
+    c.error_out = e;
+    bronze_http_resp resp;
+    e->code[0] = 0;
+    int rc = s3_do1(s, &c, &resp, err);
+    bronze_buf_free(&out);
+    return rc;
+}
+
 static int s3_publish(bronze_storage *base, const char *src_key, const char *dst_key,
                       bronze_err *err)
 {
     s3 *s = (s3 *)base;
     char *src = full_key(s, src_key), *dst = full_key(s, dst_key);
-    char *cs = src ? copy_source(s, src) : NULL;
-    bronze_buf out = BRONZE_BUF_INIT;
+    pthread_mutex_lock(&s->mu);
+    bool literal = s->copy_literal;
+    pthread_mutex_unlock(&s->mu);
+    char *cs = src ? copy_source(s, src, literal) : NULL;
     int rc = -1;
     if (!src || !dst || !cs) {
         bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
@@ -1001,15 +1032,26 @@ static int s3_publish(bronze_storage *base, const char *src_key, const char *dst
     }
     uint64_t size = (uint64_t)resp.content_length;
     if (size <= COPY_MAX) {
-        bronze_sigv4_kv hv[] = {{"x-amz-copy-source", cs}};
-        s3_call c = call_init("PUT", dst);
-        c.headers = hv;
-        c.nheaders = 1;
-        c.out = &out;
-        c.out_cap = SMALL_CAP;
-        c.expect_root = "CopyObjectResult";
-        if (s3_do1(s, &c, &resp, err))
-            goto out;
+        bronze_s3_error e;
+        if (copy_object(s, dst, cs, &e, err)) {
+            /* HEAD found the source, so NoSuchKey means the server decoded
+             * the copy source otherwise: try the decodeURI form, and keep
+             * it for this server if it works */
+            char *lit = literal || strcmp(e.code, "NoSuchKey") ? NULL : copy_source(s, src, true);
+            if (!lit || !strcmp(lit, cs)) {
+                free(lit);
+                goto out;
+            }
+            bronze_err err2 = BRONZE_ERR_INIT;
+            int rc2 = copy_object(s, dst, lit, &e, &err2);
+            free(lit);
+            if (rc2)
+                goto out; /* the first error is the one to show */
+            BRONZE_DEBUG("S3 endpoint reads x-amz-copy-source with decodeURI; using that form");
+            pthread_mutex_lock(&s->mu);
+            s->copy_literal = true;
+            pthread_mutex_unlock(&s->mu);
+        }
     } else if (multipart(s, dst, -1, cs, size, COPY_PART_SIZE, err)) {
         goto out;
     }
@@ -1020,7 +1062,6 @@ out:
     free(src);
     free(dst);
     free(cs);
-    bronze_buf_free(&out);
     return rc;
 }
 

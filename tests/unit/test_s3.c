@@ -1035,6 +1035,43 @@ static void test_s3_publish_multipart_copy(void **state)
     fake_stop(&f, t);
 }
 
+/* AWS wants x-amz-copy-source URL-encoded ('+' would be a space); s3rver
+ * decodes it with decodeURI, which leaves %2B and %3D alone. A NoSuchKey for
+ * a source that HEAD just found switches to the literal form, once. */
+static void test_s3_copy_source_forms(void **state)
+{
+    (void)state;
+#define HEAD_OK "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\n"
+#define COPY_OK                                                                                    \
+    "HTTP/1.1 200 OK\r\nContent-Length: 53\r\nConnection: close\r\n\r\n"                           \
+    "<CopyObjectResult><ETag>\"e\"</ETag></CopyObjectResult>"
+#define DEL_OK "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
+    static const char *const replies[] = {
+        HEAD_OK,
+        "HTTP/1.1 404 Not Found\r\nContent-Length: 58\r\nConnection: close\r\n\r\n"
+        "<Error><Code>NoSuchKey</Code><Message>no</Message></Error>",
+        COPY_OK,
+        DEL_OK,
+        HEAD_OK,
+        COPY_OK,
+        DEL_OK,
+    };
+    fake_server f;
+    pthread_t t;
+    fake_start(&f, replies, sizeof replies / sizeof replies[0], &t);
+    bronze_storage *s = open_fake(f.port, NULL, 0);
+    bronze_err err = BRONZE_ERR_INIT;
+    if (s->vt->publish(s, "st/a=1+b=2 c", "a=1/x", &err))
+        fail_msg("%s", err.msg);
+    assert_non_null(strstr(f.requests[1], "x-amz-copy-source: /bkt/st/a%3D1%2Bb%3D2%20c\r\n"));
+    assert_non_null(strstr(f.requests[2], "x-amz-copy-source: /bkt/st/a=1+b=2%20c\r\n"));
+    assert_int_equal(s->vt->publish(s, "st/d+e", "a=1/y", &err), 0);
+    assert_int_equal(f.nreq, 7);
+    assert_non_null(strstr(f.requests[5], "x-amz-copy-source: /bkt/st/d+e\r\n"));
+    s->vt->close(s);
+    fake_stop(&f, t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1057,6 +1094,7 @@ int main(void)
         cmocka_unit_test(test_s3_multipart),
         cmocka_unit_test(test_s3_multipart_abort),
         cmocka_unit_test(test_s3_publish_multipart_copy),
+        cmocka_unit_test(test_s3_copy_source_forms),
     };
     return cmocka_run_group_tests_name("s3", tests, NULL, NULL);
 }
