@@ -301,6 +301,7 @@ static int s3_do(s3 *s, bronze_http *h, const s3_call *c, bronze_http_resp *resp
             }
         } else {
             retry = err->kind == BRONZE_E_RETRY && !bronze_interrupted();
+            bronze_err_prefix(err, "S3");
         }
         if (!retry || attempt >= s->max_retries)
             break;
