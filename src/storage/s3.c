@@ -510,12 +510,21 @@ static int s3_list(bronze_storage *base, const char *prefix, bool recursive, bro
                 rc = bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory listing");
         }
         bool more = pg.truncated;
+        bool same = more && token && !strcmp(token, pg.next_token);
         free(token);
         token = pg.next_token;
         pg.next_token = NULL;
         bronze_s3_list_page_free(&pg);
         if (!more)
             break;
+        if (same) {
+            /* the server would have us read the same page forever */
+            char d[1200];
+            s3_describe(base, prefix, d, sizeof d);
+            rc = bronze_err_set(err, BRONZE_E_RUNTIME,
+                                "listing %s: the server repeated its continuation token", d);
+            break;
+        }
         if (page_no > 1000000) {
             rc = bronze_err_set(err, BRONZE_E_RUNTIME, "S3 listing does not end");
             break;

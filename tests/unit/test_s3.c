@@ -1072,6 +1072,47 @@ static void test_s3_copy_source_forms(void **state)
     fake_stop(&f, t);
 }
 
+/* ListObjectsV2 pages: the token goes back encoded, keys come back relative
+ * to the prefix and sorted; a repeated token is an error, not a loop */
+static void test_s3_list_pages(void **state)
+{
+    (void)state;
+    static const char *const replies[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 170\r\nConnection: close\r\n\r\n"
+        "<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>p/z</Key><Size>2</Size></"
+        "Contents><NextContinuationToken>a+b/c=</NextContinuationToken></ListBucketResult>",
+        "HTTP/1.1 200 OK\r\nContent-Length: 173\r\nConnection: close\r\n\r\n"
+        "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>p/b</Key><Size>1</Size></"
+        "Contents><Contents><Key>elsewhere</Key><Size>1</Size></Contents></ListBucketResult>",
+        "HTTP/1.1 200 OK\r\nContent-Length: 121\r\nConnection: close\r\n\r\n"
+        "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>a+b/c=</"
+        "NextContinuationToken></ListBucketResult>",
+        "HTTP/1.1 200 OK\r\nContent-Length: 121\r\nConnection: close\r\n\r\n"
+        "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>a+b/c=</"
+        "NextContinuationToken></ListBucketResult>",
+    };
+    fake_server f;
+    pthread_t t;
+    fake_start(&f, replies, sizeof replies / sizeof replies[0], &t);
+    bronze_storage *s = open_fake(f.port, "p", 0);
+    bronze_err err = BRONZE_ERR_INIT;
+    bronze_obj_list l = BRONZE_OBJ_LIST_INIT;
+    assert_int_equal(s->vt->list(s, "", false, &l, &err), 0);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.v[0].key, "b");
+    assert_string_equal(l.v[1].key, "z");
+    assert_true(l.v[1].size == 2);
+    assert_non_null(strstr(f.requests[0], "GET /bkt?delimiter=%2F&list-type=2&prefix=p%2F HTTP"));
+    assert_non_null(strstr(f.requests[1], "GET /bkt?continuation-token=a%2Bb%2Fc%3D&delimiter="));
+    bronze_obj_list_free(&l);
+    assert_int_equal(s->vt->list(s, "x/", true, &l, &err), -1);
+    assert_non_null(strstr(err.msg, "repeated its continuation token"));
+    assert_null(strstr(f.requests[2], "delimiter"));
+    bronze_obj_list_free(&l);
+    s->vt->close(s);
+    fake_stop(&f, t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1095,6 +1136,7 @@ int main(void)
         cmocka_unit_test(test_s3_multipart_abort),
         cmocka_unit_test(test_s3_publish_multipart_copy),
         cmocka_unit_test(test_s3_copy_source_forms),
+        cmocka_unit_test(test_s3_list_pages),
     };
     return cmocka_run_group_tests_name("s3", tests, NULL, NULL);
 }
