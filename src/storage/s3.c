@@ -320,6 +320,9 @@ static int s3_do(s3 *s, bronze_http *h, const s3_call *c, bronze_http_resp *resp
     if (lines.data)
         OPENSSL_cleanse(lines.data, lines.cap);
     bronze_buf_free(&lines);
+    /* retries are used up here: what the caller gets is final (storage.h) */
+    if (rc && err->kind == BRONZE_E_RETRY)
+        err->kind = BRONZE_E_RUNTIME;
     return rc;
 }
 

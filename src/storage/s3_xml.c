@@ -543,7 +543,9 @@ static int delete_end(void *ctx, const char *const *path, int depth, const char 
     } else if (path_is(path, depth, 3, "DeleteResult", "Error", "Message")) {
         copy_text(c->e.message, sizeof c->e.message, text, len);
     } else if (path_is(path, depth, 2, "DeleteResult", "Error")) {
-        if (c->r->nerrors++ == 0) {
+        if (!strcmp(c->e.code, "NoSuchKey"))
+            c->r->missing++;
+        else if (c->r->nerrors++ == 0) {
             memcpy(c->r->first_key, c->key, sizeof c->key);
             c->r->first = c->e;
         }

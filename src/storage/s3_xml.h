@@ -70,10 +70,11 @@ int bronze_s3_xml_upload_id(const char *xml, size_t n, char **upload_id, bronze_
 int bronze_s3_xml_result(const char *xml, size_t n, const char *expect, bronze_s3_error *e,
                          char *etag, size_t etag_cap, bronze_err *err);
 
-/* A DeleteResult: the number of <Deleted> entries, and the first <Error>
- * entry's Key/Code/Message (with *nerrors counting them all). */
+/* A DeleteResult: the number of <Deleted> entries, of <Error> entries with
+ * code NoSuchKey (missing: not a failure for a delete), and of other <Error>
+ * entries (nerrors), the first of which is kept with its Key/Code/Message. */
 typedef struct bronze_s3_delete_result {
-    size_t deleted, nerrors;
+    size_t deleted, missing, nerrors;
     char first_key[1024];
     bronze_s3_error first;
 } bronze_s3_delete_result;

@@ -372,10 +372,12 @@ static void test_xml_results(void **state)
     const char *del = "<DeleteResult><Deleted><Key>a</Key></Deleted><Deleted><Key>b</Key>"
                       "</Deleted><Error><Key>c&amp;d</Key><Code>AccessDenied</Code>"
                       "<Message>Access Denied</Message></Error><Error><Key>e</Key>"
-                      "<Code>InternalError</Code></Error></DeleteResult>";
+                      "<Code>InternalError</Code></Error><Error><Key>f</Key>"
+                      "<Code>NoSuchKey</Code></Error></DeleteResult>";
     assert_int_equal(bronze_s3_xml_delete(del, strlen(del), &dr, &err), 0);
     assert_int_equal(dr.deleted, 2);
     assert_int_equal(dr.nerrors, 2);
+    assert_int_equal(dr.missing, 1);
     assert_string_equal(dr.first_key, "c&d");
     assert_string_equal(dr.first.code, "AccessDenied");
     assert_string_equal(dr.first.message, "Access Denied");
