@@ -17,6 +17,11 @@
  * flight, each thread with its own curl handle from a small pool; a failed
  * upload is aborted so no parts linger (servers that cannot abort are logged
  * at debug). Local part files are read with pread, never held whole.
+ *
+ * publish() is HEAD (size, existence), CopyObject (UploadPartCopy above
+ * 5 GiB), DELETE of the source. x-amz-copy-source is URL-encoded as AWS
+ * requires; s3rver reads it with decodeURI instead, so a NoSuchKey for a
+ * source HEAD just found retries once in that form and keeps it.
  */
 #include <errno.h>
 #include <fcntl.h>

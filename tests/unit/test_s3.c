@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1115,6 +1116,48 @@ static void test_s3_list_pages(void **state)
     fake_stop(&f, t);
 }
 
+/* DeleteObjects: keys XML-escaped under the prefix, Content-MD5 of the exact
+ * body, per-key <Error> entries fail the call naming the key */
+static void test_s3_remove(void **state)
+{
+    (void)state;
+    static const char *const replies[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 115\r\nConnection: close\r\n\r\n"
+        "<DeleteResult><Error><Key>p/c</Key><Code>AccessDenied</Code><Message>Access "
+        "Denied</Message></Error></DeleteResult>",
+        "HTTP/1.1 200 OK\r\nContent-Length: 15\r\nConnection: close\r\n\r\n"
+        "<DeleteResult/>",
+    };
+    fake_server f;
+    pthread_t t;
+    fake_start(&f, replies, 2, &t);
+    bronze_storage *s = open_fake(f.port, "p", 0);
+    bronze_err err = BRONZE_ERR_INIT;
+    const char *keys[] = {"a&b<c>", "c"};
+    assert_int_equal(s->vt->remove(s, keys, 2, &err), -1);
+    assert_non_null(strstr(err.msg, "1 of 2 keys not deleted"));
+    assert_non_null(strstr(err.msg, "s3://bkt/p/c: AccessDenied: Access Denied"));
+    const char *rq = f.requests[0];
+    assert_non_null(strstr(rq, "POST /bkt?delete= HTTP/1.1"));
+    const char *body = strstr(rq, "\r\n\r\n");
+    assert_non_null(body);
+    body += 4;
+    assert_non_null(strstr(body, "<Object><Key>p/a&amp;b&lt;c&gt;</Key></Object>"));
+    assert_non_null(strstr(body, "<Quiet>true</Quiet>"));
+    unsigned char md[16];
+    unsigned int ml = 0;
+    assert_int_equal(EVP_Digest(body, strlen(body), md, &ml, EVP_md5(), NULL), 1);
+    char b64[25], want[64];
+    assert_int_equal(bronze_base64(md, 16, b64, sizeof b64), 0);
+    snprintf(want, sizeof want, "content-md5: %s\r\n", b64);
+    assert_non_null(strstr(rq, want));
+    assert_int_equal(s->vt->remove(s, keys, 1, &err), 0);
+    assert_int_equal(s->vt->remove(s, keys, 0, &err), 0); /* nothing: no request */
+    assert_int_equal(f.nreq, 2);
+    s->vt->close(s);
+    fake_stop(&f, t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1139,6 +1182,7 @@ int main(void)
         cmocka_unit_test(test_s3_publish_multipart_copy),
         cmocka_unit_test(test_s3_copy_source_forms),
         cmocka_unit_test(test_s3_list_pages),
+        cmocka_unit_test(test_s3_remove),
     };
     return cmocka_run_group_tests_name("s3", tests, NULL, NULL);
 }
