@@ -605,6 +605,10 @@ export async function startS3(opts = {}) {
       AWS_ENDPOINT_URL: endpoint,
       BRONZE_S3_ENDPOINT: endpoint, BRONZE_S3_ACCESS_KEY: accessKey, BRONZE_S3_SECRET_KEY: secretKey,
     },
+    // only the names s3Platform()'s platform.s3_connection points at
+    configEnv: { BRONZE_S3_ENDPOINT: endpoint, BRONZE_S3_ACCESS_KEY: accessKey, BRONZE_S3_SECRET_KEY: secretKey },
+    // only the standard variables (a config without platform.s3_connection)
+    awsEnv: { AWS_ACCESS_KEY_ID: accessKey, AWS_SECRET_ACCESS_KEY: secretKey, AWS_REGION: region, AWS_ENDPOINT_URL: endpoint },
     client, makeClient,
     list, getBytes, put,
     async sha256(key, b = bucket) { return sha256hex(await getBytes(key, b)); },
