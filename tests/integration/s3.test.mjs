@@ -22,6 +22,8 @@ const P = `${TABLE_PREFIX}dt=${DATE}`; // the partition's key prefix (no trailin
 const TMP = `${PREFIX}/.bronze-tmp/`; // where uploads and journals wait
 const DB = { TEST_DB: 'sqlite:shop.db' };
 const ARGS = ['--config', 'c.yaml', '--date', DATE];
+// the kill loop wants the fast build; BRONZE_BIN_RELEASE points it elsewhere
+const FAST = process.env.BRONZE_BIN_RELEASE || BIN_RELEASE;
 const sha = (b) => createHash('sha256').update(b).digest('hex');
 
 /** orders(id, note, amount, updated_at), n rows; `salt` changes every note. */
@@ -446,6 +448,7 @@ test('--dry-run with uploads on puts and deletes one probe object; a wrong secre
     table(dir, 10);
     write(dir, 'c.yaml', s3cfg());
     await s3.put(`${PREFIX}/keep.txt`, 'already here');
+    s3.clearRequests();
     const env = { ...DB, ...s3.configEnv };
     const r = await runAsync(dir, ['--config', 'c.yaml', '--date', DATE, '--dry-run'], { env });
     expectOk(r, 'dry run');
@@ -495,9 +498,11 @@ async function exactlyNewBatch(s3, dir, newN) {
   cleanup(dl);
 }
 
-// The commit steps BRONZE_FAULT can stop at (src/run/job.c fault_point); add
-// the commit module's new ones here, or through BRONZE_S3_FAULT_POINTS=a,b.
-const FAULT_POINTS = ['before-commit', 'after-parts', 'after-marker',
+// The commit steps BRONZE_FAULT (kill) and BRONZE_FAIL (an I/O error) stop at,
+// in commit order (src/run/commit.c's list; after-swap is local-only). Add new
+// ones here or through BRONZE_S3_FAULT_POINTS=a,b.
+const FAULT_POINTS = ['before-commit', 'stage-first-part', 'after-stage', 'after-journal', 'after-old-marker',
+  'after-first-publish', 'after-parts', 'after-stale', 'after-marker', 'after-journal-removed',
   ...(process.env.BRONZE_S3_FAULT_POINTS || '').split(',').filter(Boolean)];
 
 for (const point of FAULT_POINTS) {
@@ -515,6 +520,28 @@ for (const point of FAULT_POINTS) {
       await exactlyNewBatch(s3, dir, 1500);
     });
   });
+  test(`S3: a failure at ${point} of a full-load re-run: exit 1, the old batch survives or a journal rolls forward; the next run is clean`, { timeout: 180000 }, async () => {
+    await withEnv({}, async (s3, dir) => {
+      table(dir, 3000);
+      write(dir, 'c.yaml', s3cfg({ run: '    max_rows_per_file: 1000\n    cleanup_on_failure: true' }));
+      const env = { ...DB, ...s3.configEnv };
+      expectOk(await runAsync(dir, ARGS, { env }));
+      table(dir, 1500, 'v2');
+      const r = await runAsync(dir, ARGS, { env: { ...env, BRONZE_FAIL: point } });
+      // a failure after the marker is in place may be reported or not; before it, the run fails
+      if (!['after-marker', 'after-journal-removed'].includes(point)) assert.equal(r.code, 1, `BRONZE_FAIL=${point}: ${r.stderr.slice(-500)}`);
+      else assert.ok(r.code === 0 || r.code === 1, r.stderr);
+      const what = await afterKill(s3, 3000, 1500);
+      if (['before-commit', 'stage-first-part', 'after-stage'].includes(point)) {
+        // nothing was visible yet: the old batch, and no trace of the failed one (§6.5)
+        assert.equal(what, 'old');
+        assert.deepEqual(await s3.list(TMP), []);
+      }
+      noActiveUploads(s3);
+      expectOk(await runAsync(dir, ARGS, { env }), 'run after the failure');
+      await exactlyNewBatch(s3, dir, 1500);
+    });
+  });
 }
 
 test('S3: SIGKILL at 32 moments of a full-load re-run never leaves a lying marker; the next run leaves exactly the new batch', { timeout: 600000 }, async () => {
@@ -522,18 +549,18 @@ test('S3: SIGKILL at 32 moments of a full-load re-run never leaves a lying marke
     table(dir, 60000);
     write(dir, 'c.yaml', s3cfg({ run: '    max_rows_per_file: 5000\n    parallel_workers: 2' }));
     const env = { ...DB, ...s3.configEnv };
-    expectOk(await runAsync(dir, ARGS, { env, bin: BIN_RELEASE }));
+    expectOk(await runAsync(dir, ARGS, { env, bin: FAST }));
     table(dir, 40000, 'v2');
     // how long a whole re-run takes, to spread the kills over it
     const t0 = Date.now();
-    expectOk(await runAsync(dir, ARGS, { env, bin: BIN_RELEASE }), 'timed re-run');
+    expectOk(await runAsync(dir, ARGS, { env, bin: FAST }), 'timed re-run');
     const span = Math.max(200, Date.now() - t0);
     table(dir, 30000, 'v3');
     const delays = Array.from({ length: 32 }, (_, i) => Math.round(10 + (i * span * 1.15) / 31));
     const seen = { old: 0, new: 0, journal: 0 };
     let prev = 40000;
     for (const delay of delays) {
-      const child = start(dir, ARGS, { env, bin: BIN_RELEASE });
+      const child = start(dir, ARGS, { env, bin: FAST });
       const exited = new Promise((res) => child.on('exit', (code, sig) => res({ code, sig })));
       child.stdout.resume();
       child.stderr.resume();
@@ -545,7 +572,7 @@ test('S3: SIGKILL at 32 moments of a full-load re-run never leaves a lying marke
       seen[what]++;
       if (what === 'new') prev = 30000;
     }
-    expectOk(await runAsync(dir, ARGS, { env, bin: BIN_RELEASE }), 'run after the kills');
+    expectOk(await runAsync(dir, ARGS, { env, bin: FAST }), 'run after the kills');
     await exactlyNewBatch(s3, dir, 30000);
     // the kills really spread over the run: some before any change, some later
     assert.ok(seen.old >= 1, JSON.stringify(seen));

@@ -178,6 +178,13 @@ test('multipart upload, ListParts, complete; abort is emulated and recorded; cop
     const k3 = 'mp/dt=2025-01-12/copy.parquet';
     await c.send(new CopyObjectCommand({ Bucket, Key: k3, CopySource: `${Bucket}/${key}` }));
     assert.equal(await s3.sha256(k3), sha(whole));
+    // a source key with + and = (URL-encoded in x-amz-copy-source, as S3 wants; s3rver alone would 404 it)
+    const k4 = 'mp/.tmp/system=a+b=c/part-0001.parquet';
+    await s3.put(k4, 'plus and equals');
+    await c.send(new CopyObjectCommand({ Bucket, Key: 'mp/x3', CopySource: `${Bucket}/${k4.split('/').map(encodeURIComponent).join('/')}` }));
+    assert.equal((await s3.getBytes('mp/x3')).toString(), 'plus and equals');
+    assert.equal(s3.requests.at(-2).copySource, '/bronze/mp/.tmp/system%3Da%2Bb%3Dc/part-0001.parquet'.slice(1));
+    await c.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: [{ Key: 'mp/x3' }, { Key: k4 }] } }));
     await s3.put('mp/x1', 'one');
     await s3.put('mp/x2', 'two');
     const d = await c.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: [{ Key: 'mp/x1' }, { Key: 'mp/x2' }, { Key: k3 }] } }));

@@ -438,6 +438,12 @@ export async function startS3(opts = {}) {
     }
     // s3rver knows one account (S3RVER) and checks no V4 signature: name its key instead
     if (headers.authorization) headers.authorization = headers.authorization.replace(/Credential=[^/]+\//, 'Credential=S3RVER/');
+    // s3rver reads x-amz-copy-source with decodeURI, which leaves %2B, %3D, %2F... encoded
+    // (S3 decodes them all): hand it the key in the form decodeURI gives back exactly
+    if (headers['x-amz-copy-source']) {
+      const [src, ver] = headers['x-amz-copy-source'].split('?');
+      headers['x-amz-copy-source'] = encodeURI(decodeURIComponent(src)) + (ver !== undefined ? `?${ver}` : '');
+    }
     headers.host = `127.0.0.1:${upstream.port}`;
     headers['content-length'] = String(body.length);
     const up = http.request({ host: '127.0.0.1', port: upstream.port, method: req.method, path: rawTarget, headers, agent }, (ur) => {
@@ -504,6 +510,7 @@ export async function startS3(opts = {}) {
     entry.bucket = segs[0] || '';
     entry.key = segs.slice(1).join('/');
     entry.op = classify(req.method, entry.bucket, entry.key, entry.query, req.headers);
+    if (req.headers['x-amz-copy-source']) entry.copySource = req.headers['x-amz-copy-source'];
     const fault = pickFault(rules, entry);
     if (fault) entry.fault = fault.mode;
 
