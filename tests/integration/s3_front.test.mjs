@@ -192,6 +192,10 @@ test('multipart upload, ListParts, complete; abort is emulated and recorded; cop
     assert.deepEqual((await s3.list('mp/')).map((o) => o.key), [key]);
     const del = s3.requests.find((r) => r.op === 'DeleteObjects');
     assert.deepEqual(del.checked, ['x-amz-checksum-crc32'], 'the SDK\'s DeleteObjects checksum was verified');
+    assert.deepEqual(del.deleteKeys, ['mp/x1', 'mp/x2', k3]);
+    // more than S3's 1000 keys in one DeleteObjects: refused as S3 does
+    const many = Array.from({ length: 1001 }, (_, i) => ({ Key: `mp/none-${i}` }));
+    await expectS3Error(c.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: many } })), 400, 'MalformedXML');
   });
 });
 

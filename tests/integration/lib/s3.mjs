@@ -22,7 +22,8 @@
 //   reading the request body or while sending the response, a stall), set at
 //   start (`faults`) or at run time (`setFaults`);
 // - forwards the rest to s3rver and streams the answer back;
-// - logs every request: {seq, method, path, key, query, op, status, fault, bytes}.
+// - logs every request: {seq, method, path, bucket, key, query, op, status, fault, error, bytes,
+//   checked (digests verified), copySource, deleteKeys (DeleteObjects, at most 1000 or 400)}.
 //
 // Everything started here is stopped when the process exits (normal exit,
 // uncaught error, SIGINT/SIGTERM), as lib/pg.mjs does.
@@ -151,6 +152,9 @@ function crc32(buf) {
 }
 
 const xmlEsc = (s) => String(s).replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]);
+
+const unXml = (s) => s.replace(/&(lt|gt|amp|apos|quot|#x?[0-9a-fA-F]+);/g, (m, e) => ({ lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' })[e] ??
+  String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)));
 
 function errorXml(code, message, resource, extra = {}) {
   const more = Object.entries(extra).map(([k, v]) => `<${k}>${xmlEsc(v)}</${k}>`).join('');
@@ -534,6 +538,11 @@ export async function startS3(opts = {}) {
       const body = Buffer.concat(chunks);
       const bad = checkAuth(req, entry, body, rawPath, rawQuery) || checkDigests(req, entry, body);
       if (bad) return fail(res, entry, bad[0], bad[1], bad[2], bad[3]);
+      if (entry.op === 'DeleteObjects') {
+        entry.deleteKeys = [...body.toString().matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unXml(m[1]));
+        // S3's own limit (s3rver has none)
+        if (entry.deleteKeys.length > 1000) return fail(res, entry, 400, 'MalformedXML', 'DeleteObjects takes at most 1000 keys per request');
+      }
       const go = () => {
         if (req.socket.destroyed) { entry.status = entry.status || 'client-gone'; return; }
         if (fault && fault.mode === 'InternalError') return fail(res, entry, 500, 'InternalError', 'We encountered an internal error. Please try again.');
