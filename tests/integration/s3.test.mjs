@@ -551,7 +551,7 @@ for (const point of FAULT_POINTS) {
   });
 }
 
-test('S3: SIGKILL at 32 moments of a full-load re-run never leaves a lying marker; the next run leaves exactly the new batch', { timeout: 600000 }, async () => {
+test('S3: SIGKILL at 32 moments of a full-load re-run never leaves a lying marker; the next run leaves exactly the new batch', { timeout: 600000 }, async (t) => {
   await withEnv({}, async (s3, dir) => {
     table(dir, 60000);
     write(dir, 'c.yaml', s3cfg({ run: '    max_rows_per_file: 5000\n    parallel_workers: 2' }));
@@ -582,6 +582,8 @@ test('S3: SIGKILL at 32 moments of a full-load re-run never leaves a lying marke
     expectOk(await runAsync(dir, ARGS, { env, bin: FAST }), 'run after the kills');
     await exactlyNewBatch(s3, dir, 30000);
     // the kills really spread over the run: some before any change, some later
+    t.diagnostic(`re-run ${span} ms; after the kills: ${JSON.stringify(seen)}`);
     assert.ok(seen.old >= 1, JSON.stringify(seen));
+    assert.ok(seen.journal + seen.new >= 1, `no kill came after the journal: ${JSON.stringify(seen)}`);
   });
 });
