@@ -298,7 +298,11 @@ test('a wrong secret key: exit 1, a clear message without the secret, nothing in
     assert.match(r.stderr, /403|SignatureDoesNotMatch|signature|credential|access denied/i);
     assert.match(r.stderr, /bronze/, 'names the bucket');
     assert.ok(!r.stderr.includes(wrong) && !r.stderr.includes(s3.secretKey), 'no secret in the message');
-    assert.ok(s3.requests.some((x) => x.status === 403), 'the front refused it');
+    const refused = s3.requests.filter((x) => x.status === 403);
+    assert.ok(refused.length >= 1, 'the front refused it');
+    // 403 is final: no request is tried again
+    const tried = refused.map((x) => `${x.method} ${x.path} ${JSON.stringify(x.query)}`);
+    assert.equal(new Set(tried).size, tried.length, `a 403 was retried: ${tried}`);
     assert.deepEqual(await s3.list(TABLE_PREFIX), []);
     assert.deepEqual(await s3.list(TMP), []);
     assert.deepEqual(stagedDataFiles(join(dir, 'output')), []);
@@ -392,6 +396,28 @@ INSERT INTO orders SELECT i, readfile('chunk.bin') || CAST(i AS BLOB), 'n' || i 
     assert.deepEqual(await names(s3), ['_metadata.json', 'part-0001.parquet', 'part-0002.parquet', 'part-0003.parquet']);
     assert.deepEqual(await s3.list(TMP), []);
     noActiveUploads(s3);
+  });
+});
+
+test('a request that stalls past timeout_seconds is given up and retried; the run lands', { timeout: 180000 }, async () => {
+  await withEnv({}, async (s3, dir) => {
+    table(dir, 2000);
+    write(dir, 'c.yaml', s3cfg({ run: '    max_rows_per_file: 1000\n    timeout_seconds: 2\n    max_retries: 3' }));
+    // the first two uploads of a part's data hang for 20 s (10x timeout_seconds)
+    s3.setFaults({ modes: ['stall'], stallMs: 20000, ops: ['PutObject', 'UploadPart'], match: (e) => /part-\d+[^/]*\.(parquet|csv)$/.test(e.key), limit: 2 });
+    const t0 = Date.now();
+    const r = await runAsync(dir, ARGS, { env: { ...DB, ...s3.configEnv } });
+    expectOk(r);
+    const stalled = s3.requests.filter((x) => x.fault === 'stall');
+    assert.equal(stalled.length, 2);
+    for (const st of stalled) {
+      assert.equal(st.status, 'client-gone', `the binary hung up on the stalled request: ${s3.requests.map((x) => `${x.seq} ${Math.round(x.time / 100) % 1000} ${x.op} ${x.key.slice(-30)} ${x.status} ${x.fault || ''}`).join('\n')}`);
+      assert.ok(s3.requests.some((x) => x.seq > st.seq && x.key === st.key && x.op === st.op && x.status === 200), `${st.key} retried`);
+    }
+    assert.ok(Date.now() - t0 < 40000, `took ${Date.now() - t0} ms: stalls not cut short`);
+    const meta = await honestMarker(s3);
+    assert.equal(meta.total_records, 2000);
+    assert.deepEqual(await names(s3), ['_metadata.json', ...meta.files.map((f) => f.name)].sort());
   });
 });
 
