@@ -105,7 +105,7 @@ try {
 
   // The parts aws uploads: exactly bronze-extract's, made by a local-only run.
   rmSync(join(dir, 'out-local'), { recursive: true, force: true });
-  await timed(BIN, args(cfgLocal));
+  await timed(BIN, args(cfgLocal), { env });
   const partsDir = join(dir, 'out-local/system=bench/table=blobs/dt=2025-01-12');
   const files = readdirSync(partsDir).filter((f) => f.endsWith('.parquet'));
   const bytes = files.reduce((a, f) => a + statSync(join(partsDir, f)).size, 0);
@@ -135,7 +135,7 @@ try {
     if (awsLanded.reduce((x, o) => x + o.size, 0) !== bytes) throw new Error('aws did not land every byte');
     // C: bronze-extract local-only (what extraction alone costs)
     rmSync(join(dir, 'out-local'), { recursive: true, force: true });
-    lt.push((await timed(BIN, args(cfgLocal))).seconds);
+    lt.push((await timed(BIN, args(cfgLocal), { env })).seconds);
     console.log(`trial ${t + 1}: bronze s3 ${b.seconds.toFixed(2)} s, aws cp ${a.seconds.toFixed(2)} s, bronze local-only ${lt.at(-1).toFixed(2)} s`);
   }
   const median = (x) => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)];
