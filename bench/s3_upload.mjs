@@ -115,7 +115,19 @@ try {
   for (const f of files) execFileSync('cp', [join(partsDir, f), join(awsSrc, f)]);
   console.log(`parts: ${files.length} Parquet files, ${(bytes / 1048576).toFixed(0)} MiB (${rows} rows of ${ROW} random bytes)`);
 
-  const bt = [], lt = [], at = [], rss = [];
+  const bt = [], lt = [], at = [], rss = [], phases = [];
+  // wall time and requests per kind of step, from the front's log
+  const phaseOf = (log) => {
+    const kinds = { upload: ['PutObject', 'UploadPart', 'CreateMultipartUpload', 'CompleteMultipartUpload'], publish: ['CopyObject', 'DeleteObject', 'DeleteObjects'] };
+    const out = {};
+    for (const [k, ops] of Object.entries(kinds)) {
+      const rs = log.filter((r) => ops.includes(r.op));
+      if (!rs.length) continue;
+      const t0 = Math.min(...rs.map((r) => r.time)), t1 = Math.max(...rs.map((r) => r.time + (r.ms || 0)));
+      out[k] = `${rs.length} requests over ${((t1 - t0) / 1000).toFixed(2)} s`;
+    }
+    return out;
+  };
   for (let t = 0; t < TRIALS; t++) {
     // A: bronze-extract, extract + upload
     await clear('bronze/');
@@ -127,8 +139,10 @@ try {
     const landed = (await s3.list('bronze/system=bench/')).filter((o) => o.key.endsWith('.parquet'));
     if (landed.reduce((a, o) => a + o.size, 0) !== bytes) throw new Error(`bronze landed ${landed.length} parts, not ${bytes} bytes`);
     if (s3.requests.some((r) => r.status === 403 || r.status === 400)) throw new Error('bronze-extract requests refused by the front');
+    const bronzeLog = [...s3.requests];
     // B: aws s3 cp --recursive of the same parts
     await clear('aws/');
+    s3.clearRequests();
     const a = await timed('aws', ['--endpoint-url', s3.endpoint, 's3', 'cp', '--recursive', '--only-show-errors', awsSrc, 's3://bench/aws/'], { env: awsEnv });
     at.push(a.seconds);
     const awsLanded = await s3.list('aws/');
@@ -136,6 +150,7 @@ try {
     // C: bronze-extract local-only (what extraction alone costs)
     rmSync(join(dir, 'out-local'), { recursive: true, force: true });
     lt.push((await timed(BIN, args(cfgLocal), { env })).seconds);
+    phases.push({ bronze: phaseOf(bronzeLog), aws: phaseOf([...s3.requests]) });
     console.log(`trial ${t + 1}: bronze s3 ${b.seconds.toFixed(2)} s, aws cp ${a.seconds.toFixed(2)} s, bronze local-only ${lt.at(-1).toFixed(2)} s`);
   }
   const median = (x) => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)];
@@ -148,6 +163,7 @@ try {
   console.log(`aws s3 cp --recursive:             median ${A.toFixed(2)} s of ${spread(at)} (${(mb / A).toFixed(0)} MiB/s)`);
   console.log(`bronze upload cost (s3 - local):   ${up.toFixed(2)} s (${(mb / up).toFixed(0)} MiB/s)`);
   console.log(`ratio aws / bronze upload cost: ${(A / up).toFixed(2)}x  (goal >= 1.0x)`);
+  console.log(`last trial's requests: bronze ${JSON.stringify(phases.at(-1).bronze)}; aws ${JSON.stringify(phases.at(-1).aws)}`);
   console.log(`ratio aws / whole bronze run:   ${(A / B).toFixed(2)}x  (extraction included)`);
 } finally {
   await s3.stop();

@@ -158,6 +158,8 @@ test('multipart upload, ListParts, complete; abort is emulated and recorded; cop
     const whole = Buffer.concat([p1, p2]);
     assert.equal(await s3.sha256(key), sha(whole));
     assert.deepEqual(await s3.getBytes(key), whole);
+    const head = await c.send(new HeadObjectCommand({ Bucket, Key: key }));
+    assert.equal(Number(head.ContentLength), whole.length, 'HEAD gives the object\'s length');
 
     // abort: s3rver 405s it; the front does it and remembers
     const k2 = 'mp/dt=2025-01-12/part-0002.parquet';

@@ -22,7 +22,7 @@
 //   reading the request body or while sending the response, a stall), set at
 //   start (`faults`) or at run time (`setFaults`);
 // - forwards the rest to s3rver and streams the answer back;
-// - logs every request: {seq, method, path, bucket, key, query, op, status, fault, error, bytes,
+// - logs every request: {seq, time, ms, method, path, bucket, key, query, op, status, fault, error, bytes,
 //   checked (digests verified), copySource, deleteKeys (DeleteObjects, at most 1000 or 400)}.
 //
 // Everything started here is stopped when the process exits (normal exit,
@@ -318,6 +318,9 @@ export async function startS3(opts = {}) {
     send(res, entry, status, errorXml(code, message, entry.path, extra));
   }
 
+  // the body's sha256, computed once per request
+  const bodySha = (entry, body) => entry._sha || (entry._sha = createHash('sha256').update(body).digest());
+
   function checkAuth(req, entry, body, rawPath, rawQuery) {
     const auth = parseAuthorization(req.headers.authorization);
     if (!auth) {
@@ -359,7 +362,8 @@ export async function startS3(opts = {}) {
     }
     // payload
     if (payloadHash === 'UNSIGNED-PAYLOAD') { /* fine */ } else if (/^[0-9a-f]{64}$/.test(payloadHash)) {
-      if (sha256hex(body) !== payloadHash) return [400, 'XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.", { ClientComputedContentSHA256: payloadHash, S3ComputedContentSHA256: sha256hex(body) }];
+      const got = bodySha(entry, body).toString('hex');
+      if (got !== payloadHash) return [400, 'XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.", { ClientComputedContentSHA256: payloadHash, S3ComputedContentSHA256: got }];
     } else {
       return [400, 'InvalidRequest', `x-amz-content-sha256 '${payloadHash}': this test front accepts only UNSIGNED-PAYLOAD or the hex sha256 of the body (no aws-chunked streaming)`];
     }
@@ -376,7 +380,7 @@ export async function startS3(opts = {}) {
     }
     const cs = req.headers['x-amz-checksum-sha256'];
     if (cs !== undefined) {
-      if (createHash('sha256').update(body).digest('base64') !== cs) return [400, 'BadDigest', 'The SHA256 you specified did not match the calculated checksum.'];
+      if (bodySha(entry, body).toString('base64') !== cs) return [400, 'BadDigest', 'The SHA256 you specified did not match the calculated checksum.'];
       entry.checked.push('x-amz-checksum-sha256');
     }
     const cc = req.headers['x-amz-checksum-crc32'];
@@ -480,7 +484,8 @@ export async function startS3(opts = {}) {
         entry.bytesOut = rb.length;
         const h = { ...ur.headers };
         delete h['transfer-encoding'];
-        h['content-length'] = String(rb.length);
+        // a HEAD answer keeps the object's Content-Length
+        if (req.method !== 'HEAD') h['content-length'] = String(rb.length);
         res.writeHead(ur.statusCode, h);
         res.end(rb);
       });
@@ -496,6 +501,7 @@ export async function startS3(opts = {}) {
     const entry = { seq: ++seq, time: Date.now(), method: req.method, path: '', key: '', bucket: '', query: {}, op: 'Unknown',
       status: null, fault: null, error: null, bytes: 0, bytesOut: 0, checked: [] };
     requests.push(entry);
+    res.once('close', () => { entry.ms = Date.now() - entry.time; });
     const rawTarget = req.url;
     const qi = rawTarget.indexOf('?');
     const rawPath = qi < 0 ? rawTarget : rawTarget.slice(0, qi);
@@ -537,6 +543,7 @@ export async function startS3(opts = {}) {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const bad = checkAuth(req, entry, body, rawPath, rawQuery) || checkDigests(req, entry, body);
+      delete entry._sha;
       if (bad) return fail(res, entry, bad[0], bad[1], bad[2], bad[3]);
       if (entry.op === 'DeleteObjects') {
         entry.deleteKeys = [...body.toString().matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unXml(m[1]));
