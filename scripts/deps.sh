@@ -83,7 +83,11 @@ if $pg_unpack; then
   id postgres >/dev/null 2>&1 || $SUDO useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres
   [ -x "$PG_LOCAL/usr/lib/postgresql/15/bin/initdb" ] || { echo "deps: could not unpack postgresql-15" >&2; exit 1; }
 fi
-if [ "${1:-build}" = test ] && [ ! -d node_modules/@duckdb/node-api ]; then
+npm_missing=false
+for m in @duckdb/node-api s3rver @aws-sdk/client-s3; do
+  [ -d "node_modules/$m" ] || npm_missing=true
+done
+if [ "${1:-build}" = test ] && $npm_missing; then
   echo "deps: npm ci"
   # Some npm releases write a lock without other platforms' optional DuckDB
   # bindings and then refuse their own `npm ci`; install from the same lock.

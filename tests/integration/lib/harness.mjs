@@ -117,3 +117,28 @@ export function today() {
 export function cleanup(dir) {
   if (!process.env.BRONZE_KEEP) rmSync(dir, { recursive: true, force: true });
 }
+
+/**
+ * Runs bronze-extract without blocking the event loop (needed when a server
+ * the binary talks to lives in this process, e.g. lib/s3.mjs's front);
+ * resolves {code, signal, stdout, stderr}. Killed with SIGKILL after timeout.
+ */
+export function runAsync(cwd, args, { env = {}, bin = BIN, timeout = 120000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, {
+      cwd,
+      env: { PATH: process.env.PATH, ASAN_OPTIONS: 'detect_leaks=1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '', stderr = '', timedOut = false;
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const t = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeout);
+    child.on('error', (e) => { clearTimeout(t); reject(e); });
+    child.on('close', (code, signal) => {
+      clearTimeout(t);
+      if (timedOut) stderr += `\n[runAsync: killed after ${timeout} ms]`;
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
+  });
+}
