@@ -211,6 +211,7 @@ static int load_state(job *j, bronze_err *err)
     if (rc == 0 && found) {
         char where[1200];
         j->storage->vt->describe(j->storage, j->state_key, where, sizeof where);
+        bronze_state_free(&j->state); /* the empty state of the missing file */
         rc = bronze_state_parse(where, b.data, b.len, j->cfg, &j->state, err);
         if (rc == 0)
             BRONZE_INFO("No local cursor state: resuming from %s", where);

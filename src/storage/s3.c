@@ -778,6 +778,41 @@ static void *part_worker(void *arg)
     return NULL;
 }
 
+/* A CompleteMultipartUpload whose answer was lost (connection dropped after
+ * the server acted) is retried and then meets NoSuchUpload: the upload is
+ * done when the object is there with this size and either AWS's multipart
+ * ETag of this many parts ("<md5>-<n>") or, from servers that give the whole
+ * object's MD5 (s3rver), that of the local file. Staging keys are unique per
+ * batch, so no older object can pass for it. */
+static bool completed_anyway(s3 *s, const char *fk, int fd, uint64_t size, size_t nparts)
+{
+    bronze_err e = BRONZE_ERR_INIT;
+    s3_call c = call_init("HEAD", fk);
+    c.ok_404 = true;
+    bronze_http_resp resp;
+    if (s3_do1(s, &c, &resp, &e) || resp.status != 200 || resp.content_length < 0 ||
+        (uint64_t)resp.content_length != size)
+        return false;
+    char tail[32];
+    snprintf(tail, sizeof tail, "-%zu\"", nparts);
+    size_t n = strlen(resp.etag), t = strlen(tail);
+    if (n > t && !strcmp(resp.etag + n - t, tail))
+        return true;
+    unsigned char md[16];
+    const char *h = resp.etag[0] == '"' ? resp.etag + 1 : resp.etag;
+    if (fd < 0 || strlen(h) < 32)
+        return false;
+    for (int i = 0; i < 16; i++) {
+        unsigned v;
+        if (sscanf(h + 2 * i, "%2x", &v) != 1)
+            return false;
+        md[i] = (unsigned char)v;
+    }
+    char remote[25], local[25], sha[65];
+    return bronze_base64(md, 16, remote, sizeof remote) == 0 &&
+           hash_range(fd, 0, size, local, sha, &e) == 0 && !strcmp(remote, local);
+}
+
 static void abort_upload(s3 *s, const char *fk, const char *upload_id)
 {
     bronze_sigv4_kv q[] = {{"uploadId", upload_id}};
@@ -884,6 +919,11 @@ static int multipart(s3 *s, const char *fk, int fd, const char *copy_src, uint64
         bronze_http_resp resp;
         int crc = s3_do1(s, &c, &resp, err);
         bronze_buf_free(&body);
+        if (crc && completed_anyway(s, fk, fd, size, j.nparts)) {
+            BRONZE_DEBUG("s3://%s/%s: complete's answer was lost, the object is there", s->bucket,
+                         fk);
+            crc = 0;
+        }
         if (crc) {
             abort_upload(s, fk, upload_id);
             goto done;
