@@ -63,7 +63,8 @@ int bronze_schema_set(bronze_schema *s, size_t i, const char *name, bronze_type 
     if (!copy)
         return -1;
     free(s->fields[i].name);
-    s->fields[i] = (bronze_field){copy, type, precision, scale, nullable};
+    free(s->fields[i].source_name);
+    s->fields[i] = (bronze_field){copy, NULL, type, precision, scale, nullable};
     return 0;
 }
 
@@ -74,7 +75,8 @@ bronze_schema *bronze_schema_clone(const bronze_schema *src)
         return NULL;
     for (size_t i = 0; i < src->ncols; i++) {
         const bronze_field *f = &src->fields[i];
-        if (bronze_schema_set(s, i, f->name, f->type, f->precision, f->scale, f->nullable)) {
+        if (bronze_schema_set(s, i, f->name, f->type, f->precision, f->scale, f->nullable) ||
+            (f->source_name && !(s->fields[i].source_name = strdup(f->source_name)))) {
             bronze_schema_free(s);
             return NULL;
         }
@@ -86,8 +88,10 @@ void bronze_schema_free(bronze_schema *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->ncols; i++)
+    for (size_t i = 0; i < s->ncols; i++) {
         free(s->fields[i].name);
+        free(s->fields[i].source_name);
+    }
     free(s->fields);
     free(s);
 }

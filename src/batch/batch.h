@@ -66,7 +66,9 @@ typedef enum {
 } bronze_type;
 
 typedef struct bronze_field {
-    char *name; /* owned by the schema, UTF-8, never empty */
+    char *name;        /* owned by the schema, UTF-8, never empty */
+    char *source_name; /* owned; the source's name when the output renamed it
+                        * (batch/names.h), else NULL */
     bronze_type type;
     int precision; /* DECIMAL only: 1..38 */
     int scale;     /* DECIMAL only: 0..precision */

@@ -6,11 +6,13 @@
  * the configs to the runner. Exit codes: 0 ok, 1 a job failed, 2 usage/config.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cli/verify.h"
 #include "config/config.h"
 #include "run/partition.h"
 #include "run/runner.h"
@@ -25,6 +27,7 @@ static void usage(FILE *f)
           "                      [--parallel-workers N] [--validate-only] [--dry-run]\n"
           "                      [-v|--verbose] [-q|--quiet] [--log-format human|json|simple]\n"
           "                      [--list-backends] [--version] [--help]\n"
+          "       bronze-extract verify [--config PATH | LOCATION] [--repair]\n"
           "\n"
           "Lands one source per YAML config into hive-partitioned Parquet/CSV with a\n"
           "_metadata.json per batch.\n"
@@ -44,14 +47,16 @@ static void usage(FILE *f)
           f);
 }
 
+/* Splits "a.yaml, b.yaml" into owned strings. -1 on OOM (nothing leaks). */
 static int split_configs(const char *arg, char ***out, size_t *n)
 {
+    *out = NULL;
+    *n = 0;
     char *copy = strdup(arg);
-    if (!copy)
-        return -1;
     size_t cap = 8;
     char **v = calloc(cap, sizeof *v);
-    *n = 0;
+    if (!copy || !v)
+        goto oom;
     for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
         while (*tok == ' ')
@@ -59,14 +64,26 @@ static int split_configs(const char *arg, char ***out, size_t *n)
         if (!*tok)
             continue;
         if (*n == cap) {
+            char **grown = realloc(v, cap * 2 * sizeof *v);
+            if (!grown)
+                goto oom;
+            v = grown;
             cap *= 2;
-            v = realloc(v, cap * sizeof *v);
         }
-        v[(*n)++] = strdup(tok);
+        if (!(v[*n] = strdup(tok)))
+            goto oom;
+        (*n)++;
     }
     free(copy);
     *out = v;
     return 0;
+oom:
+    for (size_t i = 0; v && i < *n; i++)
+        free(v[i]);
+    free(v);
+    free(copy);
+    *n = 0;
+    return -1;
 }
 
 int main(int argc, char **argv)
@@ -93,6 +110,12 @@ int main(int argc, char **argv)
     int c;
     opterr = 0;
     bronze_utf8_locale(); /* UTF-8 character type whatever the caller's locale */
+    /* A closed log pipe (`2>&1 | head -1`, a dying log shipper) must not end a
+     * load: log writes then fail with EPIPE, which the logger drops, and the
+     * exit code still says how the extraction went. */
+    signal(SIGPIPE, SIG_IGN);
+    if (argc > 1 && !strcmp(argv[1], "verify"))
+        return bronze_verify_main(argc - 1, argv + 1);
     while ((c = getopt_long(argc, argv, "c:vqh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
@@ -191,11 +214,23 @@ int main(int argc, char **argv)
 
     char **paths = NULL;
     size_t n = 0;
-    if (split_configs(config_arg, &paths, &n) || n == 0) {
+    if (split_configs(config_arg, &paths, &n)) {
+        fprintf(stderr, "bronze-extract: out of memory\n");
+        return 2;
+    }
+    if (n == 0) {
+        free(paths);
         fprintf(stderr, "bronze-extract: --config: no config path given\n");
         return 2;
     }
     bronze_config **cfgs = calloc(n, sizeof *cfgs);
+    if (!cfgs) {
+        for (size_t i = 0; i < n; i++)
+            free(paths[i]);
+        free(paths);
+        fprintf(stderr, "bronze-extract: out of memory\n");
+        return 2;
+    }
     int rc = 0;
     bronze_err err = BRONZE_ERR_INIT;
     for (size_t i = 0; i < n; i++) {

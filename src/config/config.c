@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "config/yaml_doc.h"
+#include "source/db_common.h"
 #include "util/log.h"
 
 /* ---- the keys of each section (aliases and silently accepted keys included) ---- */
@@ -49,19 +50,13 @@ static const char *const S3_KEYS[] = {"endpoint_url_env",  "access_key_env", "se
                                       "addressing_style",  "ca_bundle",      NULL};
 static const char *const SOURCE_KEYS[] = {"type", "system",           "table", "run", "db", "api",
                                           "file", "custom_extractor", NULL};
-static const char *const RUN_KEYS[] = {"max_rows_per_file",
-                                       "max_file_size_mb",
-                                       "parallel_workers",
-                                       "write_csv",
-                                       "write_parquet",
-                                       "s3_enabled",
-                                       "storage_enabled",
-                                       "local_output_dir",
-                                       "cleanup_on_failure",
-                                       "batch_id",
-                                       "timeout_seconds",
-                                       "max_retries",
-                                       NULL};
+static const char *const RUN_KEYS[] = {"max_rows_per_file",  "max_file_size_mb",
+                                       "parallel_workers",   "write_csv",
+                                       "write_parquet",      "s3_enabled",
+                                       "storage_enabled",    "local_output_dir",
+                                       "cleanup_on_failure", "batch_id",
+                                       "timeout_seconds",    "max_retries",
+                                       "invalid_utf8",       NULL};
 static const char *const DB_KEYS[] = {"conn_str_env",
                                       "base_query",
                                       "fetch_batch_size",
@@ -160,6 +155,8 @@ static const enum_opt FILE_FORMATS[] = {{"csv", BRONZE_FILE_CSV, false},
                                         {NULL, 0, false}};
 static const enum_opt METHODS[] = {{"GET", 0, false}, {"POST", 1, false}, {NULL, 0, false}};
 static const enum_opt ADDRESSING[] = {{"path", 0, false}, {"virtual", 1, false}, {NULL, 0, false}};
+static const enum_opt INVALID_UTF8[] = {
+    {"fail", BRONZE_UTF8_FAIL, false}, {"replace", BRONZE_UTF8_REPLACE, false}, {NULL, 0, false}};
 
 /* ---- load context and messages ---- */
 
@@ -687,8 +684,10 @@ static int load_platform(lctx *c, const bronze_ynode *root)
     "must be a safe path segment: letters, digits, '_', '-' and '.' only, not '.' or '..' and "    \
     "without '..'"
 
+/* A path segment of at most max bytes (the bound keeps every name built from
+ * it inside its buffer and one file name: see BRONZE_SEGMENT_MAX). */
 static int opt_segment(lctx *c, const bronze_ynode *m, const char *path, const char *key,
-                       char **out)
+                       size_t max, char **out)
 {
     const bronze_ynode *v;
     char kp[KP_MAX];
@@ -700,7 +699,43 @@ static int opt_segment(lctx *c, const bronze_ynode *m, const char *path, const c
         return -1;
     if (!bronze_config_segment_ok(*out))
         return fail(c, v, kp, SEGMENT_RULE);
+    size_t n = strlen(*out);
+    if (n > max)
+        return fail(c, v, kp, "is %zu bytes long; at most %zu bytes (it becomes a folder name)", n,
+                    max);
     return 0;
+}
+
+/* The longest partition path this config can give (partition.h's layout,
+ * auto batch ids are 24 bytes), checked against BRONZE_PARTITION_PATH_MAX. */
+static int check_partition_path(lctx *c, const bronze_ynode *sm)
+{
+    const bronze_config *cfg = c->cfg;
+    size_t n = strlen("system=/table=/") + strlen(cfg->system) + strlen(cfg->table);
+    if (cfg->use_dt_partition)
+        n += strlen("dt=YYYY-MM-DD/");
+    const char *what = "system and table together";
+    switch (cfg->strategy) {
+    case BRONZE_PART_HOURLY:
+        n += strlen("hour=HH/");
+        break;
+    case BRONZE_PART_TIMESTAMP:
+        n += strlen("batch=YYYYMMDD_HHMM/");
+        break;
+    case BRONZE_PART_BATCH_ID:
+        n += strlen("batch_id=/") + (cfg->run.batch_id ? strlen(cfg->run.batch_id) : 24);
+        what = "system, table and batch_id together";
+        break;
+    default:
+        break;
+    }
+    if (n <= BRONZE_PARTITION_PATH_MAX)
+        return 0;
+    const bronze_ynode *kn, *tv = bronze_ymap_get(sm, "table", &kn);
+    return fail(c, tv, "source.table",
+                "%s make a partition path of %zu bytes; at most %d bytes (the path, with '/' "
+                "as '+', names the partition's lock file, one file name)",
+                what, n, BRONZE_PARTITION_PATH_MAX);
 }
 
 static int load_run(lctx *c, const bronze_ynode *run)
@@ -728,6 +763,10 @@ static int load_run(lctx *c, const bronze_ynode *run)
             return fail(c, v, kp, "must be a positive number%s", quote_hint(v));
         if (d > 1048576.0)
             return fail(c, v, kp, "must be at most 1048576 (1 TiB)");
+        if (d < BRONZE_MIN_FILE_SIZE_MB)
+            return fail(c, v, kp,
+                        "must be at least 1/1024 (1 KiB): a smaller part cannot hold a header "
+                        "and a row");
         cfg->run.max_file_size_mb = d;
     }
 
@@ -752,10 +791,14 @@ static int load_run(lctx *c, const bronze_ynode *run)
     if (v && empty(cfg->run.local_output_dir))
         return fail(c, v, kp, "must not be empty");
     if (opt_bool(c, run, P, "cleanup_on_failure", NULL, &cfg->run.cleanup_on_failure) ||
-        opt_segment(c, run, P, "batch_id", &cfg->run.batch_id) ||
+        opt_segment(c, run, P, "batch_id", BRONZE_BATCH_ID_MAX, &cfg->run.batch_id) ||
         opt_int32(c, run, P, "timeout_seconds", 1, 86400, &cfg->run.timeout_seconds) ||
         opt_int32(c, run, P, "max_retries", 0, 100, &cfg->run.max_retries))
         return -1;
+    int iu = (int)cfg->run.invalid_utf8;
+    if (opt_enum(c, run, P, "invalid_utf8", INVALID_UTF8, &iu, NULL))
+        return -1;
+    cfg->run.invalid_utf8 = (bronze_invalid_utf8)iu;
     return 0;
 }
 
@@ -799,7 +842,7 @@ static int load_db(lctx *c, const bronze_ynode *db)
     warn_unknown_keys(c, db, P, DB_KEYS);
     if (opt_env_name(c, db, P, "conn_str_env", NULL, &cfg->db.conn_str_env) ||
         opt_str(c, db, P, "base_query", NULL, &cfg->db.base_query) ||
-        opt_int(c, db, P, "fetch_batch_size", "batch_size", 1, INT64_MAX,
+        opt_int(c, db, P, "fetch_batch_size", "batch_size", 1, BRONZE_FETCH_BATCH_MAX,
                 &cfg->db.fetch_batch_size))
         return -1;
 
@@ -842,6 +885,12 @@ static int load_db(lctx *c, const bronze_ynode *db)
                     cfg->db.lookback[0] == '-')
                     return fail(c, lb, kp,
                                 "must be an interval such as '2 hours' or a number >= 0");
+                bronze_dbc_lookback parsed;
+                if (bronze_dbc_lookback_parse(cfg->db.lookback, &parsed))
+                    return fail(c, lb, kp,
+                                "must be an interval such as '2 hours' or '30 minutes' (units "
+                                "us, ms, seconds, minutes, hours, days, weeks, months, years) "
+                                "or a number >= 0");
             }
         }
     }
@@ -1323,8 +1372,8 @@ static int load_source(lctx *c, const bronze_ynode *sm)
     if (!c->custom)
         warn_unknown_keys(c, sm, P, SOURCE_KEYS);
 
-    if (opt_segment(c, sm, P, "system", &cfg->system) ||
-        opt_segment(c, sm, P, "table", &cfg->table))
+    if (opt_segment(c, sm, P, "system", BRONZE_SEGMENT_MAX, &cfg->system) ||
+        opt_segment(c, sm, P, "table", BRONZE_SEGMENT_MAX, &cfg->table))
         return -1;
     if (!cfg->system)
         return fail(c, c->source_key, "source.system",
@@ -1333,7 +1382,8 @@ static int load_source(lctx *c, const bronze_ynode *sm)
         return fail(c, c->source_key, "source.table", "required: the table name (a path segment)");
 
     const bronze_ynode *run, *db, *api, *file, *cu;
-    if (opt_map(c, sm, P, "run", &run, NULL) || (run && load_run(c, run)))
+    if (opt_map(c, sm, P, "run", &run, NULL) || (run && load_run(c, run)) ||
+        check_partition_path(c, sm))
         return -1;
     if (opt_map(c, sm, P, "db", &db, NULL) || (db && load_db(c, db)))
         return -1;

@@ -40,6 +40,9 @@ typedef enum {
     BRONZE_SRC_FILE,
     BRONZE_SRC_CUSTOM
 } bronze_source_type;
+/* source.run.invalid_utf8: fail the run (default) or write U+FFFD */
+typedef enum { BRONZE_UTF8_FAIL = 0, BRONZE_UTF8_REPLACE } bronze_invalid_utf8;
+
 typedef enum {
     BRONZE_CURSOR_AUTO = 0,
     BRONZE_CURSOR_DATETIME,
@@ -66,6 +69,23 @@ typedef struct bronze_kv {
     char *key, *value;
 } bronze_kv;
 
+/* Limits checked at load (SPEC §3), each so that a name built from the value
+ * fits its buffer and one file name (NAME_MAX 255) on every file system:
+ *   system, table       at most BRONZE_SEGMENT_MAX bytes each;
+ *   batch_id            at most BRONZE_BATCH_ID_MAX bytes (the job's buffer);
+ *   the partition path  system=<s>/table=<t>/[dt=…/][hour=…/|batch=…/|batch_id=…/]
+ *                       at most BRONZE_PARTITION_PATH_MAX bytes: it also names
+ *                       the partition's lock and journal files (.bronze-tmp/journals/
+ *                       <path, '/' -> '+'>.json.tmp-<pid>, 17 bytes more, within 255);
+ *   fetch_batch_size    at most BRONZE_FETCH_BATCH_MAX rows;
+ *   max_file_size_mb    at least BRONZE_MIN_FILE_SIZE_MB (1 KiB: a smaller part
+ *                       cannot hold a header and a row). */
+#define BRONZE_SEGMENT_MAX 200
+#define BRONZE_BATCH_ID_MAX 127
+#define BRONZE_PARTITION_PATH_MAX 230
+#define BRONZE_FETCH_BATCH_MAX 999999
+#define BRONZE_MIN_FILE_SIZE_MB (1.0 / 1024.0)
+
 typedef struct bronze_config {
     char *path; /* the config file path as given on the command line */
 
@@ -88,20 +108,21 @@ typedef struct bronze_config {
 
     /* source (common) */
     bronze_source_type type;
-    char *system, *table; /* validated path segments */
+    char *system, *table; /* validated path segments (see BRONZE_SEGMENT_MAX) */
 
     /* source.run */
     struct {
-        int64_t max_rows_per_file;     /* 0 = unlimited */
-        double max_file_size_mb;       /* 0 = unset */
-        int parallel_workers;          /* default 1 */
-        bool write_csv, write_parquet; /* default true */
-        bool s3_enabled;               /* alias storage_enabled; default false */
-        char *local_output_dir;        /* default "./output" */
-        bool cleanup_on_failure;       /* default true */
-        char *batch_id;                /* NULL = auto */
-        int timeout_seconds;           /* default 30 */
-        int max_retries;               /* default 3 */
+        int64_t max_rows_per_file;        /* 0 = unlimited */
+        double max_file_size_mb;          /* 0 = unset */
+        int parallel_workers;             /* default 1 */
+        bool write_csv, write_parquet;    /* default true */
+        bool s3_enabled;                  /* alias storage_enabled; default false */
+        char *local_output_dir;           /* default "./output" */
+        bool cleanup_on_failure;          /* default true */
+        char *batch_id;                   /* NULL = auto */
+        int timeout_seconds;              /* default 30 */
+        int max_retries;                  /* default 3 */
+        bronze_invalid_utf8 invalid_utf8; /* STRING/JSON text that is not UTF-8 (SPEC §7) */
     } run;
 
     /* source.db */

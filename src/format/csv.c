@@ -210,11 +210,13 @@ static int csv_finish(bronze_encoder *e, uint64_t *bytes, bronze_err *err)
 {
     if (flush_out(e, err))
         return -1;
-    if (fsync(e->fd) != 0 || close(e->fd) != 0) {
-        e->fd = -1;
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "syncing %s: %s", e->path, strerror(errno));
-    }
+    /* close whatever fsync says: the descriptor must not outlive the encoder */
+    int synced = fsync(e->fd), sync_errno = errno;
+    int closed = close(e->fd), close_errno = errno;
     e->fd = -1;
+    if (synced != 0 || closed != 0)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "syncing %s: %s", e->path,
+                              strerror(synced != 0 ? sync_errno : close_errno));
     *bytes = e->written;
     return 0;
 }

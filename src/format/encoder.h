@@ -13,6 +13,14 @@
  *             holds. 0 on an empty part means a single row is too big;
  *             (size_t)-1 on an I/O error, with err set.
  *   write()   appends rows [off, off+n) (n never more than fit() said).
+ *             fit() and write() work on the same rows by pointer identity:
+ *             an encoder may keep what fit() computed (formatted CSV rows, a
+ *             staged Parquet row group) and reuse it when write() gets the
+ *             same batch pointer and off. So between a fit() and the write()
+ *             that follows it the caller must not change that batch's rows
+ *             (refill, clear or reuse its memory for another batch); a
+ *             write() with another batch pointer or off, or without a fit()
+ *             before it, encodes its rows afresh.
  *   finish()  completes the file, fsyncs and closes it; *bytes = final size.
  *   sha256()  optional (may be NULL): after finish(), the file's SHA-256 as
  *             64 hex digits when the encoder hashed every byte as it wrote it,

@@ -2,17 +2,22 @@
  * job.c - one config end to end (see job.h).
  *
  * Order of a run:
- *   1. where: run date, batch id, partition path, local root, staging dir,
- *      partition lock (a second process on the same partition fails at once);
- *   2. cursor: state file (adopting or dropping a pending batch, §6.6), then
- *      the overrides (incremental_cursor_env wins over incremental_cursor_value);
- *   3. stream: source batches -> roller -> staged parts; a source RESTART
- *      (widened schema, transient error) discards the staged parts and starts
- *      over (sources retry their own transient errors, max_retries times);
- *   4. commit (§6.3/6.4/6.6): state "pending" -> [full load: old marker out]
- *      -> parts in -> stale/uncommitted parts out -> new marker -> new cursor.
- * A failure before the marker leaves no final-named file (staged parts live
- * only under .bronze-tmp/) and the cursor unchanged.
+ *   1. where: run date, batch id, partition path, local root, storage back
+ *      end (picked from the table in storage/), staging dir, locks: the
+ *      partition's and, for an incremental table, its cursor state's (a
+ *      second process on either fails at once, SPEC §7 "Clashes");
+ *   2. recovery: a journal left by a killed commit is rolled forward, staging
+ *      no journal names is removed (run/commit.c);
+ *   3. cursor: state file (local, else the bucket's copy; a pending batch is
+ *      adopted or dropped, §6.6), then the overrides
+ *      (incremental_cursor_env wins over incremental_cursor_value);
+ *   4. stream: source batches -> roller -> finished parts in the job's tmp
+ *      dir; a source RESTART (widened schema, transient error) discards them
+ *      and starts over (sources retry their own transient errors);
+ *   5. commit: state "pending" -> parts staged -> journal -> applied (marker
+ *      last) -> new cursor (local state, and the bucket's copy).
+ * A --dry-run changes nothing but one probe file (and object). A failure
+ * before the journal leaves the partition and the cursor as they were.
  */
 #include "run/job.h"
 
@@ -24,12 +29,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "batch/batch.h"
+#include "run/commit.h"
 #include "run/metadata.h"
 #include "run/reader.h"
 #include "run/roller.h"
@@ -38,7 +44,9 @@
 #include "storage/storage.h"
 #include "util/fs.h"
 #include "util/datetime.h"
+#include "util/fault.h"
 #include "util/interrupt.h"
+#include "util/lock.h"
 #include "util/log.h"
 
 #define DEFAULT_BATCH_ROWS 8192
@@ -64,63 +72,73 @@ typedef struct job {
     char batch_id[128];
     char run_date[16];
     char batch_ts[BRONZE_DT_MAX];
-    int lock_fd;
+    bronze_lock part_lock, state_lock;
     bronze_storage *storage;
+    bool remote; /* the back end is not the local root (S3) */
     bool incremental;
     char state_path[4096];
+    char state_key[600]; /* the bucket's copy of the state, when remote */
     bronze_state state;
     const char *last_cursor; /* points into state or config: not owned */
     json_t *previous;        /* existing marker, incremental append only */
     bronze_roller roller;
     bool roller_ready;
+    bronze_commit commit;
+    bool staged; /* parts uploaded to staging and not yet published */
     const bronze_source_vt *svt;
     bronze_source *src;
 } job;
 
-static int take_lock(job *j, bronze_err *err)
+/* The partition's lock, and the cursor state's for an incremental table, so
+ * two runs of one table into different partitions (an hourly run across the
+ * hour, a backfill beside the daily run) never race on the cursor. */
+static int take_locks(job *j, bronze_err *err)
 {
-    char name[600], path[4800];
-    size_t k = 0;
-    for (const char *p = j->partition; *p && k < sizeof name - 8; p++)
-        name[k++] = *p == '/' ? '+' : *p;
-    name[k] = 0;
-    snprintf(path, sizeof path, "%s/.bronze-tmp/%s.lock", j->root, name);
-    j->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (j->lock_fd < 0)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "creating lock %s: %s", path, strerror(errno));
-    if (flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0)
-        return bronze_err_set(err, BRONZE_E_RUNTIME,
-                              "partition %s is being written by another bronze-extract process "
-                              "(lock %s)",
-                              j->partition, path);
-    return 0;
+    char flat[600], path[4800];
+    if (bronze_commit_flat(j->partition, flat, sizeof flat, err) ||
+        bronze_path_fmt(path, sizeof path, err, "%s/.bronze-tmp/%s.lock", j->root, flat))
+        return -1;
+    char what[700];
+    snprintf(what, sizeof what, "partition %s", j->partition);
+    if (bronze_lock_take(&j->part_lock, path, what, err))
+        return -1;
+    if (!j->incremental)
+        return 0;
+    char dir[4096];
+    bronze_dir_of(j->state_path, dir, sizeof dir);
+    if (bronze_mkdirs(dir, err) ||
+        bronze_path_fmt(path, sizeof path, err, "%s.lock", j->state_path))
+        return -1;
+    snprintf(what, sizeof what, "the cursor state of %s.%s", j->cfg->system, j->cfg->table);
+    return bronze_lock_take(&j->state_lock, path, what, err) ? -1 : 0;
 }
 
-/* Staging folders are named <system>.<table>.<pid>.<random>: those of this
- * table whose process is gone (killed runs) are removed, so crashes leave no
- * growing litter. A live process's folder is never touched. */
+/* Staging folders are named <system>+<table>+<pid>+<random> ('+' is never
+ * in a segment, so the prefix names one table only): those of this table
+ * whose process is gone (killed runs) are removed. A live process's folder is
+ * never touched. */
 static void sweep_dead_staging(const char *base, const bronze_config *cfg)
 {
-    char prefix[300];
-    int plen = snprintf(prefix, sizeof prefix, "%s.%s.", cfg->system, cfg->table);
-    DIR *d = opendir(base);
-    if (!d || plen <= 0 || (size_t)plen >= sizeof prefix) {
-        if (d)
-            closedir(d);
+    char prefix[600];
+    int plen = snprintf(prefix, sizeof prefix, "%s+%s+", cfg->system, cfg->table);
+    if (plen <= 0 || (size_t)plen >= sizeof prefix)
         return;
-    }
+    DIR *d = opendir(base);
+    if (!d)
+        return;
     struct dirent *e;
     while ((e = readdir(d))) {
         if (strncmp(e->d_name, prefix, (size_t)plen))
             continue;
         char *end;
         long pid = strtol(e->d_name + plen, &end, 10);
-        if (pid <= 0 || *end != '.' || pid == (long)getpid())
+        if (pid <= 0 || *end != '+' || pid == (long)getpid())
             continue;
         if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue;
         char path[4600];
-        snprintf(path, sizeof path, "%s/%s", base, e->d_name);
+        if (snprintf(path, sizeof path, "%s/%s", base, e->d_name) >= (int)sizeof path)
+            continue;
         BRONZE_INFO("Removing staging left by an interrupted run (pid %ld): %s", pid, path);
         bronze_remove_tree(path);
     }
@@ -141,27 +159,64 @@ static int setup(job *j, bronze_err *err)
         bronze_batch_id_auto(now.tv_sec, j->batch_id);
     bronze_partition_path(cfg, &j->opts->date, now.tv_sec, j->batch_id, j->partition,
                           sizeof j->partition);
-    snprintf(j->root, sizeof j->root, "%s",
-             cfg->local_path
-                 ? cfg->local_path
-                 : (cfg->run.local_output_dir ? cfg->run.local_output_dir : "./output"));
+    bronze_storage_params sp;
+    const bronze_storage_vt *stv = bronze_storage_for(cfg, &sp);
+    j->remote = stv->remote;
+    if (bronze_path_fmt(j->root, sizeof j->root, err, "%s", sp.local_root))
+        return -1;
+    j->incremental = cfg->type == BRONZE_SRC_DB && cfg->db.incremental;
+    if (j->incremental) {
+        bronze_state_path(cfg, j->state_path, sizeof j->state_path);
+        snprintf(j->state_key, sizeof j->state_key, "_state/%s_%s_cursor.json", cfg->system,
+                 cfg->table);
+    }
+    if (stv->open(&j->storage, &sp, err))
+        return bronze_err_prefix(err, "%s", cfg->path);
+    if (j->opts->dry_run)
+        return 0; /* a dry run takes no lock and creates nothing */
     char base[4200];
-    snprintf(base, sizeof base, "%s/.bronze-tmp", j->root);
-    if (bronze_mkdirs(base, err))
+    if (bronze_path_fmt(base, sizeof base, err, "%s/.bronze-tmp", j->root) ||
+        bronze_mkdirs(base, err))
         return bronze_err_prefix(err, "%s: local output root", cfg->path);
+    if (take_locks(j, err))
+        return -1;
+    sweep_dead_staging(base, cfg);
     uint32_t r = 0;
     if (getrandom(&r, sizeof r, 0) != sizeof r)
         r = (uint32_t)getpid();
-    snprintf(j->tmp_dir, sizeof j->tmp_dir, "%s/%s.%s.%d.%08x", base, cfg->system, cfg->table,
-             (int)getpid(), r);
-    if (bronze_mkdirs(j->tmp_dir, err))
+    if (bronze_path_fmt(j->tmp_dir, sizeof j->tmp_dir, err, "%s/%s+%s+%d+%08x", base, cfg->system,
+                        cfg->table, (int)getpid(), r) ||
+        bronze_mkdirs(j->tmp_dir, err))
         return -1;
-    if (take_lock(j, err))
+    j->commit =
+        (bronze_commit){.st = j->storage, .partition = j->partition, .batch_id = j->batch_id};
+    if (bronze_commit_init(&j->commit, err))
         return -1;
-    sweep_dead_staging(base, cfg);
-    bronze_storage_params sp;
-    const bronze_storage_vt *svt = bronze_storage_for(cfg, &sp);
-    return svt->open(&j->storage, &sp, err);
+    bool rolled;
+    if (bronze_commit_recover(j->storage, j->partition, &rolled, err))
+        return bronze_err_prefix(err, "%s", cfg->path);
+    return 0;
+}
+
+/* The local state file, else (uploads on, a fresh container) the bucket's copy. */
+static int load_state(job *j, bronze_err *err)
+{
+    bool found = false;
+    if (bronze_state_load(j->state_path, j->cfg, &j->state, &found, err))
+        return -1;
+    if (found || !j->remote)
+        return 0;
+    bronze_buf b = BRONZE_BUF_INIT;
+    int rc = j->storage->vt->get(j->storage, j->state_key, &b, &found, err);
+    if (rc == 0 && found) {
+        char where[1200];
+        j->storage->vt->describe(j->storage, j->state_key, where, sizeof where);
+        rc = bronze_state_parse(where, b.data, b.len, j->cfg, &j->state, err);
+        if (rc == 0)
+            BRONZE_INFO("No local cursor state: resuming from %s", where);
+    }
+    bronze_buf_free(&b);
+    return rc;
 }
 
 /* §6.6: a pending batch from a run that died between commit and state write
@@ -169,11 +224,9 @@ static int setup(job *j, bronze_err *err)
 static int resolve_cursor(job *j, bronze_err *err)
 {
     const bronze_config *cfg = j->cfg;
-    j->incremental = cfg->type == BRONZE_SRC_DB && cfg->db.incremental;
     if (!j->incremental)
         return 0;
-    bronze_state_path(cfg, j->state_path, sizeof j->state_path);
-    if (bronze_state_load(j->state_path, &j->state, err))
+    if (load_state(j, err))
         return bronze_err_prefix(err, "%s", cfg->path);
     if (j->state.pending) {
         bool adopt = false;
@@ -204,7 +257,7 @@ static int resolve_cursor(job *j, bronze_err *err)
                         j->state.pending_batch_id ? j->state.pending_batch_id : "?");
         }
         j->state.pending = false;
-        if (bronze_state_save(j->state_path, &j->state, err))
+        if (!j->opts->dry_run && bronze_state_save(j->state_path, &j->state, err))
             return -1;
     }
     j->last_cursor = j->state.cursor;
@@ -233,18 +286,40 @@ static int open_source(job *j, bronze_source_ctx *ctx, bronze_err *err)
     return -1;
 }
 
+/* SPEC §7 "Dry run": one probe file in the local root (or, when the root does
+ * not exist yet, in the nearest folder above it that does), one probe object
+ * in the bucket when uploads are on; nothing else is written. */
 static int dry_run(job *j, bronze_source_ctx *ctx, bronze_err *err)
 {
     if (open_source(j, ctx, err))
         return -1;
     const bronze_schema *s = j->svt->schema(j->src);
     BRONZE_INFO("Dry run: source reachable, %zu column(s)", s ? s->ncols : 0);
-    char probe[4400];
-    snprintf(probe, sizeof probe, "%s/.bronze-dry-run-probe-%d", j->root, (int)getpid());
-    if (bronze_write_file_atomic(probe, "probe\n", 6, err))
-        return bronze_err_prefix(err, "%s: local output root is not writable", j->cfg->path);
+    char dir[4096], probe[4400];
+    snprintf(dir, sizeof dir, "%s", j->root);
+    struct stat st;
+    while (stat(dir, &st) != 0 && strcmp(dir, ".") && strcmp(dir, "/")) {
+        char up[4096];
+        bronze_dir_of(dir, up, sizeof up);
+        snprintf(dir, sizeof dir, "%s", up);
+    }
+    if (bronze_path_fmt(probe, sizeof probe, err, "%s/.bronze-dry-run-probe-%d", dir,
+                        (int)getpid()) ||
+        bronze_write_file_atomic(probe, "probe\n", 6, err))
+        return bronze_err_prefix(err, "%s: local output root %s is not writable", j->cfg->path,
+                                 j->root);
     unlink(probe);
     BRONZE_INFO("Dry run: %s is writable", j->root);
+    if (!j->remote)
+        return 0;
+    char key[128], where[1200];
+    snprintf(key, sizeof key, ".bronze-dry-run-probe-%d", (int)getpid());
+    j->storage->vt->describe(j->storage, key, where, sizeof where);
+    const char *k = key;
+    if (j->storage->vt->put(j->storage, key, "probe\n", 6, err) ||
+        j->storage->vt->remove(j->storage, &k, 1, err))
+        return bronze_err_prefix(err, "%s: dry run: writing %s", j->cfg->path, where);
+    BRONZE_INFO("Dry run: %s is writable with the given credentials", where);
     return 0;
 }
 
@@ -359,39 +434,26 @@ out:
     return rc;
 }
 
-static bool is_part_name(const char *name)
+/* The bucket's copy of the state (SPEC §3): written after each commit. */
+static int save_state(job *j, bronze_err *err)
 {
-    unsigned n;
-    char ext[16];
-    return sscanf(name, "part-%u.%15s", &n, ext) == 2 &&
-           (!strcmp(ext, "csv") || !strcmp(ext, "parquet"));
-}
-
-static bool new_file(const bronze_roller *r, const char *name)
-{
-    for (size_t i = 0; i < r->nfiles; i++)
-        if (!strcmp(r->files[i].name, name))
-            return true;
-    return false;
-}
-
-/* Crash-test hook: BRONZE_FAULT=<point> kills the process with SIGKILL at
- * that commit step, so tests can prove §6.5/§6.6 at the exact boundary.
- * Points: before-commit, after-parts, after-marker. */
-static void fault_point(const char *point)
-{
-    const char *f = getenv("BRONZE_FAULT");
-    if (f && !strcmp(f, point))
-        raise(SIGKILL);
+    if (bronze_state_save(j->state_path, &j->state, err))
+        return -1;
+    if (!j->remote || j->state.pending)
+        return 0;
+    char *text = bronze_state_render(&j->state);
+    if (!text)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    int rc = j->storage->vt->put(j->storage, j->state_key, text, strlen(text), err);
+    free(text);
+    return rc ? bronze_err_prefix(err, "saving the cursor state in the bucket") : 0;
 }
 
 static int commit(job *j, const char *new_cursor, double t0, bronze_err *err)
 {
-    fault_point("before-commit");
+    if (bronze_fault("before-commit", err))
+        return -1;
     const bronze_config *cfg = j->cfg;
-    bronze_storage *st = j->storage;
-    char key[1200];
-
     if (j->incremental) {
         j->state.pending = true;
         free(j->state.pending_partition);
@@ -400,79 +462,67 @@ static int commit(job *j, const char *new_cursor, double t0, bronze_err *err)
         j->state.pending_partition = strdup(j->partition);
         j->state.pending_batch_id = strdup(j->batch_id);
         j->state.pending_cursor = new_cursor ? strdup(new_cursor) : NULL;
-        if (bronze_state_save(j->state_path, &j->state, err))
+        if (!j->state.pending_partition || !j->state.pending_batch_id ||
+            (new_cursor && !j->state.pending_cursor))
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+        if (save_state(j, err))
             return -1;
     }
-
-    bronze_obj_list keys = BRONZE_OBJ_LIST_INIT;
-    if (st->vt->list(st, j->partition, false, &keys, err))
-        return -1;
-    snprintf(key, sizeof key, "%s_metadata.json", j->partition);
-    int rc = -1;
-    const char *mk = key;
-    if (!j->previous && st->vt->remove(st, &mk, 1, err)) /* full load: old marker goes first */
-        goto out;
-    for (size_t i = 0; i < j->roller.nfiles; i++) {
+    size_t n = j->roller.nfiles;
+    bronze_commit_part *parts = calloc(n ? n : 1, sizeof *parts);
+    if (!parts)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    for (size_t i = 0; i < n; i++) {
         const bronze_part_file *f = &j->roller.files[i];
-        snprintf(key, sizeof key, "%s%s", j->partition, f->name);
-        if (st->vt->upload(st, f->staged_path, key, f->bytes, f->sha256, err))
-            goto out;
+        parts[i] = (bronze_commit_part){
+            .name = f->name, .local_path = f->staged_path, .bytes = f->bytes, .sha256 = f->sha256};
     }
-    fault_point("after-parts");
-    /* Stale parts (full load) and parts no marker lists (crashed runs) go. */
-    for (size_t i = 0; i < keys.n; i++) {
-        const char *name = keys.v[i].key + strlen(j->partition);
-        if (!is_part_name(name) || new_file(&j->roller, name))
-            continue;
-        if (j->previous && bronze_metadata_lists(j->previous, name))
-            continue;
-        const char *k = keys.v[i].key;
-        if (st->vt->remove(st, &k, 1, err))
-            goto out;
+    j->commit.append = j->previous != NULL;
+    j->staged = true;
+    int rc = bronze_commit_stage(&j->commit, parts, n, err);
+    char *text = NULL;
+    if (rc == 0) {
+        bronze_batch_info info = {
+            .cfg = cfg,
+            .batch_timestamp = j->batch_ts,
+            .run_date = j->run_date,
+            .partition_path = j->partition,
+            .batch_id = j->batch_id,
+            .new_cursor = new_cursor,
+            .csv = cfg->run.write_csv && cfg->allow_csv,
+            .parquet = cfg->run.write_parquet && cfg->allow_parquet,
+            .schema = j->roller.out_schema,
+            .files = j->roller.files,
+            .nfiles = j->roller.nfiles,
+            .records = j->roller.total_rows,
+            .duration_seconds = mono_now() - t0,
+            .previous = j->previous,
+            .replaced_invalid_utf8 = j->roller.replaced_utf8,
+        };
+        text = bronze_metadata_render(&info);
+        if (!text)
+            rc = bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory rendering _metadata.json");
     }
-    bronze_batch_info info = {
-        .cfg = cfg,
-        .batch_timestamp = j->batch_ts,
-        .run_date = j->run_date,
-        .partition_path = j->partition,
-        .batch_id = j->batch_id,
-        .new_cursor = new_cursor,
-        .csv = cfg->run.write_csv && cfg->allow_csv,
-        .parquet = cfg->run.write_parquet && cfg->allow_parquet,
-        .schema = j->src ? j->svt->schema(j->src) : NULL,
-        .files = j->roller.files,
-        .nfiles = j->roller.nfiles,
-        .records = j->roller.total_rows,
-        .duration_seconds = mono_now() - t0,
-        .previous = j->previous,
-    };
-    char *text = bronze_metadata_render(&info);
-    if (!text) {
-        bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
-        goto out;
-    }
-    snprintf(key, sizeof key, "%s_metadata.json", j->partition);
-    rc = st->vt->put(st, key, text, strlen(text), err);
+    if (rc == 0)
+        rc = bronze_commit_publish(&j->commit, parts, n, text, err);
+    if (rc == 0)
+        j->staged = false;
     free(text);
+    free(parts);
     if (rc)
-        goto out;
-
-    fault_point("after-marker");
+        return -1;
     if (j->incremental) {
         free(j->state.cursor);
-        j->state.cursor = new_cursor ? strdup(new_cursor) : NULL;
         free(j->state.last_run);
+        j->state.cursor = new_cursor ? strdup(new_cursor) : NULL;
         j->state.last_run = strdup(j->run_date);
         j->state.pending = false;
-        if (bronze_state_save(j->state_path, &j->state, err)) {
-            rc = -1;
-            goto out;
-        }
+        if ((new_cursor && !j->state.cursor) || !j->state.last_run)
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+        if (save_state(j, err))
+            return -1;
     }
-    rc = 0;
-out:
-    bronze_obj_list_free(&keys);
-    return rc;
+    return 0;
 }
 
 int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze_job_result *res,
@@ -483,7 +533,8 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
     job *j = &jb;
     j->cfg = cfg;
     j->opts = opts;
-    j->lock_fd = -1;
+    j->part_lock = (bronze_lock)BRONZE_LOCK_INIT;
+    j->state_lock = (bronze_lock)BRONZE_LOCK_INIT;
     memset(res, 0, sizeof *res);
     double t0 = mono_now();
     int rc = -1;
@@ -525,6 +576,7 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
                            err))
         goto done;
     j->roller_ready = true;
+    bronze_roller_set_text_policy(&j->roller, cfg);
     if (open_source(j, &ctx, err) || stream(j, &ctx, err))
         goto done;
     const char *c = j->svt->cursor(j->src);
@@ -539,6 +591,9 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
                        bronze_interrupted());
         goto done;
     }
+    if (j->previous && j->src &&
+        bronze_metadata_schema_drift(j->previous, j->svt->schema(j->src), cfg->path, err))
+        goto done;
     if (commit(j, j->incremental ? new_cursor : NULL, t0, err))
         goto done;
     res->rows = j->roller.total_rows;
@@ -560,12 +615,14 @@ done:
         }
         bronze_roller_free(&j->roller);
     }
+    if (rc && j->staged && !j->commit.journaled && cfg->run.cleanup_on_failure)
+        bronze_commit_discard(&j->commit);
     if (j->tmp_dir[0] && (rc == 0 || cfg->run.cleanup_on_failure))
         bronze_remove_tree(j->tmp_dir);
     if (j->storage)
         j->storage->vt->close(j->storage);
-    if (j->lock_fd >= 0)
-        close(j->lock_fd);
+    bronze_lock_release(&j->state_lock);
+    bronze_lock_release(&j->part_lock);
     json_decref(j->previous);
     bronze_state_free(&j->state);
     free(new_cursor);

@@ -29,11 +29,17 @@ typedef struct bronze_batch_info {
     size_t nfiles;
     uint64_t records;
     double duration_seconds;
-    json_t *previous; /* existing marker for an incremental append, or NULL */
+    uint64_t replaced_invalid_utf8; /* this batch's U+FFFD (source.run.invalid_utf8: replace) */
+    json_t *previous;               /* existing marker for an incremental append, or NULL */
 } bronze_batch_info;
 
 /* Returns the JSON text (caller frees) or NULL on OOM. */
 char *bronze_metadata_render(const bronze_batch_info *info);
+/* Checks an incremental batch's schema against the partition's committed
+ * one (previous marker): a new or missing column is warned about, a column
+ * whose type changed is an error that says to run a full load. */
+int bronze_metadata_schema_drift(json_t *previous, const bronze_schema *s, const char *cfg_path,
+                                 bronze_err *err);
 /* Highest part number listed in a marker's files[] (0 when none). */
 unsigned bronze_metadata_max_part(json_t *meta);
 /* True when `name` is listed in the marker's files[]. */

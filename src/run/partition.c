@@ -2,6 +2,7 @@
 #include "run/partition.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -44,8 +45,27 @@ void bronze_batch_id_auto(time_t now, char out[32])
              tm.tm_sec % 100, r);
 }
 
-void bronze_partition_path(const bronze_config *cfg, const bronze_run_date *d, time_t start,
-                           const char *batch_id, char *out, size_t cap)
+/* Appends to out at *n; -1 (nothing more written) when it would not fit. */
+static int put(char *out, size_t cap, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int put(char *out, size_t cap, size_t *n, const char *fmt, ...)
+{
+    if (*n >= cap)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(out + *n, cap - *n, fmt, ap);
+    va_end(ap);
+    if (k < 0 || (size_t)k >= cap - *n) {
+        out[*n] = 0;
+        return -1;
+    }
+    *n += (size_t)k;
+    return 0;
+}
+
+int bronze_partition_path(const bronze_config *cfg, const bronze_run_date *d, time_t start,
+                          const char *batch_id, char *out, size_t cap)
 {
     int hour = d->hour, minute = d->minute;
     if (!d->pinned) {
@@ -57,21 +77,22 @@ void bronze_partition_path(const bronze_config *cfg, const bronze_run_date *d, t
     int64_t y;
     unsigned m, dd;
     bronze_civil_from_days(d->day, &y, &m, &dd);
-    size_t n = (size_t)snprintf(out, cap, "system=%s/table=%s/", cfg->system, cfg->table);
-    if (cfg->use_dt_partition)
-        n += (size_t)snprintf(out + n, cap - n, "dt=%04lld-%02u-%02u/", (long long)y, m, dd);
+    size_t n = 0;
+    if (cap)
+        out[0] = 0;
+    if (put(out, cap, &n, "system=%s/table=%s/", cfg->system, cfg->table))
+        return -1;
+    if (cfg->use_dt_partition && put(out, cap, &n, "dt=%04lld-%02u-%02u/", (long long)y, m, dd))
+        return -1;
     switch (cfg->strategy) {
     case BRONZE_PART_HOURLY:
-        snprintf(out + n, cap - n, "hour=%02d/", hour);
-        break;
+        return put(out, cap, &n, "hour=%02d/", hour);
     case BRONZE_PART_TIMESTAMP:
-        snprintf(out + n, cap - n, "batch=%04lld%02u%02u_%02d%02d/", (long long)y, m, dd, hour,
-                 minute);
-        break;
+        return put(out, cap, &n, "batch=%04lld%02u%02u_%02d%02d/", (long long)y, m, dd, hour,
+                   minute);
     case BRONZE_PART_BATCH_ID:
-        snprintf(out + n, cap - n, "batch_id=%s/", batch_id);
-        break;
+        return put(out, cap, &n, "batch_id=%s/", batch_id);
     default:
-        break;
+        return 0;
     }
 }

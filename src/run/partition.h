@@ -29,9 +29,11 @@ void bronze_run_date_today(time_t now, bronze_run_date *out);
 /* "YYYYMMDD_HHMMSS_<8 hex>" from the wall clock and 4 random bytes. */
 void bronze_batch_id_auto(time_t now, char out[32]);
 
-/* Fills out (>= 512 bytes) with the relative partition path, trailing '/'.
- * start = the batch's start time (wall clock) for hour/batch when not pinned. */
-void bronze_partition_path(const bronze_config *cfg, const bronze_run_date *d, time_t start,
-                           const char *batch_id, char *out, size_t cap);
+/* Fills out with the relative partition path, trailing '/'. start = the
+ * batch's start time (wall clock) for hour/batch when not pinned. Returns -1,
+ * out holding a prefix, when the path needs cap bytes or more (config load
+ * bounds it to BRONZE_PARTITION_PATH_MAX, so 512 bytes always suffice). */
+int bronze_partition_path(const bronze_config *cfg, const bronze_run_date *d, time_t start,
+                          const char *batch_id, char *out, size_t cap);
 
 #endif

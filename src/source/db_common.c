@@ -133,6 +133,8 @@ int bronze_dbc_wrap_query(bronze_buf *out, const char *base_query, const char *c
 
 /* ------------------------------------------------------------- lookback */
 
+static int interval_scan(const char *text, int64_t *out, bool *calendar);
+
 int bronze_dbc_lookback_parse(const char *text, bronze_dbc_lookback *out)
 {
     memset(out, 0, sizeof *out);
@@ -167,6 +169,11 @@ int bronze_dbc_lookback_parse(const char *text, bronze_dbc_lookback *out)
         out->kind = BRONZE_DBC_LB_NUMBER;
         return 0;
     }
+    /* anything else must read as an interval ("abc" is no window) */
+    int64_t us;
+    bool calendar;
+    if (interval_scan(out->text, &us, &calendar))
+        return -1;
     out->kind = BRONZE_DBC_LB_INTERVAL;
     return 0;
 }
@@ -215,8 +222,21 @@ static int64_t unit_micros(const char *u, size_t n)
     return 0;
 }
 
-int bronze_dbc_interval_micros(const char *text, int64_t *out)
+static int calendar_unit(const char *u, size_t n)
 {
+    static const char *const names[] = {"mon", "mons", "month", "months", "y",
+                                        "yr",  "yrs",  "year",  "years"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && !strncasecmp(names[i], u, n))
+            return 1;
+    return 0;
+}
+
+/* The interval grammar of bronze_dbc_interval_micros; *calendar is set when
+ * a month or year unit appears (readable, but of no fixed length). */
+static int interval_scan(const char *text, int64_t *out, bool *calendar)
+{
+    *calendar = false;
     if (!text)
         return -1;
     while (isspace((unsigned char)*text))
@@ -272,6 +292,10 @@ int bronze_dbc_interval_micros(const char *text, int64_t *out)
         while (i < n && isalpha((unsigned char)text[i]))
             i++;
         int64_t unit = unit_micros(text + us, i - us);
+        if (!unit && calendar_unit(text + us, i - us)) {
+            *calendar = true;
+            unit = 2629800000000LL; /* a mean month, for the range check only */
+        }
         if (!unit)
             return -1;
         total += v * (double)unit;
@@ -285,59 +309,35 @@ int bronze_dbc_interval_micros(const char *text, int64_t *out)
     return 0;
 }
 
-/* --------------------------------------------------------- value text */
-
-static size_t fmt_hms(int64_t tod, char *out)
+int bronze_dbc_interval_micros(const char *text, int64_t *out)
 {
-    int64_t secs = tod / 1000000, frac = tod % 1000000;
-    int n = snprintf(out, 32, "%02d:%02d:%02d", (int)(secs / 3600), (int)(secs / 60 % 60),
-                     (int)(secs % 60));
-    if (frac)
-        n += snprintf(out + n, 16, ".%06d", (int)frac);
-    return (size_t)n;
+    bool calendar;
+    int64_t us;
+    if (interval_scan(text, &us, &calendar) || calendar)
+        return -1;
+    *out = us;
+    return 0;
 }
 
+/* --------------------------------------------------------- value text */
+
+/* Cursor text goes through the one formatter of each kind (util/datetime.c,
+ * format/value_text.c); only the spelling is the database's. */
 size_t bronze_dbc_fmt_timestamp(int64_t micros, bool tz, char *out)
 {
-    if (micros == INT64_MAX)
-        return (size_t)snprintf(out, 64, "infinity");
-    if (micros == INT64_MIN || micros == BRONZE_TS_NINF)
-        return (size_t)snprintf(out, 64, "-infinity");
-    int64_t days = micros / 86400000000LL, tod = micros % 86400000000LL;
-    if (tod < 0)
-        tod += 86400000000LL, days--;
-    int64_t y;
-    unsigned m, d;
-    bronze_civil_from_days(days, &y, &m, &d);
-    size_t n;
-    if (y >= 0 && y <= 9999)
-        n = (size_t)snprintf(out, 64, "%04d-%02u-%02uT", (int)y, m, d);
-    else
-        n = (size_t)snprintf(out, 64, "%lld-%02u-%02uT", (long long)y, m, d);
-    n += fmt_hms(tod, out + n);
-    if (tz)
-        out[n++] = 'Z';
-    out[n] = 0;
-    return n;
+    return bronze_fmt_timestamp_frac(micros, 'T', BRONZE_FRAC_SIX, tz ? "Z" : "", out);
 }
 
 size_t bronze_dbc_fmt_time(int64_t micros, char *out)
 {
-    return fmt_hms(micros, out);
+    return bronze_fmt_time_frac(micros, BRONZE_FRAC_SIX, out);
 }
 
 size_t bronze_dbc_fmt_double(double v, char *out)
 {
-    if (isnan(v))
-        return (size_t)snprintf(out, 64, "NaN");
     if (isinf(v))
         return (size_t)snprintf(out, 64, v > 0 ? "Infinity" : "-Infinity");
-    for (int p = 1; p <= 17; p++) {
-        snprintf(out, 64, "%.*g", p, v);
-        if (strtod(out, NULL) == v)
-            break;
-    }
-    return strlen(out);
+    return bronze_fmt_double(v, out);
 }
 
 const unsigned __int128 bronze_dbc_pow10[39] = {

@@ -49,8 +49,9 @@ typedef struct bronze_dbc_lookback {
 } bronze_dbc_lookback;
 
 /* Classifies a lookback: NULL/empty -> NONE; "12" or "1.5" -> NUMBER;
- * anything else -> INTERVAL. Returns -1 when the text is too long or a
- * negative number. */
+ * interval text (see bronze_dbc_interval_micros; month and year units are
+ * accepted here, PostgreSQL can apply them) -> INTERVAL. Returns -1 when the
+ * text is too long, a negative number or no interval ("abc"). */
 int bronze_dbc_lookback_parse(const char *text, bronze_dbc_lookback *out);
 
 /* Fixed-length interval text to microseconds: one or more "<n> <unit>"
@@ -118,7 +119,9 @@ int bronze_dbc_cursor_bind_text(bronze_type t, int scale, const char *cursor,
  * TIMESTAMPTZ the same plus "Z"; INT32/INT64 extremes of DATE/TIMESTAMP* are
  * "infinity" / "-infinity"; TIME "14:30:00[.123456]"; ints and decimals plain
  * digits (bronze_fmt_decimal); floats the shortest text that reads back exactly ("NaN",
- * "Infinity", "-Infinity"); BOOL true/false. out holds >= 64 bytes. */
+ * "Infinity", "-Infinity"); BOOL true/false. out holds >= 64 bytes. These are
+ * spellings over the one timestamp and one double formatter
+ * (bronze_fmt_timestamp_frac, bronze_fmt_double). */
 size_t bronze_dbc_fmt_timestamp(int64_t micros, bool tz, char *out);
 size_t bronze_dbc_fmt_time(int64_t micros, char *out);
 size_t bronze_dbc_fmt_double(double v, char *out);

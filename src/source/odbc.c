@@ -415,8 +415,7 @@ static int describe_cols(struct bronze_source *s, SQLSMALLINT n, bronze_schema *
 {
     bronze_schema *sc = bronze_schema_new((size_t)n);
     oc_col *cols = calloc((size_t)n, sizeof *cols);
-    char **orig = calloc((size_t)n, sizeof *orig);
-    if (!sc || !cols || !orig)
+    if (!sc || !cols)
         goto oom;
     for (SQLSMALLINT i = 0; i < n; i++) {
         SQLCHAR name[512];
@@ -438,33 +437,16 @@ static int describe_cols(struct bronze_source *s, SQLSMALLINT n, bronze_schema *
             snprintf(colname, sizeof colname, "column%d", i + 1);
             snprintf((char *)name, sizeof name, "%s", colname);
         }
-        if (bronze_schema_set(sc, (size_t)i, (char *)name, f.type, f.precision, f.scale, true) ||
-            !(orig[i] = strdup((char *)name)))
+        /* the query's names as they are: the roller gives the output names */
+        if (bronze_schema_set(sc, (size_t)i, (char *)name, f.type, f.precision, f.scale, true))
             goto oom;
     }
-    if (bronze_schema_dedupe_names(sc)) {
-        bronze_buf b = BRONZE_BUF_INIT;
-        for (SQLSMALLINT i = 0; i < n; i++)
-            if (strcmp(orig[i], sc->fields[i].name))
-                bronze_buf_printf(&b, "%s column %d '%s' -> '%s'", b.len ? "," : "", i + 1, orig[i],
-                                  sc->fields[i].name);
-        if (!bronze_buf_cstr(&b))
-            BRONZE_WARN("odbc: the query returns duplicate column names; renamed%s", b.data);
-        bronze_buf_free(&b);
-    }
-    for (SQLSMALLINT i = 0; i < n; i++)
-        free(orig[i]);
-    free(orig);
     *out_schema = sc;
     *out_cols = cols;
     return 0;
 oom:
     bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
 fail:
-    if (orig)
-        for (SQLSMALLINT i = 0; i < n; i++)
-            free(orig[i]);
-    free(orig);
     bronze_schema_free(sc);
     free(cols);
     return -1;

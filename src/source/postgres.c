@@ -522,22 +522,6 @@ static bool same_schema(const bronze_schema *a, const bronze_schema *b)
     return true;
 }
 
-/* Logs the columns that bronze_schema_dedupe_names renamed. */
-static void log_renames(const PGresult *r, const bronze_schema *sc)
-{
-    bronze_buf b = BRONZE_BUF_INIT;
-    size_t n = 0;
-    for (size_t i = 0; i < sc->ncols; i++)
-        if (strcmp(PQfname(r, (int)i), sc->fields[i].name)) {
-            bronze_buf_printf(&b, "%s column %zu '%s' -> '%s'", n ? "," : "", i + 1,
-                              PQfname(r, (int)i), sc->fields[i].name);
-            n++;
-        }
-    if (n && !bronze_buf_cstr(&b))
-        BRONZE_WARN("postgres: the query returns duplicate column names; renamed%s", b.data);
-    bronze_buf_free(&b);
-}
-
 /* Connects and describes; fills schema, cols, copy_sql, cursor tracker. */
 static int setup(struct bronze_source *s, bronze_err *err)
 {
@@ -635,8 +619,6 @@ static int setup(struct bronze_source *s, bronze_err *err)
         if (bronze_schema_set(schema, (size_t)i, PQfname(r, i), f.type, f.precision, f.scale, true))
             goto oom;
     }
-    if (bronze_schema_dedupe_names(schema))
-        log_renames(r, schema);
 
     /* COPY (SELECT c1, c2::text ... FROM (<q>\n) bronze_q(c1, c2 ...)) TO STDOUT (FORMAT binary) */
     sql.len = 0;

@@ -25,8 +25,21 @@ const bronze_source_vt *bronze_source_for(const bronze_config *cfg, bronze_err *
         return &bronze_source_file;
     case BRONZE_SRC_DB: {
         const char *cs = cfg->env.conn_str ? cfg->env.conn_str : "";
-        if (!strncmp(cs, "sqlite:", 7))
+        if (!strncmp(cs, "sqlite:", 7)) {
+            /* sqlite3_open_v2("") opens a private temporary database: a
+             * typo in the variable would load nothing, exit 0 */
+            const char *p = bronze_source_sqlite_path(cs);
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (!*p) {
+                bronze_err_set(err, BRONZE_E_CONFIG,
+                               "%s: source.db.conn_str_env: the connection string in %s has no "
+                               "database path (sqlite:path/to/file.db)",
+                               cfg->path, cfg->db.conn_str_env);
+                return NULL;
+            }
             return &bronze_source_sqlite;
+        }
         if (!strncmp(cs, "postgresql://", 13) || !strncmp(cs, "postgres://", 11))
             return &bronze_source_postgres;
         if (has_kv(cs, "DRIVER=") || has_kv(cs, "DSN="))

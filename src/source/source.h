@@ -53,6 +53,9 @@ typedef struct bronze_source_vt {
 const bronze_source_vt *bronze_source_for(const bronze_config *cfg, bronze_err *err);
 
 extern const bronze_source_vt bronze_source_sqlite;
+/* The database path of a sqlite: connection string (sqlite:///abs,
+ * sqlite:/abs, sqlite:rel); "" when there is none. Points into cs. */
+const char *bronze_source_sqlite_path(const char *cs);
 extern const bronze_source_vt bronze_source_file;
 extern const bronze_source_vt bronze_source_postgres;
 extern const bronze_source_vt bronze_source_odbc;

@@ -9,8 +9,31 @@
  * suggesting a CAST. Expression columns (no declared type) take the type of
  * their first non-NULL value, found by a look-ahead statement.
  *
- * Incremental: the cursor is bound as a parameter:
- *   SELECT * FROM (<base_query>\n) bronze_src WHERE "<col>" > ?1
+ * Incremental: the last cursor is read as the cursor column's type (a
+ * cursor that does not read as it fails the run), the lookback subtracted
+ * (bronze_dbc_cursor_bind_text, as for ODBC), and bound by type:
+ *   INTEGER/BOOLEAN  WHERE "col" > ?1            ?1 an int64 (exact past 2^53)
+ *   REAL             WHERE "col" > ?1            ?1 a double
+ *   DECIMAL          WHERE "col" > ?1            ?1 exact text (NUMERIC affinity)
+ *   TEXT             WHERE "col" > ?1            ?1 text, compared as text
+ *   DATE, DATETIME/TIMESTAMP, TIME:
+ *     WHERE ("col" >= ?2 OR "col" < '') AND bronze_cursor_key("col") > ?1
+ * SQLite keeps datetimes as text in several forms ('T' or ' ', with or
+ * without fraction digits or an offset) that do not sort as the instants
+ * they name, so the comparison goes through bronze_cursor_key(), a function
+ * registered on the connection that reads a value exactly as the batch does
+ * (days for DATE, UTC micros otherwise) and ?1 is the cursor read the same
+ * way. ?2 (the cursor's date less a day, as text) only lets an index on the
+ * column narrow the scan: every ISO 8601 text of a later instant sorts at or
+ * above it, whatever its offset, and `"col" < ''` keeps numbers, which then
+ * fail as in a full load (so do texts that are no timestamp: their key is
+ * the largest int64). The new cursor is the typed maximum of the rows read
+ * (bronze_dbc_cursor), never moved backwards by a lookback.
+ *
+ * JSON columns: a value that is not JSON (checked with yajl) widens the
+ * column to TEXT for the run: the schema is replaced (the old one is kept
+ * until close, batches may still point at it), the statement rewinds and
+ * next() answers RESTART, warned.
  */
 #include <ctype.h>
 #include <limits.h>
@@ -20,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <yajl/yajl_parse.h>
 
 #include "format/value_text.h"
 #include "source/db_common.h"
@@ -33,14 +57,19 @@ struct bronze_source {
     sqlite3_stmt *st;
     bronze_schema *schema;
     const bronze_config *cfg;
-    uint64_t row;      /* 1-based number of the last row read */
-    int cursor_col;    /* -1 when not incremental */
-    bronze_buf cursor; /* max cursor text seen */
-    bool have_cursor, done;
+    uint64_t row;   /* 1-based number of the last row read */
+    int cursor_col; /* -1 when not incremental */
+    bronze_dbc_cursor cur;
+    bronze_buf cursor_text;
+    bool done;
     char *last_cursor;
+    bronze_dbc_lookback lookback;
+    int widen_col;           /* a JSON column that met non-JSON, or -1 */
+    bronze_schema **retired; /* schemas replaced by a widening, freed at close */
+    size_t nretired;
 };
 
-static const char *db_path(const char *cs)
+const char *bronze_source_sqlite_path(const char *cs)
 {
     /* sqlite:///abs/path, sqlite:/abs/path, sqlite:rel/path */
     const char *p = cs + 7;
@@ -110,23 +139,54 @@ static int sq_err(bronze_err *err, struct bronze_source *s, const char *what)
                           sqlite3_errmsg(s->db));
 }
 
-/* Binds the cursor with the storage class it reads as, so `col > ?1`
- * compares numbers with numbers and text with text (SQLite orders any
- * INTEGER below any TEXT). */
-static void bind_cursor(sqlite3_stmt *st, const char *cur)
+/* A DATE / TIMESTAMP / TIME text as the batch holds it: days for DATE, UTC
+ * micros for timestamps (a bare date is its midnight), micros for TIME. */
+static int datetime_key(bronze_type t, const char *txt, size_t n, int64_t *out)
 {
-    char *end;
-    long long i = strtoll(cur, &end, 10);
-    if (*cur && !*end) {
-        sqlite3_bind_int64(st, 1, i);
+    int32_t days;
+    bool tz;
+    if (t == BRONZE_T_DATE) {
+        if (bronze_parse_date(txt, n, &days))
+            return -1;
+        *out = days;
+        return 0;
+    }
+    if (t == BRONZE_T_TIME)
+        return bronze_parse_time(txt, n, out);
+    if (!bronze_parse_timestamp(txt, n, out, &tz))
+        return 0;
+    if (bronze_parse_date(txt, n, &days))
+        return -1;
+    *out = (int64_t)days * 86400000000LL;
+    return 0;
+}
+
+/* SQL function bronze_cursor_key(v) (user data: the column's bronze_type).
+ * A value that does not read as the type keys as INT64_MAX, so the filter
+ * lets it through and reading it fails the run naming row and column, as a
+ * full load does. */
+static void cursor_key_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    bronze_type t = (bronze_type)(intptr_t)sqlite3_user_data(cx);
+    int st = sqlite3_value_type(argv[0]);
+    if (st == SQLITE_NULL) {
+        sqlite3_result_null(cx);
         return;
     }
-    double d = strtod(cur, &end);
-    if (*cur && !*end && isfinite(d)) {
-        sqlite3_bind_double(st, 1, d);
-        return;
+    int64_t key = INT64_MAX;
+    if (st == SQLITE_TEXT) {
+        const char *txt = (const char *)sqlite3_value_text(argv[0]);
+        if (!txt || datetime_key(t, txt, (size_t)sqlite3_value_bytes(argv[0]), &key))
+            key = INT64_MAX;
     }
-    sqlite3_bind_text(st, 1, cur, -1, SQLITE_TRANSIENT);
+    sqlite3_result_int64(cx, key);
+}
+
+static bool is_datetime(bronze_type t)
+{
+    return t == BRONZE_T_DATE || t == BRONZE_T_TIMESTAMP || t == BRONZE_T_TIMESTAMPTZ ||
+           t == BRONZE_T_TIME;
 }
 
 /* Expression columns: step a second statement until each has a non-NULL. */
@@ -136,8 +196,6 @@ static int settle_expression_types(struct bronze_source *s, const char *sql, boo
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return sq_err(err, s, "preparing base_query");
-    if (s->last_cursor)
-        bind_cursor(st, s->last_cursor);
     size_t left = 0;
     for (size_t i = 0; i < s->schema->ncols; i++)
         left += undecided[i];
@@ -156,6 +214,127 @@ static int settle_expression_types(struct bronze_source *s, const char *sql, boo
     return 0;
 }
 
+/* Replaces s->st by the base query filtered on the last cursor (see the
+ * file comment), bound by the cursor column's type. */
+static int apply_cursor(struct bronze_source *s, bronze_err *err)
+{
+    const bronze_config *cfg = s->cfg;
+    const bronze_field *f = &s->schema->fields[s->cursor_col];
+    char ty[48];
+    bronze_field_type_text(f, ty, sizeof ty);
+    if (f->type == BRONZE_T_BYTES || f->type == BRONZE_T_JSON)
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: source.db.incremental.cursor_column / incremental_key: cursor "
+                              "column '%s' has type %s, which bronze cannot order; use a "
+                              "timestamp, date, integer, numeric or text column (or cast it in "
+                              "the query)",
+                              cfg->path, f->name, ty);
+    bronze_buf bind = BRONZE_BUF_INIT, sql = BRONZE_BUF_INIT;
+    int rc = bronze_dbc_cursor_bind_text(f->type, f->scale, s->last_cursor, &s->lookback, &bind);
+    if (rc == -1) {
+        bronze_buf_free(&bind);
+        return bronze_err_set(err, BRONZE_E_RUNTIME,
+                              "%s: the incremental cursor '%s' (from the state file or the cursor "
+                              "override) does not read as %s, the type of cursor column '%s'; fix "
+                              "or remove the state file, or set source.db.incremental_cursor_value",
+                              cfg->path, s->last_cursor, ty, f->name);
+    }
+    if (rc == -2) {
+        bronze_buf_free(&bind);
+        if (s->lookback.kind == BRONZE_DBC_LB_INTERVAL)
+            return bronze_err_set(err, BRONZE_E_CONFIG,
+                                  "%s: source.db.incremental.lookback: an interval ('%s') needs a "
+                                  "date, timestamp or time cursor column and fixed units "
+                                  "(no months or years); '%s' is %s",
+                                  cfg->path, s->lookback.text, f->name, ty);
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: source.db.incremental.lookback: a number needs a numeric, "
+                              "date or timestamp cursor column (a whole number for an integer "
+                              "one); '%s' is %s",
+                              cfg->path, f->name, ty);
+    }
+    if (rc)
+        goto oom;
+    const char *bound = (const char *)bind.data;
+    bool dt = is_datetime(f->type);
+    if (bronze_dbc_wrap_query(&sql, cfg->db.base_query, NULL, '"', NULL))
+        goto oom;
+    sql.len = strlen((char *)sql.data);
+    if (dt) {
+        bool prefilter = f->type != BRONZE_T_TIME;
+        if (bronze_buf_printf(&sql, " WHERE ") ||
+            (prefilter &&
+             (bronze_buf_printf(&sql, "(") || bronze_dbc_quote_ident(&sql, f->name, '"') ||
+              bronze_buf_printf(&sql, " >= ?2 OR ") || bronze_dbc_quote_ident(&sql, f->name, '"') ||
+              bronze_buf_printf(&sql, " < '') AND "))) ||
+            bronze_buf_printf(&sql, "bronze_cursor_key(") ||
+            bronze_dbc_quote_ident(&sql, f->name, '"') || bronze_buf_printf(&sql, ") > ?1"))
+            goto oom;
+        if (sqlite3_create_function_v2(
+                s->db, "bronze_cursor_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                (void *)(intptr_t)f->type, cursor_key_fn, NULL, NULL, NULL) != SQLITE_OK) {
+            bronze_buf_free(&bind);
+            bronze_buf_free(&sql);
+            return sq_err(err, s, "registering bronze_cursor_key");
+        }
+    } else if (bronze_buf_printf(&sql, " WHERE ") || bronze_dbc_quote_ident(&sql, f->name, '"') ||
+               bronze_buf_printf(&sql, " > ?1")) {
+        goto oom;
+    }
+    if (bronze_buf_cstr(&sql))
+        goto oom;
+    sqlite3_finalize(s->st);
+    s->st = NULL;
+    if (sqlite3_prepare_v2(s->db, (char *)sql.data, -1, &s->st, NULL) != SQLITE_OK) {
+        bronze_buf_free(&bind);
+        bronze_buf_free(&sql);
+        return sq_err(err, s, "applying the incremental cursor to source.db.base_query");
+    }
+    bronze_buf_free(&sql);
+    int brc = SQLITE_OK;
+    bronze_dbc_value v;
+    if (dt) {
+        int64_t key = 0;
+        if (datetime_key(f->type, bound, strlen(bound), &key)) {
+            bronze_buf_free(&bind);
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: internal: cursor text '%s'",
+                                  cfg->path, bound);
+        }
+        brc = sqlite3_bind_int64(s->st, 1, key);
+        if (brc == SQLITE_OK && f->type != BRONZE_T_TIME) {
+            /* the date part less a day: an offset moves a local date by < 1 day */
+            int64_t day = key;
+            if (f->type != BRONZE_T_DATE)
+                day = key / 86400000000LL - (key % 86400000000LL < 0); /* floor */
+            char tmp[BRONZE_DT_MAX];
+            bronze_fmt_date((int32_t)(day > -INT32_MAX + 1 && day < INT32_MAX ? day - 1 : day),
+                            tmp);
+            brc = sqlite3_bind_text(s->st, 2, tmp, -1, SQLITE_TRANSIENT);
+        }
+    } else if (f->type == BRONZE_T_INT16 || f->type == BRONZE_T_INT32 ||
+               f->type == BRONZE_T_INT64 || f->type == BRONZE_T_BOOL) {
+        if (bronze_dbc_value_parse(BRONZE_T_INT64, 0, bound, &v))
+            v.i = 0;
+        brc = sqlite3_bind_int64(s->st, 1, v.i);
+    } else if (f->type == BRONZE_T_DOUBLE || f->type == BRONZE_T_FLOAT) {
+        if (bronze_dbc_value_parse(BRONZE_T_DOUBLE, 0, bound, &v))
+            v.f = 0;
+        brc = sqlite3_bind_double(s->st, 1, v.f);
+    } else {
+        brc = sqlite3_bind_text(s->st, 1, bound, -1, SQLITE_TRANSIENT);
+    }
+    bronze_buf_free(&bind);
+    if (brc != SQLITE_OK)
+        return sq_err(err, s, "binding the incremental cursor");
+    BRONZE_DEBUG("incremental: %s > %s (cursor '%s')", f->name, dt ? "its instant" : "the cursor",
+                 s->last_cursor);
+    return 0;
+oom:
+    bronze_buf_free(&bind);
+    bronze_buf_free(&sql);
+    return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+}
+
 static int sqlite_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_err *err)
 {
     const bronze_config *cfg = ctx->cfg;
@@ -164,8 +343,11 @@ static int sqlite_open(bronze_source **out, const bronze_source_ctx *ctx, bronze
         return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
     s->cfg = cfg;
     s->cursor_col = -1;
+    s->widen_col = -1;
     *out = s;
-    const char *path = db_path(cfg->env.conn_str);
+    if (bronze_dbc_open_checks(cfg, &s->lookback, err))
+        return -1;
+    const char *path = bronze_source_sqlite_path(cfg->env.conn_str);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK)
         return bronze_err_set(err, BRONZE_E_RUNTIME,
                               "%s: source.db.conn_str_env: cannot open "
@@ -173,69 +355,58 @@ static int sqlite_open(bronze_source **out, const bronze_source_ctx *ctx, bronze
                               cfg->path, path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
     sqlite3_busy_timeout(s->db, cfg->run.timeout_seconds * 1000);
 
-    bool incremental = cfg->db.incremental && cfg->db.cursor_column;
-    bronze_buf sql = BRONZE_BUF_INIT;
-    if (incremental && ctx->last_cursor) {
-        s->last_cursor = strdup(ctx->last_cursor);
-        if (bronze_dbc_wrap_query(&sql, cfg->db.base_query, cfg->db.cursor_column, '"', "?1"))
-            return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
-    } else {
-        bronze_buf_append(&sql, cfg->db.base_query, strlen(cfg->db.base_query));
-    }
-    if (bronze_buf_cstr(&sql))
+    bool incremental = cfg->db.incremental && cfg->db.cursor_column && *cfg->db.cursor_column;
+    if (incremental && ctx->last_cursor && !(s->last_cursor = strdup(ctx->last_cursor)))
         return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
-    int rc = sqlite3_prepare_v2(s->db, (char *)sql.data, -1, &s->st, NULL);
-    if (rc != SQLITE_OK) {
-        bronze_buf_free(&sql);
+    const char *sql = cfg->db.base_query;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &s->st, NULL) != SQLITE_OK)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: source.db.base_query: %s", cfg->path,
                               sqlite3_errmsg(s->db));
-    }
-    if (s->last_cursor)
-        bind_cursor(s->st, s->last_cursor);
-
     int ncol = sqlite3_column_count(s->st);
-    if (ncol == 0) {
-        bronze_buf_free(&sql);
+    if (ncol == 0)
         return bronze_err_set(err, BRONZE_E_RUNTIME,
                               "%s: source.db.base_query: the statement returns no columns",
                               cfg->path);
-    }
     s->schema = bronze_schema_new((size_t)ncol);
     bool *undecided = calloc((size_t)ncol, sizeof *undecided);
     if (!s->schema || !undecided) {
         free(undecided);
-        bronze_buf_free(&sql);
         return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
     }
     bool any_undecided = false;
     for (int i = 0; i < ncol; i++) {
         const char *decl = sqlite3_column_decltype(s->st, i);
+        const char *name = sqlite3_column_name(s->st, i);
         int prec = 0, scale = 0;
         bronze_type t = decl ? type_from_decl(decl, &prec, &scale) : BRONZE_T_STRING;
         undecided[i] = decl == NULL;
         any_undecided |= undecided[i];
-        bronze_schema_set(s->schema, (size_t)i, sqlite3_column_name(s->st, i), t, prec, scale,
-                          true);
-        if (incremental && !strcmp(sqlite3_column_name(s->st, i), cfg->db.cursor_column))
+        if (!name || bronze_schema_set(s->schema, (size_t)i, name, t, prec, scale, true)) {
+            free(undecided);
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+        }
+        if (incremental && s->cursor_col < 0 && !strcmp(name, cfg->db.cursor_column))
             s->cursor_col = i;
     }
-    if (any_undecided && !ctx->dry_run &&
-        settle_expression_types(s, (char *)sql.data, undecided, err)) {
-        free(undecided);
-        bronze_buf_free(&sql);
-        return -1;
-    }
+    /* expression types from the unfiltered query: the filter depends on them */
+    int rc = any_undecided && !ctx->dry_run ? settle_expression_types(s, sql, undecided, err) : 0;
     free(undecided);
-    bronze_buf_free(&sql);
-    size_t renamed = bronze_schema_dedupe_names(s->schema);
-    if (renamed)
-        BRONZE_WARN("%zu duplicate column name(s) in the query result renamed with a _N suffix",
-                    renamed);
+    if (rc)
+        return -1;
     if (incremental && s->cursor_col < 0)
         return bronze_err_set(err, BRONZE_E_CONFIG,
                               "%s: source.db.incremental_key: cursor column '%s' is not in the "
                               "query's result",
                               cfg->path, cfg->db.cursor_column);
+    if (s->cursor_col >= 0 && s->last_cursor && apply_cursor(s, err))
+        return -1;
+    if (sqlite3_column_count(s->st) != ncol)
+        return bronze_err_set(err, BRONZE_E_RUNTIME,
+                              "%s: source.db.base_query: the filtered query returns %d columns, "
+                              "not %d",
+                              cfg->path, sqlite3_column_count(s->st), ncol);
+    if (s->cursor_col >= 0)
+        bronze_dbc_cursor_init(&s->cur, &s->schema->fields[s->cursor_col], false);
     return 0;
 }
 
@@ -253,6 +424,19 @@ static int misfit(bronze_err *err, struct bronze_source *s, int col, const char 
                           "%s: row %llu, column '%s' (%s): %s; cast it in source.db.base_query "
                           "(e.g. CAST(\"%s\" AS TEXT))",
                           s->cfg->path, (unsigned long long)s->row, f->name, ty, why, f->name);
+}
+
+/* True when p[0..n) is one complete JSON text (RFC 8259, any top-level
+ * value, UTF-8 checked by yajl). No tree is built: yajl runs without
+ * callbacks. */
+static bool is_json(const unsigned char *p, size_t n)
+{
+    yajl_handle h = yajl_alloc(NULL, NULL, NULL);
+    if (!h)
+        return true; /* out of memory: let the value through as it came */
+    bool ok = yajl_parse(h, p, n) == yajl_status_ok && yajl_complete_parse(h) == yajl_status_ok;
+    yajl_free(h);
+    return ok;
 }
 
 static int put_value(struct bronze_source *s, bronze_batch *b, int i, bronze_err *err)
@@ -327,27 +511,17 @@ static int put_value(struct bronze_source *s, bronze_batch *b, int i, bronze_err
     case BRONZE_T_TIME: {
         if (st_type != SQLITE_TEXT)
             return misfit(err, s, i, "a non-text value where ISO 8601 text was expected");
-        const char *t = (const char *)sqlite3_column_text(st, i);
-        size_t n = (size_t)sqlite3_column_bytes(st, i);
-        int32_t days;
-        int64_t us;
-        bool tz;
-        if (f->type == BRONZE_T_DATE) {
-            if (bronze_parse_date(t, n, &days))
-                return misfit(err, s, i, "text that is not a YYYY-MM-DD date");
-            bronze_batch_put_i32(b, days);
-        } else if (f->type == BRONZE_T_TIME) {
-            if (bronze_parse_time(t, n, &us))
-                return misfit(err, s, i, "text that is not an HH:MM:SS time");
-            bronze_batch_put_i64(b, us);
-        } else {
-            if (bronze_parse_timestamp(t, n, &us, &tz)) {
-                if (bronze_parse_date(t, n, &days))
-                    return misfit(err, s, i, "text that is not an ISO 8601 timestamp");
-                us = (int64_t)days * 86400000000LL;
-            }
-            bronze_batch_put_i64(b, us);
-        }
+        int64_t key;
+        if (datetime_key(f->type, (const char *)sqlite3_column_text(st, i),
+                         (size_t)sqlite3_column_bytes(st, i), &key))
+            return misfit(err, s, i,
+                          f->type == BRONZE_T_DATE   ? "text that is not a YYYY-MM-DD date"
+                          : f->type == BRONZE_T_TIME ? "text that is not an HH:MM:SS time"
+                                                     : "text that is not an ISO 8601 timestamp");
+        if (f->type == BRONZE_T_DATE)
+            bronze_batch_put_i32(b, (int32_t)key);
+        else
+            bronze_batch_put_i64(b, key);
         return 0;
     }
     case BRONZE_T_BYTES: {
@@ -361,36 +535,115 @@ static int put_value(struct bronze_source *s, bronze_batch *b, int i, bronze_err
             return bronze_batch_put_bytes(b, tmp, n);
         }
         const unsigned char *p = sqlite3_column_text(st, i);
-        return bronze_batch_put_bytes(b, p, (size_t)sqlite3_column_bytes(st, i));
+        size_t n = (size_t)sqlite3_column_bytes(st, i);
+        if (f->type == BRONZE_T_JSON && !is_json(p, n)) {
+            s->widen_col = i;
+            return -1;
+        }
+        return bronze_batch_put_bytes(b, p, n);
     }
     }
 }
 
-/* Remembers the largest cursor value seen (numeric compare for numbers). */
-static void track_cursor(struct bronze_source *s)
+/* A JSON column met a value that is not JSON: the column becomes TEXT, the
+ * statement rewinds, the caller answers RESTART. */
+static int widen_json(struct bronze_source *s, bronze_err *err)
 {
-    int i = s->cursor_col;
-    int t = sqlite3_column_type(s->st, i);
-    if (t == SQLITE_NULL)
-        return;
-    const char *txt = (const char *)sqlite3_column_text(s->st, i);
-    size_t n = (size_t)sqlite3_column_bytes(s->st, i);
+    int col = s->widen_col;
+    s->widen_col = -1;
+    bronze_schema **rt = realloc(s->retired, (s->nretired + 1) * sizeof *rt);
+    if (!rt)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    s->retired = rt;
+    bronze_schema *wide = bronze_schema_clone(s->schema);
+    if (!wide)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    wide->fields[col].type = BRONZE_T_STRING;
+    BRONZE_WARN("%s: row %llu, column '%s' (JSON): a value that is not JSON; the column is "
+                "written as STRING and the extraction starts over",
+                s->cfg->path, (unsigned long long)s->row, wide->fields[col].name);
+    s->retired[s->nretired++] = s->schema; /* batches in flight still point at it */
+    s->schema = wide;
+    sqlite3_reset(s->st); /* keeps the bindings */
+    s->row = 0;
+    s->done = false;
+    if (s->cursor_col >= 0)
+        bronze_dbc_cursor_reset(&s->cur);
+    return 0;
+}
+
+/* Folds the current row's cursor value (already in the batch, so read as
+ * its type) into the maximum. A date or timestamp maximum also keeps its
+ * text as stored, so the saved cursor reads as the database wrote it
+ * (`2025-01-01 00:01:40`, as 1.0 saved it); other types are written from
+ * the typed value (exact digits, shortest round-trip floats). */
+static int track_cursor(struct bronze_source *s, const bronze_batch *b)
+{
+    const bronze_column *k = &b->cols[s->cursor_col];
+    size_t r = b->nrows;
+    if (!bronze_batch_is_valid(k, r))
+        return 0;
+    bronze_dbc_cursor *c = &s->cur;
     bool bigger;
-    if (!s->have_cursor) {
-        bigger = true;
-    } else if (t == SQLITE_INTEGER || t == SQLITE_FLOAT) {
-        bronze_buf_cstr(&s->cursor);
-        bigger = sqlite3_column_double(s->st, i) > strtod((char *)s->cursor.data, NULL);
-    } else {
-        size_t m = s->cursor.len < n ? s->cursor.len : n;
-        int c = memcmp(txt, s->cursor.data, m);
-        bigger = c > 0 || (c == 0 && n > s->cursor.len);
+    switch (c->type) {
+    case BRONZE_T_BOOL:
+        bigger = !c->have || k->v.u8[r] > c->i;
+        if (bigger)
+            c->i = k->v.u8[r];
+        break;
+    case BRONZE_T_INT16:
+    case BRONZE_T_INT32:
+    case BRONZE_T_DATE:
+        bigger = !c->have || k->v.i32[r] > c->i;
+        if (bigger)
+            c->i = k->v.i32[r];
+        break;
+    case BRONZE_T_INT64:
+    case BRONZE_T_TIMESTAMP:
+    case BRONZE_T_TIMESTAMPTZ:
+    case BRONZE_T_TIME:
+        bigger = !c->have || k->v.i64[r] > c->i;
+        if (bigger)
+            c->i = k->v.i64[r];
+        break;
+    case BRONZE_T_FLOAT:
+    case BRONZE_T_DOUBLE: {
+        double v = c->type == BRONZE_T_FLOAT ? (double)k->v.f32[r] : k->v.f64[r];
+        bigger = !c->have || v > c->f;
+        if (bigger)
+            c->f = v;
+        break;
     }
-    if (bigger) {
-        s->cursor.len = 0;
-        bronze_buf_append(&s->cursor, txt, n);
-        s->have_cursor = true;
+    case BRONZE_T_DECIMAL:
+        bigger = !c->have || k->v.i128[r] > c->d;
+        if (bigger)
+            c->d = k->v.i128[r];
+        break;
+    default: {
+        size_t n;
+        const char *p = bronze_col_str(k, r, &n);
+        size_t m = n < c->s.len ? n : c->s.len;
+        int cmp = m ? memcmp(p, c->s.data, m) : 0;
+        bigger = !c->have || cmp > 0 || (cmp == 0 && n > c->s.len);
+        if (bigger) {
+            c->s.len = 0;
+            if (bronze_buf_append(&c->s, p, n))
+                return -1;
+        }
+        break;
     }
+    }
+    if (!bigger)
+        return 0;
+    c->have = true;
+    if (is_datetime(c->type)) {
+        s->cursor_text.len = 0;
+        if (bronze_buf_append(&s->cursor_text, sqlite3_column_text(s->st, s->cursor_col),
+                              (size_t)sqlite3_column_bytes(s->st, s->cursor_col)) ||
+            bronze_buf_cstr(&s->cursor_text))
+            return -1;
+    }
+    return 0;
 }
 
 static int sqlite_next(bronze_source *s, bronze_batch *b, bronze_err *err)
@@ -411,13 +664,17 @@ static int sqlite_next(bronze_source *s, bronze_batch *b, bronze_err *err)
         for (int i = 0; i < ncol; i++) {
             if (put_value(s, b, i, err)) {
                 bronze_batch_abort_row(b);
+                if (s->widen_col >= 0) {
+                    bronze_batch_clear(b);
+                    return widen_json(s, err) ? -1 : BRONZE_SRC_RESTART;
+                }
                 if (!err->msg[0])
                     bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
                 return -1;
             }
         }
-        if (s->cursor_col >= 0)
-            track_cursor(s);
+        if (s->cursor_col >= 0 && track_cursor(s, b))
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
         bronze_batch_end_row(b);
     }
     return b->nrows ? BRONZE_SRC_ROWS : BRONZE_SRC_END;
@@ -425,9 +682,18 @@ static int sqlite_next(bronze_source *s, bronze_batch *b, bronze_err *err)
 
 static const char *sqlite_cursor(bronze_source *s)
 {
-    if (s->have_cursor && !bronze_buf_cstr(&s->cursor))
-        return (const char *)s->cursor.data;
-    return s->last_cursor;
+    if (s->cursor_col < 0 || !s->cur.have)
+        return s->last_cursor;
+    int cmp;
+    /* with a lookback the rows may all be older than the last cursor:
+     * never move the cursor backwards */
+    if (s->last_cursor && !bronze_dbc_cursor_cmp_text(&s->cur, s->last_cursor, &cmp) && cmp >= 0)
+        return s->last_cursor;
+    if (is_datetime(s->cur.type))
+        return (const char *)s->cursor_text.data;
+    if (bronze_dbc_cursor_text(&s->cur, &s->cursor_text))
+        return s->last_cursor;
+    return (const char *)s->cursor_text.data;
 }
 
 static void sqlite_close(bronze_source *s)
@@ -437,7 +703,11 @@ static void sqlite_close(bronze_source *s)
     sqlite3_finalize(s->st);
     sqlite3_close(s->db);
     bronze_schema_free(s->schema);
-    bronze_buf_free(&s->cursor);
+    for (size_t i = 0; i < s->nretired; i++)
+        bronze_schema_free(s->retired[i]);
+    free(s->retired);
+    bronze_dbc_cursor_free(&s->cur);
+    bronze_buf_free(&s->cursor_text);
     free(s->last_cursor);
     free(s);
 }

@@ -89,6 +89,9 @@ typedef struct bronze_storage_params {
 
 typedef struct bronze_storage_vt {
     const char *name; /* "local", "s3" */
+    /* Objects live elsewhere than the local root: the cursor state gets a
+     * copy there, and a dry run probes it. */
+    bool remote;
     int (*open)(bronze_storage **out, const bronze_storage_params *p, bronze_err *err);
     int (*upload)(bronze_storage *s, const char *local_path, const char *key, uint64_t size,
                   const char *sha256_hex, bronze_err *err);

@@ -171,16 +171,17 @@ static int64_t floordiv(int64_t a, int64_t b)
     return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
 }
 
-static size_t fmt_tod(int64_t tod, bool trim, char *out)
+/* The one time-of-day formatter: HH:MM:SS plus the fraction as frac says. */
+static size_t fmt_tod(int64_t tod, bronze_frac frac, char *out)
 {
-    int64_t secs = tod / 1000000, frac = tod % 1000000;
+    int64_t secs = tod / 1000000, us = tod % 1000000;
     size_t n = (size_t)snprintf(out, BRONZE_DT_MAX, "%02d:%02d:%02d", (int)(secs / 3600),
                                 (int)(secs / 60 % 60), (int)(secs % 60));
-    if (frac || !trim) {
+    if (us || frac == BRONZE_FRAC_ALWAYS) {
         char f[8];
-        snprintf(f, sizeof f, "%06d", (int)frac);
+        snprintf(f, sizeof f, "%06d", (int)us);
         size_t k = 6;
-        while (trim && k > 0 && f[k - 1] == '0')
+        while (frac == BRONZE_FRAC_TRIM && k > 0 && f[k - 1] == '0')
             k--;
         out[n++] = '.';
         memcpy(out + n, f, k);
@@ -190,7 +191,8 @@ static size_t fmt_tod(int64_t tod, bool trim, char *out)
     return n;
 }
 
-size_t bronze_fmt_timestamp(int64_t micros, char sep, const char *suffix, char *out)
+size_t bronze_fmt_timestamp_frac(int64_t micros, char sep, bronze_frac frac, const char *suffix,
+                                 char *out)
 {
     if (micros == INT64_MAX)
         return (size_t)snprintf(out, BRONZE_DT_MAX, "infinity");
@@ -200,22 +202,27 @@ size_t bronze_fmt_timestamp(int64_t micros, char sep, const char *suffix, char *
     int64_t tod = micros - days * 86400000000LL;
     size_t n = fmt_ymd(days, out);
     out[n++] = sep;
-    n += fmt_tod(tod, true, out + n);
+    n += fmt_tod(tod, frac, out + n);
     n += (size_t)snprintf(out + n, BRONZE_DT_MAX - n, "%s", suffix);
     return n;
 }
 
+size_t bronze_fmt_timestamp(int64_t micros, char sep, const char *suffix, char *out)
+{
+    return bronze_fmt_timestamp_frac(micros, sep, BRONZE_FRAC_TRIM, suffix, out);
+}
+
 size_t bronze_fmt_timestamp_seed(int64_t micros, char *out)
 {
-    int64_t days = floordiv(micros, 86400000000LL);
-    int64_t tod = micros - days * 86400000000LL;
-    size_t n = fmt_ymd(days, out);
-    out[n++] = 'T';
-    n += fmt_tod(tod, false, out + n);
-    return n;
+    return bronze_fmt_timestamp_frac(micros, 'T', BRONZE_FRAC_ALWAYS, "", out);
+}
+
+size_t bronze_fmt_time_frac(int64_t micros, bronze_frac frac, char *out)
+{
+    return fmt_tod(micros, frac, out);
 }
 
 size_t bronze_fmt_time(int64_t micros, char *out)
 {
-    return fmt_tod(micros, true, out);
+    return fmt_tod(micros, BRONZE_FRAC_TRIM, out);
 }

@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "batch/names.h"
 #include "batch/batch.h"
 #include "format/encoder.h"
 #include "format/value_text.h"
 #include "run/partition.h"
+#include "run/roller.h"
+#include "util/utf8_locale.h"
 #include "source/db_common.h"
 #include "util/datetime.h"
 
@@ -129,8 +134,19 @@ static void test_partition_paths(void **state)
     assert_string_equal(p, "system=sales/table=orders/dt=2025-01-12/hour=13/");
     cfg.strategy = BRONZE_PART_BATCH_ID;
     cfg.use_dt_partition = false;
-    bronze_partition_path(&cfg, &d, 0, "b_1", p, sizeof p);
+    assert_int_equal(bronze_partition_path(&cfg, &d, 0, "b_1", p, sizeof p), 0);
     assert_string_equal(p, "system=sales/table=orders/batch_id=b_1/");
+    /* too long for the buffer: an error, never an overflow (issue #13 item 9) */
+    char small[48];
+    memset(small, 'Z', sizeof small);
+    assert_int_equal(bronze_partition_path(&cfg, &d, 0, "b_1", small, 30), -1);
+    assert_true(strlen(small) < 30);
+    assert_int_equal(small[30], 'Z');
+    static char longname[20001];
+    memset(longname, 's', sizeof longname - 1);
+    cfg.system = longname;
+    assert_int_equal(bronze_partition_path(&cfg, &d, 0, "b_1", p, sizeof p), -1);
+    assert_true(strlen(p) < sizeof p);
     assert_int_equal(bronze_run_date_parse("2025-02-30", &d), -1);
     assert_int_equal(bronze_run_date_parse("2025-01-12 08:30", &d), -1);
     assert_int_equal(bronze_run_date_parse("2025-01-12T8:30", &d), -1);
@@ -196,6 +212,42 @@ static void test_batch_nulls(void **state)
     assert_int_equal(bronze_schema_dedupe_names(d), 1);
     assert_string_equal(d->fields[1].name, "a_3");
     bronze_schema_free(d);
+    bronze_schema_free(s);
+}
+
+/* Issue #13 item 5: output names, SPEC §7 "Clashes". */
+static void test_output_names(void **state)
+{
+    (void)state;
+    static const char *const in[] = {"id", "DT", "dt_src", "Batch", "a", "A", "a_2", "hour", "x"};
+    static const char *const want[] = {"id",  "DT_src2", "dt_src",   "Batch_src", "a",
+                                       "A_3", "a_2",     "hour_src", "x"};
+    size_t n = sizeof in / sizeof *in;
+    bronze_schema *s = bronze_schema_new(n);
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(bronze_schema_set(s, i, in[i], BRONZE_T_INT64, 0, 0, true), 0);
+    size_t renamed = 0;
+    bronze_schema *out = bronze_schema_output_names(s, &renamed);
+    assert_non_null(out);
+    assert_int_equal(renamed, 4);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(out->fields[i].name, want[i]);
+        if (strcmp(in[i], want[i]))
+            assert_string_equal(out->fields[i].source_name, in[i]);
+        else
+            assert_null(out->fields[i].source_name);
+        assert_null(s->fields[i].source_name); /* the source's schema is untouched */
+    }
+    /* clone keeps source_name */
+    bronze_schema *c = bronze_schema_clone(out);
+    assert_string_equal(c->fields[1].source_name, "DT");
+    bronze_schema_free(c);
+    assert_true(bronze_name_is_path_key("BATCH_ID"));
+    assert_true(bronze_name_is_path_key("System"));
+    assert_false(bronze_name_is_path_key("dt_src"));
+    assert_false(bronze_name_is_path_key("dates"));
+    bronze_schema_free(out);
     bronze_schema_free(s);
 }
 
@@ -284,13 +336,85 @@ static void test_csv_encoder_format_and_fit(void **state)
     bronze_schema_free(s);
 }
 
+static int open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 1024; fd++)
+        if (fcntl(fd, F_GETFD) != -1)
+            n++;
+    return n;
+}
+
+/* Issue #13 item 16: a failing fsync must still close the part's descriptor
+ * (fsync on /dev/null fails with EINVAL after writes that succeed). */
+static void test_csv_fsync_failure_closes(void **state)
+{
+    (void)state;
+    bronze_schema *s = two_col_schema();
+    bronze_err err = BRONZE_ERR_INIT;
+    bronze_encoder_opts o = {.max_bytes = 0};
+    int before = open_fds();
+    bronze_encoder *e;
+    assert_int_equal(bronze_encoder_csv.open(&e, "/dev/null", s, &o, &err), 0);
+    assert_int_equal(open_fds(), before + 1);
+    uint64_t bytes;
+    assert_int_equal(bronze_encoder_csv.finish(e, &bytes, &err), -1);
+    assert_non_null(strstr(err.msg, "syncing /dev/null"));
+    bronze_encoder_csv.destroy(e);
+    assert_int_equal(open_fds(), before);
+    bronze_schema_free(s);
+}
+
+/* Issue #13 item 16: the locale is set once per process; a later call (a
+ * source opened on a worker thread) changes nothing process-wide. */
+static void test_utf8_locale_once(void **state)
+{
+    (void)state;
+    unsetenv("LC_ALL");
+    unsetenv("LANG");
+    unsetenv("LC_CTYPE");
+    bronze_utf8_locale();
+    assert_true(MB_CUR_MAX > 1);
+    assert_non_null(getenv("LC_CTYPE"));
+    unsetenv("LC_CTYPE");
+    bronze_utf8_locale(); /* no setenv, no setlocale */
+    assert_null(getenv("LC_CTYPE"));
+    assert_true(MB_CUR_MAX > 1);
+}
+
+/* The file hash the roller falls back on (OpenSSL calls checked). */
+static void test_sha256_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/bf-sha-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "abc", 3), 3);
+    close(fd);
+    char hex[65];
+    bronze_err err = BRONZE_ERR_INIT;
+    assert_int_equal(bronze_sha256_file(path, hex, &err), 0);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    unlink(path);
+    assert_int_equal(bronze_sha256_file(path, hex, &err), -1);
+    assert_non_null(strstr(err.msg, "hashing"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dates),          cmocka_unit_test(test_timestamps),
-        cmocka_unit_test(test_numbers_text),   cmocka_unit_test(test_partition_paths),
-        cmocka_unit_test(test_query_wrap),     cmocka_unit_test(test_batch_nulls),
-        cmocka_unit_test(test_batch_byte_cap), cmocka_unit_test(test_csv_encoder_format_and_fit),
+        cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_timestamps),
+        cmocka_unit_test(test_numbers_text),
+        cmocka_unit_test(test_partition_paths),
+        cmocka_unit_test(test_output_names),
+        cmocka_unit_test(test_query_wrap),
+        cmocka_unit_test(test_batch_nulls),
+        cmocka_unit_test(test_batch_byte_cap),
+        cmocka_unit_test(test_csv_encoder_format_and_fit),
+        cmocka_unit_test(test_csv_fsync_failure_closes),
+        cmocka_unit_test(test_utf8_locale_once),
+        cmocka_unit_test(test_sha256_file),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

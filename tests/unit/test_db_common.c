@@ -16,6 +16,7 @@
 #include "batch/batch.h"
 #include "format/value_text.h"
 #include "source/db_common.h"
+#include "util/datetime.h"
 
 static void check_trim(const char *q, const char *want)
 {
@@ -85,8 +86,14 @@ static void test_lookback(void **state)
     assert_int_equal(bronze_dbc_lookback_parse("2 hours", &lb), 0);
     assert_int_equal(lb.kind, BRONZE_DBC_LB_INTERVAL);
     assert_string_equal(lb.text, "2 hours");
-    assert_int_equal(bronze_dbc_lookback_parse("12; DROP TABLE x", &lb), 0);
-    assert_int_equal(lb.kind, BRONZE_DBC_LB_INTERVAL); /* never pasted: quoted as a literal */
+    /* text that is no interval is refused (it was once passed on to the server) */
+    assert_int_equal(bronze_dbc_lookback_parse("12; DROP TABLE x", &lb), -1);
+    assert_int_equal(bronze_dbc_lookback_parse("abc", &lb), -1);
+    assert_int_equal(bronze_dbc_lookback_parse("2 fortnights", &lb), -1);
+    assert_int_equal(bronze_dbc_lookback_parse("1 month", &lb), 0); /* PostgreSQL applies it */
+    assert_int_equal(lb.kind, BRONZE_DBC_LB_INTERVAL);
+    assert_int_equal(bronze_dbc_lookback_parse("01:30", &lb), 0);
+    assert_int_equal(lb.kind, BRONZE_DBC_LB_INTERVAL);
     assert_int_equal(bronze_dbc_lookback_parse("-5", &lb), -1);
     char big[300];
     memset(big, '1', sizeof big - 1);
@@ -202,6 +209,22 @@ static void test_value_text(void **state)
     assert_string_equal(out, "NaN");
     bronze_dbc_fmt_double(-INFINITY, out);
     assert_string_equal(out, "-Infinity");
+    /* one double formatter (value_text.c) for CSV and cursor text alike */
+    bronze_dbc_fmt_double(100.0, out);
+    assert_string_equal(out, "100");
+    char csv[64];
+    for (double v = 1e-7; v < 1e22; v *= 7.3) {
+        bronze_dbc_fmt_double(v, out);
+        bronze_fmt_double(v, csv);
+        assert_string_equal(out, csv);
+        assert_true(strtod(out, NULL) == v);
+    }
+    /* one timestamp formatter: cursor text is its six-digit form */
+    bronze_fmt_timestamp_frac(1736692200100000LL, 'T', BRONZE_FRAC_SIX, "Z", csv);
+    bronze_dbc_fmt_timestamp(1736692200100000LL, true, out);
+    assert_string_equal(out, csv);
+    bronze_fmt_timestamp_frac(1736692200000000LL, 'T', BRONZE_FRAC_ALWAYS, "", out);
+    assert_string_equal(out, "2025-01-12T14:30:00.000000");
 }
 
 /* A one-column batch of `type` for cursor tests. */

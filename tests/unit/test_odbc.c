@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch/names.h"
 #include "batch/batch.h"
 #include "config/config.h"
 #include "format/value_text.h"
@@ -317,8 +318,14 @@ static void test_dry_run_and_dupes(void **state)
     tcfg_init(&t, g_odbc, "SELECT id, id, i2 AS id FROM ot ORDER BY 1");
     if (extract(&t, 7, &got, &err, NULL, NULL))
         fail_msg("%s", err.msg);
-    assert_string_equal(got.schema->fields[1].name, "id_2");
-    assert_string_equal(got.schema->fields[2].name, "id_3");
+    size_t renamed;
+    bronze_schema *out = bronze_schema_output_names(got.schema, &renamed);
+    assert_non_null(out);
+    assert_int_equal(renamed, 2);
+    assert_string_equal(out->fields[1].name, "id_2");
+    assert_string_equal(out->fields[2].name, "id_3");
+    assert_string_equal(out->fields[2].source_name, "id");
+    bronze_schema_free(out);
     assert_int_equal(got.nrows, 4);
     rows_free(&got);
     t.ctx.dry_run = true;

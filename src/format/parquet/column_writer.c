@@ -246,7 +246,8 @@ static uint32_t hash_bytes(const uint8_t *p, size_t n)
         n -= 8;
     }
     uint64_t w = 0;
-    memcpy(&w, p, n);
+    if (n) /* an empty value may come with p == NULL */
+        memcpy(&w, p, n);
     return hash64(h ^ w);
 }
 
@@ -334,7 +335,7 @@ static inline int dict_bytes(bronze_pq_col *c, size_t limit, const uint8_t *p, s
             break;
         if (c->dict_hash[e - 1] == h) {
             const uint8_t *q = c->dict.data + c->dict_pos[e - 1];
-            if (get_le32(q) == n && !memcmp(q + 4, p, n)) {
+            if (get_le32(q) == n && (!n || !memcmp(q + 4, p, n))) {
                 *id = e - 1;
                 return 0;
             }
