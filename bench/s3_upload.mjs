@@ -124,7 +124,11 @@ try {
       const rs = log.filter((r) => ops.includes(r.op));
       if (!rs.length) continue;
       const t0 = Math.min(...rs.map((r) => r.time)), t1 = Math.max(...rs.map((r) => r.time + (r.ms || 0)));
-      out[k] = `${rs.length} requests over ${((t1 - t0) / 1000).toFixed(2)} s`;
+      const ev = rs.flatMap((r) => [[r.time, 1], [r.time + (r.ms || 0), -1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      let cur = 0, peak = 0;
+      for (const [, d] of ev) peak = Math.max(peak, (cur += d));
+      const busy = rs.reduce((a, r) => a + (r.ms || 0), 0) / 1000;
+      out[k] = `${rs.length} requests over ${((t1 - t0) / 1000).toFixed(2)} s, ${peak} at most in flight, ${busy.toFixed(1)} request-seconds`;
     }
     return out;
   };
