@@ -1,0 +1,37 @@
+/*
+ * spool.h - sources that learn their types as they go (API pages, extractor
+ * commands, plugins) settle them on the whole batch first (SPEC §4 "One
+ * schema per batch"): their records are spooled to a JSON Lines file in the
+ * job's tmp dir while paging, then read back through the file source, so an
+ * API, a command and a JSON Lines file get the very same type inference and
+ * widening, with memory bounded by one record, not by the batch.
+ *
+ *   bronze_spool_create()       a new, empty spool file under ctx->tmp_dir;
+ *   bronze_spool_add()          appends one record (a JSON object's text);
+ *   bronze_spool_open_reader()  finishes writing and opens the file source
+ *                               over the spool (the inner source's vtable is
+ *                               bronze_source_file); the spool must outlive it;
+ *   bronze_spool_free()         closes and removes the file.
+ * The spool logs the seed's lines: "Retrieved N records from extractor".
+ */
+#ifndef BRONZE_SOURCE_SPOOL_H
+#define BRONZE_SOURCE_SPOOL_H
+
+#include <stdint.h>
+
+#include "source/source.h"
+
+typedef struct bronze_spool bronze_spool;
+
+/* name: a short tag for the file name ("api", "command"); never a secret. */
+int bronze_spool_create(bronze_spool **out, const bronze_source_ctx *ctx, const char *name,
+                        bronze_err *err);
+/* json is one JSON object (no newline inside: a serialiser's compact text). */
+int bronze_spool_add(bronze_spool *sp, const char *json, size_t n, bronze_err *err);
+uint64_t bronze_spool_records(const bronze_spool *sp);
+/* Opens the file source over the finished spool (format jsonl, the config's
+ * run settings). *inner is closed by the caller with bronze_source_file.close. */
+int bronze_spool_open_reader(bronze_spool *sp, bronze_source **inner, bronze_err *err);
+void bronze_spool_free(bronze_spool *sp);
+
+#endif
