@@ -26,6 +26,7 @@
 
 #include "config/config.h"
 #include "run/commit.h"
+#include "run/metadata.h"
 #include "storage/storage.h"
 #include "util/fs.h"
 #include "util/lock.h"
@@ -66,19 +67,6 @@ static void folder_of(const char *key, char *out, size_t cap)
         n = cap - 1;
     memcpy(out, key, n);
     out[n] = 0;
-}
-
-static bool listed(json_t *marker, const char *name)
-{
-    size_t i;
-    json_t *f;
-    json_array_foreach(json_object_get(marker, "files"), i, f)
-    {
-        const char *nm = json_string_value(json_object_get(f, "name"));
-        if (nm && !strcmp(nm, name))
-            return true;
-    }
-    return false;
 }
 
 static int check_marker(verifier *v, const char *key, const bronze_obj_list *all, bronze_err *err)
@@ -133,7 +121,7 @@ static int check_marker(verifier *v, const char *key, const bronze_obj_list *all
         const char *ok = all->v[k].key;
         if (strncmp(ok, folder, flen) || strchr(ok + flen, '/'))
             continue;
-        if (bronze_commit_is_part_name(ok + flen) && !listed(m, ok + flen))
+        if (bronze_commit_is_part_name(ok + flen) && !bronze_metadata_lists(m, ok + flen))
             finding(v,
                     "UNLISTED %s: no marker lists it (left by an interrupted run; the next "
                     "load of the partition removes it)",

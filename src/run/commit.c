@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "run/metadata.h"
 #include "util/fault.h"
 #include "util/log.h"
 
@@ -218,19 +219,6 @@ static char *journal_render(const bronze_commit *c, commit_mode mode,
 
 /* ---- applying a journal ---- */
 
-static bool marker_lists(json_t *marker, const char *name)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(marker, "files"), i, v)
-    {
-        const char *nm = json_string_value(json_object_get(v, "name"));
-        if (nm && !strcmp(nm, name))
-            return true;
-    }
-    return false;
-}
-
 static const bronze_obj *find(const bronze_obj_list *l, const char *key)
 {
     for (size_t i = 0; i < l->n; i++)
@@ -325,7 +313,7 @@ static int apply_marker(bronze_storage *st, const journal *j, bronze_err *err)
     }
     for (size_t k = 0; k < have.n; k++) {
         const char *name = have.v[k].key + strlen(j->partition);
-        if (bronze_commit_is_part_name(name) && !marker_lists(j->marker_json, name))
+        if (bronze_commit_is_part_name(name) && !bronze_metadata_lists(j->marker_json, name))
             doomed[nd++] = have.v[k].key;
     }
     if ((nd && st->vt->remove(st, doomed, nd, err)) || bronze_fault("after-stale", err))
