@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "format/value_text.h"
+#include "util/interrupt.h"
 #include "util/datetime.h"
 
 /* ---------------------------------------------------------------- query */
@@ -676,7 +677,7 @@ unsigned bronze_dbc_backoff_ms(int attempt, uint64_t rnd)
     return (unsigned)(base * jitter);
 }
 
-void bronze_dbc_backoff_sleep(int attempt)
+int bronze_dbc_backoff_sleep(int attempt)
 {
     static _Thread_local uint64_t state;
     if (!state) {
@@ -690,10 +691,7 @@ void bronze_dbc_backoff_sleep(int attempt)
     state ^= state << 13;
     state ^= state >> 7;
     state ^= state << 17;
-    unsigned ms = bronze_dbc_backoff_ms(attempt, state);
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
+    return bronze_interrupt_sleep_ms(bronze_dbc_backoff_ms(attempt, state));
 }
 
 void bronze_dbc_scrub(char *msg, size_t cap, const char *secret)

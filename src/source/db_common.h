@@ -145,8 +145,9 @@ int bronze_dbc_open_checks(const bronze_config *cfg, bronze_dbc_lookback *lookba
 /* Delay before retry `attempt` (0-based): 500 ms * 2^attempt, capped at
  * 30 s, scaled by a jitter factor in [0.5, 1.0) drawn from `rnd`. */
 unsigned bronze_dbc_backoff_ms(int attempt, uint64_t rnd);
-/* Sleeps bronze_dbc_backoff_ms(attempt, <random>). */
-void bronze_dbc_backoff_sleep(int attempt);
+/* Sleeps bronze_dbc_backoff_ms(attempt, <random>), ending early on SIGINT /
+ * SIGTERM (bronze_interrupt_sleep_ms): 0 slept, -1 interrupted. */
+int bronze_dbc_backoff_sleep(int attempt);
 
 /* Replaces every occurrence of `secret` (when non-empty) in the
  * NUL-terminated `msg` (capacity cap) with "***". */

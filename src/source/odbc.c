@@ -41,9 +41,13 @@
  *
  * Errors: SQLGetDiagRec records; SQLSTATE class 08, HYT00/HYT01, 40001 and
  * 40P01 are transient (BRONZE_E_RETRY) unless the message is about
- * authentication. Mid-stream transient errors reconnect and return
- * BRONZE_SRC_RESTART (run.max_retries times at most). The password (PWD=)
- * is scrubbed from every driver message and never logged.
+ * authentication. Retries, RESTART, the cursor maximum and the schemas'
+ * lifetime are the shared skeleton's (db_driver.c); this file is its driver.
+ * A connection string that does not parse (an unterminated {brace}) is a
+ * config error before any connect: the driver manager would quote its
+ * pieces. The password (PWD= / Password=, braced or not) as parsed is
+ * scrubbed from every driver message (their text is the driver's, not ours)
+ * and never logged.
  */
 #include <sql.h>
 #include <sqlext.h>
@@ -54,6 +58,7 @@
 #include <strings.h>
 
 #include "source/db_common.h"
+#include "source/db_driver.h"
 #include "source/source.h"
 #include "util/utf8_locale.h"
 #include "util/buf.h"
@@ -103,19 +108,18 @@ typedef struct oc_col {
     SQLLEN *ind;
 } oc_col;
 
-enum { ST_IDLE, ST_FETCH, ST_DONE };
-
-struct bronze_source {
+typedef struct oc_drv {
     const bronze_config *cfg;
-    bool dry_run;
-    char *password; /* PWD=, for scrubbing only */
+    const char *last_cursor;             /* the skeleton's; NULL: none */
+    const bronze_dbc_lookback *lookback; /* the skeleton's */
+    char *password; /* PWD= / Password= as parsed, for scrubbing driver messages only */
     char *target;   /* DSN / SERVER / DATABASE / UID, for messages */
     SQLHENV env;
     SQLHDBC dbc;
     SQLHSTMT st;
     bool connected;
     char quote;
-    bronze_schema *schema;
+    const bronze_schema *schema; /* the skeleton's (use_schema) */
     oc_col *cols;
     size_t ncols;
     bool row_mode;
@@ -123,20 +127,14 @@ struct bronze_source {
     SQLULEN fetched;
     SQLUSMALLINT *row_status;
     size_t block_pos;
-    char *last_cursor;
-    bronze_dbc_lookback lookback;
+    bool fetching;
     bronze_buf param; /* bound cursor value (char or UTF-16) */
     SQLLEN param_ind;
-    int cursor_col;
-    bronze_dbc_cursor cur;
-    bronze_buf cursor_text;
     bronze_buf scratch; /* UTF-16 / text pieces */
     bronze_buf utf8;
-    int restarts;
-    int state;
     uint64_t row;
     size_t trunc_col; /* the column whose value came back truncated */
-};
+} oc_drv;
 
 /* ------------------------------------------------ connection strings */
 
@@ -158,6 +156,11 @@ static char *conn_get(const char *cs, const char *key)
         bool match = (size_t)(ke - p) == kl && !strncasecmp(p, key, kl);
         const char *v = eq + 1;
         bronze_buf out = BRONZE_BUF_INIT;
+        const char *b = v;
+        while (*b == ' ')
+            b++;
+        if (*b == '{')
+            v = b;
         if (*v == '{') {
             v++;
             while (*v) {
@@ -191,9 +194,61 @@ static char *conn_get(const char *cs, const char *key)
     return NULL;
 }
 
-static int parse_conn(struct bronze_source *s, bronze_err *err)
+/* Checks the whole string's shape: "key=value" pairs separated by ';', a
+ * value either plain or {braced} (with }} for '}') and nothing but blanks
+ * between a closing brace and the next ';'. A string that fails (an
+ * unterminated brace, a piece without '=') would be taken apart differently
+ * by the driver manager, which then quotes pieces of it (the password too) in
+ * its messages: refused before connecting. 0 ok, -1 malformed. */
+static int conn_check(const char *cs)
 {
-    const char *cs = s->cfg->env.conn_str;
+    const char *p = cs;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == ';')
+            p++;
+        if (!*p)
+            return 0;
+        const char *eq = p;
+        while (*eq && *eq != '=' && *eq != ';')
+            eq++;
+        if (*eq != '=' || eq == p)
+            return -1;
+        const char *v = eq + 1;
+        while (*v == ' ')
+            v++;
+        if (*v == '{') {
+            for (v++;; v++) {
+                if (!*v)
+                    return -1;
+                if (*v == '}' && v[1] == '}')
+                    v++;
+                else if (*v == '}')
+                    break;
+            }
+            v++;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            if (*v && *v != ';')
+                return -1;
+        } else {
+            while (*v && *v != ';')
+                v++;
+        }
+        p = v;
+    }
+}
+
+static int parse_conn(oc_drv *s, bronze_err *err)
+{
+    const bronze_config *cfg = s->cfg;
+    const char *cs = cfg->env.conn_str;
+    if (conn_check(cs))
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: source.db.conn_str_env: the ODBC connection string in %s is "
+                              "malformed (every piece is key=value, separated by ';'; a value "
+                              "holding ';', '{' or '}' is braced: PWD={...}, with '}' doubled)",
+                              cfg->path ? cfg->path : "config",
+                              cfg->db.conn_str_env ? cfg->db.conn_str_env : "the environment");
     s->password = conn_get(cs, "PWD");
     if (!s->password)
         s->password = conn_get(cs, "PASSWORD");
@@ -218,8 +273,7 @@ static int parse_conn(struct bronze_source *s, bronze_err *err)
 /* Collects a handle's diagnostic records into err. The kind: transient
  * SQLSTATEs (08xxx, HYT00, HYT01, 40001, 40P01) -> RETRY unless the text is
  * about authentication; else RUNTIME. */
-static int diag_err(struct bronze_source *s, SQLSMALLINT htype, SQLHANDLE h, const char *what,
-                    bronze_err *err)
+static int diag_err(oc_drv *s, SQLSMALLINT htype, SQLHANDLE h, const char *what, bronze_err *err)
 {
     char msg[1536] = "";
     size_t n = 0;
@@ -261,7 +315,7 @@ static int diag_err(struct bronze_source *s, SQLSMALLINT htype, SQLHANDLE h, con
 
 /* ----------------------------------------------------------- connect */
 
-static void disconnect(struct bronze_source *s)
+static void disconnect(oc_drv *s)
 {
     if (s->st) {
         /* psqlodbc leaks a prepared, never executed statement unless closed first */
@@ -281,7 +335,7 @@ static void disconnect(struct bronze_source *s)
     s->env = NULL;
 }
 
-static int odbc_connect(struct bronze_source *s, bronze_err *err)
+static int odbc_connect(oc_drv *s, bronze_err *err)
 {
     if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &s->env)))
         return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: cannot allocate an environment");
@@ -410,8 +464,8 @@ static void map_col(oc_col *c, SQLLEN is_unsigned, bronze_field *f)
 }
 
 /* Column names and descriptions of the prepared (or executed) statement. */
-static int describe_cols(struct bronze_source *s, SQLSMALLINT n, bronze_schema **out_schema,
-                         oc_col **out_cols, bronze_err *err)
+static int describe_cols(oc_drv *s, SQLSMALLINT n, bronze_schema **out_schema, oc_col **out_cols,
+                         bronze_err *err)
 {
     bronze_schema *sc = bronze_schema_new((size_t)n);
     oc_col *cols = calloc((size_t)n, sizeof *cols);
@@ -554,19 +608,18 @@ static int utf16_to_utf8(const SQLWCHAR *u, size_t n, bronze_buf *out)
 }
 
 /* Binds the last cursor (minus the lookback) to parameter 1. */
-static int bind_cursor(struct bronze_source *s, const bronze_field *f, const oc_col *c,
-                       bronze_err *err)
+static int bind_cursor(oc_drv *s, const bronze_field *f, const oc_col *c, bronze_err *err)
 {
     const bronze_config *cfg = s->cfg;
     bronze_buf text = BRONZE_BUF_INIT;
-    int rc = bronze_dbc_cursor_bind_text(f->type, f->scale, s->last_cursor, &s->lookback, &text);
+    int rc = bronze_dbc_cursor_bind_text(f->type, f->scale, s->last_cursor, s->lookback, &text);
     if (rc == -2) {
         bronze_buf_free(&text);
         return bronze_err_set(err, BRONZE_E_CONFIG,
                               "%s: source.db.incremental.lookback: '%s' does not apply to cursor "
                               "column '%s' (%s); over ODBC use a number, or a fixed-length "
                               "interval (seconds to weeks) on a date/time column",
-                              cfg->path, s->lookback.text, f->name, bronze_type_name(f->type));
+                              cfg->path, s->lookback->text, f->name, bronze_type_name(f->type));
     }
     if (rc) {
         bronze_buf_free(&text);
@@ -627,22 +680,11 @@ static void free_cols(oc_col *cols, size_t n)
     free(cols);
 }
 
-static bool same_schema(const bronze_schema *a, const bronze_schema *b)
+/* Connects, prepares, describes and binds the cursor parameter: a new schema
+ * and the cursor column in *out_desc, column buffers for the fetch. */
+static int odbc_setup(void *d, bronze_dbd_desc *out_desc, bronze_err *err)
 {
-    if (a->ncols != b->ncols)
-        return false;
-    for (size_t i = 0; i < a->ncols; i++) {
-        const bronze_field *x = &a->fields[i], *y = &b->fields[i];
-        if (strcmp(x->name, y->name) || x->type != y->type || x->precision != y->precision ||
-            x->scale != y->scale)
-            return false;
-    }
-    return true;
-}
-
-/* Connects, prepares, describes and binds the cursor parameter. */
-static int setup(struct bronze_source *s, bronze_err *err)
-{
+    oc_drv *s = d;
     const bronze_config *cfg = s->cfg;
     bronze_buf sql = BRONZE_BUF_INIT;
     bronze_schema *sc = NULL;
@@ -740,21 +782,14 @@ static int setup(struct bronze_source *s, bronze_err *err)
                 goto oom;
         }
     }
-    if (s->schema && same_schema(s->schema, sc)) {
-        bronze_schema_free(sc);
-    } else {
-        bronze_schema_free(s->schema);
-        s->schema = sc;
-    }
+    out_desc->schema = sc;
+    out_desc->cursor_col = cc;
+    out_desc->numeric_text = cc >= 0 && cols[cc].kind == OK_ATEXT;
     sc = NULL;
     free_cols(s->cols, s->ncols);
     s->cols = cols;
     s->ncols = (size_t)n;
     cols = NULL;
-    s->cursor_col = cc;
-    bronze_dbc_cursor_free(&s->cur);
-    if (cc >= 0)
-        bronze_dbc_cursor_init(&s->cur, &s->schema->fields[cc], s->cols[cc].kind == OK_ATEXT);
     BRONZE_DEBUG("odbc: described %d column(s) on %s (%s)", n, s->target,
                  s->row_mode ? "row at a time" : "block fetch");
     rc = 0;
@@ -770,30 +805,11 @@ out:
     return rc;
 }
 
-static int setup_retrying(struct bronze_source *s, bronze_err *err)
-{
-    int max = s->cfg->run.max_retries > 0 ? s->cfg->run.max_retries : 0;
-    for (int attempt = 0;; attempt++) {
-        bronze_err_clear(err);
-        if (!setup(s, err))
-            return 0;
-        if (err->kind != BRONZE_E_RETRY)
-            return -1;
-        if (attempt >= max) {
-            if (max)
-                bronze_err_prefix(err, "gave up after %d attempt(s)", attempt + 1);
-            err->kind = BRONZE_E_RETRY;
-            return -1;
-        }
-        BRONZE_WARN("%s; retrying (%d of %d)", err->msg, attempt + 1, max);
-        bronze_dbc_backoff_sleep(attempt);
-    }
-}
-
 /* ------------------------------------------------------------ execute */
 
-static int execute(struct bronze_source *s, bronze_err *err)
+static int odbc_start(void *d, bronze_err *err)
 {
+    oc_drv *s = d;
     SQLFreeStmt(s->st, SQL_UNBIND);
     SQLRETURN r;
     if (!s->row_mode) {
@@ -831,72 +847,60 @@ static int execute(struct bronze_source *s, bronze_err *err)
     s->fetched = 0;
     s->block_pos = 0;
     s->row = 0;
-    s->state = ST_FETCH;
+    s->fetching = true;
     return 0;
 }
 
 /* -------------------------------------------------------------- open */
 
-static void odbc_close(bronze_source *s)
+static void odbc_disconnect(void *d)
 {
+    oc_drv *s = d;
+    disconnect(s);
+    s->fetching = false;
+}
+
+static void odbc_destroy(void *d)
+{
+    oc_drv *s = d;
     if (!s)
         return;
     disconnect(s);
-    bronze_schema_free(s->schema);
     free_cols(s->cols, s->ncols);
     free(s->row_status);
-    free(s->last_cursor);
     free(s->target);
     if (s->password) {
         explicit_bzero(s->password, strlen(s->password));
         free(s->password);
     }
     bronze_buf_free(&s->param);
-    bronze_buf_free(&s->cursor_text);
     bronze_buf_free(&s->scratch);
     bronze_buf_free(&s->utf8);
-    bronze_dbc_cursor_free(&s->cur);
     free(s);
 }
 
-static int odbc_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_err *err)
+static int odbc_create(void **out, const bronze_dbd_args *args, bronze_err *err)
 {
     if (MB_CUR_MAX == 1) /* main() did this already; a source used on its own */
         bronze_utf8_locale();
-    const bronze_config *cfg = ctx->cfg;
-    *out = NULL;
-    bronze_dbc_lookback lookback;
-    if (bronze_dbc_open_checks(cfg, &lookback, err))
-        return -1;
-    struct bronze_source *s = calloc(1, sizeof *s);
+    oc_drv *s = calloc(1, sizeof *s);
+    *out = s;
     if (!s)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
-    s->cfg = cfg;
-    s->dry_run = ctx->dry_run;
-    s->cursor_col = -1;
-    s->lookback = lookback;
-    bool incremental = cfg->db.incremental && cfg->db.cursor_column && *cfg->db.cursor_column;
-    if (incremental && ctx->last_cursor && !(s->last_cursor = strdup(ctx->last_cursor))) {
-        odbc_close(s);
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
-    }
-    if (parse_conn(s, err) || setup_retrying(s, err)) {
-        odbc_close(s);
-        return -1;
-    }
-    *out = s;
-    return 0;
+    s->cfg = args->cfg;
+    s->last_cursor = args->last_cursor;
+    s->lookback = args->lookback;
+    return parse_conn(s, err);
 }
 
-static const bronze_schema *odbc_schema(bronze_source *s)
+static void odbc_use_schema(void *d, const bronze_schema *schema)
 {
-    return s->schema;
+    ((oc_drv *)d)->schema = schema;
 }
 
 /* ------------------------------------------------------------ convert */
 
-static int value_err(struct bronze_source *s, size_t col, const char *what, const char *text,
-                     bronze_err *err)
+static int value_err(oc_drv *s, size_t col, const char *what, const char *text, bronze_err *err)
 {
     const bronze_field *f = &s->schema->fields[col];
     return bronze_err_set(err, BRONZE_E_RUNTIME,
@@ -907,8 +911,7 @@ static int value_err(struct bronze_source *s, size_t col, const char *what, cons
 
 /* Converts a value held at p (n bytes; text kinds NUL-terminated by the
  * driver, n without it) into the batch. */
-static int put_value(struct bronze_source *s, bronze_batch *b, size_t i, const char *p, size_t n,
-                     bronze_err *err)
+static int put_value(oc_drv *s, bronze_batch *b, size_t i, const char *p, size_t n, bronze_err *err)
 {
     const oc_col *c = &s->cols[i];
     const bronze_field *f = &s->schema->fields[i];
@@ -1027,7 +1030,7 @@ static size_t term_bytes(const oc_col *c)
 
 /* One row from the current block. Returns 0, 1 when a value was truncated
  * (the caller switches to row mode), -1 on error. */
-static int put_block_row(struct bronze_source *s, bronze_batch *b, size_t r, bronze_err *err)
+static int put_block_row(oc_drv *s, bronze_batch *b, size_t r, bronze_err *err)
 {
     for (size_t i = 0; i < s->ncols; i++) {
         const oc_col *c = &s->cols[i];
@@ -1059,7 +1062,7 @@ static int put_block_row(struct bronze_source *s, bronze_batch *b, size_t r, bro
 }
 
 /* One row with SQLGetData for every column (long values in pieces). */
-static int get_row(struct bronze_source *s, bronze_batch *b, bronze_err *err)
+static int get_row(oc_drv *s, bronze_batch *b, bronze_err *err)
 {
     for (size_t i = 0; i < s->ncols; i++) {
         const oc_col *c = &s->cols[i];
@@ -1146,58 +1149,20 @@ static int get_row(struct bronze_source *s, bronze_batch *b, bronze_err *err)
 
 /* ---------------------------------------------------------------- next */
 
-static int restart(struct bronze_source *s, bronze_batch *b, bool consume, bronze_err *err)
+static int odbc_fetch(void *d, bronze_batch *b, bronze_err *err)
 {
-    int max = s->cfg->run.max_retries > 0 ? s->cfg->run.max_retries : 0;
-    bronze_batch_clear(b);
-    disconnect(s);
-    s->state = ST_IDLE;
-    if (consume) {
-        if (s->restarts >= max) {
-            if (max)
-                bronze_err_prefix(err, "gave up after %d restart(s)", s->restarts);
-            err->kind = BRONZE_E_RETRY;
-            return -1;
-        }
-        s->restarts++;
-        BRONZE_WARN("%s; reconnecting and starting the extraction over (%d of %d)", err->msg,
-                    s->restarts, max);
-        bronze_dbc_backoff_sleep(s->restarts - 1);
-    }
-    bool row_mode = s->row_mode;
-    if (setup_retrying(s, err))
-        return -1;
-    s->row_mode = s->row_mode || row_mode;
-    if (s->cursor_col >= 0)
-        bronze_dbc_cursor_reset(&s->cur);
-    return BRONZE_SRC_RESTART;
-}
-
-static int fail_or_restart(struct bronze_source *s, bronze_batch *b, bronze_err *err)
-{
-    return err->kind == BRONZE_E_RETRY ? restart(s, b, true, err) : -1;
-}
-
-static int odbc_next(bronze_source *s, bronze_batch *b, bronze_err *err)
-{
-    bronze_batch_clear(b);
-    if (s->dry_run || s->state == ST_DONE)
-        return BRONZE_SRC_END;
-    if (s->state == ST_IDLE && execute(s, err))
-        return fail_or_restart(s, b, err);
-    while (!bronze_batch_full(b) && s->state == ST_FETCH) {
+    oc_drv *s = d;
+    while (!bronze_batch_full(b) && s->fetching) {
         if (s->row_mode) {
             SQLRETURN r = SQLFetch(s->st);
             if (r == SQL_NO_DATA) {
-                s->state = ST_DONE;
+                s->fetching = false;
                 break;
             }
-            if (!SQL_SUCCEEDED(r)) {
-                diag_err(s, SQL_HANDLE_STMT, s->st, "fetching rows", err);
-                return fail_or_restart(s, b, err);
-            }
+            if (!SQL_SUCCEEDED(r))
+                return diag_err(s, SQL_HANDLE_STMT, s->st, "fetching rows", err);
             if (get_row(s, b, err))
-                return err->kind == BRONZE_E_RETRY ? fail_or_restart(s, b, err) : -1;
+                return -1;
             continue;
         }
         if (s->block_pos >= s->fetched) {
@@ -1205,15 +1170,13 @@ static int odbc_next(bronze_source *s, bronze_batch *b, bronze_err *err)
             s->block_pos = 0;
             SQLRETURN r = SQLFetch(s->st);
             if (r == SQL_NO_DATA) {
-                s->state = ST_DONE;
+                s->fetching = false;
                 break;
             }
-            if (!SQL_SUCCEEDED(r)) {
-                diag_err(s, SQL_HANDLE_STMT, s->st, "fetching rows", err);
-                return fail_or_restart(s, b, err);
-            }
+            if (!SQL_SUCCEEDED(r))
+                return diag_err(s, SQL_HANDLE_STMT, s->st, "fetching rows", err);
             if (s->fetched == 0) {
-                s->state = ST_DONE;
+                s->fetching = false;
                 break;
             }
         }
@@ -1222,10 +1185,8 @@ static int odbc_next(bronze_source *s, bronze_batch *b, bronze_err *err)
             SQLUSMALLINT st = s->row_status[r];
             if (st == SQL_ROW_NOROW || st == SQL_ROW_DELETED)
                 continue;
-            if (st == SQL_ROW_ERROR) {
-                diag_err(s, SQL_HANDLE_STMT, s->st, "fetching a row", err);
-                return fail_or_restart(s, b, err);
-            }
+            if (st == SQL_ROW_ERROR)
+                return diag_err(s, SQL_HANDLE_STMT, s->st, "fetching a row", err);
             int rc = put_block_row(s, b, r, err);
             if (rc < 0)
                 return -1;
@@ -1234,32 +1195,34 @@ static int odbc_next(bronze_source *s, bronze_batch *b, bronze_err *err)
                             "described; reading row at a time and starting over",
                             (unsigned long long)s->row + 1, s->schema->fields[s->trunc_col].name);
                 s->row_mode = true;
-                return restart(s, b, false, err);
+                return BRONZE_DBD_REDO;
             }
         }
     }
-    if (s->cursor_col >= 0 && bronze_dbc_cursor_scan(&s->cur, b, (size_t)s->cursor_col))
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
-    return b->nrows ? BRONZE_SRC_ROWS : BRONZE_SRC_END;
+    return s->fetching ? BRONZE_DBD_MORE : BRONZE_DBD_END;
 }
 
-static const char *odbc_cursor(bronze_source *s)
+static const bronze_dbd_vt odbc_driver = {
+    .name = "odbc",
+    .create = odbc_create,
+    .setup = odbc_setup,
+    .use_schema = odbc_use_schema,
+    .start = odbc_start,
+    .fetch = odbc_fetch,
+    .disconnect = odbc_disconnect,
+    .destroy = odbc_destroy,
+};
+
+static int odbc_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_err *err)
 {
-    if (s->cursor_col < 0 || !s->cur.have)
-        return s->last_cursor;
-    int cmp;
-    if (s->last_cursor && !bronze_dbc_cursor_cmp_text(&s->cur, s->last_cursor, &cmp) && cmp >= 0)
-        return s->last_cursor;
-    if (bronze_dbc_cursor_text(&s->cur, &s->cursor_text))
-        return s->last_cursor;
-    return (const char *)s->cursor_text.data;
+    return bronze_dbd_open(out, &odbc_driver, ctx, err);
 }
 
 const bronze_source_vt bronze_source_odbc = {
     .name = "odbc",
     .open = odbc_open,
-    .schema = odbc_schema,
-    .next = odbc_next,
-    .cursor = odbc_cursor,
-    .close = odbc_close,
+    .schema = bronze_dbd_schema,
+    .next = bronze_dbd_next,
+    .cursor = bronze_dbd_cursor,
+    .close = bronze_dbd_close,
 };
