@@ -34,10 +34,14 @@
  * portable SQL.
  *
  * Driver notes (psqlodbc, the one tested): it holds the whole result in
- * memory unless the string sets UseDeclareFetch=1 (warned about); it
- * describes unconstrained numeric as numeric(28,6), bool as varchar "1"/"0"
- * (BoolsAsChar=0 gives BIT), and maps PostgreSQL ±infinity and BC dates to
- * ordinary dates: use the native postgresql:// source for PostgreSQL.
+ * memory unless the string sets UseDeclareFetch=1 (warned about). It hides
+ * PostgreSQL's types (±infinity and BC dates become ordinary dates,
+ * timestamptz loses its zone, bool is "1"/"0" text, unconstrained numeric
+ * is described as numeric(28,6)); map_psql recovers them by the server's type
+ * name so the values land as the native source lands them: date/timestamp
+ * columns are cast to text in the query and parsed, the session runs in UTC
+ * (SET TIME ZONE 'UTC': timestamptz text and a bound cursor are UTC),
+ * numeric(28,6) is exact text. The native postgresql:// source stays faster.
  *
  * Errors: SQLGetDiagRec records; SQLSTATE class 08, HYT00/HYT01, 40001 and
  * 40P01 are transient (BRONZE_E_RETRY) unless the message is about
@@ -94,6 +98,10 @@ typedef enum {
     OK_TS,    /* SQL_C_TYPE_TIMESTAMP -> TIMESTAMP */
     OK_TIME,  /* SQL_C_CHAR "HH:MM:SS[.f]" -> TIME */
     OK_TSTZ,  /* SQL_C_CHAR "YYYY-MM-DD HH:MM:SS[.f] +HH:MM" -> TIMESTAMPTZ */
+    /* psqlodbc: the query casts these to text, PostgreSQL's own ISO form */
+    OK_PGDATE, /* "2024-02-29", "0044-03-15 BC", "±infinity" -> DATE */
+    OK_PGTS,   /* "... HH:MM:SS[.f][±HH[:MM[:SS]]][ BC]" -> TIMESTAMP / TIMESTAMPTZ */
+    OK_PGBOOL, /* BoolsAsChar's "1"/"0" -> BOOL */
 } oc_kind;
 
 typedef struct oc_col {
@@ -103,6 +111,7 @@ typedef struct oc_col {
     SQLSMALLINT ctype;
     bool is_long;
     bool lower;  /* GUID text: canonical lower case */
+    bool cast;   /* psqlodbc: cast to text in the query (OK_PGDATE, OK_PGTS) */
     SQLLEN elem; /* bytes per bound value */
     char *buf;   /* block buffers: rows * elem */
     SQLLEN *ind;
@@ -118,6 +127,7 @@ typedef struct oc_drv {
     SQLHDBC dbc;
     SQLHSTMT st;
     bool connected;
+    bool psql; /* the driver is psqlodbc: PostgreSQL's types are recovered (see map_psql) */
     char quote;
     const bronze_schema *schema; /* the skeleton's (use_schema) */
     oc_col *cols;
@@ -356,9 +366,23 @@ static int odbc_connect(oc_drv *s, bronze_err *err)
     }
     s->connected = true;
     SQLCHAR drv[64] = "";
-    if (SQL_SUCCEEDED(SQLGetInfo(s->dbc, SQL_DRIVER_NAME, drv, sizeof drv, NULL)) &&
-        strcasestr((char *)drv, "psqlodbc") &&
-        !strcasestr(s->cfg->env.conn_str, "UseDeclareFetch=1"))
+    s->psql = SQL_SUCCEEDED(SQLGetInfo(s->dbc, SQL_DRIVER_NAME, drv, sizeof drv, NULL)) &&
+              strcasestr((char *)drv, "psqlodbc");
+    if (s->psql) {
+        /* timestamptz text in UTC, and a bound cursor read as UTC, whatever the
+         * server's or ConnSettings' zone */
+        SQLHSTMT h = NULL;
+        if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, s->dbc, &h)))
+            return diag_err(s, SQL_HANDLE_DBC, s->dbc, "allocating a statement", err);
+        SQLRETURN r = SQLExecDirect(h, (SQLCHAR *)"SET TIME ZONE 'UTC'", SQL_NTS);
+        if (!SQL_SUCCEEDED(r)) {
+            diag_err(s, SQL_HANDLE_STMT, h, "setting the session time zone to UTC", err);
+            SQLFreeHandle(SQL_HANDLE_STMT, h);
+            return -1;
+        }
+        SQLFreeHandle(SQL_HANDLE_STMT, h);
+    }
+    if (s->psql && !strcasestr(s->cfg->env.conn_str, "UseDeclareFetch=1"))
         BRONZE_WARN("odbc: psqlodbc holds the whole result in memory unless the connection "
                     "string sets UseDeclareFetch=1 (e.g. ;UseDeclareFetch=1;Fetch=10000)");
     SQLCHAR q[8] = "";
@@ -463,6 +487,133 @@ static void map_col(oc_col *c, SQLLEN is_unsigned, bronze_field *f)
     }
 }
 
+/* psqlodbc hides PostgreSQL's types: it maps ±infinity dates to ordinary
+ * ones (today's date, 9999-12-31) and BC years to AD, gives timestamptz as
+ * local time without its zone, bool as "1"/"0" text (BoolsAsChar, the
+ * default) and describes unconstrained numeric as numeric(28,6). By the
+ * server's type name (SQL_DESC_TYPE_NAME), the native source's mapping is
+ * restored: date/timestamp/timestamptz are cast to text in the query and
+ * parsed here (±infinity -> the INT32/INT64 extremes), bool text -> BOOL,
+ * numeric(28,6) -> exact text (STRING), as unconstrained numeric lands
+ * natively; a column declared numeric(28,6) lands as text too (lossless:
+ * psqlodbc describes both alike). */
+static void map_psql(oc_col *c, const char *tname, bronze_field *f)
+{
+    if (!strcmp(tname, "date")) {
+        c->kind = OK_PGDATE, c->ctype = SQL_C_CHAR, c->elem = 48, c->is_long = false;
+        c->cast = true, f->type = BRONZE_T_DATE;
+    } else if (!strncmp(tname, "timestamp", 9)) {
+        /* "timestamp", "timestamptz", "timestamp without time zone", ... */
+        bool tz = !strcmp(tname, "timestamptz") || !strcmp(tname, "timestamp with time zone");
+        c->kind = OK_PGTS, c->ctype = SQL_C_CHAR, c->elem = 64, c->is_long = false;
+        c->cast = true;
+        f->type = tz ? BRONZE_T_TIMESTAMPTZ : BRONZE_T_TIMESTAMP;
+    } else if (!strcmp(tname, "bool") && c->kind != OK_BIT) {
+        c->kind = OK_PGBOOL, c->ctype = SQL_C_CHAR, c->elem = 16, c->is_long = false;
+        f->type = BRONZE_T_BOOL;
+    } else if (!strcmp(tname, "numeric") &&
+               (c->sqltype == SQL_NUMERIC || c->sqltype == SQL_DECIMAL) && c->size == 28 &&
+               c->digits == 6) {
+        c->kind = OK_ATEXT, c->ctype = SQL_C_CHAR, c->elem = 1024, c->is_long = false;
+        f->type = BRONZE_T_STRING, f->precision = f->scale = 0;
+    }
+}
+
+/* PostgreSQL's ISO text of a date (want_time false) or timestamp:
+ * "[-]Y..-MM-DD[ HH:MM:SS[.f]][±HH[:MM[:SS]]][ BC]" or "±infinity". Days or
+ * UTC micros in *out. 0 ok, -1 unreadable. */
+static int pg_datetime_text(const char *p, size_t n, bool want_time, int64_t *out)
+{
+    while (n && (p[n - 1] == ' ' || p[n - 1] == 0))
+        n--;
+    if (n == 8 && !memcmp(p, "infinity", 8)) {
+        *out = want_time ? BRONZE_TS_PINF : BRONZE_DATE_PINF;
+        return 0;
+    }
+    if (n == 9 && !memcmp(p, "-infinity", 9)) {
+        *out = want_time ? BRONZE_TS_NINF : BRONZE_DATE_NINF;
+        return 0;
+    }
+    bool bc = n > 3 && !memcmp(p + n - 3, " BC", 3);
+    if (bc)
+        n -= 3;
+    size_t i = 0;
+    int64_t y = 0, mo = 0, d = 0, hh = 0, mi = 0, ss = 0, us = 0, off = 0;
+#define DIGITS(var, min, max)                                                                      \
+    do {                                                                                           \
+        size_t k0 = i;                                                                             \
+        var = 0;                                                                                   \
+        while (i < n && p[i] >= '0' && p[i] <= '9' && i - k0 < (max))                              \
+            var = var * 10 + (p[i++] - '0');                                                       \
+        if (i - k0 < (min))                                                                        \
+            return -1;                                                                             \
+    } while (0)
+    DIGITS(y, 4, 7);
+    if (i >= n || p[i++] != '-')
+        return -1;
+    DIGITS(mo, 2, 2);
+    if (i >= n || p[i++] != '-')
+        return -1;
+    DIGITS(d, 2, 2);
+    if (mo < 1 || mo > 12 || d < 1 || d > 31)
+        return -1;
+    if (bc)
+        y = 1 - y;
+    int64_t days = bronze_days_from_civil(y, (unsigned)mo, (unsigned)d);
+    if (!want_time) {
+        if (i != n || days < -INT32_MAX || days > INT32_MAX)
+            return -1;
+        *out = days;
+        return 0;
+    }
+    if (i < n) {
+        if (p[i++] != ' ')
+            return -1;
+        DIGITS(hh, 2, 2);
+        if (i >= n || p[i++] != ':')
+            return -1;
+        DIGITS(mi, 2, 2);
+        if (i >= n || p[i++] != ':')
+            return -1;
+        DIGITS(ss, 2, 2);
+        if (i < n && p[i] == '.') {
+            i++;
+            size_t k0 = i;
+            while (i < n && p[i] >= '0' && p[i] <= '9') {
+                if (i - k0 < 6)
+                    us = us * 10 + (p[i] - '0');
+                i++;
+            }
+            if (i == k0)
+                return -1;
+            for (size_t k = i - k0; k < 6; k++)
+                us *= 10;
+        }
+        if (i < n && (p[i] == '+' || p[i] == '-')) {
+            int sign = p[i++] == '-' ? -1 : 1;
+            int64_t oh, om = 0, os = 0;
+            DIGITS(oh, 2, 2);
+            if (i < n && p[i] == ':') {
+                i++;
+                DIGITS(om, 2, 2);
+                if (i < n && p[i] == ':') {
+                    i++;
+                    DIGITS(os, 2, 2);
+                }
+            }
+            off = sign * (oh * 3600 + om * 60 + os);
+        }
+    }
+#undef DIGITS
+    if (i != n || hh > 24 || mi > 59 || ss > 60)
+        return -1;
+    int64_t secs = days * 86400 + hh * 3600 + mi * 60 + ss - off;
+    if (secs > INT64_MAX / 1000000 - 1 || secs < -(INT64_MAX / 1000000 - 1))
+        return -1;
+    *out = secs * 1000000 + us;
+    return 0;
+}
+
 /* Column names and descriptions of the prepared (or executed) statement. */
 static int describe_cols(oc_drv *s, SQLSMALLINT n, bronze_schema **out_schema, oc_col **out_cols,
                          bronze_err *err)
@@ -487,6 +638,13 @@ static int describe_cols(oc_drv *s, SQLSMALLINT n, bronze_schema **out_schema, o
         /* drivers report characters types as "unsigned": only integers care */
         bronze_field f = {0};
         map_col(c, uns == SQL_TRUE, &f);
+        if (s->psql) {
+            SQLCHAR tn[64] = "";
+            SQLSMALLINT tl = 0;
+            if (SQL_SUCCEEDED(SQLColAttribute(s->st, (SQLUSMALLINT)(i + 1), SQL_DESC_TYPE_NAME, tn,
+                                              sizeof tn, &tl, NULL)))
+                map_psql(c, (const char *)tn, &f);
+        }
         char colname[32];
         if (!name[0]) {
             snprintf(colname, sizeof colname, "column%d", i + 1);
@@ -649,9 +807,9 @@ static int bind_cursor(oc_drv *s, const bronze_field *f, const oc_col *c, bronze
             return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
         }
         s->param_ind = (SQLLEN)s->param.len;
-        if (c->kind == OK_TS) {
+        if (c->kind == OK_TS || c->kind == OK_PGTS) {
             sqltype = SQL_TYPE_TIMESTAMP, size = 26, digits = 6;
-        } else if (c->kind == OK_DATE) {
+        } else if (c->kind == OK_DATE || c->kind == OK_PGDATE) {
             sqltype = SQL_TYPE_DATE, size = 10, digits = 0;
         } else if (c->kind == OK_DEC || c->kind == OK_ATEXT) {
             sqltype = SQL_DECIMAL;
@@ -759,6 +917,40 @@ static int odbc_setup(void *d, bronze_dbd_desc *out_desc, bronze_err *err)
             if (bind_cursor(s, &cursor_f, &cursor_c, err))
                 goto out;
         }
+    }
+    /* psqlodbc: the columns map_psql recovers are read as PostgreSQL's text
+     * (SELECT c1, c2::text ... FROM (<prepared query>) bronze_q(c1, c2 ...),
+     * positional like postgres.c's COPY, so duplicate names are harmless) */
+    bool any_cast = false;
+    for (SQLSMALLINT i = 0; i < n; i++)
+        any_cast |= cols[i].cast;
+    if (any_cast) {
+        bronze_buf w = BRONZE_BUF_INIT;
+        int wr = bronze_buf_printf(&w, "SELECT ");
+        for (SQLSMALLINT i = 0; i < n && !wr; i++) {
+            wr = bronze_buf_printf(&w, "%sc%d%s AS ", i ? ", " : "", i + 1,
+                                   cols[i].cast ? "::text" : "");
+            wr = wr ? wr : bronze_dbc_quote_ident(&w, sc->fields[i].name, '"');
+        }
+        wr = wr ? wr : bronze_buf_printf(&w, " FROM (");
+        wr = wr ? wr : bronze_buf_append(&w, sql.data, strlen((const char *)sql.data));
+        wr = wr ? wr : bronze_buf_printf(&w, "\n) bronze_q(");
+        for (SQLSMALLINT i = 0; i < n && !wr; i++)
+            wr = bronze_buf_printf(&w, "%sc%d", i ? ", " : "", i + 1);
+        wr = wr ? wr : bronze_buf_printf(&w, ")");
+        if (wr || bronze_buf_cstr(&w)) {
+            bronze_buf_free(&w);
+            goto oom;
+        }
+        bronze_buf_free(&sql);
+        sql = w;
+        SQLFreeStmt(s->st, SQL_CLOSE);
+        if (!SQL_SUCCEEDED(SQLPrepare(s->st, sql.data, SQL_NTS))) {
+            diag_err(s, SQL_HANDLE_STMT, s->st, "preparing the query", err);
+            goto out;
+        }
+        if (s->last_cursor && cc >= 0 && bind_cursor(s, &sc->fields[cc], &cols[cc], err))
+            goto out;
     }
     /* block buffers or row mode */
     bool any_long = false;
@@ -1001,6 +1193,28 @@ static int put_value(oc_drv *s, bronze_batch *b, size_t i, const char *p, size_t
         if (bronze_parse_timestamp(t, k, &us, &tz))
             return value_err(s, i, "not a timestamp:", p, err);
         bronze_batch_put_i64(b, us);
+        return 0;
+    }
+    case OK_PGDATE:
+    case OK_PGTS: {
+        int64_t v;
+        if (pg_datetime_text(p, n, c->kind == OK_PGTS, &v))
+            return value_err(s, i, c->kind == OK_PGTS ? "not a timestamp:" : "not a date:", p, err);
+        if (c->kind == OK_PGTS)
+            bronze_batch_put_i64(b, v);
+        else
+            bronze_batch_put_i32(b, (int32_t)v);
+        return 0;
+    }
+    case OK_PGBOOL: {
+        size_t k = n;
+        while (k && p[k - 1] == ' ')
+            k--;
+        bool t = (k == 1 && (p[0] == '1' || p[0] == 't')) || (k == 4 && !strncmp(p, "true", 4));
+        bool no = (k == 1 && (p[0] == '0' || p[0] == 'f')) || (k == 5 && !strncmp(p, "false", 5));
+        if (!t && !no)
+            return value_err(s, i, "not a boolean:", p, err);
+        bronze_batch_put_bool(b, t);
         return 0;
     }
     case OK_WTEXT:
