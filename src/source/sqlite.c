@@ -26,6 +26,7 @@
 #include "source/source.h"
 #include "util/buf.h"
 #include "util/datetime.h"
+#include "util/interrupt.h"
 #include "util/log.h"
 
 struct bronze_source {
@@ -156,6 +157,16 @@ static int settle_expression_types(struct bronze_source *s, const char *sql, boo
     return 0;
 }
 
+/* A locked database: wait up to run.timeout_seconds in 10 ms steps (what
+ * sqlite3_busy_timeout did), but give up at once on SIGINT/SIGTERM. */
+static int busy_wait(void *arg, int count)
+{
+    const bronze_config *cfg = arg;
+    if ((long long)count * 10 >= (long long)cfg->run.timeout_seconds * 1000)
+        return 0;
+    return bronze_interrupt_sleep_ms(10) == 0;
+}
+
 static int sqlite_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_err *err)
 {
     const bronze_config *cfg = ctx->cfg;
@@ -171,7 +182,7 @@ static int sqlite_open(bronze_source **out, const bronze_source_ctx *ctx, bronze
                               "%s: source.db.conn_str_env: cannot open "
                               "SQLite database %s: %s",
                               cfg->path, path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
-    sqlite3_busy_timeout(s->db, cfg->run.timeout_seconds * 1000);
+    sqlite3_busy_handler(s->db, busy_wait, (void *)cfg);
 
     bool incremental = cfg->db.incremental && cfg->db.cursor_column;
     bronze_buf sql = BRONZE_BUF_INIT;

@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { run, start as startBin, workdir, write, readJson, query, cleanup, sqlite } from './lib/harness.mjs';
 import { start } from './lib/pg.mjs';
 
@@ -159,6 +160,31 @@ test('ODBC through psqlodbc (its default options) lands ±infinity, bool, timest
   assert.equal(native[0].d, 'infinity');
   assert.equal(native[1].ts, '-infinity');
   assert.equal(native[0].b, true);
+  cleanup(dir);
+});
+
+test('SIGTERM while a locked SQLite database is waited for ends the run at once, not after the busy timeout', async () => {
+  const dir = workdir();
+  const db = join(dir, 'locked.db');
+  sqlite(db, 'CREATE TABLE t (id INTEGER); INSERT INTO t VALUES (1);');
+  // another process holds an exclusive lock until its stdin closes
+  const holder = spawn('sqlite3', [db], { stdio: ['pipe', 'pipe', 'inherit'] });
+  holder.stdin.write("BEGIN EXCLUSIVE; SELECT 'locked';\n");
+  await new Promise((r) => holder.stdout.once('data', r));
+  write(dir, 'c.yaml', cfg({ table: 'locked', query: 'SELECT * FROM t', env: 'DB', runKeys: '    timeout_seconds: 60\n' }));
+  const child = startBin(dir, ['--config', 'c.yaml', '--date', '2025-01-12'], { env: { DB: `sqlite:${db}` } });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((r) => child.on('exit', (code) => r(code)));
+  await waitFor(() => /Starting extraction/.test(stderr));
+  await new Promise((r) => setTimeout(r, 700));
+  const t0 = Date.now();
+  child.kill('SIGTERM');
+  const code = await exited;
+  const took = Date.now() - t0;
+  holder.stdin.end();
+  assert.equal(code, 1, stderr);
+  assert.ok(took < 2000, `took ${took} ms`);
   cleanup(dir);
 });
 
