@@ -53,6 +53,7 @@
  * scrubbed from every driver message (their text is the driver's, not ours)
  * and never logged.
  */
+#include <pthread.h>
 #include <sql.h>
 #include <sqlext.h>
 #include <sqlucode.h>
@@ -67,6 +68,7 @@
 #include "util/utf8_locale.h"
 #include "util/buf.h"
 #include "util/datetime.h"
+#include "util/interrupt.h"
 #include "util/log.h"
 
 #ifndef SQL_SS_TIME2
@@ -144,6 +146,11 @@ typedef struct oc_drv {
     bronze_buf utf8;
     uint64_t row;
     size_t trunc_col; /* the column whose value came back truncated */
+    /* the watcher: SQLCancel(st) on SIGINT/SIGTERM, from its own thread,
+     * while this one may block in SQLExecute/SQLFetch (ODBC allows that) */
+    pthread_mutex_t mu; /* guards st against the watcher */
+    pthread_t watcher;
+    bool watching, stop_watch;
 } oc_drv;
 
 /* ------------------------------------------------ connection strings */
@@ -314,6 +321,8 @@ static int diag_err(oc_drv *s, SQLSMALLINT htype, SQLHANDLE h, const char *what,
             break;
         n += (size_t)w;
     }
+    if (bronze_interrupted())
+        return bronze_dbd_check_interrupt("odbc", err); /* the watcher cancelled it */
     if (!msg[0])
         snprintf(msg, sizeof msg, "no diagnostic from the driver");
     bronze_err_set(err, transient && !auth ? BRONZE_E_RETRY : BRONZE_E_RUNTIME,
@@ -327,12 +336,15 @@ static int diag_err(oc_drv *s, SQLSMALLINT htype, SQLHANDLE h, const char *what,
 
 static void disconnect(oc_drv *s)
 {
-    if (s->st) {
-        /* psqlodbc leaks a prepared, never executed statement unless closed first */
-        SQLFreeStmt(s->st, SQL_CLOSE);
-        SQLFreeHandle(SQL_HANDLE_STMT, s->st);
-    }
+    pthread_mutex_lock(&s->mu); /* the watcher may be about to cancel it */
+    SQLHSTMT st = s->st;
     s->st = NULL;
+    pthread_mutex_unlock(&s->mu);
+    if (st) {
+        /* psqlodbc leaks a prepared, never executed statement unless closed first */
+        SQLFreeStmt(st, SQL_CLOSE);
+        SQLFreeHandle(SQL_HANDLE_STMT, st);
+    }
     if (s->dbc) {
         if (s->connected)
             SQLDisconnect(s->dbc);
@@ -851,7 +863,12 @@ static int odbc_setup(void *d, bronze_dbd_desc *out_desc, bronze_err *err)
     int rc = -1;
     if (odbc_connect(s, err))
         goto out;
-    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, s->dbc, &s->st))) {
+    SQLHSTMT st = NULL;
+    bool got_st = SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, s->dbc, &st));
+    pthread_mutex_lock(&s->mu);
+    s->st = got_st ? st : NULL;
+    pthread_mutex_unlock(&s->mu);
+    if (!got_st) {
         diag_err(s, SQL_HANDLE_DBC, s->dbc, "allocating a statement", err);
         goto out;
     }
@@ -1045,6 +1062,28 @@ static int odbc_start(void *d, bronze_err *err)
 
 /* -------------------------------------------------------------- open */
 
+/* Looks at the SIGINT/SIGTERM flag every 100 ms; on a signal, cancels the
+ * statement that runs (the server stops a query that has sent no row, say
+ * pg_sleep or a big sort, instead of running on after we exit). */
+static void *watch(void *arg)
+{
+    oc_drv *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        bool stop = s->stop_watch;
+        pthread_mutex_unlock(&s->mu);
+        if (stop)
+            return NULL;
+        if (bronze_interrupt_sleep_ms(100)) {
+            pthread_mutex_lock(&s->mu);
+            if (s->st && !s->stop_watch && SQL_SUCCEEDED(SQLCancel(s->st)))
+                BRONZE_INFO("odbc: asked the server to cancel the running query");
+            pthread_mutex_unlock(&s->mu);
+            return NULL;
+        }
+    }
+}
+
 static void odbc_disconnect(void *d)
 {
     oc_drv *s = d;
@@ -1057,7 +1096,14 @@ static void odbc_destroy(void *d)
     oc_drv *s = d;
     if (!s)
         return;
+    if (s->watching) {
+        pthread_mutex_lock(&s->mu);
+        s->stop_watch = true;
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->watcher, NULL);
+    }
     disconnect(s);
+    pthread_mutex_destroy(&s->mu);
     free_cols(s->cols, s->ncols);
     free(s->row_status);
     free(s->target);
@@ -1079,10 +1125,16 @@ static int odbc_create(void **out, const bronze_dbd_args *args, bronze_err *err)
     *out = s;
     if (!s)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
+    pthread_mutex_init(&s->mu, NULL);
     s->cfg = args->cfg;
     s->last_cursor = args->last_cursor;
     s->lookback = args->lookback;
-    return parse_conn(s, err);
+    if (parse_conn(s, err))
+        return -1;
+    s->watching = pthread_create(&s->watcher, NULL, watch, s) == 0;
+    if (!s->watching)
+        BRONZE_DEBUG("odbc: no watcher thread: a signal cannot cancel a running query");
+    return 0;
 }
 
 static void odbc_use_schema(void *d, const bronze_schema *schema)

@@ -85,13 +85,13 @@ test('a RESTART whose re-describe changes the schema frees nothing the job still
 });
 
 const activeSleeps = () => pg.psql(`SELECT count(*) FROM pg_stat_activity
-  WHERE application_name = 'bronze-extract' AND state = 'active' AND query LIKE '%pg_sleep%'`).trim();
+  WHERE pid <> pg_backend_pid() AND state = 'active' AND query LIKE '%pg_sleep(60)%'`).trim();
 
-for (const sig of ['SIGTERM', 'SIGINT']) {
-  test(`${sig} while PostgreSQL runs a query that sent no row: cancelled on the server, exit 1 at once`, async () => {
+for (const [sig, via] of [['SIGTERM', 'native'], ['SIGINT', 'native'], ['SIGTERM', 'odbc']]) {
+  test(`${sig} while PostgreSQL runs a query that sent no row (${via}): cancelled on the server, exit 1 at once`, async () => {
     const dir = workdir();
     write(dir, 'c.yaml', cfg({ table: 'sleepy', query: 'SELECT 1 AS x FROM pg_sleep(60)' }));
-    const child = startBin(dir, ['--config', 'c.yaml', '--date', '2025-01-12'], { env: { PG_CONN: pg.url } });
+    const child = startBin(dir, ['--config', 'c.yaml', '--date', '2025-01-12'], { env: { PG_CONN: via === 'odbc' ? pg.odbc : pg.url } });
     let stderr = '';
     child.stderr.on('data', (d) => { stderr += d; });
     const exited = new Promise((r) => child.on('exit', (code) => r(code)));
