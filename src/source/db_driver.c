@@ -20,6 +20,7 @@
 
 #include "util/interrupt.h"
 #include "util/log.h"
+#include "util/retry.h"
 
 enum { ST_IDLE, ST_STREAM, ST_DONE };
 
@@ -121,7 +122,7 @@ static int setup_retrying(struct bronze_source *s, bronze_err *err)
             return -1;
         }
         BRONZE_WARN("%s; retrying (%d of %d)", err->msg, attempt + 1, max);
-        if (bronze_dbc_backoff_sleep(attempt))
+        if (bronze_retry_backoff_sleep(attempt))
             return bronze_dbd_check_interrupt(s->vt->name, err);
     }
 }
@@ -144,7 +145,7 @@ static int restart(struct bronze_source *s, bronze_batch *b, bool consume, bronz
         s->restarts++;
         BRONZE_WARN("%s; reconnecting and starting the extraction over (%d of %d)", err->msg,
                     s->restarts, max);
-        if (bronze_dbc_backoff_sleep(s->restarts - 1))
+        if (bronze_retry_backoff_sleep(s->restarts - 1))
             return bronze_dbd_check_interrupt(s->vt->name, err);
     }
     if (setup_retrying(s, err))

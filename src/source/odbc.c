@@ -694,16 +694,9 @@ fail:
     return -1;
 }
 
-static int find_col(const bronze_schema *sc, const char *name)
+static const char *field_name(const void *sc, size_t i)
 {
-    int hit = -1, hits = 0;
-    for (size_t i = 0; i < sc->ncols; i++)
-        if (!strcmp(sc->fields[i].name, name))
-            return (int)i;
-    for (size_t i = 0; i < sc->ncols; i++)
-        if (!strcasecmp(sc->fields[i].name, name))
-            hit = (int)i, hits++;
-    return hits == 1 ? hit : -1;
+    return ((const bronze_schema *)sc)->fields[i].name;
 }
 
 /* UTF-8 -> UTF-16 (for a text cursor parameter). */
@@ -895,18 +888,9 @@ static int odbc_setup(void *d, bronze_dbd_desc *out_desc, bronze_err *err)
         goto out;
     int cc = -1;
     if (incremental) {
-        cc = find_col(sc, cfg->db.cursor_column);
+        cc = bronze_dbc_find_name(sc->ncols, field_name, sc, cfg->db.cursor_column);
         if (cc < 0) {
-            bronze_buf names = BRONZE_BUF_INIT;
-            for (size_t i = 0; i < sc->ncols && i < 30; i++)
-                bronze_buf_printf(&names, "%s%s", i ? ", " : "", sc->fields[i].name);
-            bronze_buf_cstr(&names);
-            bronze_err_set(err, BRONZE_E_CONFIG,
-                           "%s: source.db.incremental.cursor_column / incremental_key: cursor "
-                           "column '%s' is not among the query's columns (%s%s)",
-                           cfg->path, cfg->db.cursor_column, names.data ? (char *)names.data : "",
-                           sc->ncols > 30 ? ", ..." : "");
-            bronze_buf_free(&names);
+            bronze_dbc_err_no_cursor_column(cfg, sc->ncols, field_name, sc, err);
             goto out;
         }
         if (sc->fields[cc].type == BRONZE_T_JSON) {

@@ -472,18 +472,14 @@ static char *type_name(pg_drv *s, Oid oid, int typmod, bronze_err *err)
     return out;
 }
 
-/* Finds the cursor column: exact name first, else a unique case-insensitive
- * match (unquoted identifiers fold to lower case). */
+static const char *result_name(const void *r, size_t i)
+{
+    return PQfname((const PGresult *)r, (int)i);
+}
+
 static int find_column(const PGresult *r, const char *name)
 {
-    int n = PQnfields(r), hit = -1, hits = 0;
-    for (int i = 0; i < n; i++)
-        if (!strcmp(PQfname(r, i), name))
-            return i;
-    for (int i = 0; i < n; i++)
-        if (!strcasecmp(PQfname(r, i), name))
-            hit = i, hits++;
-    return hits == 1 ? hit : -1;
+    return bronze_dbc_find_name((size_t)PQnfields(r), result_name, r, name);
 }
 
 /* Right-hand side of `col > ...` for the last cursor, in `out`. */
@@ -595,16 +591,7 @@ static int pg_setup(void *d, bronze_dbd_desc *out_desc, bronze_err *err)
     if (cfg->db.incremental && cfg->db.cursor_column && *cfg->db.cursor_column) {
         cc = find_column(r, cfg->db.cursor_column);
         if (cc < 0) {
-            bronze_buf names = BRONZE_BUF_INIT;
-            for (int i = 0; i < n && i < 30; i++)
-                bronze_buf_printf(&names, "%s%s", i ? ", " : "", PQfname(r, i));
-            bronze_buf_cstr(&names);
-            bronze_err_set(err, BRONZE_E_CONFIG,
-                           "%s: source.db.incremental.cursor_column / incremental_key: cursor "
-                           "column '%s' is not among the query's columns (%s%s)",
-                           cfg->path, cfg->db.cursor_column, names.data ? (char *)names.data : "",
-                           n > 30 ? ", ..." : "");
-            bronze_buf_free(&names);
+            bronze_dbc_err_no_cursor_column(cfg, (size_t)n, result_name, r, err);
             goto out;
         }
         pg_col pc;

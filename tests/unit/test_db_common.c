@@ -16,6 +16,7 @@
 #include "batch/batch.h"
 #include "format/value_text.h"
 #include "source/db_common.h"
+#include "util/retry.h"
 
 static void check_trim(const char *q, const char *want)
 {
@@ -347,8 +348,8 @@ static void test_backoff_and_scrub(void **state)
 {
     (void)state;
     for (uint64_t r = 0; r < 2000; r += 7) {
-        unsigned a = bronze_dbc_backoff_ms(0, r), b = bronze_dbc_backoff_ms(1, r),
-                 c = bronze_dbc_backoff_ms(10, r);
+        unsigned a = bronze_retry_backoff_ms(0, r), b = bronze_retry_backoff_ms(1, r),
+                 c = bronze_retry_backoff_ms(10, r);
         assert_true(a >= 250 && a < 500);
         assert_true(b >= 500 && b < 1000);
         assert_true(c >= 15000 && c < 30000);

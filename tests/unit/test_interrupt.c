@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "source/db_common.h"
+#include "util/retry.h"
 #include "util/interrupt.h"
 
 static double now_s(void)
@@ -90,7 +91,7 @@ static void test_signal_ends_sleep(void **state)
     /* once interrupted, every later wait (the retry backoff too) returns at once */
     t0 = now_s();
     assert_int_equal(bronze_interrupt_sleep_ms(10000), -1);
-    assert_int_equal(bronze_dbc_backoff_sleep(5), -1);
+    assert_int_equal(bronze_retry_backoff_sleep(5), -1);
     assert_true(now_s() - t0 < 0.1);
 }
 
