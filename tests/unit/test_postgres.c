@@ -487,6 +487,43 @@ static void test_wrong_password(void **state)
     assert_null(strstr(err.msg, "oops"));
 }
 
+/* Strings that libpq would take apart so that the password lands in an
+ * option it echoes: config errors, quoting nothing, never retried. No server
+ * is needed: they fail before any connect. */
+static void test_conninfo_refused_without_echo(void **state)
+{
+    (void)state;
+    static const char *bad[] = {
+        "postgresql://user:S3cretP4ss",          /* no @host: the password is the port */
+        "postgresql://user:S3cretP4ss/postgres", /* the same with a database */
+        "postgresql://bronze_pw:p@S3cretP4ss@127.0.0.1:5432/postgres", /* unescaped @ */
+        "host=127.0.0.1 port=S3cretP4ss user=u", /* a port that is no number */
+        "host=127.0.0.1 user=u password=S3cretP4ss sslmode=S3cretP4ss", /* echoed option */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tcfg t;
+        rows got;
+        bronze_err err = BRONZE_ERR_INIT;
+        tcfg_init(&t, bad[i], "SELECT 1");
+        t.cfg.run.max_retries = 3;
+        time_t t0 = time(NULL);
+        assert_int_equal(extract(&t, 7, &got, &err, NULL, NULL), -1);
+        assert_true(time(NULL) - t0 < 2); /* not retried */
+        if (err.kind != BRONZE_E_CONFIG || strstr(err.msg, "S3cret") || strstr(err.msg, "***"))
+            fail_msg("%s: kind %d: %s", bad[i], err.kind, err.msg);
+        assert_non_null(strstr(err.msg, "TEST_PG_CONN"));
+    }
+    /* a short password does not mangle messages: nothing searches them */
+    tcfg t;
+    rows got;
+    bronze_err err = BRONZE_ERR_INIT;
+    tcfg_init(&t, "postgresql://u:p@127.0.0.1:1/postgres", "SELECT 1");
+    t.cfg.run.max_retries = 0;
+    assert_int_equal(extract(&t, 7, &got, &err, NULL, NULL), -1);
+    assert_null(strstr(err.msg, "***"));
+    assert_non_null(strstr(err.msg, "postgres"));
+}
+
 static void test_server_down_retries(void **state)
 {
     (void)state;
@@ -576,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_cursor_column_errors),
         cmocka_unit_test(test_bad_sql),
         cmocka_unit_test(test_wrong_password),
+        cmocka_unit_test(test_conninfo_refused_without_echo),
         cmocka_unit_test(test_server_down_retries),
         cmocka_unit_test(test_midstream_restart),
     };
