@@ -13,7 +13,8 @@
  *      8000 bytes): one row at a time, every column read with SQLGetData,
  *      long values in pieces. A bound value that comes back truncated (a
  *      driver that under-reports a size, e.g. psqlodbc's 255 for unsized
- *      varchar) switches to row-at-a-time and restarts (BRONZE_SRC_RESTART).
+ *      varchar) switches to row-at-a-time and asks the skeleton to start
+ *      over (BRONZE_DBD_REDO, not counted as a retry).
  *
  * Types: integers by width (unsigned ones widened: SMALLINT -> INT32,
  * INTEGER -> INT64, BIGINT -> DECIMAL(20,0)); REAL -> FLOAT; FLOAT/DOUBLE ->
@@ -123,8 +124,9 @@ typedef struct oc_drv {
     const bronze_config *cfg;
     const char *last_cursor;             /* the skeleton's; NULL: none */
     const bronze_dbc_lookback *lookback; /* the skeleton's */
-    char *password; /* PWD= / Password= as parsed, for scrubbing driver messages only */
-    char *target;   /* DSN / SERVER / DATABASE / UID, for messages */
+    char *password;                      /* PWD= as parsed, for scrubbing driver messages only */
+    char *password2;                     /* Password= (a driver may read either) */
+    char *target;                        /* DSN / SERVER / DATABASE / UID, for messages */
     SQLHENV env;
     SQLHDBC dbc;
     SQLHSTMT st;
@@ -267,8 +269,7 @@ static int parse_conn(oc_drv *s, bronze_err *err)
                               cfg->path ? cfg->path : "config",
                               cfg->db.conn_str_env ? cfg->db.conn_str_env : "the environment");
     s->password = conn_get(cs, "PWD");
-    if (!s->password)
-        s->password = conn_get(cs, "PASSWORD");
+    s->password2 = conn_get(cs, "PASSWORD");
     bronze_buf t = BRONZE_BUF_INIT;
     static const char *keys[] = {"DSN", "SERVER", "HOST", "PORT", "DATABASE", "UID", "USER"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -327,8 +328,8 @@ static int diag_err(oc_drv *s, SQLSMALLINT htype, SQLHANDLE h, const char *what,
         snprintf(msg, sizeof msg, "no diagnostic from the driver");
     bronze_err_set(err, transient && !auth ? BRONZE_E_RETRY : BRONZE_E_RUNTIME,
                    "odbc: %s failed on %s: %s", what, s->target, msg);
-    if (s->password)
-        bronze_dbc_scrub(err->msg, sizeof err->msg, s->password);
+    bronze_dbc_scrub(err->msg, sizeof err->msg, s->password);
+    bronze_dbc_scrub(err->msg, sizeof err->msg, s->password2);
     return -1;
 }
 
@@ -1091,10 +1092,12 @@ static void odbc_destroy(void *d)
     free_cols(s->cols, s->ncols);
     free(s->row_status);
     free(s->target);
-    if (s->password) {
-        explicit_bzero(s->password, strlen(s->password));
-        free(s->password);
-    }
+    char *pw[] = {s->password, s->password2};
+    for (size_t i = 0; i < 2; i++)
+        if (pw[i]) {
+            explicit_bzero(pw[i], strlen(pw[i]));
+            free(pw[i]);
+        }
     bronze_buf_free(&s->param);
     bronze_buf_free(&s->scratch);
     bronze_buf_free(&s->utf8);
