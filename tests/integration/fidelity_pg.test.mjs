@@ -246,17 +246,20 @@ const sweep = (kinds, minRuns) => {
   let runs = 0;
   for (const [kind, conns] of Object.entries(cases).filter(([k]) => kinds.includes(k))) {
     conns.forEach((conn, i) => {
-      for (const fmt of ['human', 'json', 'simple']) {
-        for (const incremental of [false, true]) {
-          const table = `${kind}_${i}_${fmt}_${incremental ? 'inc' : 'full'}`;
-          write(dir, 'c.yaml', cfg({ table, query: 'SELECT * FROM sweep', csv: true, db: incremental ? '    incremental_key: "id"\n' : '', runKeys: '    max_retries: 1\n' }));
-          const r = run(dir, ['-v', '--log-format', fmt, '--config', 'c.yaml', '--date', '2025-01-12'], { env: { PG_CONN: conn } });
-          runs++;
-          assert.ok(!r.stdout.includes(SECRET) && !r.stderr.includes(SECRET), `${kind} #${i} ${fmt}: the password leaked:\n${r.stderr}`);
-          assert.ok(!r.stderr.includes(wrong), `${kind} #${i} ${fmt}: the wrong password leaked:\n${r.stderr}`);
-          if (i === 0 || (kind === 'odbc' && i === 4)) assert.equal(r.code, 0, `${kind} #${i} ${fmt}: ${r.stderr}`);
-          else assert.notEqual(r.code, 0, `${kind} #${i} ${fmt}`);
-        }
+      const modes = [['human', 'full'], ['human', 'inc'], ['human', 'dry'], ['human', 'validate'],
+        ['json', 'full'], ['json', 'inc'], ['json', 'dry'], ['simple', 'full'], ['simple', 'inc'], ['simple', 'dry']];
+      for (const [fmt, mode] of modes) {
+        const incremental = mode === 'inc';
+        const table = `${kind}_${i}_${fmt}_${mode}`;
+        write(dir, 'c.yaml', cfg({ table, query: 'SELECT * FROM sweep', csv: true, db: incremental ? '    incremental_key: "id"\n' : '', runKeys: '    max_retries: 1\n' }));
+        const extra = mode === 'dry' ? ['--dry-run'] : mode === 'validate' ? ['--validate-only'] : [];
+        const r = run(dir, ['-v', '--log-format', fmt, ...extra, '--config', 'c.yaml', '--date', '2025-01-12'], { env: { PG_CONN: conn } });
+        runs++;
+        assert.ok(!r.stdout.includes(SECRET) && !r.stderr.includes(SECRET), `${kind} #${i} ${fmt}: the password leaked:\n${r.stderr}`);
+        assert.ok(!r.stdout.includes(wrong) && !r.stderr.includes(wrong), `${kind} #${i} ${fmt}: the wrong password leaked:\n${r.stderr}`);
+        if (mode === 'validate') continue; // connects to nothing
+        if (i === 0 || (kind === 'odbc' && i === 4)) assert.equal(r.code, 0, `${kind} #${i} ${fmt} ${mode}: ${r.stderr}`);
+        else assert.notEqual(r.code, 0, `${kind} #${i} ${fmt} ${mode}`);
       }
     });
   }
@@ -269,12 +272,12 @@ const sweep = (kinds, minRuns) => {
   cleanup(dir);
 };
 
-test('secret-leak sweep: PostgreSQL (URL and keywords) and ODBC, wrong / malformed / correct strings, -v, every log format', () => {
-  sweep(['postgres_url', 'postgres_keywords', 'odbc'], 96);
+test('secret-leak sweep: PostgreSQL (URL and keywords) and ODBC, wrong / malformed / correct strings, -v, every log format, full / incremental / dry run / validate', () => {
+  sweep(['postgres_url', 'postgres_keywords', 'odbc'], 160);
 });
 
 // sqlite.c (another helper's file) names the database in its open error with
 // the URI's query string, where a key= or password= parameter sits.
 test('secret-leak sweep: SQLite URI parameters', { todo: 'sqlite.c prints the whole URI when the open fails' }, () => {
-  sweep(['sqlite'], 18);
+  sweep(['sqlite'], 30);
 });
