@@ -41,9 +41,10 @@
  * password lands in an option it echoes (no "@host", an unescaped '@') are
  * config errors that quote nothing, and are never retried.
  *
- * Signals: the COPY runs asynchronously and every wait polls the socket for
- * at most 100 ms before looking at the SIGINT/SIGTERM flag; on one the query
- * is cancelled on the server (PQcancel) and the source fails at once.
+ * Signals: the connection set-up (PQconnectStartParams) and the COPY run
+ * asynchronously and every wait polls the socket for at most 100 ms before
+ * looking at the SIGINT/SIGTERM flag; on one a running query is cancelled on
+ * the server (PQcancel) and the source fails at once.
  */
 #include <errno.h>
 #include <libpq-fe.h>
@@ -53,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "source/db_common.h"
 #include "source/db_driver.h"
@@ -128,6 +130,7 @@ typedef struct pg_drv {
     const bronze_dbc_lookback *lookback; /* the skeleton's */
     char *target; /* "host=... port=... dbname=... user=...", never the password */
     PGconn *conn;
+    bool multi_host;             /* host=a,b: libpq's blocking connect tries them in turn */
     const bronze_schema *schema; /* the skeleton's (use_schema) */
     pg_col *cols;
     size_t ncols;
@@ -289,6 +292,7 @@ static int parse_conninfo(pg_drv *s, bronze_err *err)
                               "be used: %s",
                               where, var, bad);
     }
+    s->multi_host = (host && strchr(host, ',')) || (hostaddr && strchr(hostaddr, ','));
     bronze_buf t = BRONZE_BUF_INIT;
     bronze_buf_printf(&t, "host=%s", host ? host : hostaddr ? hostaddr : "(default)");
     if (port)
@@ -305,6 +309,48 @@ static int parse_conninfo(pg_drv *s, bronze_err *err)
     return 0;
 }
 
+static double mono_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* PQconnectdbParams whose wait a SIGINT/SIGTERM ends at once (*stopped), in
+ * 100 ms polls of the socket. libpq enforces connect_timeout only in its
+ * blocking call, so this does it for the one host (*timed_out); a multi-host
+ * string keeps libpq's blocking call, which moves on to the next host after a
+ * timeout. NULL on OOM, stop or timeout. */
+static PGconn *connect_params(const pg_drv *s, const char *const *kw, const char *const *val,
+                              int timeout_s, bool *stopped, bool *timed_out)
+{
+    *stopped = *timed_out = false;
+    if (s->multi_host)
+        return PQconnectdbParams(kw, val, 1);
+    PGconn *c = PQconnectStartParams(kw, val, 1);
+    if (!c || PQstatus(c) == CONNECTION_BAD)
+        return c;
+    double deadline = timeout_s > 0 ? mono_s() + timeout_s : 0;
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+        struct pollfd p = {.fd = PQsocket(c),
+                           .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        for (;;) {
+            if (bronze_interrupted() || (deadline && mono_s() >= deadline)) {
+                *stopped = bronze_interrupted() != 0;
+                *timed_out = !*stopped;
+                PQfinish(c);
+                return NULL;
+            }
+            int n = poll(&p, 1, 100);
+            if (n > 0 || (n < 0 && errno != EINTR))
+                break; /* ready, or an error PQconnectPoll reports */
+        }
+        st = PQconnectPoll(c);
+    }
+    return c;
+}
+
 static int pg_connect(pg_drv *s, bronze_err *err)
 {
     char tmo[24];
@@ -319,7 +365,14 @@ static int pg_connect(pg_drv *s, bronze_err *err)
                         "client_encoding",  "connect_timeout", NULL};
     const char *val[] = {"1",    "30", "10", "6", s->cfg->env.conn_str, "bronze-extract",
                          "UTF8", tmo,  NULL};
-    s->conn = PQconnectdbParams(kw, val, 1);
+    bool stopped, timed_out;
+    s->conn = connect_params(s, kw, val, t > 0 ? (t < 2 ? 2 : t) : 0, &stopped, &timed_out);
+    if (stopped)
+        return bronze_dbd_check_interrupt("postgres", err);
+    if (timed_out)
+        return set_err(s, err, BRONZE_E_RETRY,
+                       "postgres: cannot connect to %s: timeout expired after %d s", s->target,
+                       t < 2 ? 2 : t);
     if (!s->conn)
         return set_err(s, err, BRONZE_E_RUNTIME, "postgres: out of memory connecting");
     if (PQstatus(s->conn) == CONNECTION_OK) {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { run, start as startBin, workdir, write, readJson, query, cleanup, sqlite } from './lib/harness.mjs';
 import { start } from './lib/pg.mjs';
 
@@ -124,6 +125,31 @@ test('SIGINT during the connection retry backoff ends the run at once', async ()
   child.kill('SIGINT');
   const code = await exited;
   const took = Date.now() - t0;
+  assert.equal(code, 1, stderr);
+  assert.ok(took < 1500, `took ${took} ms`);
+  assert.match(stderr, /interrupted/i);
+  cleanup(dir);
+});
+
+test('SIGTERM while the connection set-up waits for a server that never answers ends the run at once', async () => {
+  // accepts the TCP connection, never says a word: libpq waits for connect_timeout
+  const sockets = [];
+  const mute = net.createServer((c) => sockets.push(c));
+  await new Promise((r) => mute.listen(0, '127.0.0.1', r));
+  const dir = workdir();
+  write(dir, 'c.yaml', cfg({ table: 'mute', query: 'SELECT 1', runKeys: '    timeout_seconds: 60\n' }));
+  const child = startBin(dir, ['--config', 'c.yaml', '--date', '2025-01-12'], { env: { PG_CONN: `postgresql://postgres@127.0.0.1:${mute.address().port}/postgres` } });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((r) => child.on('exit', (code) => r(code)));
+  await waitFor(() => sockets.length > 0);
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = Date.now();
+  child.kill('SIGTERM');
+  const code = await exited;
+  const took = Date.now() - t0;
+  for (const c of sockets) c.destroy();
+  mute.close();
   assert.equal(code, 1, stderr);
   assert.ok(took < 1500, `took ${took} ms`);
   assert.match(stderr, /interrupted/i);
