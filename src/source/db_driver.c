@@ -136,10 +136,12 @@ static int restart(struct bronze_source *s, bronze_batch *b, bool consume, bronz
     s->vt->disconnect(s->drv);
     s->state = ST_IDLE;
     if (consume) {
-        if (s->restarts >= max || bronze_interrupted()) {
-            if (max && !bronze_interrupted())
+        if (bronze_interrupted())
+            return bronze_dbd_check_interrupt(s->vt->name, err);
+        if (s->restarts >= max) {
+            if (max)
                 bronze_err_prefix(err, "gave up after %d restart(s)", s->restarts);
-            err->kind = bronze_interrupted() ? BRONZE_E_RUNTIME : BRONZE_E_RETRY;
+            err->kind = BRONZE_E_RETRY;
             return -1;
         }
         s->restarts++;
