@@ -26,8 +26,8 @@
  *
  * Ownership: the batch owns its buffers and keeps them across
  * bronze_batch_clear(), so a source refills the same batch without allocating
- * (buffers only grow). The schema is owned by whoever created it (normally the
- * source) and must outlive every batch that points at it.
+ * (buffers only grow). The schema is not the batch's: it belongs to the
+ * source, which keeps it until its close() (the one rule, in source.h).
  *
  * Filling: a source appends row by row with the bronze_batch_put_* calls,
  * one per column in column order per row, then bronze_batch_end_row(). Or it

@@ -18,7 +18,7 @@ typedef struct {
     size_t n;
     const bronze_runner_opts *opts;
     atomic_size_t next;
-    atomic_int ok, failed;
+    atomic_int ok, failed, config_failed;
 } pool;
 
 static const char *root_of(const bronze_config *c)
@@ -108,6 +108,8 @@ static void run_one(pool *p, size_t i)
         BRONZE_ERROR("%s", err.msg);
         BRONZE_ERROR("✗ Extraction failed for %s", tag);
         atomic_fetch_add(&p->failed, 1);
+        if (err.kind == BRONZE_E_CONFIG) /* e.g. open() found no cursor column: exit 2 */
+            atomic_fetch_add(&p->config_failed, 1);
     }
     bronze_log_set_job(NULL);
 }
@@ -129,6 +131,7 @@ int bronze_runner_run(bronze_config **cfgs, size_t n, const bronze_runner_opts *
     atomic_init(&p.next, 0);
     atomic_init(&p.ok, 0);
     atomic_init(&p.failed, 0);
+    atomic_init(&p.config_failed, 0);
     size_t workers = opts->workers > 0 ? (size_t)opts->workers : 1;
     if (workers > n)
         workers = n;
@@ -154,5 +157,5 @@ int bronze_runner_run(bronze_config **cfgs, size_t n, const bronze_runner_opts *
                     failed, n);
     if (failed == 0 && !opts->job.dry_run)
         BRONZE_INFO("Finished Bronze extract run successfully");
-    return failed ? 1 : 0;
+    return failed ? (atomic_load(&p.config_failed) ? 2 : 1) : 0;
 }

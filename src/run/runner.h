@@ -14,7 +14,8 @@ typedef struct bronze_runner_opts {
     int workers;
 } bronze_runner_opts;
 
-/* Returns the process exit code: 0 all succeeded, 1 some job failed. */
+/* Returns the process exit code: 0 all succeeded, 1 some job failed, 2 a job
+ * failed on a config error found only once it ran (e.g. at the source open()). */
 int bronze_runner_run(bronze_config **cfgs, size_t n, const bronze_runner_opts *opts);
 
 /* Cross-config checks done before anything runs (formats enabled, two configs

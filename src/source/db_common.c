@@ -13,8 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
+#include <strings.h>
 
 #include "format/value_text.h"
 #include "util/datetime.h"
@@ -665,35 +664,32 @@ int bronze_dbc_cursor_text(const bronze_dbc_cursor *c, bronze_buf *out)
 
 /* ------------------------------------------------- retries and secrets */
 
-unsigned bronze_dbc_backoff_ms(int attempt, uint64_t rnd)
+int bronze_dbc_find_name(size_t n, bronze_dbc_name_fn name, const void *ctx, const char *want)
 {
-    double base = 500.0;
-    for (int i = 0; i < attempt && base < 30000.0; i++)
-        base *= 2;
-    if (base > 30000.0)
-        base = 30000.0;
-    double jitter = 0.5 + (double)(rnd % 1000) / 2000.0;
-    return (unsigned)(base * jitter);
+    int hit = -1, hits = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(name(ctx, i), want))
+            return (int)i;
+    for (size_t i = 0; i < n; i++)
+        if (!strcasecmp(name(ctx, i), want))
+            hit = (int)i, hits++;
+    return hits == 1 ? hit : -1;
 }
 
-void bronze_dbc_backoff_sleep(int attempt)
+int bronze_dbc_err_no_cursor_column(const bronze_config *cfg, size_t n, bronze_dbc_name_fn name,
+                                    const void *ctx, bronze_err *err)
 {
-    static _Thread_local uint64_t state;
-    if (!state) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        state = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40) ^
-                (uint64_t)(uintptr_t)&state;
-        if (!state)
-            state = 0x9e3779b97f4a7c15ULL;
-    }
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    unsigned ms = bronze_dbc_backoff_ms(attempt, state);
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
+    bronze_buf names = BRONZE_BUF_INIT;
+    for (size_t i = 0; i < n && i < 30; i++)
+        bronze_buf_printf(&names, "%s%s", i ? ", " : "", name(ctx, i));
+    bronze_buf_cstr(&names);
+    bronze_err_set(err, BRONZE_E_CONFIG,
+                   "%s: source.db.incremental.cursor_column / incremental_key: cursor column '%s' "
+                   "is not among the query's columns (%s%s)",
+                   cfg->path, cfg->db.cursor_column, names.data ? (char *)names.data : "",
+                   n > 30 ? ", ..." : "");
+    bronze_buf_free(&names);
+    return -1;
 }
 
 void bronze_dbc_scrub(char *msg, size_t cap, const char *secret)

@@ -2,8 +2,9 @@
  * db_common.h - helpers shared by the client/server database sources
  * (postgres.c, odbc.c): wrapping the user's base_query for the incremental
  * filter, lookback parsing, tracking the typed maximum of the cursor column,
- * cursor and value text (ISO 8601, exact decimals), retry backoff and
- * scrubbing secrets out of driver messages.
+ * cursor and value text (ISO 8601, exact decimals), finding the cursor
+ * column and scrubbing secrets out of driver messages. The skeleton that
+ * uses them is db_driver.c; the retry backoff is util/retry.h.
  *
  * Nothing here talks to a database; everything is plain, testable C.
  */
@@ -138,18 +139,24 @@ int bronze_dbc_parse_decimal(const char *s, size_t n, int precision, int scale, 
  * "-Infinity"; PostgreSQL order: NaN above everything). <0, 0, >0. */
 int bronze_dbc_numtext_cmp(const char *a, size_t an, const char *b, size_t bn);
 
+/* The query's column names, one by one, for the two helpers below. */
+typedef const char *(*bronze_dbc_name_fn)(const void *ctx, size_t i);
+
+/* Index of the cursor column `want` among n names: the exact name first,
+ * else a unique case-insensitive match (unquoted identifiers fold); -1. */
+int bronze_dbc_find_name(size_t n, bronze_dbc_name_fn name, const void *ctx, const char *want);
+
+/* The config error (BRONZE_E_CONFIG, exit 2) for a cursor column the query
+ * does not return, listing up to 30 of its columns. Returns -1. */
+int bronze_dbc_err_no_cursor_column(const bronze_config *cfg, size_t n, bronze_dbc_name_fn name,
+                                    const void *ctx, bronze_err *err);
+
 /* The checks every database source makes first in open(): a connection
  * string, a non-empty query, a lookback that parses (into *lookback). */
 int bronze_dbc_open_checks(const bronze_config *cfg, bronze_dbc_lookback *lookback,
                            bronze_err *err);
 
-/* ---- retries and secrets ---- */
-
-/* Delay before retry `attempt` (0-based): 500 ms * 2^attempt, capped at
- * 30 s, scaled by a jitter factor in [0.5, 1.0) drawn from `rnd`. */
-unsigned bronze_dbc_backoff_ms(int attempt, uint64_t rnd);
-/* Sleeps bronze_dbc_backoff_ms(attempt, <random>). */
-void bronze_dbc_backoff_sleep(int attempt);
+/* ---- secrets (retry backoff: util/retry.h) ---- */
 
 /* Replaces every occurrence of `secret` (when non-empty) in the
  * NUL-terminated `msg` (capacity cap) with "***". */

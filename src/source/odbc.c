@@ -13,7 +13,8 @@
  *      8000 bytes): one row at a time, every column read with SQLGetData,
  *      long values in pieces. A bound value that comes back truncated (a
  *      driver that under-reports a size, e.g. psqlodbc's 255 for unsized
- *      varchar) switches to row-at-a-time and restarts (BRONZE_SRC_RESTART).
+ *      varchar) switches to row-at-a-time and asks the skeleton to start
+ *      over (BRONZE_DBD_REDO, not counted as a retry).
  *
  * Types: integers by width (unsigned ones widened: SMALLINT -> INT32,
  * INTEGER -> INT64, BIGINT -> DECIMAL(20,0)); REAL -> FLOAT; FLOAT/DOUBLE ->
@@ -34,17 +35,26 @@
  * portable SQL.
  *
  * Driver notes (psqlodbc, the one tested): it holds the whole result in
- * memory unless the string sets UseDeclareFetch=1 (warned about); it
- * describes unconstrained numeric as numeric(28,6), bool as varchar "1"/"0"
- * (BoolsAsChar=0 gives BIT), and maps PostgreSQL ±infinity and BC dates to
- * ordinary dates: use the native postgresql:// source for PostgreSQL.
+ * memory unless the string sets UseDeclareFetch=1 (warned about). It hides
+ * PostgreSQL's types (±infinity and BC dates become ordinary dates,
+ * timestamptz loses its zone, bool is "1"/"0" text, unconstrained numeric
+ * is described as numeric(28,6)); map_psql recovers them by the server's type
+ * name so the values land as the native source lands them: date/timestamp
+ * columns are cast to text in the query and parsed, the session runs in UTC
+ * (SET TIME ZONE 'UTC': timestamptz text and a bound cursor are UTC),
+ * numeric(28,6) is exact text. The native postgresql:// source stays faster.
  *
  * Errors: SQLGetDiagRec records; SQLSTATE class 08, HYT00/HYT01, 40001 and
  * 40P01 are transient (BRONZE_E_RETRY) unless the message is about
- * authentication. Mid-stream transient errors reconnect and return
- * BRONZE_SRC_RESTART (run.max_retries times at most). The password (PWD=)
- * is scrubbed from every driver message and never logged.
+ * authentication. Retries, RESTART, the cursor maximum and the schemas'
+ * lifetime are the shared skeleton's (db_driver.c); this file is its driver.
+ * A connection string that does not parse (an unterminated {brace}) is a
+ * config error before any connect: the driver manager would quote its
+ * pieces. The password (PWD= / Password=, braced or not) as parsed is
+ * scrubbed from every driver message (their text is the driver's, not ours)
+ * and never logged.
  */
+#include <pthread.h>
 #include <sql.h>
 #include <sqlext.h>
 #include <sqlucode.h>
@@ -54,10 +64,12 @@
 #include <strings.h>
 
 #include "source/db_common.h"
+#include "source/db_driver.h"
 #include "source/source.h"
 #include "util/utf8_locale.h"
 #include "util/buf.h"
 #include "util/datetime.h"
+#include "util/interrupt.h"
 #include "util/log.h"
 
 #ifndef SQL_SS_TIME2
@@ -89,6 +101,10 @@ typedef enum {
     OK_TS,    /* SQL_C_TYPE_TIMESTAMP -> TIMESTAMP */
     OK_TIME,  /* SQL_C_CHAR "HH:MM:SS[.f]" -> TIME */
     OK_TSTZ,  /* SQL_C_CHAR "YYYY-MM-DD HH:MM:SS[.f] +HH:MM" -> TIMESTAMPTZ */
+    /* psqlodbc: the query casts these to text, PostgreSQL's own ISO form */
+    OK_PGDATE, /* "2024-02-29", "0044-03-15 BC", "±infinity" -> DATE */
+    OK_PGTS,   /* "... HH:MM:SS[.f][±HH[:MM[:SS]]][ BC]" -> TIMESTAMP / TIMESTAMPTZ */
+    OK_PGBOOL, /* BoolsAsChar's "1"/"0" -> BOOL */
 } oc_kind;
 
 typedef struct oc_col {
@@ -98,24 +114,26 @@ typedef struct oc_col {
     SQLSMALLINT ctype;
     bool is_long;
     bool lower;  /* GUID text: canonical lower case */
+    bool cast;   /* psqlodbc: cast to text in the query (OK_PGDATE, OK_PGTS) */
     SQLLEN elem; /* bytes per bound value */
     char *buf;   /* block buffers: rows * elem */
     SQLLEN *ind;
 } oc_col;
 
-enum { ST_IDLE, ST_FETCH, ST_DONE };
-
-struct bronze_source {
+typedef struct oc_drv {
     const bronze_config *cfg;
-    bool dry_run;
-    char *password; /* PWD=, for scrubbing only */
-    char *target;   /* DSN / SERVER / DATABASE / UID, for messages */
+    const char *last_cursor;             /* the skeleton's; NULL: none */
+    const bronze_dbc_lookback *lookback; /* the skeleton's */
+    char *password;                      /* PWD= as parsed, for scrubbing driver messages only */
+    char *password2;                     /* Password= (a driver may read either) */
+    char *target;                        /* DSN / SERVER / DATABASE / UID, for messages */
     SQLHENV env;
     SQLHDBC dbc;
     SQLHSTMT st;
     bool connected;
+    bool psql; /* the driver is psqlodbc: PostgreSQL's types are recovered (see map_psql) */
     char quote;
-    bronze_schema *schema;
+    const bronze_schema *schema; /* the skeleton's (use_schema) */
     oc_col *cols;
     size_t ncols;
     bool row_mode;
@@ -123,20 +141,19 @@ struct bronze_source {
     SQLULEN fetched;
     SQLUSMALLINT *row_status;
     size_t block_pos;
-    char *last_cursor;
-    bronze_dbc_lookback lookback;
+    bool fetching;
     bronze_buf param; /* bound cursor value (char or UTF-16) */
     SQLLEN param_ind;
-    int cursor_col;
-    bronze_dbc_cursor cur;
-    bronze_buf cursor_text;
     bronze_buf scratch; /* UTF-16 / text pieces */
     bronze_buf utf8;
-    int restarts;
-    int state;
     uint64_t row;
     size_t trunc_col; /* the column whose value came back truncated */
-};
+    /* the watcher: SQLCancel(st) on SIGINT/SIGTERM, from its own thread,
+     * while this one may block in SQLExecute/SQLFetch (ODBC allows that) */
+    pthread_mutex_t mu; /* guards st against the watcher */
+    pthread_t watcher;
+    bool watching, stop_watch;
+} oc_drv;
 
 /* ------------------------------------------------ connection strings */
 
@@ -158,6 +175,11 @@ static char *conn_get(const char *cs, const char *key)
         bool match = (size_t)(ke - p) == kl && !strncasecmp(p, key, kl);
         const char *v = eq + 1;
         bronze_buf out = BRONZE_BUF_INIT;
+        const char *b = v;
+        while (*b == ' ')
+            b++;
+        if (*b == '{')
+            v = b;
         if (*v == '{') {
             v++;
             while (*v) {
@@ -191,12 +213,63 @@ static char *conn_get(const char *cs, const char *key)
     return NULL;
 }
 
-static int parse_conn(struct bronze_source *s, bronze_err *err)
+/* Checks the whole string's shape: "key=value" pairs separated by ';', a
+ * value either plain or {braced} (with }} for '}') and nothing but blanks
+ * between a closing brace and the next ';'. A string that fails (an
+ * unterminated brace, a piece without '=') would be taken apart differently
+ * by the driver manager, which then quotes pieces of it (the password too) in
+ * its messages: refused before connecting. 0 ok, -1 malformed. */
+static int conn_check(const char *cs)
 {
-    const char *cs = s->cfg->env.conn_str;
+    const char *p = cs;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == ';')
+            p++;
+        if (!*p)
+            return 0;
+        const char *eq = p;
+        while (*eq && *eq != '=' && *eq != ';')
+            eq++;
+        if (*eq != '=' || eq == p)
+            return -1;
+        const char *v = eq + 1;
+        while (*v == ' ')
+            v++;
+        if (*v == '{') {
+            for (v++;; v++) {
+                if (!*v)
+                    return -1;
+                if (*v == '}' && v[1] == '}')
+                    v++;
+                else if (*v == '}')
+                    break;
+            }
+            v++;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            if (*v && *v != ';')
+                return -1;
+        } else {
+            while (*v && *v != ';')
+                v++;
+        }
+        p = v;
+    }
+}
+
+static int parse_conn(oc_drv *s, bronze_err *err)
+{
+    const bronze_config *cfg = s->cfg;
+    const char *cs = cfg->env.conn_str;
+    if (conn_check(cs))
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: source.db.conn_str_env: the ODBC connection string in %s is "
+                              "malformed (every piece is key=value, separated by ';'; a value "
+                              "holding ';', '{' or '}' is braced: PWD={...}, with '}' doubled)",
+                              cfg->path ? cfg->path : "config",
+                              cfg->db.conn_str_env ? cfg->db.conn_str_env : "the environment");
     s->password = conn_get(cs, "PWD");
-    if (!s->password)
-        s->password = conn_get(cs, "PASSWORD");
+    s->password2 = conn_get(cs, "PASSWORD");
     bronze_buf t = BRONZE_BUF_INIT;
     static const char *keys[] = {"DSN", "SERVER", "HOST", "PORT", "DATABASE", "UID", "USER"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -218,8 +291,7 @@ static int parse_conn(struct bronze_source *s, bronze_err *err)
 /* Collects a handle's diagnostic records into err. The kind: transient
  * SQLSTATEs (08xxx, HYT00, HYT01, 40001, 40P01) -> RETRY unless the text is
  * about authentication; else RUNTIME. */
-static int diag_err(struct bronze_source *s, SQLSMALLINT htype, SQLHANDLE h, const char *what,
-                    bronze_err *err)
+static int diag_err(oc_drv *s, SQLSMALLINT htype, SQLHANDLE h, const char *what, bronze_err *err)
 {
     char msg[1536] = "";
     size_t n = 0;
@@ -250,25 +322,30 @@ static int diag_err(struct bronze_source *s, SQLSMALLINT htype, SQLHANDLE h, con
             break;
         n += (size_t)w;
     }
+    if (bronze_interrupted())
+        return bronze_dbd_check_interrupt("odbc", err); /* the watcher cancelled it */
     if (!msg[0])
         snprintf(msg, sizeof msg, "no diagnostic from the driver");
     bronze_err_set(err, transient && !auth ? BRONZE_E_RETRY : BRONZE_E_RUNTIME,
                    "odbc: %s failed on %s: %s", what, s->target, msg);
-    if (s->password)
-        bronze_dbc_scrub(err->msg, sizeof err->msg, s->password);
+    bronze_dbc_scrub(err->msg, sizeof err->msg, s->password);
+    bronze_dbc_scrub(err->msg, sizeof err->msg, s->password2);
     return -1;
 }
 
 /* ----------------------------------------------------------- connect */
 
-static void disconnect(struct bronze_source *s)
+static void disconnect(oc_drv *s)
 {
-    if (s->st) {
-        /* psqlodbc leaks a prepared, never executed statement unless closed first */
-        SQLFreeStmt(s->st, SQL_CLOSE);
-        SQLFreeHandle(SQL_HANDLE_STMT, s->st);
-    }
+    pthread_mutex_lock(&s->mu); /* the watcher may be about to cancel it */
+    SQLHSTMT st = s->st;
     s->st = NULL;
+    pthread_mutex_unlock(&s->mu);
+    if (st) {
+        /* psqlodbc leaks a prepared, never executed statement unless closed first */
+        SQLFreeStmt(st, SQL_CLOSE);
+        SQLFreeHandle(SQL_HANDLE_STMT, st);
+    }
     if (s->dbc) {
         if (s->connected)
             SQLDisconnect(s->dbc);
@@ -281,7 +358,7 @@ static void disconnect(struct bronze_source *s)
     s->env = NULL;
 }
 
-static int odbc_connect(struct bronze_source *s, bronze_err *err)
+static int odbc_connect(oc_drv *s, bronze_err *err)
 {
     if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &s->env)))
         return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: cannot allocate an environment");
@@ -302,9 +379,23 @@ static int odbc_connect(struct bronze_source *s, bronze_err *err)
     }
     s->connected = true;
     SQLCHAR drv[64] = "";
-    if (SQL_SUCCEEDED(SQLGetInfo(s->dbc, SQL_DRIVER_NAME, drv, sizeof drv, NULL)) &&
-        strcasestr((char *)drv, "psqlodbc") &&
-        !strcasestr(s->cfg->env.conn_str, "UseDeclareFetch=1"))
+    s->psql = SQL_SUCCEEDED(SQLGetInfo(s->dbc, SQL_DRIVER_NAME, drv, sizeof drv, NULL)) &&
+              strcasestr((char *)drv, "psqlodbc");
+    if (s->psql) {
+        /* timestamptz text in UTC, and a bound cursor read as UTC, whatever the
+         * server's or ConnSettings' zone */
+        SQLHSTMT h = NULL;
+        if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, s->dbc, &h)))
+            return diag_err(s, SQL_HANDLE_DBC, s->dbc, "allocating a statement", err);
+        SQLRETURN r = SQLExecDirect(h, (SQLCHAR *)"SET TIME ZONE 'UTC'", SQL_NTS);
+        if (!SQL_SUCCEEDED(r)) {
+            diag_err(s, SQL_HANDLE_STMT, h, "setting the session time zone to UTC", err);
+            SQLFreeHandle(SQL_HANDLE_STMT, h);
+            return -1;
+        }
+        SQLFreeHandle(SQL_HANDLE_STMT, h);
+    }
+    if (s->psql && !strcasestr(s->cfg->env.conn_str, "UseDeclareFetch=1"))
         BRONZE_WARN("odbc: psqlodbc holds the whole result in memory unless the connection "
                     "string sets UseDeclareFetch=1 (e.g. ;UseDeclareFetch=1;Fetch=10000)");
     SQLCHAR q[8] = "";
@@ -409,9 +500,136 @@ static void map_col(oc_col *c, SQLLEN is_unsigned, bronze_field *f)
     }
 }
 
+/* psqlodbc hides PostgreSQL's types: it maps ±infinity dates to ordinary
+ * ones (today's date, 9999-12-31) and BC years to AD, gives timestamptz as
+ * local time without its zone, bool as "1"/"0" text (BoolsAsChar, the
+ * default) and describes unconstrained numeric as numeric(28,6). By the
+ * server's type name (SQL_DESC_TYPE_NAME), the native source's mapping is
+ * restored: date/timestamp/timestamptz are cast to text in the query and
+ * parsed here (±infinity -> the INT32/INT64 extremes), bool text -> BOOL,
+ * numeric(28,6) -> exact text (STRING), as unconstrained numeric lands
+ * natively; a column declared numeric(28,6) lands as text too (lossless:
+ * psqlodbc describes both alike). */
+static void map_psql(oc_col *c, const char *tname, bronze_field *f)
+{
+    if (!strcmp(tname, "date")) {
+        c->kind = OK_PGDATE, c->ctype = SQL_C_CHAR, c->elem = 48, c->is_long = false;
+        c->cast = true, f->type = BRONZE_T_DATE;
+    } else if (!strncmp(tname, "timestamp", 9)) {
+        /* "timestamp", "timestamptz", "timestamp without time zone", ... */
+        bool tz = !strcmp(tname, "timestamptz") || !strcmp(tname, "timestamp with time zone");
+        c->kind = OK_PGTS, c->ctype = SQL_C_CHAR, c->elem = 64, c->is_long = false;
+        c->cast = true;
+        f->type = tz ? BRONZE_T_TIMESTAMPTZ : BRONZE_T_TIMESTAMP;
+    } else if (!strcmp(tname, "bool") && c->kind != OK_BIT) {
+        c->kind = OK_PGBOOL, c->ctype = SQL_C_CHAR, c->elem = 16, c->is_long = false;
+        f->type = BRONZE_T_BOOL;
+    } else if (!strcmp(tname, "numeric") &&
+               (c->sqltype == SQL_NUMERIC || c->sqltype == SQL_DECIMAL) && c->size == 28 &&
+               c->digits == 6) {
+        c->kind = OK_ATEXT, c->ctype = SQL_C_CHAR, c->elem = 1024, c->is_long = false;
+        f->type = BRONZE_T_STRING, f->precision = f->scale = 0;
+    }
+}
+
+/* PostgreSQL's ISO text of a date (want_time false) or timestamp:
+ * "[-]Y..-MM-DD[ HH:MM:SS[.f]][±HH[:MM[:SS]]][ BC]" or "±infinity". Days or
+ * UTC micros in *out. 0 ok, -1 unreadable. */
+static int pg_datetime_text(const char *p, size_t n, bool want_time, int64_t *out)
+{
+    while (n && (p[n - 1] == ' ' || p[n - 1] == 0))
+        n--;
+    if (n == 8 && !memcmp(p, "infinity", 8)) {
+        *out = want_time ? BRONZE_TS_PINF : BRONZE_DATE_PINF;
+        return 0;
+    }
+    if (n == 9 && !memcmp(p, "-infinity", 9)) {
+        *out = want_time ? BRONZE_TS_NINF : BRONZE_DATE_NINF;
+        return 0;
+    }
+    bool bc = n > 3 && !memcmp(p + n - 3, " BC", 3);
+    if (bc)
+        n -= 3;
+    size_t i = 0;
+    int64_t y = 0, mo = 0, d = 0, hh = 0, mi = 0, ss = 0, us = 0, off = 0;
+#define DIGITS(var, min, max)                                                                      \
+    do {                                                                                           \
+        size_t k0 = i;                                                                             \
+        var = 0;                                                                                   \
+        while (i < n && p[i] >= '0' && p[i] <= '9' && i - k0 < (max))                              \
+            var = var * 10 + (p[i++] - '0');                                                       \
+        if (i - k0 < (min))                                                                        \
+            return -1;                                                                             \
+    } while (0)
+    DIGITS(y, 4, 7);
+    if (i >= n || p[i++] != '-')
+        return -1;
+    DIGITS(mo, 2, 2);
+    if (i >= n || p[i++] != '-')
+        return -1;
+    DIGITS(d, 2, 2);
+    if (mo < 1 || mo > 12 || d < 1 || d > 31)
+        return -1;
+    if (bc)
+        y = 1 - y;
+    int64_t days = bronze_days_from_civil(y, (unsigned)mo, (unsigned)d);
+    if (!want_time) {
+        if (i != n || days < -INT32_MAX || days > INT32_MAX)
+            return -1;
+        *out = days;
+        return 0;
+    }
+    if (i < n) {
+        if (p[i++] != ' ')
+            return -1;
+        DIGITS(hh, 2, 2);
+        if (i >= n || p[i++] != ':')
+            return -1;
+        DIGITS(mi, 2, 2);
+        if (i >= n || p[i++] != ':')
+            return -1;
+        DIGITS(ss, 2, 2);
+        if (i < n && p[i] == '.') {
+            i++;
+            size_t k0 = i;
+            while (i < n && p[i] >= '0' && p[i] <= '9') {
+                if (i - k0 < 6)
+                    us = us * 10 + (p[i] - '0');
+                i++;
+            }
+            if (i == k0)
+                return -1;
+            for (size_t k = i - k0; k < 6; k++)
+                us *= 10;
+        }
+        if (i < n && (p[i] == '+' || p[i] == '-')) {
+            int sign = p[i++] == '-' ? -1 : 1;
+            int64_t oh, om = 0, os = 0;
+            DIGITS(oh, 2, 2);
+            if (i < n && p[i] == ':') {
+                i++;
+                DIGITS(om, 2, 2);
+                if (i < n && p[i] == ':') {
+                    i++;
+                    DIGITS(os, 2, 2);
+                }
+            }
+            off = sign * (oh * 3600 + om * 60 + os);
+        }
+    }
+#undef DIGITS
+    if (i != n || hh > 24 || mi > 59 || ss > 60)
+        return -1;
+    int64_t secs = days * 86400 + hh * 3600 + mi * 60 + ss - off;
+    if (secs > INT64_MAX / 1000000 - 1 || secs < -(INT64_MAX / 1000000 - 1))
+        return -1;
+    *out = secs * 1000000 + us;
+    return 0;
+}
+
 /* Column names and descriptions of the prepared (or executed) statement. */
-static int describe_cols(struct bronze_source *s, SQLSMALLINT n, bronze_schema **out_schema,
-                         oc_col **out_cols, bronze_err *err)
+static int describe_cols(oc_drv *s, SQLSMALLINT n, bronze_schema **out_schema, oc_col **out_cols,
+                         bronze_err *err)
 {
     bronze_schema *sc = bronze_schema_new((size_t)n);
     oc_col *cols = calloc((size_t)n, sizeof *cols);
@@ -432,6 +650,13 @@ static int describe_cols(struct bronze_source *s, SQLSMALLINT n, bronze_schema *
         /* drivers report characters types as "unsigned": only integers care */
         bronze_field f = {0};
         map_col(c, uns == SQL_TRUE, &f);
+        if (s->psql) {
+            SQLCHAR tn[64] = "";
+            SQLSMALLINT tl = 0;
+            if (SQL_SUCCEEDED(SQLColAttribute(s->st, (SQLUSMALLINT)(i + 1), SQL_DESC_TYPE_NAME, tn,
+                                              sizeof tn, &tl, NULL)))
+                map_psql(c, (const char *)tn, &f);
+        }
         char colname[32];
         if (!name[0]) {
             snprintf(colname, sizeof colname, "column%d", i + 1);
@@ -452,16 +677,9 @@ fail:
     return -1;
 }
 
-static int find_col(const bronze_schema *sc, const char *name)
+static const char *field_name(const void *sc, size_t i)
 {
-    int hit = -1, hits = 0;
-    for (size_t i = 0; i < sc->ncols; i++)
-        if (!strcmp(sc->fields[i].name, name))
-            return (int)i;
-    for (size_t i = 0; i < sc->ncols; i++)
-        if (!strcasecmp(sc->fields[i].name, name))
-            hit = (int)i, hits++;
-    return hits == 1 ? hit : -1;
+    return ((const bronze_schema *)sc)->fields[i].name;
 }
 
 /* UTF-8 -> UTF-16 (for a text cursor parameter). */
@@ -536,19 +754,18 @@ static int utf16_to_utf8(const SQLWCHAR *u, size_t n, bronze_buf *out)
 }
 
 /* Binds the last cursor (minus the lookback) to parameter 1. */
-static int bind_cursor(struct bronze_source *s, const bronze_field *f, const oc_col *c,
-                       bronze_err *err)
+static int bind_cursor(oc_drv *s, const bronze_field *f, const oc_col *c, bronze_err *err)
 {
     const bronze_config *cfg = s->cfg;
     bronze_buf text = BRONZE_BUF_INIT;
-    int rc = bronze_dbc_cursor_bind_text(f->type, f->scale, s->last_cursor, &s->lookback, &text);
+    int rc = bronze_dbc_cursor_bind_text(f->type, f->scale, s->last_cursor, s->lookback, &text);
     if (rc == -2) {
         bronze_buf_free(&text);
         return bronze_err_set(err, BRONZE_E_CONFIG,
                               "%s: source.db.incremental.lookback: '%s' does not apply to cursor "
                               "column '%s' (%s); over ODBC use a number, or a fixed-length "
                               "interval (seconds to weeks) on a date/time column",
-                              cfg->path, s->lookback.text, f->name, bronze_type_name(f->type));
+                              cfg->path, s->lookback->text, f->name, bronze_type_name(f->type));
     }
     if (rc) {
         bronze_buf_free(&text);
@@ -578,9 +795,9 @@ static int bind_cursor(struct bronze_source *s, const bronze_field *f, const oc_
             return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
         }
         s->param_ind = (SQLLEN)s->param.len;
-        if (c->kind == OK_TS) {
+        if (c->kind == OK_TS || c->kind == OK_PGTS) {
             sqltype = SQL_TYPE_TIMESTAMP, size = 26, digits = 6;
-        } else if (c->kind == OK_DATE) {
+        } else if (c->kind == OK_DATE || c->kind == OK_PGDATE) {
             sqltype = SQL_TYPE_DATE, size = 10, digits = 0;
         } else if (c->kind == OK_DEC || c->kind == OK_ATEXT) {
             sqltype = SQL_DECIMAL;
@@ -609,22 +826,11 @@ static void free_cols(oc_col *cols, size_t n)
     free(cols);
 }
 
-static bool same_schema(const bronze_schema *a, const bronze_schema *b)
+/* Connects, prepares, describes and binds the cursor parameter: a new schema
+ * and the cursor column in *out_desc, column buffers for the fetch. */
+static int odbc_setup(void *d, bronze_dbd_desc *out_desc, bronze_err *err)
 {
-    if (a->ncols != b->ncols)
-        return false;
-    for (size_t i = 0; i < a->ncols; i++) {
-        const bronze_field *x = &a->fields[i], *y = &b->fields[i];
-        if (strcmp(x->name, y->name) || x->type != y->type || x->precision != y->precision ||
-            x->scale != y->scale)
-            return false;
-    }
-    return true;
-}
-
-/* Connects, prepares, describes and binds the cursor parameter. */
-static int setup(struct bronze_source *s, bronze_err *err)
-{
+    oc_drv *s = d;
     const bronze_config *cfg = s->cfg;
     bronze_buf sql = BRONZE_BUF_INIT;
     bronze_schema *sc = NULL;
@@ -633,7 +839,12 @@ static int setup(struct bronze_source *s, bronze_err *err)
     int rc = -1;
     if (odbc_connect(s, err))
         goto out;
-    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, s->dbc, &s->st))) {
+    SQLHSTMT st = NULL;
+    bool got_st = SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, s->dbc, &st));
+    pthread_mutex_lock(&s->mu);
+    s->st = got_st ? st : NULL;
+    pthread_mutex_unlock(&s->mu);
+    if (!got_st) {
         diag_err(s, SQL_HANDLE_DBC, s->dbc, "allocating a statement", err);
         goto out;
     }
@@ -660,18 +871,9 @@ static int setup(struct bronze_source *s, bronze_err *err)
         goto out;
     int cc = -1;
     if (incremental) {
-        cc = find_col(sc, cfg->db.cursor_column);
+        cc = bronze_dbc_find_name(sc->ncols, field_name, sc, cfg->db.cursor_column);
         if (cc < 0) {
-            bronze_buf names = BRONZE_BUF_INIT;
-            for (size_t i = 0; i < sc->ncols && i < 30; i++)
-                bronze_buf_printf(&names, "%s%s", i ? ", " : "", sc->fields[i].name);
-            bronze_buf_cstr(&names);
-            bronze_err_set(err, BRONZE_E_CONFIG,
-                           "%s: source.db.incremental.cursor_column / incremental_key: cursor "
-                           "column '%s' is not among the query's columns (%s%s)",
-                           cfg->path, cfg->db.cursor_column, names.data ? (char *)names.data : "",
-                           sc->ncols > 30 ? ", ..." : "");
-            bronze_buf_free(&names);
+            bronze_dbc_err_no_cursor_column(cfg, sc->ncols, field_name, sc, err);
             goto out;
         }
         if (sc->fields[cc].type == BRONZE_T_JSON) {
@@ -700,6 +902,40 @@ static int setup(struct bronze_source *s, bronze_err *err)
                 goto out;
         }
     }
+    /* psqlodbc: the columns map_psql recovers are read as PostgreSQL's text
+     * (SELECT c1, c2::text ... FROM (<prepared query>) bronze_q(c1, c2 ...),
+     * positional like postgres.c's COPY, so duplicate names are harmless) */
+    bool any_cast = false;
+    for (SQLSMALLINT i = 0; i < n; i++)
+        any_cast |= cols[i].cast;
+    if (any_cast) {
+        bronze_buf w = BRONZE_BUF_INIT;
+        int wr = bronze_buf_printf(&w, "SELECT ");
+        for (SQLSMALLINT i = 0; i < n && !wr; i++) {
+            wr = bronze_buf_printf(&w, "%sc%d%s AS ", i ? ", " : "", i + 1,
+                                   cols[i].cast ? "::text" : "");
+            wr = wr ? wr : bronze_dbc_quote_ident(&w, sc->fields[i].name, '"');
+        }
+        wr = wr ? wr : bronze_buf_printf(&w, " FROM (");
+        wr = wr ? wr : bronze_buf_append(&w, sql.data, strlen((const char *)sql.data));
+        wr = wr ? wr : bronze_buf_printf(&w, "\n) bronze_q(");
+        for (SQLSMALLINT i = 0; i < n && !wr; i++)
+            wr = bronze_buf_printf(&w, "%sc%d", i ? ", " : "", i + 1);
+        wr = wr ? wr : bronze_buf_printf(&w, ")");
+        if (wr || bronze_buf_cstr(&w)) {
+            bronze_buf_free(&w);
+            goto oom;
+        }
+        bronze_buf_free(&sql);
+        sql = w;
+        SQLFreeStmt(s->st, SQL_CLOSE);
+        if (!SQL_SUCCEEDED(SQLPrepare(s->st, sql.data, SQL_NTS))) {
+            diag_err(s, SQL_HANDLE_STMT, s->st, "preparing the query", err);
+            goto out;
+        }
+        if (s->last_cursor && cc >= 0 && bind_cursor(s, &sc->fields[cc], &cols[cc], err))
+            goto out;
+    }
     /* block buffers or row mode */
     bool any_long = false;
     size_t row_bytes = 0;
@@ -722,21 +958,14 @@ static int setup(struct bronze_source *s, bronze_err *err)
                 goto oom;
         }
     }
-    if (s->schema && same_schema(s->schema, sc)) {
-        bronze_schema_free(sc);
-    } else {
-        bronze_schema_free(s->schema);
-        s->schema = sc;
-    }
+    out_desc->schema = sc;
+    out_desc->cursor_col = cc;
+    out_desc->numeric_text = cc >= 0 && cols[cc].kind == OK_ATEXT;
     sc = NULL;
     free_cols(s->cols, s->ncols);
     s->cols = cols;
     s->ncols = (size_t)n;
     cols = NULL;
-    s->cursor_col = cc;
-    bronze_dbc_cursor_free(&s->cur);
-    if (cc >= 0)
-        bronze_dbc_cursor_init(&s->cur, &s->schema->fields[cc], s->cols[cc].kind == OK_ATEXT);
     BRONZE_DEBUG("odbc: described %d column(s) on %s (%s)", n, s->target,
                  s->row_mode ? "row at a time" : "block fetch");
     rc = 0;
@@ -752,30 +981,11 @@ out:
     return rc;
 }
 
-static int setup_retrying(struct bronze_source *s, bronze_err *err)
-{
-    int max = s->cfg->run.max_retries > 0 ? s->cfg->run.max_retries : 0;
-    for (int attempt = 0;; attempt++) {
-        bronze_err_clear(err);
-        if (!setup(s, err))
-            return 0;
-        if (err->kind != BRONZE_E_RETRY)
-            return -1;
-        if (attempt >= max) {
-            if (max)
-                bronze_err_prefix(err, "gave up after %d attempt(s)", attempt + 1);
-            err->kind = BRONZE_E_RETRY;
-            return -1;
-        }
-        BRONZE_WARN("%s; retrying (%d of %d)", err->msg, attempt + 1, max);
-        bronze_dbc_backoff_sleep(attempt);
-    }
-}
-
 /* ------------------------------------------------------------ execute */
 
-static int execute(struct bronze_source *s, bronze_err *err)
+static int odbc_start(void *d, bronze_err *err)
 {
+    oc_drv *s = d;
     SQLFreeStmt(s->st, SQL_UNBIND);
     SQLRETURN r;
     if (!s->row_mode) {
@@ -813,72 +1023,97 @@ static int execute(struct bronze_source *s, bronze_err *err)
     s->fetched = 0;
     s->block_pos = 0;
     s->row = 0;
-    s->state = ST_FETCH;
+    s->fetching = true;
     return 0;
 }
 
 /* -------------------------------------------------------------- open */
 
-static void odbc_close(bronze_source *s)
+/* Looks at the SIGINT/SIGTERM flag every 100 ms; on a signal, cancels the
+ * statement that runs (the server stops a query that has sent no row, say
+ * pg_sleep or a big sort, instead of running on after we exit). */
+static void *watch(void *arg)
 {
+    oc_drv *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        bool stop = s->stop_watch;
+        pthread_mutex_unlock(&s->mu);
+        if (stop)
+            return NULL;
+        if (bronze_interrupt_sleep_ms(100)) {
+            pthread_mutex_lock(&s->mu);
+            if (s->st && !s->stop_watch && SQL_SUCCEEDED(SQLCancel(s->st)))
+                BRONZE_INFO("odbc: asked the server to cancel the running query");
+            pthread_mutex_unlock(&s->mu);
+            return NULL;
+        }
+    }
+}
+
+static void odbc_disconnect(void *d)
+{
+    oc_drv *s = d;
+    disconnect(s);
+    s->fetching = false;
+}
+
+static void odbc_destroy(void *d)
+{
+    oc_drv *s = d;
     if (!s)
         return;
+    if (s->watching) {
+        pthread_mutex_lock(&s->mu);
+        s->stop_watch = true;
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->watcher, NULL);
+    }
     disconnect(s);
-    bronze_schema_free(s->schema);
+    pthread_mutex_destroy(&s->mu);
     free_cols(s->cols, s->ncols);
     free(s->row_status);
-    free(s->last_cursor);
     free(s->target);
-    if (s->password) {
-        explicit_bzero(s->password, strlen(s->password));
-        free(s->password);
-    }
+    char *pw[] = {s->password, s->password2};
+    for (size_t i = 0; i < 2; i++)
+        if (pw[i]) {
+            explicit_bzero(pw[i], strlen(pw[i]));
+            free(pw[i]);
+        }
     bronze_buf_free(&s->param);
-    bronze_buf_free(&s->cursor_text);
     bronze_buf_free(&s->scratch);
     bronze_buf_free(&s->utf8);
-    bronze_dbc_cursor_free(&s->cur);
     free(s);
 }
 
-static int odbc_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_err *err)
+static int odbc_create(void **out, const bronze_dbd_args *args, bronze_err *err)
 {
     if (MB_CUR_MAX == 1) /* main() did this already; a source used on its own */
         bronze_utf8_locale();
-    const bronze_config *cfg = ctx->cfg;
-    *out = NULL;
-    bronze_dbc_lookback lookback;
-    if (bronze_dbc_open_checks(cfg, &lookback, err))
-        return -1;
-    struct bronze_source *s = calloc(1, sizeof *s);
+    oc_drv *s = calloc(1, sizeof *s);
+    *out = s;
     if (!s)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
-    s->cfg = cfg;
-    s->dry_run = ctx->dry_run;
-    s->cursor_col = -1;
-    s->lookback = lookback;
-    bool incremental = cfg->db.incremental && cfg->db.cursor_column && *cfg->db.cursor_column;
-    if (incremental && ctx->last_cursor && !(s->last_cursor = strdup(ctx->last_cursor))) {
-        odbc_close(s);
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
-    }
-    if (parse_conn(s, err) || setup_retrying(s, err)) {
-        odbc_close(s);
+    pthread_mutex_init(&s->mu, NULL);
+    s->cfg = args->cfg;
+    s->last_cursor = args->last_cursor;
+    s->lookback = args->lookback;
+    if (parse_conn(s, err))
         return -1;
-    }
-    *out = s;
+    s->watching = pthread_create(&s->watcher, NULL, watch, s) == 0;
+    if (!s->watching)
+        BRONZE_DEBUG("odbc: no watcher thread: a signal cannot cancel a running query");
     return 0;
 }
 
-static const bronze_schema *odbc_schema(bronze_source *s)
+static void odbc_use_schema(void *d, const bronze_schema *schema)
 {
-    return s->schema;
+    ((oc_drv *)d)->schema = schema;
 }
 
 /* ------------------------------------------------------------ convert */
 
-static int value_err(struct bronze_source *s, size_t col, const char *what, const char *text,
-                     bronze_err *err)
+static int value_err(oc_drv *s, size_t col, const char *what, const char *text, bronze_err *err)
 {
     const bronze_field *f = &s->schema->fields[col];
     return bronze_err_set(err, BRONZE_E_RUNTIME,
@@ -889,8 +1124,7 @@ static int value_err(struct bronze_source *s, size_t col, const char *what, cons
 
 /* Converts a value held at p (n bytes; text kinds NUL-terminated by the
  * driver, n without it) into the batch. */
-static int put_value(struct bronze_source *s, bronze_batch *b, size_t i, const char *p, size_t n,
-                     bronze_err *err)
+static int put_value(oc_drv *s, bronze_batch *b, size_t i, const char *p, size_t n, bronze_err *err)
 {
     const oc_col *c = &s->cols[i];
     const bronze_field *f = &s->schema->fields[i];
@@ -982,6 +1216,28 @@ static int put_value(struct bronze_source *s, bronze_batch *b, size_t i, const c
         bronze_batch_put_i64(b, us);
         return 0;
     }
+    case OK_PGDATE:
+    case OK_PGTS: {
+        int64_t v;
+        if (pg_datetime_text(p, n, c->kind == OK_PGTS, &v))
+            return value_err(s, i, c->kind == OK_PGTS ? "not a timestamp:" : "not a date:", p, err);
+        if (c->kind == OK_PGTS)
+            bronze_batch_put_i64(b, v);
+        else
+            bronze_batch_put_i32(b, (int32_t)v);
+        return 0;
+    }
+    case OK_PGBOOL: {
+        size_t k = n;
+        while (k && p[k - 1] == ' ')
+            k--;
+        bool t = (k == 1 && (p[0] == '1' || p[0] == 't')) || (k == 4 && !strncmp(p, "true", 4));
+        bool no = (k == 1 && (p[0] == '0' || p[0] == 'f')) || (k == 5 && !strncmp(p, "false", 5));
+        if (!t && !no)
+            return value_err(s, i, "not a boolean:", p, err);
+        bronze_batch_put_bool(b, t);
+        return 0;
+    }
     case OK_WTEXT:
         if (utf16_to_utf8((const SQLWCHAR *)(const void *)p, n / sizeof(SQLWCHAR), &s->utf8))
             return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
@@ -1009,7 +1265,7 @@ static size_t term_bytes(const oc_col *c)
 
 /* One row from the current block. Returns 0, 1 when a value was truncated
  * (the caller switches to row mode), -1 on error. */
-static int put_block_row(struct bronze_source *s, bronze_batch *b, size_t r, bronze_err *err)
+static int put_block_row(oc_drv *s, bronze_batch *b, size_t r, bronze_err *err)
 {
     for (size_t i = 0; i < s->ncols; i++) {
         const oc_col *c = &s->cols[i];
@@ -1041,7 +1297,7 @@ static int put_block_row(struct bronze_source *s, bronze_batch *b, size_t r, bro
 }
 
 /* One row with SQLGetData for every column (long values in pieces). */
-static int get_row(struct bronze_source *s, bronze_batch *b, bronze_err *err)
+static int get_row(oc_drv *s, bronze_batch *b, bronze_err *err)
 {
     for (size_t i = 0; i < s->ncols; i++) {
         const oc_col *c = &s->cols[i];
@@ -1128,58 +1384,20 @@ static int get_row(struct bronze_source *s, bronze_batch *b, bronze_err *err)
 
 /* ---------------------------------------------------------------- next */
 
-static int restart(struct bronze_source *s, bronze_batch *b, bool consume, bronze_err *err)
+static int odbc_fetch(void *d, bronze_batch *b, bronze_err *err)
 {
-    int max = s->cfg->run.max_retries > 0 ? s->cfg->run.max_retries : 0;
-    bronze_batch_clear(b);
-    disconnect(s);
-    s->state = ST_IDLE;
-    if (consume) {
-        if (s->restarts >= max) {
-            if (max)
-                bronze_err_prefix(err, "gave up after %d restart(s)", s->restarts);
-            err->kind = BRONZE_E_RETRY;
-            return -1;
-        }
-        s->restarts++;
-        BRONZE_WARN("%s; reconnecting and starting the extraction over (%d of %d)", err->msg,
-                    s->restarts, max);
-        bronze_dbc_backoff_sleep(s->restarts - 1);
-    }
-    bool row_mode = s->row_mode;
-    if (setup_retrying(s, err))
-        return -1;
-    s->row_mode = s->row_mode || row_mode;
-    if (s->cursor_col >= 0)
-        bronze_dbc_cursor_reset(&s->cur);
-    return BRONZE_SRC_RESTART;
-}
-
-static int fail_or_restart(struct bronze_source *s, bronze_batch *b, bronze_err *err)
-{
-    return err->kind == BRONZE_E_RETRY ? restart(s, b, true, err) : -1;
-}
-
-static int odbc_next(bronze_source *s, bronze_batch *b, bronze_err *err)
-{
-    bronze_batch_clear(b);
-    if (s->dry_run || s->state == ST_DONE)
-        return BRONZE_SRC_END;
-    if (s->state == ST_IDLE && execute(s, err))
-        return fail_or_restart(s, b, err);
-    while (!bronze_batch_full(b) && s->state == ST_FETCH) {
+    oc_drv *s = d;
+    while (!bronze_batch_full(b) && s->fetching) {
         if (s->row_mode) {
             SQLRETURN r = SQLFetch(s->st);
             if (r == SQL_NO_DATA) {
-                s->state = ST_DONE;
+                s->fetching = false;
                 break;
             }
-            if (!SQL_SUCCEEDED(r)) {
-                diag_err(s, SQL_HANDLE_STMT, s->st, "fetching rows", err);
-                return fail_or_restart(s, b, err);
-            }
+            if (!SQL_SUCCEEDED(r))
+                return diag_err(s, SQL_HANDLE_STMT, s->st, "fetching rows", err);
             if (get_row(s, b, err))
-                return err->kind == BRONZE_E_RETRY ? fail_or_restart(s, b, err) : -1;
+                return -1;
             continue;
         }
         if (s->block_pos >= s->fetched) {
@@ -1187,15 +1405,13 @@ static int odbc_next(bronze_source *s, bronze_batch *b, bronze_err *err)
             s->block_pos = 0;
             SQLRETURN r = SQLFetch(s->st);
             if (r == SQL_NO_DATA) {
-                s->state = ST_DONE;
+                s->fetching = false;
                 break;
             }
-            if (!SQL_SUCCEEDED(r)) {
-                diag_err(s, SQL_HANDLE_STMT, s->st, "fetching rows", err);
-                return fail_or_restart(s, b, err);
-            }
+            if (!SQL_SUCCEEDED(r))
+                return diag_err(s, SQL_HANDLE_STMT, s->st, "fetching rows", err);
             if (s->fetched == 0) {
-                s->state = ST_DONE;
+                s->fetching = false;
                 break;
             }
         }
@@ -1204,10 +1420,8 @@ static int odbc_next(bronze_source *s, bronze_batch *b, bronze_err *err)
             SQLUSMALLINT st = s->row_status[r];
             if (st == SQL_ROW_NOROW || st == SQL_ROW_DELETED)
                 continue;
-            if (st == SQL_ROW_ERROR) {
-                diag_err(s, SQL_HANDLE_STMT, s->st, "fetching a row", err);
-                return fail_or_restart(s, b, err);
-            }
+            if (st == SQL_ROW_ERROR)
+                return diag_err(s, SQL_HANDLE_STMT, s->st, "fetching a row", err);
             int rc = put_block_row(s, b, r, err);
             if (rc < 0)
                 return -1;
@@ -1216,32 +1430,34 @@ static int odbc_next(bronze_source *s, bronze_batch *b, bronze_err *err)
                             "described; reading row at a time and starting over",
                             (unsigned long long)s->row + 1, s->schema->fields[s->trunc_col].name);
                 s->row_mode = true;
-                return restart(s, b, false, err);
+                return BRONZE_DBD_REDO;
             }
         }
     }
-    if (s->cursor_col >= 0 && bronze_dbc_cursor_scan(&s->cur, b, (size_t)s->cursor_col))
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
-    return b->nrows ? BRONZE_SRC_ROWS : BRONZE_SRC_END;
+    return s->fetching ? BRONZE_DBD_MORE : BRONZE_DBD_END;
 }
 
-static const char *odbc_cursor(bronze_source *s)
+static const bronze_dbd_vt odbc_driver = {
+    .name = "odbc",
+    .create = odbc_create,
+    .setup = odbc_setup,
+    .use_schema = odbc_use_schema,
+    .start = odbc_start,
+    .fetch = odbc_fetch,
+    .disconnect = odbc_disconnect,
+    .destroy = odbc_destroy,
+};
+
+static int odbc_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_err *err)
 {
-    if (s->cursor_col < 0 || !s->cur.have)
-        return s->last_cursor;
-    int cmp;
-    if (s->last_cursor && !bronze_dbc_cursor_cmp_text(&s->cur, s->last_cursor, &cmp) && cmp >= 0)
-        return s->last_cursor;
-    if (bronze_dbc_cursor_text(&s->cur, &s->cursor_text))
-        return s->last_cursor;
-    return (const char *)s->cursor_text.data;
+    return bronze_dbd_open(out, &odbc_driver, ctx, err);
 }
 
 const bronze_source_vt bronze_source_odbc = {
     .name = "odbc",
     .open = odbc_open,
-    .schema = odbc_schema,
-    .next = odbc_next,
-    .cursor = odbc_cursor,
-    .close = odbc_close,
+    .schema = bronze_dbd_schema,
+    .next = bronze_dbd_next,
+    .cursor = bronze_dbd_cursor,
+    .close = bronze_dbd_close,
 };

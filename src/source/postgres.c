@@ -33,20 +33,34 @@
  *
  * Errors: SQLSTATE class 08, 40001, 40P01, 57P01-57P03 and a lost connection
  * are BRONZE_E_RETRY; the rest (auth 28xxx, 42xxx ...) fail at once with the
- * server's message. A transient error mid-stream reconnects and returns
- * BRONZE_SRC_RESTART (at most run.max_retries times per open). The
- * connection string and password never reach a log line or message.
+ * server's message. Retries, RESTART, the cursor maximum and the schemas'
+ * lifetime are the shared skeleton's (db_driver.c); this file is its driver.
+ *
+ * Secrets: the target in messages is built from PQconninfoParse's options
+ * without the password; strings that libpq would take apart so that the
+ * password lands in an option it echoes (no "@host", an unescaped '@') are
+ * config errors that quote nothing, and are never retried.
+ *
+ * Signals: the connection set-up (PQconnectStartParams) and the COPY run
+ * asynchronously and every wait polls the socket for at most 100 ms before
+ * looking at the SIGINT/SIGTERM flag; on one a running query is cancelled on
+ * the server (PQcancel) and the source fails at once.
  */
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "source/db_common.h"
+#include "source/db_driver.h"
 #include "source/source.h"
 #include "util/buf.h"
+#include "util/interrupt.h"
 #include "util/log.h"
 
 /* Type OIDs (pg_type.dat). */
@@ -110,31 +124,24 @@ typedef struct pg_col {
 #define NUMERIC_PINF 0xD000
 #define NUMERIC_NINF 0xF000
 
-enum { ST_IDLE, ST_COPY, ST_DONE };
-
-struct bronze_source {
+typedef struct pg_drv {
     const bronze_config *cfg;
-    bool dry_run;
-    char *target;   /* "host=... port=... dbname=... user=...", never the password */
-    char *password; /* only to scrub it out of driver messages */
+    const char *last_cursor;             /* the skeleton's; NULL: none */
+    const bronze_dbc_lookback *lookback; /* the skeleton's */
+    char *target; /* "host=... port=... dbname=... user=...", never the password */
     PGconn *conn;
-    bronze_schema *schema;
+    bool multi_host;             /* host=a,b: libpq's blocking connect tries them in turn */
+    const bronze_schema *schema; /* the skeleton's (use_schema) */
     pg_col *cols;
     size_t ncols;
     bronze_buf copy_sql;
-    char *last_cursor;
-    bronze_dbc_lookback lookback;
-    int cursor_col; /* -1: not tracking */
-    bronze_dbc_cursor cur;
-    bronze_buf cursor_text;
     bronze_buf scratch; /* numeric text */
-    int restarts;
-    int state;
+    bool in_copy;
     char *msg; /* current CopyData message (libpq's; PQfreemem) */
     size_t msg_len, msg_pos;
     bool header_done, trailer_seen;
     uint64_t row; /* rows decoded so far */
-};
+} pg_drv;
 
 /* ------------------------------------------------------------ helpers */
 
@@ -167,12 +174,13 @@ static void notice_cb(void *arg, const char *message)
         BRONZE_DEBUG("postgres: server says: %.*s", (int)n, message);
 }
 
-/* Copies a driver message into err without its trailing newline and with the
- * password (if any) masked. */
-static int set_err(struct bronze_source *s, bronze_err *err, bronze_err_kind kind, const char *fmt,
-                   ...) __attribute__((format(printf, 4, 5)));
-static int set_err(struct bronze_source *s, bronze_err *err, bronze_err_kind kind, const char *fmt,
-                   ...)
+/* Copies a driver message into err without its trailing newline. libpq's
+ * messages never quote the password, and `target` is built from the parsed
+ * options without it; nothing is searched for a guessed secret (a short or
+ * mis-parsed password would mangle the message and still leak the rest). */
+static int set_err(pg_drv *s, bronze_err *err, bronze_err_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int set_err(pg_drv *s, bronze_err *err, bronze_err_kind kind, const char *fmt, ...)
 {
     if (!err)
         return -1;
@@ -184,8 +192,7 @@ static int set_err(struct bronze_source *s, bronze_err *err, bronze_err_kind kin
     size_t n = strlen(err->msg);
     while (n && (err->msg[n - 1] == '\n' || err->msg[n - 1] == ' '))
         err->msg[--n] = 0;
-    if (s && s->password)
-        bronze_dbc_scrub(err->msg, sizeof err->msg, s->password);
+    (void)s;
     return -1;
 }
 
@@ -199,7 +206,7 @@ static bool sqlstate_retryable(const char *st)
 
 /* err from a failed PGresult (or NULL result). `what` says what was done.
  * The kind follows the SQLSTATE; a lost connection is always retryable. */
-static int result_err(struct bronze_source *s, const PGresult *r, const char *what, bronze_err *err)
+static int result_err(pg_drv *s, const PGresult *r, const char *what, bronze_err *err)
 {
     const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     const char *prim = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
@@ -219,11 +226,27 @@ static int result_err(struct bronze_source *s, const PGresult *r, const char *wh
 
 /* ------------------------------------------------------------ connect */
 
-/* Parses the connection string (without echoing it on failure) and keeps a
- * masked description plus the password for scrubbing. */
-static int parse_conninfo(struct bronze_source *s, bronze_err *err)
+/* A comma-separated list of port numbers (libpq's multi-host form). */
+static bool ports_ok(const char *v)
+{
+    for (const char *p = v; *p; p++)
+        if (!(*p >= '0' && *p <= '9') && *p != ',')
+            return false;
+    return true;
+}
+
+/* Parses the connection string (PQconninfoParse) and keeps a description of
+ * the target built from the parsed options, never the password. Strings that
+ * libpq would take apart in a way that puts the password into an option it
+ * echoes in its messages are refused here as config errors that quote
+ * nothing: a URL without "@host" (postgresql://user:secret parses the
+ * password as the port), an unescaped '@' in the password (the rest of the
+ * password becomes the host), any option whose value holds the password. */
+static int parse_conninfo(pg_drv *s, bronze_err *err)
 {
     const bronze_config *cfg = s->cfg;
+    const char *where = cfg->path ? cfg->path : "config";
+    const char *var = cfg->db.conn_str_env ? cfg->db.conn_str_env : "the environment";
     char *perr = NULL;
     PQconninfoOption *opts = PQconninfoParse(cfg->env.conn_str, &perr);
     if (!opts) {
@@ -232,10 +255,10 @@ static int parse_conninfo(struct bronze_source *s, bronze_err *err)
         return bronze_err_set(err, BRONZE_E_CONFIG,
                               "%s: source.db.conn_str_env: the connection string in %s is not a "
                               "valid PostgreSQL URI or keyword string",
-                              cfg->path ? cfg->path : "config",
-                              cfg->db.conn_str_env ? cfg->db.conn_str_env : "the environment");
+                              where, var);
     }
-    const char *host = NULL, *hostaddr = NULL, *port = NULL, *db = NULL, *user = NULL;
+    const char *host = NULL, *hostaddr = NULL, *port = NULL, *db = NULL, *user = NULL,
+               *password = NULL;
     for (PQconninfoOption *o = opts; o->keyword; o++) {
         if (!o->val || !*o->val)
             continue;
@@ -250,8 +273,26 @@ static int parse_conninfo(struct bronze_source *s, bronze_err *err)
         else if (!strcmp(o->keyword, "user"))
             user = o->val;
         else if (!strcmp(o->keyword, "password"))
-            s->password = strdup(o->val);
+            password = o->val;
     }
+    const char *bad = NULL;
+    if (port && !ports_ok(port))
+        bad = "the port is not a number (in a URL the password goes between ':' and '@': "
+              "postgresql://user:password@host:port/db)";
+    else if ((host && strchr(host, '@')) || (hostaddr && strchr(hostaddr, '@')))
+        bad = "the host holds an '@' (an '@' in a user name or password must be "
+              "percent-encoded as %40)";
+    for (PQconninfoOption *o = opts; !bad && password && o->keyword; o++)
+        if (o->val && strcmp(o->keyword, "password") && !strcmp(o->val, password))
+            bad = "an option other than the password holds the password";
+    if (bad) {
+        PQconninfoFree(opts);
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: source.db.conn_str_env: the connection string in %s cannot "
+                              "be used: %s",
+                              where, var, bad);
+    }
+    s->multi_host = (host && strchr(host, ',')) || (hostaddr && strchr(hostaddr, ','));
     bronze_buf t = BRONZE_BUF_INIT;
     bronze_buf_printf(&t, "host=%s", host ? host : hostaddr ? hostaddr : "(default)");
     if (port)
@@ -268,7 +309,49 @@ static int parse_conninfo(struct bronze_source *s, bronze_err *err)
     return 0;
 }
 
-static int pg_connect(struct bronze_source *s, bronze_err *err)
+static double mono_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* PQconnectdbParams whose wait a SIGINT/SIGTERM ends at once (*stopped), in
+ * 100 ms polls of the socket. libpq enforces connect_timeout only in its
+ * blocking call, so this does it for the one host (*timed_out); a multi-host
+ * string keeps libpq's blocking call, which moves on to the next host after a
+ * timeout. NULL on OOM, stop or timeout. */
+static PGconn *connect_params(const pg_drv *s, const char *const *kw, const char *const *val,
+                              int timeout_s, bool *stopped, bool *timed_out)
+{
+    *stopped = *timed_out = false;
+    if (s->multi_host)
+        return PQconnectdbParams(kw, val, 1);
+    PGconn *c = PQconnectStartParams(kw, val, 1);
+    if (!c || PQstatus(c) == CONNECTION_BAD)
+        return c;
+    double deadline = timeout_s > 0 ? mono_s() + timeout_s : 0;
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+        struct pollfd p = {.fd = PQsocket(c),
+                           .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        for (;;) {
+            if (bronze_interrupted() || (deadline && mono_s() >= deadline)) {
+                *stopped = bronze_interrupted() != 0;
+                *timed_out = !*stopped;
+                PQfinish(c);
+                return NULL;
+            }
+            int n = poll(&p, 1, 100);
+            if (n > 0 || (n < 0 && errno != EINTR))
+                break; /* ready, or an error PQconnectPoll reports */
+        }
+        st = PQconnectPoll(c);
+    }
+    return c;
+}
+
+static int pg_connect(pg_drv *s, bronze_err *err)
 {
     char tmo[24];
     int t = s->cfg->run.timeout_seconds;
@@ -282,7 +365,14 @@ static int pg_connect(struct bronze_source *s, bronze_err *err)
                         "client_encoding",  "connect_timeout", NULL};
     const char *val[] = {"1",    "30", "10", "6", s->cfg->env.conn_str, "bronze-extract",
                          "UTF8", tmo,  NULL};
-    s->conn = PQconnectdbParams(kw, val, 1);
+    bool stopped, timed_out;
+    s->conn = connect_params(s, kw, val, t > 0 ? (t < 2 ? 2 : t) : 0, &stopped, &timed_out);
+    if (stopped)
+        return bronze_dbd_check_interrupt("postgres", err);
+    if (timed_out)
+        return set_err(s, err, BRONZE_E_RETRY,
+                       "postgres: cannot connect to %s: timeout expired after %d s", s->target,
+                       t < 2 ? 2 : t);
     if (!s->conn)
         return set_err(s, err, BRONZE_E_RUNTIME, "postgres: out of memory connecting");
     if (PQstatus(s->conn) == CONNECTION_OK) {
@@ -312,7 +402,7 @@ static int pg_connect(struct bronze_source *s, bronze_err *err)
 
 /* PQprepare + PQdescribePrepared; on failure err is set and `state` holds
  * the SQLSTATE ("" when none). */
-static PGresult *describe(struct bronze_source *s, const char *sql, const char *what, char state[6],
+static PGresult *describe(pg_drv *s, const char *sql, const char *what, char state[6],
                           bronze_err *err)
 {
     state[0] = 0;
@@ -416,7 +506,7 @@ static void map_type(Oid oid, int typmod, pg_col *c, bronze_field *f)
 
 /* The server's name for a column type ("timestamp with time zone",
  * "numeric(12,2)"), for the cursor cast. Caller frees. */
-static char *type_name(struct bronze_source *s, Oid oid, int typmod, bronze_err *err)
+static char *type_name(pg_drv *s, Oid oid, int typmod, bronze_err *err)
 {
     char a[16], b[16];
     snprintf(a, sizeof a, "%u", oid);
@@ -435,22 +525,18 @@ static char *type_name(struct bronze_source *s, Oid oid, int typmod, bronze_err 
     return out;
 }
 
-/* Finds the cursor column: exact name first, else a unique case-insensitive
- * match (unquoted identifiers fold to lower case). */
+static const char *result_name(const void *r, size_t i)
+{
+    return PQfname((const PGresult *)r, (int)i);
+}
+
 static int find_column(const PGresult *r, const char *name)
 {
-    int n = PQnfields(r), hit = -1, hits = 0;
-    for (int i = 0; i < n; i++)
-        if (!strcmp(PQfname(r, i), name))
-            return i;
-    for (int i = 0; i < n; i++)
-        if (!strcasecmp(PQfname(r, i), name))
-            hit = i, hits++;
-    return hits == 1 ? hit : -1;
+    return bronze_dbc_find_name((size_t)PQnfields(r), result_name, r, name);
 }
 
 /* Right-hand side of `col > ...` for the last cursor, in `out`. */
-static int cursor_rhs(struct bronze_source *s, const char *tname, bronze_type bt, bool numeric_text,
+static int cursor_rhs(pg_drv *s, const char *tname, bronze_type bt, bool numeric_text,
                       bronze_buf *out, bronze_err *err)
 {
     const bronze_config *cfg = s->cfg;
@@ -463,7 +549,7 @@ static int cursor_rhs(struct bronze_source *s, const char *tname, bronze_type bt
     bool number = bt == BRONZE_T_INT16 || bt == BRONZE_T_INT32 || bt == BRONZE_T_INT64 ||
                   bt == BRONZE_T_FLOAT || bt == BRONZE_T_DOUBLE || bt == BRONZE_T_DECIMAL ||
                   numeric_text;
-    switch (s->lookback.kind) {
+    switch (s->lookback->kind) {
     case BRONZE_DBC_LB_NONE:
         rc = bronze_buf_printf(out, "%s::%s", lit, tname);
         break;
@@ -473,9 +559,9 @@ static int cursor_rhs(struct bronze_source *s, const char *tname, bronze_type bt
             return bronze_err_set(err, BRONZE_E_CONFIG,
                                   "%s: source.db.incremental.lookback: an interval ('%s') needs a "
                                   "date, timestamp or time cursor column; '%s' is %s",
-                                  cfg->path, s->lookback.text, cfg->db.cursor_column, tname);
+                                  cfg->path, s->lookback->text, cfg->db.cursor_column, tname);
         }
-        char *lb = PQescapeLiteral(s->conn, s->lookback.text, strlen(s->lookback.text));
+        char *lb = PQescapeLiteral(s->conn, s->lookback->text, strlen(s->lookback->text));
         if (!lb) {
             PQfreemem(lit);
             return result_err(s, NULL, "quoting the lookback", err);
@@ -487,13 +573,13 @@ static int cursor_rhs(struct bronze_source *s, const char *tname, bronze_type bt
     case BRONZE_DBC_LB_NUMBER:
         /* the text is validated digits[.digits]: safe to paste */
         if (bt == BRONZE_T_DATE)
-            rc =
-                bronze_buf_printf(out, "(%s::date - %s * interval '1 day')", lit, s->lookback.text);
+            rc = bronze_buf_printf(out, "(%s::date - %s * interval '1 day')", lit,
+                                   s->lookback->text);
         else if (datetime)
             rc = bronze_buf_printf(out, "(%s::%s - %s * interval '1 second')", lit, tname,
-                                   s->lookback.text);
+                                   s->lookback->text);
         else if (number)
-            rc = bronze_buf_printf(out, "(%s::%s - %s)", lit, tname, s->lookback.text);
+            rc = bronze_buf_printf(out, "(%s::%s - %s)", lit, tname, s->lookback->text);
         else {
             PQfreemem(lit);
             return bronze_err_set(err, BRONZE_E_CONFIG,
@@ -509,22 +595,11 @@ static int cursor_rhs(struct bronze_source *s, const char *tname, bronze_type bt
     return 0;
 }
 
-static bool same_schema(const bronze_schema *a, const bronze_schema *b)
+/* Connects and describes: a new schema and the cursor column in *out_desc;
+ * cols and copy_sql for the COPY. */
+static int pg_setup(void *d, bronze_dbd_desc *out_desc, bronze_err *err)
 {
-    if (a->ncols != b->ncols)
-        return false;
-    for (size_t i = 0; i < a->ncols; i++) {
-        const bronze_field *x = &a->fields[i], *y = &b->fields[i];
-        if (strcmp(x->name, y->name) || x->type != y->type || x->precision != y->precision ||
-            x->scale != y->scale)
-            return false;
-    }
-    return true;
-}
-
-/* Connects and describes; fills schema, cols, copy_sql, cursor tracker. */
-static int setup(struct bronze_source *s, bronze_err *err)
-{
+    pg_drv *s = d;
     const bronze_config *cfg = s->cfg;
     bronze_buf base = BRONZE_BUF_INIT, filt = BRONZE_BUF_INIT, sql = BRONZE_BUF_INIT;
     PGresult *r = NULL;
@@ -553,16 +628,7 @@ static int setup(struct bronze_source *s, bronze_err *err)
     if (cfg->db.incremental && cfg->db.cursor_column && *cfg->db.cursor_column) {
         cc = find_column(r, cfg->db.cursor_column);
         if (cc < 0) {
-            bronze_buf names = BRONZE_BUF_INIT;
-            for (int i = 0; i < n && i < 30; i++)
-                bronze_buf_printf(&names, "%s%s", i ? ", " : "", PQfname(r, i));
-            bronze_buf_cstr(&names);
-            bronze_err_set(err, BRONZE_E_CONFIG,
-                           "%s: source.db.incremental.cursor_column / incremental_key: cursor "
-                           "column '%s' is not among the query's columns (%s%s)",
-                           cfg->path, cfg->db.cursor_column, names.data ? (char *)names.data : "",
-                           n > 30 ? ", ..." : "");
-            bronze_buf_free(&names);
+            bronze_dbc_err_no_cursor_column(cfg, (size_t)n, result_name, r, err);
             goto out;
         }
         pg_col pc;
@@ -636,14 +702,9 @@ static int setup(struct bronze_source *s, bronze_err *err)
     if (bronze_buf_printf(&sql, ")) TO STDOUT (FORMAT binary)") || bronze_buf_cstr(&sql))
         goto oom;
 
-    /* install (keep the old schema object when nothing changed: a restart
-     * then leaves the caller's batch valid) */
-    if (s->schema && same_schema(s->schema, schema)) {
-        bronze_schema_free(schema);
-    } else {
-        bronze_schema_free(s->schema);
-        s->schema = schema;
-    }
+    out_desc->schema = schema;
+    out_desc->cursor_col = cc;
+    out_desc->numeric_text = numeric_text;
     schema = NULL;
     free(s->cols);
     s->cols = cols;
@@ -652,10 +713,6 @@ static int setup(struct bronze_source *s, bronze_err *err)
     bronze_buf_free(&s->copy_sql);
     s->copy_sql = sql;
     sql = (bronze_buf)BRONZE_BUF_INIT;
-    s->cursor_col = cc;
-    bronze_dbc_cursor_free(&s->cur);
-    if (cc >= 0)
-        bronze_dbc_cursor_init(&s->cur, &s->schema->fields[cc], numeric_text);
     BRONZE_DEBUG("postgres: described %d column(s) on %s", n, s->target);
     rc = 0;
     goto out;
@@ -676,29 +733,7 @@ out:
     return rc;
 }
 
-/* setup() with connection retries: transient failures (BRONZE_E_RETRY) are
- * retried run.max_retries times with exponential backoff and jitter. */
-static int setup_retrying(struct bronze_source *s, bronze_err *err)
-{
-    int max = s->cfg->run.max_retries > 0 ? s->cfg->run.max_retries : 0;
-    for (int attempt = 0;; attempt++) {
-        bronze_err_clear(err);
-        if (!setup(s, err))
-            return 0;
-        if (err->kind != BRONZE_E_RETRY)
-            return -1;
-        if (attempt >= max) {
-            if (max)
-                bronze_err_prefix(err, "gave up after %d attempt(s)", attempt + 1);
-            err->kind = BRONZE_E_RETRY;
-            return -1;
-        }
-        BRONZE_WARN("%s; retrying (%d of %d)", err->msg, attempt + 1, max);
-        bronze_dbc_backoff_sleep(attempt);
-    }
-}
-
-static void drop_stream(struct bronze_source *s)
+static void drop_stream(pg_drv *s)
 {
     if (s->msg)
         PQfreemem(s->msg);
@@ -707,58 +742,44 @@ static void drop_stream(struct bronze_source *s)
     s->header_done = s->trailer_seen = false;
 }
 
-static void pg_close(bronze_source *s)
+static void pg_disconnect(void *d)
 {
-    if (!s)
-        return;
+    pg_drv *s = d;
     drop_stream(s);
+    s->in_copy = false;
     if (s->conn)
         PQfinish(s->conn);
-    bronze_schema_free(s->schema);
+    s->conn = NULL;
+}
+
+static void pg_destroy(void *d)
+{
+    pg_drv *s = d;
+    if (!s)
+        return;
+    pg_disconnect(s);
     free(s->cols);
     bronze_buf_free(&s->copy_sql);
-    bronze_buf_free(&s->cursor_text);
     bronze_buf_free(&s->scratch);
-    bronze_dbc_cursor_free(&s->cur);
-    free(s->last_cursor);
     free(s->target);
-    if (s->password) {
-        explicit_bzero(s->password, strlen(s->password));
-        free(s->password);
-    }
     free(s);
 }
 
-static int pg_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_err *err)
+static int pg_create(void **out, const bronze_dbd_args *args, bronze_err *err)
 {
-    const bronze_config *cfg = ctx->cfg;
-    *out = NULL;
-    bronze_dbc_lookback lookback;
-    if (bronze_dbc_open_checks(cfg, &lookback, err))
-        return -1;
-    struct bronze_source *s = calloc(1, sizeof *s);
+    pg_drv *s = calloc(1, sizeof *s);
+    *out = s;
     if (!s)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "postgres: out of memory");
-    s->cfg = cfg;
-    s->dry_run = ctx->dry_run;
-    s->cursor_col = -1;
-    s->lookback = lookback;
-    bool incremental = cfg->db.incremental && cfg->db.cursor_column && *cfg->db.cursor_column;
-    if (incremental && ctx->last_cursor && !(s->last_cursor = strdup(ctx->last_cursor))) {
-        pg_close(s);
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "postgres: out of memory");
-    }
-    if (parse_conninfo(s, err) || setup_retrying(s, err)) {
-        pg_close(s);
-        return -1;
-    }
-    *out = s;
-    return 0;
+    s->cfg = args->cfg;
+    s->last_cursor = args->last_cursor;
+    s->lookback = args->lookback;
+    return parse_conninfo(s, err);
 }
 
-static const bronze_schema *pg_schema(bronze_source *s)
+static void pg_use_schema(void *d, const bronze_schema *schema)
 {
-    return s->schema;
+    ((pg_drv *)d)->schema = schema;
 }
 
 /* ------------------------------------------------------------- decode */
@@ -865,7 +886,7 @@ static int numeric_to_text(const uint8_t *p, int32_t len, bronze_buf *out)
     return 0;
 }
 
-static int malformed(struct bronze_source *s, bronze_err *err, const char *what)
+static int malformed(pg_drv *s, bronze_err *err, const char *what)
 {
     return set_err(s, err, BRONZE_E_RUNTIME,
                    "postgres: malformed COPY stream from %s at row %llu: %s", s->target,
@@ -873,8 +894,8 @@ static int malformed(struct bronze_source *s, bronze_err *err, const char *what)
 }
 
 /* Decodes one field (non-NULL, len bytes at p) of column i into the batch. */
-static int decode_field(struct bronze_source *s, bronze_batch *b, size_t i, const uint8_t *p,
-                        int32_t len, bronze_err *err)
+static int decode_field(pg_drv *s, bronze_batch *b, size_t i, const uint8_t *p, int32_t len,
+                        bronze_err *err)
 {
     const pg_col *c = &s->cols[i];
     const bronze_field *f = &s->schema->fields[i];
@@ -1001,7 +1022,7 @@ range:
 
 /* Parses the current message into the batch. Returns 0 when the message is
  * used up, 1 when the batch filled first, -1 on error. */
-static int parse_message(struct bronze_source *s, bronze_batch *b, bronze_err *err)
+static int parse_message(pg_drv *s, bronze_batch *b, bronze_err *err)
 {
     const uint8_t *msg = (const uint8_t *)s->msg;
     size_t len = s->msg_len, pos = s->msg_pos;
@@ -1061,53 +1082,84 @@ static int parse_message(struct bronze_source *s, bronze_batch *b, bronze_err *e
     return 0;
 }
 
-/* A transient failure mid-stream: reconnect, re-describe and ask the job to
- * start over. `err` holds the failure. */
-static int restart(struct bronze_source *s, bronze_batch *b, bronze_err *err)
+/* Asks the server to stop the running query. Closing the socket is not
+ * enough: a query that has not sent a row (pg_sleep, a big sort) would run on
+ * until it tries to. */
+static void cancel_query(pg_drv *s)
 {
-    int max = s->cfg->run.max_retries > 0 ? s->cfg->run.max_retries : 0;
-    bronze_batch_clear(b);
-    drop_stream(s);
-    if (s->conn) {
-        PQfinish(s->conn);
-        s->conn = NULL;
-    }
-    s->state = ST_IDLE;
-    if (s->restarts >= max) {
-        if (max)
-            bronze_err_prefix(err, "gave up after %d restart(s)", s->restarts);
-        err->kind = BRONZE_E_RETRY;
-        return -1;
-    }
-    s->restarts++;
-    BRONZE_WARN("%s; reconnecting and starting the extraction over (%d of %d)", err->msg,
-                s->restarts, max);
-    bronze_dbc_backoff_sleep(s->restarts - 1);
-    if (setup_retrying(s, err))
-        return -1;
-    s->row = 0;
-    if (s->cursor_col >= 0)
-        bronze_dbc_cursor_reset(&s->cur);
-    return BRONZE_SRC_RESTART;
+    PGcancel *c = s->conn ? PQgetCancel(s->conn) : NULL;
+    char why[256] = "";
+    if (c && PQcancel(c, why, sizeof why))
+        BRONZE_INFO("postgres: asked the server to cancel the running query");
+    else
+        BRONZE_WARN("postgres: could not ask the server to cancel the running query%s%s",
+                    why[0] ? ": " : "", why);
+    if (c)
+        PQfreeCancel(c);
 }
 
-static int start_copy(struct bronze_source *s, bronze_err *err)
+/* Waits until the socket is readable, looking every 100 ms for a SIGINT or
+ * SIGTERM (the handler only sets a flag; the signal may land on any thread).
+ * On one: PQcancel, then fail with "interrupted". */
+static int wait_readable(pg_drv *s, bronze_err *err)
 {
-    PGresult *r = PQexec(s->conn, (const char *)s->copy_sql.data);
+    int fd = PQsocket(s->conn);
+    if (fd < 0)
+        return result_err(s, NULL, "reading the query's rows", err);
+    for (;;) {
+        if (bronze_interrupted()) {
+            cancel_query(s);
+            return bronze_dbd_check_interrupt("postgres", err);
+        }
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int n = poll(&p, 1, 100);
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR)
+            return set_err(s, err, BRONZE_E_RETRY, "postgres: waiting for %s failed: %s", s->target,
+                           strerror(errno));
+    }
+}
+
+/* The next result of the query sent with PQsendQuery, waiting interruptibly.
+ * NULL with err set when interrupted (*stop) or the connection broke. */
+static PGresult *next_result(pg_drv *s, bool *stop, bronze_err *err)
+{
+    *stop = false;
+    while (PQisBusy(s->conn)) {
+        if (wait_readable(s, err)) {
+            *stop = true;
+            return NULL;
+        }
+        if (!PQconsumeInput(s->conn))
+            break;
+    }
+    return PQgetResult(s->conn);
+}
+
+static int pg_start(void *d, bronze_err *err)
+{
+    pg_drv *s = d;
+    drop_stream(s);
+    s->row = 0;
+    if (!PQsendQuery(s->conn, (const char *)s->copy_sql.data))
+        return result_err(s, NULL, "running the query", err);
+    bool stop;
+    PGresult *r = next_result(s, &stop, err);
+    if (stop)
+        return -1;
     if (PQresultStatus(r) != PGRES_COPY_OUT) {
         result_err(s, r, "running the query", err);
         PQclear(r);
         return -1;
     }
     PQclear(r);
-    s->state = ST_COPY;
-    s->row = 0;
-    drop_stream(s);
+    s->in_copy = true;
     return 0;
 }
 
 /* The stream ended: collect the final status. */
-static int finish_copy(struct bronze_source *s, bronze_err *err)
+static int finish_copy(pg_drv *s, bronze_err *err)
 {
     PGresult *r;
     int rc = 0;
@@ -1121,30 +1173,31 @@ static int finish_copy(struct bronze_source *s, bronze_err *err)
     if (!rc && !s->trailer_seen)
         rc = malformed(s, err, "the stream ended without its end marker");
     if (!rc)
-        s->state = ST_DONE;
+        s->in_copy = false;
     return rc;
 }
 
-static int pg_next(bronze_source *s, bronze_batch *b, bronze_err *err)
+static int pg_fetch(void *d, bronze_batch *b, bronze_err *err)
 {
-    bronze_batch_clear(b);
-    if (s->dry_run || s->state == ST_DONE)
-        return BRONZE_SRC_END;
-    if (s->state == ST_IDLE && start_copy(s, err))
-        return err->kind == BRONZE_E_RETRY ? restart(s, b, err) : -1;
-    while (!bronze_batch_full(b) && s->state == ST_COPY) {
+    pg_drv *s = d;
+    while (!bronze_batch_full(b) && s->in_copy) {
         if (!s->msg) {
             char *buf = NULL;
-            int n = PQgetCopyData(s->conn, &buf, 0);
+            int n = PQgetCopyData(s->conn, &buf, 1);
+            if (n == 0) { /* nothing buffered: wait for the server, interruptibly */
+                if (wait_readable(s, err))
+                    return -1;
+                if (!PQconsumeInput(s->conn))
+                    return result_err(s, NULL, "reading the query's rows", err);
+                continue;
+            }
             if (n == -1) {
                 if (finish_copy(s, err))
-                    return err->kind == BRONZE_E_RETRY ? restart(s, b, err) : -1;
+                    return -1;
                 break;
             }
-            if (n < 0) {
-                result_err(s, NULL, "reading the query's rows", err);
-                return err->kind == BRONZE_E_RETRY ? restart(s, b, err) : -1;
-            }
+            if (n < 0)
+                return result_err(s, NULL, "reading the query's rows", err);
             s->msg = buf;
             s->msg_len = (size_t)n;
             s->msg_pos = 0;
@@ -1157,30 +1210,30 @@ static int pg_next(bronze_source *s, bronze_batch *b, bronze_err *err)
             s->msg = NULL;
         }
     }
-    if (s->cursor_col >= 0 && bronze_dbc_cursor_scan(&s->cur, b, (size_t)s->cursor_col))
-        return set_err(s, err, BRONZE_E_RUNTIME, "postgres: out of memory");
-    return b->nrows ? BRONZE_SRC_ROWS : BRONZE_SRC_END;
+    return s->in_copy ? BRONZE_DBD_MORE : BRONZE_DBD_END;
 }
 
-static const char *pg_cursor(bronze_source *s)
+static const bronze_dbd_vt pg_driver = {
+    .name = "postgres",
+    .create = pg_create,
+    .setup = pg_setup,
+    .use_schema = pg_use_schema,
+    .start = pg_start,
+    .fetch = pg_fetch,
+    .disconnect = pg_disconnect,
+    .destroy = pg_destroy,
+};
+
+static int pg_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_err *err)
 {
-    if (s->cursor_col < 0 || !s->cur.have)
-        return s->last_cursor;
-    int cmp;
-    /* with a lookback the rows may all be older than the last cursor:
-     * never move the cursor backwards */
-    if (s->last_cursor && !bronze_dbc_cursor_cmp_text(&s->cur, s->last_cursor, &cmp) && cmp >= 0)
-        return s->last_cursor;
-    if (bronze_dbc_cursor_text(&s->cur, &s->cursor_text))
-        return s->last_cursor;
-    return (const char *)s->cursor_text.data;
+    return bronze_dbd_open(out, &pg_driver, ctx, err);
 }
 
 const bronze_source_vt bronze_source_postgres = {
     .name = "postgres",
     .open = pg_open,
-    .schema = pg_schema,
-    .next = pg_next,
-    .cursor = pg_cursor,
-    .close = pg_close,
+    .schema = bronze_dbd_schema,
+    .next = bronze_dbd_next,
+    .cursor = bronze_dbd_cursor,
+    .close = bronze_dbd_close,
 };

@@ -8,7 +8,13 @@
  *            describes its query; a file source samples its input).
  *            With ctx->dry_run it only checks the source is reachable and
  *            describable, and fetches no rows.
- *   schema() the schema, valid until close() or the next RESTART.
+ *   schema() the schema. THE lifetime rule (batch.h points here): every
+ *            schema a source hands out lives until close(), RESTART or
+ *            not, because the job's thread may still be encoding a batch
+ *            that points at it while the source's thread re-describes. A
+ *            source that re-describes keeps the old object when nothing
+ *            changed and otherwise retires it until close() (file.c,
+ *            db_driver.c).
  *   next()   clears and refills the caller's batch (whose schema is
  *            schema()). Returns BRONZE_SRC_ROWS with >= 1 row,
  *            BRONZE_SRC_END when done, BRONZE_SRC_RESTART when the source

@@ -50,6 +50,7 @@
 #include "source/source.h"
 #include "util/buf.h"
 #include "util/datetime.h"
+#include "util/interrupt.h"
 #include "util/log.h"
 
 struct bronze_source {
@@ -335,6 +336,16 @@ oom:
     return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
 }
 
+/* A locked database: wait up to run.timeout_seconds in 10 ms steps (what
+ * sqlite3_busy_timeout did), but give up at once on SIGINT/SIGTERM. */
+static int busy_wait(void *arg, int count)
+{
+    const bronze_config *cfg = arg;
+    if ((long long)count * 10 >= (long long)cfg->run.timeout_seconds * 1000)
+        return 0;
+    return bronze_interrupt_sleep_ms(10) == 0;
+}
+
 static int sqlite_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_err *err)
 {
     const bronze_config *cfg = ctx->cfg;
@@ -348,12 +359,17 @@ static int sqlite_open(bronze_source **out, const bronze_source_ctx *ctx, bronze
     if (bronze_dbc_open_checks(cfg, &s->lookback, err))
         return -1;
     const char *path = bronze_source_sqlite_path(cfg->env.conn_str);
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK)
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
+        /* a URI's query string can hold a key= or password=: name the file only */
+        int shown = (int)strcspn(path, "?");
         return bronze_err_set(err, BRONZE_E_RUNTIME,
                               "%s: source.db.conn_str_env: cannot open "
-                              "SQLite database %s: %s",
-                              cfg->path, path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
-    sqlite3_busy_timeout(s->db, cfg->run.timeout_seconds * 1000);
+                              "SQLite database %.*s%s: %s",
+                              cfg->path, shown, path,
+                              path[shown] ? " (its URI parameters not shown)" : "",
+                              s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    }
+    sqlite3_busy_handler(s->db, busy_wait, (void *)cfg);
 
     bool incremental = cfg->db.incremental && cfg->db.cursor_column && *cfg->db.cursor_column;
     if (incremental && ctx->last_cursor && !(s->last_cursor = strdup(ctx->last_cursor)))

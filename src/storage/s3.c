@@ -313,7 +313,7 @@ static int s3_do(s3 *s, bronze_http *h, const s3_call *c, bronze_http_resp *resp
         uint64_t ms = bronze_retry_delay_ms(attempt, resp->retry_after, &rng);
         BRONZE_DEBUG("%s; retry %d/%d in %llu ms", err->msg, attempt + 1, s->max_retries,
                      (unsigned long long)ms);
-        if (bronze_retry_sleep_ms(ms)) {
+        if (bronze_interrupt_sleep_ms(ms > 600000 ? 600000u : (unsigned)ms)) {
             bronze_err_prefix(err, "interrupted while waiting to retry");
             break;
         }

@@ -1,8 +1,10 @@
 /* interrupt.c - see interrupt.h. */
 #include "util/interrupt.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 
 static volatile sig_atomic_t g_signal;
 
@@ -25,4 +27,32 @@ void bronze_interrupt_install(void)
 int bronze_interrupted(void)
 {
     return g_signal;
+}
+
+int bronze_interrupt_sleep_ms(unsigned ms)
+{
+    struct timespec now, end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += (time_t)(ms / 1000);
+    end.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (end.tv_nsec >= 1000000000L)
+        end.tv_sec++, end.tv_nsec -= 1000000000L;
+    for (;;) {
+        if (g_signal)
+            return -1;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long left =
+            (long long)(end.tv_sec - now.tv_sec) * 1000000000LL + (end.tv_nsec - now.tv_nsec);
+        if (left <= 0)
+            return 0;
+        if (left > 50000000LL)
+            left = 50000000LL;
+        struct timespec slice = {0, (long)left};
+        while (nanosleep(&slice, &slice) != 0) {
+            if (errno != EINTR)
+                return 0;
+            if (g_signal)
+                return -1;
+        }
+    }
 }

@@ -14,5 +14,11 @@
 void bronze_interrupt_install(void);
 /* 0 when no signal arrived, else the signal number. */
 int bronze_interrupted(void);
+/* Sleeps `ms` milliseconds in slices of at most 50 ms, re-sleeping the
+ * remainder after EINTR and looking at the flag between slices. Returns 0
+ * after the whole sleep, -1 as soon as a signal was caught (also when one
+ * arrived before the call). A nanosleep failure other than EINTR ends the
+ * sleep early (returns 0) rather than spinning. */
+int bronze_interrupt_sleep_ms(unsigned ms);
 
 #endif

@@ -120,30 +120,13 @@ uint64_t bronze_retry_delay_ms(int attempt, const char *retry_after, uint64_t *r
     return bronze_retry_backoff_ms(attempt, BRONZE_RETRY_BASE_MS, BRONZE_RETRY_CAP_MS, rng);
 }
 
-static int64_t mono_ms(void)
+int bronze_retry_backoff_sleep(int attempt)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int bronze_retry_sleep_ms(uint64_t ms)
-{
-    int64_t deadline = mono_ms() + (int64_t)(ms > INT32_MAX ? INT32_MAX : ms);
-    for (;;) {
-        if (bronze_interrupted())
-            return -1;
-        int64_t left = deadline - mono_ms();
-        if (left <= 0)
-            return 0;
-        if (left > 100)
-            left = 100;
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)left * 1000000L};
-        /* EINTR: the loop re-reads the clock and the flag, so no spin and no
-         * overshoot */
-        if (nanosleep(&ts, NULL) != 0 && errno != EINTR)
-            return 0;
-    }
+    static _Thread_local uint64_t rng;
+    if (!rng)
+        rng = bronze_retry_seed();
+    uint64_t ms = bronze_retry_backoff_ms(attempt, 500, 30000, &rng);
+    return bronze_interrupt_sleep_ms((unsigned)ms);
 }
 
 bool bronze_retry_http(long status, const char *code)

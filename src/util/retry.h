@@ -6,8 +6,8 @@
  * Backoff is "full jitter" (AWS Architecture Blog): a uniform random delay in
  * [0, min(cap, base * 2^attempt)], so many clients that failed together do
  * not retry together. A server's Retry-After (seconds or an HTTP-date) wins
- * over the backoff. The sleep wakes early on SIGINT/SIGTERM
- * (bronze_interrupted), so a stop is never held up by a wait.
+ * over the backoff. Waits go through bronze_interrupt_sleep_ms (interrupt.h),
+ * which wakes early on SIGINT/SIGTERM, so a stop is never held up by a wait.
  */
 #ifndef BRONZE_UTIL_RETRY_H
 #define BRONZE_UTIL_RETRY_H
@@ -39,11 +39,10 @@ int bronze_retry_after_parse(const char *value, time_t now, uint64_t *ms);
  * (capped at BRONZE_RETRY_AFTER_MAX_MS), else the full-jitter backoff. */
 uint64_t bronze_retry_delay_ms(int attempt, const char *retry_after, uint64_t *rng);
 
-/* Sleeps ms milliseconds, waking every 100 ms to look at
- * bronze_interrupted(); EINTR resumes with what is left (against a monotonic
- * deadline, so signals cannot make it spin or sleep longer). Returns 0 after
- * the full wait, -1 when interrupted. */
-int bronze_retry_sleep_ms(uint64_t ms);
+/* Sleeps the full-jitter backoff of a database reconnect or stream restart
+ * (base 500 ms, cap 30 s) with bronze_interrupt_sleep_ms: 0 slept, -1 when a
+ * signal asked the run to stop. */
+int bronze_retry_backoff_sleep(int attempt);
 
 /* True when an HTTP answer is worth another try: 500, 502, 503, 504, 429,
  * 408, and S3 error codes SlowDown, RequestTimeout, InternalError,

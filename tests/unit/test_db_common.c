@@ -17,6 +17,7 @@
 #include "format/value_text.h"
 #include "source/db_common.h"
 #include "util/datetime.h"
+#include "util/retry.h"
 
 static void check_trim(const char *q, const char *want)
 {
@@ -369,13 +370,17 @@ static void test_bind_text(void **state)
 static void test_backoff_and_scrub(void **state)
 {
     (void)state;
-    for (uint64_t r = 0; r < 2000; r += 7) {
-        unsigned a = bronze_dbc_backoff_ms(0, r), b = bronze_dbc_backoff_ms(1, r),
-                 c = bronze_dbc_backoff_ms(10, r);
-        assert_true(a >= 250 && a < 500);
-        assert_true(b >= 500 && b < 1000);
-        assert_true(c >= 15000 && c < 30000);
+    /* the database backoff: full jitter under 500 ms * 2^attempt, capped at 30 s */
+    uint64_t rng = 12345, top = 0;
+    for (int k = 0; k < 2000; k++) {
+        uint64_t a = bronze_retry_backoff_ms(0, 500, 30000, &rng),
+                 b = bronze_retry_backoff_ms(1, 500, 30000, &rng),
+                 c = bronze_retry_backoff_ms(10, 500, 30000, &rng);
+        assert_true(a <= 500 && b <= 1000 && c <= 30000);
+        if (c > top)
+            top = c;
     }
+    assert_true(top > 25000); /* the cap is reached, not just the base */
     char msg[64] = "auth failed for pw=hunter2 (hunter2)";
     bronze_dbc_scrub(msg, sizeof msg, "hunter2");
     assert_string_equal(msg, "auth failed for pw=*** (***)");

@@ -19,6 +19,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "batch/names.h"
 #include "batch/batch.h"
@@ -497,6 +500,75 @@ static void test_wrong_password(void **state)
     assert_null(strstr(err.msg, "oops"));
 }
 
+/* Strings that libpq would take apart so that the password lands in an
+ * option it echoes: config errors, quoting nothing, never retried. No server
+ * is needed: they fail before any connect. */
+static void test_conninfo_refused_without_echo(void **state)
+{
+    (void)state;
+    static const char *bad[] = {
+        "postgresql://user:S3cretP4ss",          /* no @host: the password is the port */
+        "postgresql://user:S3cretP4ss/postgres", /* the same with a database */
+        "postgresql://bronze_pw:p@S3cretP4ss@127.0.0.1:5432/postgres", /* unescaped @ */
+        "host=127.0.0.1 port=S3cretP4ss user=u", /* a port that is no number */
+        "host=127.0.0.1 user=u password=S3cretP4ss sslmode=S3cretP4ss", /* echoed option */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tcfg t;
+        rows got;
+        bronze_err err = BRONZE_ERR_INIT;
+        tcfg_init(&t, bad[i], "SELECT 1");
+        t.cfg.run.max_retries = 3;
+        time_t t0 = time(NULL);
+        assert_int_equal(extract(&t, 7, &got, &err, NULL, NULL), -1);
+        assert_true(time(NULL) - t0 < 2); /* not retried */
+        if (err.kind != BRONZE_E_CONFIG || strstr(err.msg, "S3cret") || strstr(err.msg, "***"))
+            fail_msg("%s: kind %d: %s", bad[i], err.kind, err.msg);
+        assert_non_null(strstr(err.msg, "TEST_PG_CONN"));
+    }
+    /* a short password does not mangle messages: nothing searches them */
+    tcfg t;
+    rows got;
+    bronze_err err = BRONZE_ERR_INIT;
+    tcfg_init(&t, "postgresql://u:p@127.0.0.1:1/postgres", "SELECT 1");
+    t.cfg.run.max_retries = 0;
+    assert_int_equal(extract(&t, 7, &got, &err, NULL, NULL), -1);
+    assert_null(strstr(err.msg, "***"));
+    assert_non_null(strstr(err.msg, "postgres"));
+}
+
+/* A server that accepts TCP connections and never answers: the connection
+ * set-up ends after connect_timeout (run.timeout_seconds), as a transient
+ * error, although it is not libpq's blocking call that waits. */
+static void test_mute_server_times_out(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 4), 0); /* the kernel completes the handshake */
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    char conn[128];
+    snprintf(conn, sizeof conn, "host=127.0.0.1 port=%d dbname=x user=y", ntohs(a.sin_port));
+    tcfg t;
+    rows got;
+    bronze_err err = BRONZE_ERR_INIT;
+    tcfg_init(&t, conn, "SELECT 1");
+    t.cfg.run.timeout_seconds = 2;
+    t.cfg.run.max_retries = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(extract(&t, 7, &got, &err, NULL, NULL), -1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    close(fd);
+    assert_int_equal(err.kind, BRONZE_E_RETRY);
+    assert_non_null(strstr(err.msg, "timeout expired"));
+    assert_true(secs >= 1.9 && secs < 4.0);
+}
+
 static void test_server_down_retries(void **state)
 {
     (void)state;
@@ -586,6 +658,8 @@ int main(void)
         cmocka_unit_test(test_cursor_column_errors),
         cmocka_unit_test(test_bad_sql),
         cmocka_unit_test(test_wrong_password),
+        cmocka_unit_test(test_conninfo_refused_without_echo),
+        cmocka_unit_test(test_mute_server_times_out),
         cmocka_unit_test(test_server_down_retries),
         cmocka_unit_test(test_midstream_restart),
     };

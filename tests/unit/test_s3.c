@@ -604,7 +604,7 @@ static void test_sleep_interruptible(void **state)
     pthread_t t;
     int64_t t0 = now_ms();
     assert_int_equal(pthread_create(&t, NULL, send_usr1, &self), 0);
-    assert_int_equal(bronze_retry_sleep_ms(300), 0);
+    assert_int_equal(bronze_interrupt_sleep_ms(300), 0);
     int64_t took = now_ms() - t0;
     pthread_join(t, NULL);
     assert_true(took >= 300 && took < 1500);
@@ -621,9 +621,9 @@ static void test_sleep_interruptible(void **state)
             _exit(0);
         }
         int64_t a = now_ms();
-        int rc = bronze_retry_sleep_ms(10000);
+        int rc = bronze_interrupt_sleep_ms(10000);
         int64_t dt = now_ms() - a;
-        _exit(rc == -1 && dt < 2000 && bronze_retry_sleep_ms(1000) == -1 ? 0 : 1);
+        _exit(rc == -1 && dt < 2000 && bronze_interrupt_sleep_ms(1000) == -1 ? 0 : 1);
     }
     int st = 0;
     assert_int_equal(waitpid(pid, &st, 0), pid);
