@@ -654,7 +654,7 @@ static int hash_range(int fd, uint64_t off, uint64_t len, char md5_b64[25], char
     EVP_MD_CTX *m = EVP_MD_CTX_new(), *h = EVP_MD_CTX_new();
     unsigned char *buf = malloc(MIB);
     int rc = -1;
-    if (!m || !h || !buf || EVP_DigestInit_ex(m, EVP_md5(), NULL) != 1 ||
+    if (!m || !h || !buf || (md5_b64 && EVP_DigestInit_ex(m, EVP_md5(), NULL) != 1) ||
         EVP_DigestInit_ex(h, EVP_sha256(), NULL) != 1) {
         bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory hashing a part");
         goto out;
@@ -669,13 +669,15 @@ static int hash_range(int fd, uint64_t off, uint64_t len, char md5_b64[25], char
                            got < 0 ? strerror(errno) : "file shorter than expected");
             goto out;
         }
-        EVP_DigestUpdate(m, buf, (size_t)got);
+        if (md5_b64)
+            EVP_DigestUpdate(m, buf, (size_t)got);
         EVP_DigestUpdate(h, buf, (size_t)got);
         done += (uint64_t)got;
     }
     unsigned char md[32];
     unsigned int n = 0;
-    if (EVP_DigestFinal_ex(m, md, &n) != 1 || n != 16 || bronze_base64(md, 16, md5_b64, 25)) {
+    if (md5_b64 &&
+        (EVP_DigestFinal_ex(m, md, &n) != 1 || n != 16 || bronze_base64(md, 16, md5_b64, 25))) {
         bronze_err_set(err, BRONZE_E_RUNTIME, "MD5 failed");
         goto out;
     }
@@ -722,14 +724,14 @@ static int do_part(mp_job *j, bronze_http *h, size_t i, bronze_err *err)
                                             j->parts[i].etag, sizeof j->parts[i].etag, err) != 0)
             rc = -1;
     } else {
-        char md5[25], sha[65];
-        if (hash_range(j->fd, off, len, md5, sha, err)) {
+        /* The signed payload hash is the integrity check: S3 refuses a part
+         * whose bytes do not match x-amz-content-sha256. (An MD5 on top
+         * would cost a second, slower digest of every byte.) */
+        char sha[65];
+        if (hash_range(j->fd, off, len, NULL, sha, err)) {
             bronze_buf_free(&out);
             return -1;
         }
-        bronze_sigv4_kv hv[] = {{"content-md5", md5}};
-        c.headers = hv;
-        c.nheaders = 1;
         c.body_fd = j->fd;
         c.body_off = off;
         c.body_len = (size_t)len;
