@@ -12,7 +12,7 @@ WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wformat=2 -Wno-format-n
 BASE    := -std=c11 -D_GNU_SOURCE -Isrc -Iinclude $(WARN) \
            -DBRONZE_VERSION='"$(VERSION)"' -DBRONZE_BUILD='"$(GITREV)"' \
            $(shell pkg-config --cflags $(PKGS))
-LIBS    := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+LIBS    := $(shell pkg-config --libs $(PKGS)) -lpthread -lm -ldl
 REL_CFLAGS  := $(BASE) -O2 -g
 ASAN_CFLAGS := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
