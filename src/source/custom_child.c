@@ -299,6 +299,8 @@ static int out_line(child *c, char *line, size_t n)
 /* Splits buffered bytes into lines; keeps the unfinished tail. */
 static int drain_lines(child *c, line_buf *b, bool is_out, bool eof)
 {
+    if (!b->len)
+        return 0; /* nothing buffered (b->p may still be NULL) */
     size_t start = 0;
     for (;;) {
         char *nl = memchr(b->p + start, '\n', b->len - start);
