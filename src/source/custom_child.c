@@ -415,6 +415,11 @@ static int spawn(child *c, char *const argv[], int out[2], int errp[2])
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    /* no descriptor of ours (a lock, a socket, another job's pipe) outlives
+     * us in a child that lingers */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
     sigset_t def, none;
     sigemptyset(&def);
     sigaddset(&def, SIGINT);

@@ -223,6 +223,7 @@ test('plugin crash (SIGSEGV inside dlopened code): the run dies, nothing committ
       assert.match(r2.stderr, /SEGV/);
     } else {
       assert.equal(r2.signal, 'SIGSEGV', `died by SIGSEGV: ${r2.code} ${r2.stderr}`);
+      assert.match(r2.stderr, /c\.yaml: custom extractor \.\/libcrash\.so \(class crash\): crashed inside the plugin; nothing committed, cursor unchanged \(signal 11\)/);
     }
     assert.ok(!existsSync(join(dir, part('t', 'crash'), '_metadata.json')), 'no marker');
     assert.deepEqual(listFiles(join(dir, 'output')), [], 'no final-named file');
