@@ -44,11 +44,7 @@ def _text(value):
     """JSON for what json cannot write itself."""
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        if not value.is_finite():
-            return str(value)
-        return str(value)
-    if isinstance(value, uuid.UUID):
+    if isinstance(value, (decimal.Decimal, uuid.UUID)):
         return str(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value)
