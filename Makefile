@@ -12,7 +12,7 @@ WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wformat=2 -Wno-format-n
 BASE    := -std=c11 -D_GNU_SOURCE -Isrc -Iinclude $(WARN) \
            -DBRONZE_VERSION='"$(VERSION)"' -DBRONZE_BUILD='"$(GITREV)"' \
            $(shell pkg-config --cflags $(PKGS))
-LIBS    := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+LIBS    := $(shell pkg-config --libs $(PKGS)) -lpthread -lm -ldl
 REL_CFLAGS  := $(BASE) -O2 -g
 ASAN_CFLAGS := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
@@ -25,7 +25,7 @@ ASAN_OBJS := $(SRCS:%.c=build/asan/%.o)
 ASAN_LIB  := $(LIB_SRCS:%.c=build/asan/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/asan/tests/%)
 
-.PHONY: all release asan unit test integration format format-check clean demo bench
+.PHONY: all release asan unit test integration format format-check clean demo bench install
 all: release
 
 release: build/release/bronze-extract
@@ -64,6 +64,16 @@ format:
 	clang-format -i $(FMT_FILES)
 format-check:
 	@clang-format --dry-run --Werror $(FMT_FILES) && echo "format: clean"
+
+# bin/bronze-extract, the Python runner for 1.0 classes where the binary
+# looks for it (<bindir>/../share/bronze-foundry/python; in the tree it finds
+# build/release/../../python), and the plugin header.
+PREFIX ?= /usr/local
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/bronze
+	install -m 755 build/release/bronze-extract $(DESTDIR)$(PREFIX)/bin/
+	cd python && find . -name '*.py' -exec install -D -m 644 {} $(DESTDIR)$(PREFIX)/share/bronze-foundry/python/{} \;
+	install -m 644 include/bronze/extractor.h $(DESTDIR)$(PREFIX)/include/bronze/
 
 demo: release
 	./scripts/demo.sh

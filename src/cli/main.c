@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "run/partition.h"
 #include "run/runner.h"
+#include "source/source.h"
 #include "storage/storage.h"
 #include "util/interrupt.h"
 #include "util/log.h"
@@ -187,12 +188,10 @@ int main(int argc, char **argv)
     if (list) {
         for (const bronze_storage_vt *const *b = bronze_storage_backends; *b; b++)
             printf("storage %s\n", (*b)->name);
-        puts("source db sqlite");
-        puts("source db postgresql");
-        puts("source db odbc");
-        puts("source file csv");
-        puts("source file jsonl");
-        puts("source file json");
+        const bronze_source_kind *k;
+        for (size_t i = 0; (k = bronze_source_kind_at(i)); i++)
+            for (const char *const *nm = k->names; nm && *nm; nm++)
+                printf("source %s\n", *nm);
         return 0;
     }
     if (!config_arg) {

@@ -164,7 +164,7 @@ static int setup(job *j, bronze_err *err)
     j->remote = stv->remote;
     if (bronze_path_fmt(j->root, sizeof j->root, err, "%s", sp.local_root))
         return -1;
-    j->incremental = cfg->type == BRONZE_SRC_DB && cfg->db.incremental;
+    j->incremental = bronze_source_keeps_state(cfg);
     if (j->incremental) {
         bronze_state_path(cfg, j->state_path, sizeof j->state_path);
         snprintf(j->state_key, sizeof j->state_key, "_state/%s_%s_cursor.json", cfg->system,
@@ -270,7 +270,8 @@ static int resolve_cursor(job *j, bronze_err *err)
         j->last_cursor = cfg->env.cursor_override;
         BRONZE_INFO("Using the cursor from $%s", cfg->db.cursor_env);
     }
-    BRONZE_INFO("Incremental load on %s, cursor %s", cfg->db.cursor_column,
+    BRONZE_INFO("Incremental load on %s, cursor %s",
+                cfg->db.cursor_column ? cfg->db.cursor_column : "the source's cursor",
                 j->last_cursor ? j->last_cursor : "none (full load)");
     return 0;
 }
@@ -326,7 +327,7 @@ static int dry_run(job *j, bronze_source_ctx *ctx, bronze_err *err)
 
 static int load_previous(job *j, bronze_err *err)
 {
-    if (!j->incremental)
+    if (!j->incremental || !bronze_source_appends(j->cfg, j->last_cursor))
         return 0;
     char key[1024];
     snprintf(key, sizeof key, "%s_metadata.json", j->partition);

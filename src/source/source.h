@@ -54,9 +54,35 @@ typedef struct bronze_source_vt {
     void (*close)(bronze_source *s);
 } bronze_source_vt;
 
+/* One row of the source table (source/registry.c): claim() answers 1 and
+ * sets *vt when the config is this kind's, 0 when it is not, -1 with err set
+ * when it is but cannot work (a bad connection string). `names` lists what
+ * --list-backends prints ("db sqlite", ...), NULL-terminated. */
+typedef struct bronze_source_kind {
+    const char *const *names;
+    int (*claim)(const bronze_config *cfg, const bronze_source_vt **vt, bronze_err *err);
+} bronze_source_kind;
+
+/* Adds a kind at run time (before any job starts); it is asked before the
+ * built-in kinds, the newest first. The kind must outlive every lookup. */
+int bronze_source_register(const bronze_source_kind *kind, bronze_err *err);
+/* Forgets every added kind. */
+void bronze_source_unregister_all(void);
+/* The i-th kind in lookup order, NULL past the end. */
+const bronze_source_kind *bronze_source_kind_at(size_t i);
+
 /* The vtable for a config (db: by connection-string scheme, which needs the
- * resolved conn_str). Returns NULL with err set when the kind is not built in. */
+ * resolved conn_str). Returns NULL with err set when no kind claims it. */
 const bronze_source_vt *bronze_source_for(const bronze_config *cfg, bronze_err *err);
+
+/* What the job asks instead of "which kind is this?":
+ * keeps_state  the job loads last_cursor from the cursor state and saves the
+ *              source's new cursor after the commit (db incremental; custom);
+ * appends      this run's rows are only the new ones, so the batch is added to
+ *              the partition's committed batches instead of replacing them
+ *              (db incremental; a custom source once it has a cursor). */
+bool bronze_source_keeps_state(const bronze_config *cfg);
+bool bronze_source_appends(const bronze_config *cfg, const char *last_cursor);
 
 extern const bronze_source_vt bronze_source_sqlite;
 /* The database path of a sqlite: connection string (sqlite:///abs,

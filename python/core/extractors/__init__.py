@@ -1,0 +1,1 @@
+"""Later 1.0 releases import the base class from here."""
