@@ -125,7 +125,14 @@ int bronze_retry_backoff_sleep(int attempt)
     static _Thread_local uint64_t rng;
     if (!rng)
         rng = bronze_retry_seed();
-    uint64_t ms = bronze_retry_backoff_ms(attempt, 500, 30000, &rng);
+    /* "equal jitter": half the ceiling for sure, so a database that is
+     * restarting gets a real pause, the other half random */
+    uint64_t ceil = 500;
+    for (int i = 0; i < attempt && ceil < 30000; i++)
+        ceil *= 2;
+    if (ceil > 30000)
+        ceil = 30000;
+    uint64_t ms = ceil / 2 + bronze_retry_backoff_ms(0, ceil / 2, ceil / 2, &rng);
     return bronze_interrupt_sleep_ms((unsigned)ms);
 }
 

@@ -39,8 +39,9 @@ int bronze_retry_after_parse(const char *value, time_t now, uint64_t *ms);
  * (capped at BRONZE_RETRY_AFTER_MAX_MS), else the full-jitter backoff. */
 uint64_t bronze_retry_delay_ms(int attempt, const char *retry_after, uint64_t *rng);
 
-/* Sleeps the full-jitter backoff of a database reconnect or stream restart
- * (base 500 ms, cap 30 s) with bronze_interrupt_sleep_ms: 0 slept, -1 when a
+/* Sleeps the backoff of a database reconnect or stream restart: the ceiling
+ * 500 ms * 2^attempt (cap 30 s), half of it for sure and half at random
+ * ("equal jitter"), with bronze_interrupt_sleep_ms: 0 slept, -1 when a
  * signal asked the run to stop. */
 int bronze_retry_backoff_sleep(int attempt);
 
