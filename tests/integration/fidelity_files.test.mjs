@@ -83,7 +83,11 @@ test('a FIFO is read once (no hang), even when a late value widens a column and 
   spawnSync('mkfifo', [join(dir, 'in.fifo')]);
   // the writer must not need this (blocked) event loop: cat feeds the FIFO
   const writer = spawn('sh', ['-c', 'cat data.csv > in.fifo'], { cwd: dir, stdio: 'ignore' });
-  const meta = extract(dir, cfg('in.fifo', '    format: csv\n'), { timeout: 60000 });
+  write(dir, 'c.yaml', cfg('in.fifo', '    format: csv\n'));
+  // SIGKILL: a binary stuck re-opening the FIFO ignores SIGTERM (it waits for a writer)
+  const r = spawnSync(BIN, ARGS, { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: 60000, killSignal: 'SIGKILL' });
+  assert.equal(r.status, 0, `${r.signal ?? ''} ${r.stderr}`);
+  const meta = readJson(join(dir, P, '_metadata.json'));
   assert.equal(meta.total_records, 30001);
   assert.deepEqual(meta.schema.map((c) => c.type), ['STRING', 'STRING']);
   const rows = await query(`SELECT count(*)::INT n, max(name) FILTER (WHERE id = 'x') late FROM ${pq(dir)}`);
