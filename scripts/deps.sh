@@ -83,10 +83,15 @@ if $pg_unpack; then
   id postgres >/dev/null 2>&1 || $SUDO useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres
   [ -x "$PG_LOCAL/usr/lib/postgresql/15/bin/initdb" ] || { echo "deps: could not unpack postgresql-15" >&2; exit 1; }
 fi
+# every devDependency of package.json must be installed
 npm_missing=false
-for m in @duckdb/node-api s3rver @aws-sdk/client-s3; do
-  [ -d "node_modules/$m" ] || npm_missing=true
-done
+if command -v node >/dev/null; then
+  for m in $(node -p "Object.keys(require('./package.json').devDependencies).join(' ')"); do
+    [ -d "node_modules/$m" ] || npm_missing=true
+  done
+else
+  npm_missing=true
+fi
 if [ "${1:-build}" = test ] && $npm_missing; then
   echo "deps: npm ci"
   # Some npm releases write a lock without other platforms' optional DuckDB

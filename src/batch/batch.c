@@ -139,6 +139,11 @@ int bronze_batch_init(bronze_batch *b, const bronze_schema *schema, size_t cap)
     memset(b, 0, sizeof *b);
     b->schema = schema;
     b->cap = cap ? cap : 1;
+    /* Wide schemas get fewer rows, so a batch never holds more than
+     * BRONZE_BATCH_MAX_CELLS values: memory does not grow rows x columns. */
+    if (schema->ncols && b->cap > BRONZE_BATCH_MAX_CELLS / schema->ncols)
+        b->cap =
+            BRONZE_BATCH_MAX_CELLS / schema->ncols ? BRONZE_BATCH_MAX_CELLS / schema->ncols : 1;
     b->cols = calloc(schema->ncols ? schema->ncols : 1, sizeof *b->cols);
     if (!b->cols)
         return -1;

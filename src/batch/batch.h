@@ -100,6 +100,10 @@ typedef struct bronze_column {
 /* A batch is also full once its variable-length values pass this many bytes,
  * so wide rows (large text/bytea) cannot make one batch huge. */
 #define BRONZE_BATCH_MAX_BYTES (16u << 20)
+/* At most this many values (rows x columns) per batch: bronze_batch_init
+ * lowers the row capacity of a schema wider than 128 columns (at 8,192 rows)
+ * to fit, so a wide table's batches stay ~8 MiB of slots however many columns. */
+#define BRONZE_BATCH_MAX_CELLS ((size_t)1 << 20)
 
 typedef struct bronze_batch {
     const bronze_schema *schema;

@@ -24,6 +24,7 @@
 
 #include "config/yaml_doc.h"
 #include "source/db_common.h"
+#include "source/input.h"
 #include "util/log.h"
 
 /* ---- the keys of each section (aliases and silently accepted keys included) ---- */
@@ -96,8 +97,8 @@ static const char *const PAGINATION_KEYS[] = {
     "cursor_path", "next_token_path", "records_path", NULL};
 static const char *const API_INC_KEYS[] = {"enabled", "cursor_field", "cursor_param",
                                            "initial_cursor_value", NULL};
-static const char *const FILE_KEYS[] = {"path",   "format",      "delimiter",
-                                        "header", "null_values", NULL};
+static const char *const FILE_KEYS[] = {"path",        "format",   "delimiter", "header",
+                                        "null_values", "encoding", "data_path", NULL};
 static const char *const CUSTOM_KEYS[] = {"module", "class_name", "command",
                                           "params", "config", /* the extractor's own (1.0) */
                                           NULL};
@@ -1207,11 +1208,27 @@ static int load_delimiter(lctx *c, const bronze_ynode *file)
     return 0;
 }
 
+/* The extension of path under a compression suffix (.gz, .zst): "in.tsv.gz"
+ * -> ".tsv"; NULL when there is none. Copied into buf. */
+static const char *path_ext(const char *path, char *buf, size_t cap)
+{
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    const char *base = slash ? slash + 1 : path;
+    if (!base)
+        return NULL;
+    snprintf(buf, cap, "%s", base);
+    char *dot = strrchr(buf, '.');
+    if (dot && (!strcasecmp(dot, ".gz") || !strcasecmp(dot, ".zst"))) {
+        *dot = 0;
+        dot = strrchr(buf, '.');
+    }
+    return dot;
+}
+
 static bronze_file_format format_from_path(const char *path)
 {
-    const char *dot = path ? strrchr(path, '.') : NULL;
-    if (dot && strchr(dot, '/'))
-        dot = NULL;
+    char buf[256];
+    const char *dot = path_ext(path, buf, sizeof buf);
     if (dot && (!strcasecmp(dot, ".jsonl") || !strcasecmp(dot, ".ndjson")))
         return BRONZE_FILE_JSONL;
     if (dot && !strcasecmp(dot, ".json"))
@@ -1263,10 +1280,40 @@ static int load_file(lctx *c, const bronze_ynode *file)
     if (opt_enum(c, file, P, "format", FILE_FORMATS, &fmt, NULL))
         return -1;
     cfg->file.format = fmt >= 0 ? (bronze_file_format)fmt : format_from_path(cfg->file.path);
+    cfg->file.delimiter = 0;
     if (load_delimiter(c, file) || opt_bool(c, file, P, "header", NULL, &cfg->file.header) ||
         opt_str_list(c, file, P, "null_values", true, &cfg->file.null_values,
                      &cfg->file.n_null_values, NULL))
         return -1;
+    if (!cfg->file.delimiter) { /* not given: a tab for .tsv, else a comma */
+        char buf[256];
+        const char *ext = path_ext(cfg->file.path, buf, sizeof buf);
+        cfg->file.delimiter = ext && !strcasecmp(ext, ".tsv") ? '\t' : ',';
+    }
+    const bronze_ynode *at;
+    char kp[KP_MAX];
+    if (opt_str(c, file, P, "encoding", NULL, &cfg->file.encoding))
+        return -1;
+    if (cfg->file.encoding && bronze_input_check_encoding(cfg->file.encoding)) {
+        if (lookup(c, file, P, "encoding", NULL, &at, kp))
+            return -1;
+        return fail(c, at, kp,
+                    "not an encoding iconv knows (e.g. utf-8, latin-1, windows-1252; `iconv -l` "
+                    "lists them)");
+    }
+    if (opt_str(c, file, P, "data_path", NULL, &cfg->file.data_path))
+        return -1;
+    if (cfg->file.data_path) {
+        const char *d = cfg->file.data_path;
+        bool bad = !*d || d[0] == '.' || d[strlen(d) - 1] == '.' || strstr(d, "..");
+        if (bad || cfg->file.format != BRONZE_FILE_JSON) {
+            if (lookup(c, file, P, "data_path", NULL, &at, kp))
+                return -1;
+            return fail(c, at, kp,
+                        bad ? "must be a dot path of keys (e.g. data or result.items)"
+                            : "applies to format: json (one document holding the record array)");
+        }
+    }
     return 0;
 }
 
@@ -1607,6 +1654,8 @@ void bronze_config_free(bronze_config *cfg)
     free(cfg->api.initial_cursor_value);
     free(cfg->file.path);
     free_list(cfg->file.null_values, cfg->file.n_null_values);
+    free(cfg->file.encoding);
+    free(cfg->file.data_path);
     free(cfg->custom.module);
     free(cfg->custom.class_name);
     free_list(cfg->custom.command, cfg->custom.ncommand);

@@ -171,10 +171,12 @@ typedef struct bronze_config {
     struct {
         char *path;                /* file or glob */
         bronze_file_format format; /* default: from the extension, else csv */
-        char delimiter;            /* default ',' */
+        char delimiter;            /* default ',' (a tab for a .tsv path) */
         bool header;               /* default true */
         char **null_values;
         size_t n_null_values;
+        char *encoding;  /* the text's encoding (iconv name); NULL: UTF-8 */
+        char *data_path; /* format: json: dot path to the record array; NULL: the top */
     } file;
 
     /* source.custom_extractor */

@@ -488,5 +488,11 @@ int bronze_commit_recover(bronze_storage *st, const char *partition, bool *rolle
         *rolled = true;
     }
     bronze_buf_free(&b);
+    /* A run killed inside a one-step write leaves its private temporary
+     * (local back end: "<name>.tmp-<pid>") beside the journal or marker. */
+    char tmp[1400];
+    if (key_join(tmp, sizeof tmp, jkey, ".tmp-", err) || remove_prefix(st, tmp, err) ||
+        key_join(tmp, sizeof tmp, partition, MARKER ".tmp-", err) || remove_prefix(st, tmp, err))
+        return -1;
     return remove_prefix(st, stage_all, err);
 }

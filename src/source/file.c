@@ -52,15 +52,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "source/file_csv.h"
 #include "source/file_json.h"
+#include "source/input.h"
 #include "source/source.h"
 #include "util/datetime.h"
 #include "util/log.h"
 
 #define SAMPLE_ROWS 20480
+/* At most this many columns (SPEC §7 "File sources"): a batch holds every
+ * column of every row, so a file whose keys never repeat (one new key per
+ * record) would otherwise grow rows x columns. */
+#define MAX_COLUMNS 10000
 #define MAX_RESTARTS 16
 
 /* Votes. */
@@ -110,8 +116,10 @@ struct bronze_source {
     bronze_file_format format;
     char delim;
     bool header;
-    char **files;
+    char **files;  /* as matched: the names messages use */
+    char **spools; /* per file: the spool it was copied into (not seekable), else NULL */
     size_t nfiles;
+    const char *tmp_dir;
 
     fcol *cols;
     size_t ncols, cap_cols;
@@ -413,6 +421,17 @@ static int col_get(bronze_source *s, const char *k, size_t n, size_t *out, bronz
         *out = idx;
         return 0;
     }
+    if (s->ncols >= MAX_COLUMNS) {
+        char where[48] = "the header";
+        if (s->json)
+            bronze_json_record_pos(s->json, where, sizeof where);
+        return bronze_err_set(err, BRONZE_E_RUNTIME,
+                              "%s: %s: field '%.*s' would be column %zu; the file source takes at "
+                              "most 10,000 columns per table (a key that differs in every "
+                              "record belongs in a nested object, kept as JSON text)",
+                              s->files[s->file_idx < s->nfiles ? s->file_idx : 0], where,
+                              (int)(n > 80 ? 80 : n), k, s->ncols + 1);
+    }
     if (s->ncols == s->cap_cols) {
         size_t cap = s->cap_cols ? s->cap_cols * 2 : 16;
         fcol *c = realloc(s->cols, cap * sizeof *c);
@@ -565,15 +584,21 @@ static int open_csv_header(bronze_source *s, bronze_err *err)
 
 static int open_file(bronze_source *s, bronze_err *err)
 {
-    const char *path = s->files[s->file_idx];
+    const char *name = s->files[s->file_idx];
+    const char *path = s->spools[s->file_idx] ? s->spools[s->file_idx] : name;
     for (size_t j = 0; j < s->ncols; j++)
         s->cells[j].kind = C_NULL;
+    bronze_input_opts o = {.decompress = true, .encoding = s->cfg->file.encoding};
+    bronze_input *in;
+    if (bronze_input_open_path(&in, path, name, &o, err))
+        return -1;
     if (s->format == BRONZE_FILE_CSV) {
-        if (bronze_csv_open(&s->csv, path, s->delim, err))
+        if (bronze_csv_open(&s->csv, in, s->delim, err))
             return -1;
         return open_csv_header(s, err);
     }
-    return bronze_json_open(&s->json, path, s->format == BRONZE_FILE_JSON, err);
+    return bronze_json_open(&s->json, in, s->format == BRONZE_FILE_JSON, s->cfg->file.data_path,
+                            err);
 }
 
 static bool is_null_marker(const bronze_source *s, const bronze_csv_field *f)
@@ -676,6 +701,42 @@ static void observe_row(bronze_source *s)
 
 /* ---- glob ---- */
 
+/* Checks file i is readable. One that cannot be read twice (a pipe, a FIFO,
+ * /dev/stdin, a process substitution's /dev/fd/N) is copied, as it is read
+ * now, once, into a spool in the job's tmp dir: the sample and every re-read
+ * after a widening read the spool. Opening a FIFO once more would wait for a
+ * writer that has gone. */
+static int check_or_spool(bronze_source *s, size_t i, bronze_err *err)
+{
+    int fd = open(s->files[i], O_RDONLY | O_CLOEXEC);
+    int n = -1;
+    /* A socket (what node and some supervisors hand over as stdin) cannot be
+     * opened through /dev/stdin or /dev/fd/N: read the descriptor itself. */
+    if (fd < 0 && errno == ENXIO &&
+        (!strcmp(s->files[i], "/dev/stdin") ? (n = 0, true)
+                                            : sscanf(s->files[i], "/dev/fd/%d", &n) == 1) &&
+        n >= 0)
+        fd = fcntl(n, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: cannot read: %s", s->files[i],
+                              strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        close(fd);
+        return 0;
+    }
+    bronze_input *in;
+    if (bronze_input_open_fd(&in, fd, true, s->files[i], NULL, err))
+        return -1;
+    uint64_t bytes;
+    int rc = bronze_input_spool(in, s->tmp_dir ? s->tmp_dir : "/tmp", &s->spools[i], &bytes, err);
+    bronze_input_close(in);
+    if (rc == 0)
+        BRONZE_INFO("file source: %s cannot be read twice; spooled %llu bytes to %s", s->files[i],
+                    (unsigned long long)bytes, s->spools[i]);
+    return rc;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -718,13 +779,11 @@ static int find_files(bronze_source *s, const char *pattern, bronze_err *err)
                               "%s: source.file.path: '%s' matches only directories, no files", cfgp,
                               pattern);
     qsort(s->files, s->nfiles, sizeof *s->files, cmp_str);
-    for (size_t i = 0; i < s->nfiles; i++) {
-        int fd = open(s->files[i], O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: cannot read: %s", s->files[i],
-                                  strerror(errno));
-        close(fd);
-    }
+    if (!(s->spools = calloc(s->nfiles, sizeof *s->spools)))
+        return oom(err);
+    for (size_t i = 0; i < s->nfiles; i++)
+        if (check_or_spool(s, i, err))
+            return -1;
     return 0;
 }
 
@@ -735,9 +794,15 @@ static void file_close(bronze_source *s)
     if (!s)
         return;
     close_file(s);
-    for (size_t i = 0; i < s->nfiles; i++)
+    for (size_t i = 0; i < s->nfiles; i++) {
         free(s->files[i]);
+        if (s->spools && s->spools[i]) {
+            unlink(s->spools[i]);
+            free(s->spools[i]);
+        }
+    }
     free(s->files);
+    free(s->spools);
     for (size_t j = 0; j < s->ncols; j++)
         free(s->cols[j].key);
     free(s->cols);
@@ -793,6 +858,7 @@ static int file_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_e
     s->format = cfg->file.format;
     s->delim = d;
     s->header = cfg->file.header;
+    s->tmp_dir = ctx->tmp_dir;
     if (find_files(s, cfg->file.path, err) || sample(s, err) || build_schema(s, err)) {
         file_close(s);
         return -1;

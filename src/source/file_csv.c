@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "source/input.h"
 #include "util/buf.h"
 
 #define CSV_BUF_SIZE (64 * 1024)
@@ -28,7 +29,7 @@ typedef struct span {
 } span;
 
 struct bronze_csv {
-    int fd;
+    bronze_input *in;
     char *path;
     char delim;
     bool eof; /* read(2) returned 0 */
@@ -55,22 +56,19 @@ uint64_t bronze_csv_record_line(const bronze_csv *r)
     return r->rec_line;
 }
 
-int bronze_csv_open(bronze_csv **out, const char *path, char delimiter, bronze_err *err)
+int bronze_csv_open(bronze_csv **out, bronze_input *in, char delimiter, bronze_err *err)
 {
     *out = NULL;
     bronze_csv *r = calloc(1, sizeof *r);
-    if (!r || !(r->path = strdup(path)) || !(r->buf = malloc(CSV_BUF_SIZE))) {
+    if (!r || !(r->path = strdup(in->name)) || !(r->buf = malloc(CSV_BUF_SIZE))) {
         if (r)
             free(r->path);
         free(r);
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", path);
+        int rc = bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", in->name);
+        bronze_input_close(in);
+        return rc;
     }
-    r->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (r->fd < 0) {
-        int e = errno;
-        bronze_csv_close(r);
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: cannot open: %s", path, strerror(e));
-    }
+    r->in = in;
     r->delim = delimiter ? delimiter : ',';
     r->line = 1;
     r->stop[(unsigned char)r->delim] = true;
@@ -84,8 +82,7 @@ void bronze_csv_close(bronze_csv *r)
 {
     if (!r)
         return;
-    if (r->fd >= 0)
-        close(r->fd);
+    bronze_input_close(r->in);
     bronze_buf_free(&r->text);
     free(r->spans);
     free(r->fields);
@@ -104,12 +101,9 @@ static int fill(bronze_csv *r, bronze_err *err)
         return 0;
     r->pos = r->end = 0;
     for (;;) {
-        ssize_t n = read(r->fd, r->buf + r->end, CSV_BUF_SIZE - r->end);
-        if (n < 0 && errno == EINTR)
-            continue;
+        ssize_t n = bronze_input_read(r->in, r->buf + r->end, CSV_BUF_SIZE - r->end, err);
         if (n < 0)
-            return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: read failed: %s", r->path,
-                                  strerror(errno));
+            return -1;
         if (n == 0)
             r->eof = true;
         r->end += (size_t)n;

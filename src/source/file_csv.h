@@ -1,7 +1,8 @@
 /*
  * file_csv.h - a streaming RFC 4180 record reader for the file source.
  *
- * Reads one file through a fixed 64 KiB buffer (never the whole file) and
+ * Reads one byte input (input.h: a file, a spool, a pipe, a decompressor)
+ * through a fixed 64 KiB buffer (never the whole input) and
  * hands out one record at a time as a list of fields. Handles quoted fields,
  * "" escapes, CR/LF/CRLF inside quotes, LF, CRLF (or a lone CR) line ends, a
  * leading UTF-8 BOM and a one-byte delimiter; checks every record is valid
@@ -20,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "source/input.h"
 #include "util/err.h"
 
 typedef struct bronze_csv_field {
@@ -30,8 +32,10 @@ typedef struct bronze_csv_field {
 
 typedef struct bronze_csv bronze_csv;
 
-/* Opens path for reading. *out is owned by the caller (bronze_csv_close). */
-int bronze_csv_open(bronze_csv **out, const char *path, char delimiter, bronze_err *err);
+/* Reads from in, which it owns from here on (closed by bronze_csv_close, or
+ * at once when open fails); messages name in->name. *out is owned by the
+ * caller (bronze_csv_close). */
+int bronze_csv_open(bronze_csv **out, bronze_input *in, char delimiter, bronze_err *err);
 
 /* Reads the next record. Returns 1 with *fields and *nfields set (valid until the
  * next call), 0 at end of file, -1 with err set. */
@@ -41,7 +45,7 @@ int bronze_csv_next(bronze_csv *r, const bronze_csv_field **fields, size_t *nfie
 /* 1-based physical line on which the last returned record started. */
 uint64_t bronze_csv_record_line(const bronze_csv *r);
 
-/* The path as given to open. */
+/* The input's name (as given to open). */
 const char *bronze_csv_path(const bronze_csv *r);
 
 void bronze_csv_close(bronze_csv *r);

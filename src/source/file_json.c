@@ -28,6 +28,8 @@
 #include <unistd.h>
 #include <yajl/yajl_parse.h>
 
+#include "source/file_csv.h"
+#include "source/input.h"
 #include "util/buf.h"
 
 #define JSON_CHUNK (16 * 1024)
@@ -39,11 +41,13 @@ typedef struct jent {
 
 typedef struct jrec {
     size_t begin, end; /* entries [begin, end) */
+    uint64_t line;     /* JSON Lines: its line */
+    uint64_t num;      /* 1-based record number in the input */
 } jrec;
 
 struct bronze_json {
     char *path;
-    int fd;
+    bronze_input *in;
     bool array_form;
     bool done;        /* end of input reached and finished */
     bool saw_content; /* a non-whitespace byte was fed */
@@ -56,7 +60,20 @@ struct bronze_json {
     uint64_t col0;        /* bytes of that line before buf[0] (or before the piece) */
     size_t piece_off;     /* offset of the piece inside buf */
     const char *fail_msg; /* set by a callback that stopped the parse */
-    char fail_buf[160];
+    bool fail_data;       /* fail_msg is about a value: name the record, not a byte */
+    char fail_buf[400];
+    size_t carry;  /* bytes at buf[0] held back from the last read (a split escape) */
+    bool esc;      /* the byte before the next one is an escaping backslash */
+    bool bom_done; /* the first bytes were checked for a BOM */
+
+    /* data_path: the record array sits under these keys (none: the top). */
+    char **dp;
+    size_t ndp;
+    char *dp_text; /* the path as configured, for messages */
+    bool dp_want;  /* the last key at the frontier is the next path key */
+    bool dp_found; /* the target array was entered */
+    bool dp_done;  /* ... and closed: the rest is skipped */
+    size_t skip;   /* > 0: inside a value off the path (its open containers) */
 
     /* Parse state. */
     size_t depth, rd;
@@ -77,7 +94,16 @@ struct bronze_json {
 
     bronze_json_field *out;
     size_t cap_out;
+    uint64_t last_line, last_num; /* of the record next() returned last */
 };
+
+void bronze_json_record_pos(const bronze_json *r, char *buf, size_t cap)
+{
+    if (r->array_form)
+        snprintf(buf, cap, "record %llu", (unsigned long long)r->last_num);
+    else
+        snprintf(buf, cap, "line %llu", (unsigned long long)r->last_line);
+}
 
 /* ---- queue helpers (callbacks return 0 to stop yajl) ---- */
 
@@ -122,7 +148,7 @@ static int push_rec(bronze_json *r)
         r->recs = e;
         r->cap_recs = cap;
     }
-    r->recs[r->nrecs++] = (jrec){r->cur_ent, r->nents};
+    r->recs[r->nrecs++] = (jrec){r->cur_ent, r->nents, r->line, r->nrec_total + 1};
     r->cur_ent = r->nents;
     r->cur_text = r->tb.len;
     r->nrec_total++;
@@ -203,6 +229,125 @@ static int structure_error(bronze_json *r)
     return 0;
 }
 
+/* ---- text checks, data_path ---- */
+
+/* Refuses text a column cannot hold, naming the field: invalid UTF-8 (an
+ * encoded surrogate ED A0 80 included, and a \uD800 escape without its pair,
+ * which fix_surrogates() made arrive here encoded) and, in a top-level value
+ * or a key, a NUL (\u0000): CSV readers and PostgreSQL cannot take one, and
+ * no encoding of it reads back as the same string everywhere. */
+static int check_text(bronze_json *r, const unsigned char *s, size_t n, bool is_key, bool top)
+{
+    size_t bad = bronze_utf8_invalid_at((const char *)s, n);
+    char what[200];
+    if (bad < n) {
+        if (s[bad] == 0xED && bad + 1 < n && s[bad + 1] >= 0xA0)
+            snprintf(what, sizeof what,
+                     "invalid UTF-8: an unpaired UTF-16 surrogate (a \\uD800-\\uDFFF escape "
+                     "without its pair, or one encoded as the bytes ED A0..BF xx)");
+        else
+            snprintf(what, sizeof what,
+                     "invalid UTF-8 (byte 0x%02X); the text must be UTF-8 (or set "
+                     "source.file.encoding)",
+                     s[bad]);
+    } else if (top && memchr(s, 0, n))
+        snprintf(what, sizeof what,
+                 "a NUL character (\\u0000), which CSV readers and PostgreSQL cannot hold; "
+                 "remove it at the source");
+    else
+        return 1;
+    if (is_key)
+        snprintf(r->fail_buf, sizeof r->fail_buf, "a field name: %s", what);
+    else
+        snprintf(r->fail_buf, sizeof r->fail_buf, "field '%.*s': %s",
+                 (int)(r->key_len > 80 ? 80 : r->key_len), (const char *)r->tb.data + r->key_off,
+                 what);
+    r->fail_msg = r->fail_buf;
+    r->fail_data = true;
+    return 0;
+}
+
+enum { EV_SCALAR, EV_KEY, EV_START_MAP, EV_END_MAP, EV_START_ARRAY, EV_END_ARRAY };
+
+static int dp_fail(bronze_json *r, const char *what, const char *key)
+{
+    snprintf(r->fail_buf, sizeof r->fail_buf, "source.file.data_path '%s': %s%s%s", r->dp_text,
+             what, key ? key : "", key ? "' is not an object" : "");
+    r->fail_msg = r->fail_buf;
+    r->fail_data = true;
+    return 0;
+}
+
+/* data_path: walks the maps along the path and skips every value off it.
+ * Returns 1 for an event inside the record array (handled as usual), 2 for
+ * one that is not (ignored), 0 to stop (fail_msg set). */
+static int route(bronze_json *r, int ev, const unsigned char *key, size_t klen)
+{
+    if (r->skip) {
+        if (ev == EV_START_MAP || ev == EV_START_ARRAY)
+            r->skip++;
+        else if (ev == EV_END_MAP || ev == EV_END_ARRAY)
+            r->skip--;
+        return 2;
+    }
+    if (!r->ndp)
+        return 1;
+    if (r->depth > r->ndp) {
+        if (r->depth == r->ndp + 1 && ev == EV_END_ARRAY) { /* the record array ends */
+            r->depth--;
+            r->dp_done = true;
+            return 2;
+        }
+        return 1;
+    }
+    if (r->depth == 0) {
+        if (ev != EV_START_MAP)
+            return dp_fail(r, "the document is not an object", NULL);
+        r->depth = 1;
+        return 2;
+    }
+    const char *want = r->dp[r->depth - 1];
+    switch (ev) {
+    case EV_KEY:
+        r->dp_want = !r->dp_done && strlen(want) == klen && !memcmp(want, key, klen);
+        return 2;
+    case EV_END_MAP:
+        r->depth--;
+        r->dp_want = false;
+        return 2;
+    case EV_END_ARRAY:
+        return 2;
+    default: /* a value */
+        if (!r->dp_want) {
+            if (ev != EV_SCALAR)
+                r->skip = 1;
+            return 2;
+        }
+        r->dp_want = false;
+        if (r->depth < r->ndp) {
+            if (ev != EV_START_MAP) {
+                char k[120];
+                snprintf(k, sizeof k, "'%s", want);
+                return dp_fail(r, "the value at ", k);
+            }
+            r->depth++;
+            return 2;
+        }
+        if (ev != EV_START_ARRAY)
+            return dp_fail(r, "the value there is not an array (of records)", NULL);
+        r->depth++;
+        r->dp_found = true;
+        return 2;
+    }
+}
+
+#define ROUTE(r, ev, k, n)                                                                         \
+    do {                                                                                           \
+        int rt_ = route(r, ev, k, n);                                                              \
+        if (rt_ != 1)                                                                              \
+            return rt_ == 2;                                                                       \
+    } while (0)
+
 /* ---- yajl callbacks ---- */
 
 static int scalar(bronze_json *r, bronze_json_kind kind, const char *s, size_t n)
@@ -224,16 +369,19 @@ static int scalar(bronze_json *r, bronze_json_kind kind, const char *s, size_t n
 
 static int on_null(void *ctx)
 {
+    ROUTE(ctx, EV_SCALAR, NULL, 0);
     return scalar(ctx, BRONZE_JV_NULL, "null", 4);
 }
 
 static int on_boolean(void *ctx, int b)
 {
+    ROUTE(ctx, EV_SCALAR, NULL, 0);
     return scalar(ctx, BRONZE_JV_BOOL, b ? "true" : "false", b ? 4 : 5);
 }
 
 static int on_number(void *ctx, const char *s, size_t n)
 {
+    ROUTE(ctx, EV_SCALAR, NULL, 0);
     bool frac = false;
     for (size_t i = 0; i < n && !frac; i++)
         frac = s[i] == '.' || s[i] == 'e' || s[i] == 'E';
@@ -242,6 +390,10 @@ static int on_number(void *ctx, const char *s, size_t n)
 
 static int on_string(void *ctx, const unsigned char *s, size_t n)
 {
+    bronze_json *r = ctx;
+    ROUTE(r, EV_SCALAR, NULL, 0);
+    if (r->depth >= r->rd && !check_text(r, s, n, false, r->depth == r->rd))
+        return 0;
     return scalar(ctx, BRONZE_JV_STRING, (const char *)s, n);
 }
 
@@ -273,6 +425,7 @@ static int close_nested(bronze_json *r, char close)
 static int on_start_map(void *ctx)
 {
     bronze_json *r = ctx;
+    ROUTE(r, EV_START_MAP, NULL, 0);
     if (r->depth + 1 < r->rd)
         return structure_error(r);
     if (r->depth + 1 == r->rd) { /* a record begins */
@@ -294,6 +447,9 @@ static int on_start_map(void *ctx)
 static int on_map_key(void *ctx, const unsigned char *s, size_t n)
 {
     bronze_json *r = ctx;
+    ROUTE(r, EV_KEY, s, n);
+    if (!check_text(r, s, n, true, r->depth == r->rd))
+        return 0;
     if (r->depth == r->rd) {
         r->key_off = r->tb.len;
         r->key_len = n;
@@ -310,6 +466,7 @@ static int on_map_key(void *ctx, const unsigned char *s, size_t n)
 static int on_end_map(void *ctx)
 {
     bronze_json *r = ctx;
+    ROUTE(r, EV_END_MAP, NULL, 0);
     if (r->depth == r->rd) { /* the record is complete */
         r->depth--;
         return push_rec(r);
@@ -320,7 +477,8 @@ static int on_end_map(void *ctx)
 static int on_start_array(void *ctx)
 {
     bronze_json *r = ctx;
-    if (r->array_form && r->depth == 0) {
+    ROUTE(r, EV_START_ARRAY, NULL, 0);
+    if (r->array_form && !r->ndp && r->depth == 0) {
         r->depth = 1;
         return 1;
     }
@@ -332,7 +490,8 @@ static int on_start_array(void *ctx)
 static int on_end_array(void *ctx)
 {
     bronze_json *r = ctx;
-    if (r->array_form && r->depth == 1) {
+    ROUTE(r, EV_END_ARRAY, NULL, 0);
+    if (r->array_form && !r->ndp && r->depth == 1) {
         r->depth = 0;
         return 1;
     }
@@ -353,24 +512,49 @@ static const yajl_callbacks callbacks = {
 
 /* ---- open / close ---- */
 
-int bronze_json_open(bronze_json **out, const char *path, bool array_form, bronze_err *err)
+/* Splits "a.b" into the key list. */
+static int split_path(bronze_json *r, const char *path)
+{
+    if (!(r->dp_text = strdup(path)))
+        return -1;
+    size_t n = 1;
+    for (const char *p = path; *p; p++)
+        n += *p == '.';
+    if (!(r->dp = calloc(n, sizeof *r->dp)))
+        return -1;
+    const char *p = path;
+    for (size_t i = 0; i < n; i++) {
+        const char *e = strchr(p, '.');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (!(r->dp[i] = strndup(p, len)))
+            return -1;
+        r->ndp++;
+        p += len + 1;
+    }
+    return 0;
+}
+
+int bronze_json_open(bronze_json **out, bronze_input *in, bool array_form, const char *data_path,
+                     bronze_err *err)
 {
     *out = NULL;
+    const char *path = in->name;
     bronze_json *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path)) || !(r->buf = malloc(JSON_CHUNK))) {
         if (r)
             free(r->path);
         free(r);
+        int rc = bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", path);
+        bronze_input_close(in);
+        return rc;
+    }
+    r->in = in;
+    r->array_form = array_form;
+    if (array_form && data_path && *data_path && split_path(r, data_path)) {
+        bronze_json_close(r);
         return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", path);
     }
-    r->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (r->fd < 0) {
-        int e = errno;
-        bronze_json_close(r);
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: cannot open: %s", path, strerror(e));
-    }
-    r->array_form = array_form;
-    r->rd = array_form ? 2 : 1;
+    r->rd = array_form ? r->ndp + 2 : 1;
     r->line = 1;
     r->h = yajl_alloc(&callbacks, NULL, r);
     if (!r->h) {
@@ -389,8 +573,11 @@ void bronze_json_close(bronze_json *r)
         return;
     if (r->h)
         yajl_free(r->h);
-    if (r->fd >= 0)
-        close(r->fd);
+    bronze_input_close(r->in);
+    for (size_t i = 0; i < r->ndp; i++)
+        free(r->dp[i]);
+    free(r->dp);
+    free(r->dp_text);
     bronze_buf_free(&r->tb);
     bronze_buf_free(&r->nest);
     free(r->ents);
@@ -403,10 +590,43 @@ void bronze_json_close(bronze_json *r)
 
 /* ---- feeding ---- */
 
+/* "path: line L, column C (byte N): msg" for buf[at] (JSON Lines: no byte). */
+static int pos_error(bronze_json *r, size_t at, const char *msg, bronze_err *err)
+{
+    uint64_t line = r->line, col = r->col0;
+    size_t ls = 0;
+    bool nl = false;
+    for (size_t i = 0; i < at; i++)
+        if (r->buf[i] == '\n') {
+            line++;
+            ls = i + 1;
+            nl = true;
+        }
+    col = (nl ? 0 : col) + (at - ls) + 1;
+    if (!r->array_form)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: line %llu, column %llu: %s", r->path,
+                              (unsigned long long)line, (unsigned long long)col, msg);
+    return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: line %llu, column %llu (byte %llu): %s",
+                          r->path, (unsigned long long)line, (unsigned long long)col,
+                          (unsigned long long)(r->base_off + at), msg);
+}
+
+/* A value-level refusal: "path: line L: msg" (JSON Lines), "path: record N: msg". */
+static int data_error(bronze_json *r, bronze_err *err)
+{
+    if (!r->array_form)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: line %llu: %s", r->path,
+                              (unsigned long long)r->line, r->fail_msg);
+    return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: record %llu: %s", r->path,
+                          (unsigned long long)r->nrec_total + 1, r->fail_msg);
+}
+
 /* The error for a failed yajl_parse of buf[piece_off, piece_off+len). */
 static int parse_error(bronze_json *r, yajl_status st, size_t consumed, bronze_err *err)
 {
-    char msg[256];
+    char msg[512];
+    if (st == yajl_status_client_canceled && r->fail_msg && r->fail_data)
+        return data_error(r, err);
     if (st == yajl_status_client_canceled && r->fail_msg)
         snprintf(msg, sizeof msg, "%s", r->fail_msg);
     else {
@@ -426,18 +646,7 @@ static int parse_error(bronze_json *r, yajl_status st, size_t consumed, bronze_e
     }
     /* The offending byte is the last one consumed: buf[e - 1]. */
     size_t e = r->piece_off + consumed;
-    size_t at = e ? e - 1 : 0;
-    uint64_t line = r->line, col = r->col0;
-    size_t ls = 0;
-    for (size_t i = 0; i < at; i++)
-        if (r->buf[i] == '\n') {
-            line++;
-            ls = i + 1;
-        }
-    col = (ls ? 0 : col) + (at - ls) + 1;
-    return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: line %llu, column %llu (byte %llu): %s",
-                          r->path, (unsigned long long)line, (unsigned long long)col,
-                          (unsigned long long)(r->base_off + at), msg);
+    return pos_error(r, e ? e - 1 : 0, msg, err);
 }
 
 static int eof_error(bronze_json *r, const char *msg, bronze_err *err)
@@ -450,6 +659,7 @@ static int feed(bronze_json *r, size_t off, size_t n, bronze_err *err)
 {
     r->piece_off = off;
     r->fail_msg = NULL;
+    r->fail_data = false;
     yajl_status st = yajl_parse(r->h, r->buf + off, n);
     if (st != yajl_status_ok)
         return parse_error(r, st, yajl_get_bytes_consumed(r->h), err);
@@ -467,14 +677,30 @@ static bool all_space(const unsigned char *p, size_t n)
 static int finish(bronze_json *r, bronze_err *err)
 {
     r->done = true;
-    if (!r->saw_content)
-        return 0; /* an empty file: no records */
+    if (!r->saw_content) {
+        if (r->array_form)
+            return eof_error(r,
+                             "the document is empty (format: json expects one array of objects; "
+                             "an empty table is [])",
+                             err);
+        return 0; /* an empty JSON Lines file: no records */
+    }
     if (!r->array_form && r->depth)
         return eof_error(r, "incomplete JSON object at the end of the file", err);
     r->fail_msg = NULL;
+    r->fail_data = false;
     yajl_status st = yajl_complete_parse(r->h);
-    if (st == yajl_status_ok)
+    if (st == yajl_status_ok) {
+        if (r->ndp && !r->dp_found) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "source.file.data_path '%s': not found in the document",
+                     r->dp_text);
+            return eof_error(r, msg, err);
+        }
         return 0;
+    }
+    if (st == yajl_status_client_canceled && r->fail_msg && r->fail_data)
+        return data_error(r, err);
     if (st == yajl_status_client_canceled && r->fail_msg)
         return eof_error(r, r->fail_msg, err);
     unsigned char *m = yajl_get_error(r->h, 0, NULL, 0);
@@ -491,38 +717,117 @@ static int finish(bronze_json *r, bronze_err *err)
     return eof_error(r, msg, err);
 }
 
+/* Where to stop feeding buf[0, n) so that no \u escape (a surrogate pair
+ * takes 12 bytes) is split between two feeds: before the first backslash in
+ * the last 12 bytes. The rest is carried to the next read. */
+static size_t hold_point(const unsigned char *b, size_t n)
+{
+    size_t from = n > 12 ? n - 12 : 0;
+    const unsigned char *p = memchr(b + from, '\\', n - from);
+    return p ? (size_t)(p - b) : n;
+}
+
+static bool hex4(const unsigned char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned c = p[i], d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+            d = (c | 0x20) - 'a' + 10;
+        else
+            return false;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return true;
+}
+
+/* yajl decodes a \uD800-\uDBFF escape that is not followed by a low
+ * surrogate escape as "?" (and pairs it with any \u escape that follows), so
+ * such text would land silently changed. Each one is rewritten here, before
+ * yajl sees it, to \uDC00 (the same length, so every position holds): yajl
+ * decodes that to the encoded lone surrogate ED B0 80, which check_text()
+ * refuses naming the field. Escapes start in [from, to); lookahead reads up
+ * to n. Runs of backslashes are counted, so "\\uD800" (text) is left alone. */
+static void fix_surrogates(bronze_json *r, unsigned char *b, size_t from, size_t to, size_t n)
+{
+    size_t i = from;
+    while (i < to) {
+        if (!r->esc) {
+            unsigned char *p = memchr(b + i, '\\', to - i);
+            if (!p)
+                return;
+            i = (size_t)(p - b) + 1;
+            r->esc = true;
+            continue;
+        }
+        r->esc = false;
+        unsigned hi, lo;
+        if (b[i] != 'u' || i + 4 >= n || !hex4(b + i + 1, &hi) || hi < 0xD800 || hi > 0xDBFF) {
+            i++;
+            continue;
+        }
+        bool paired = i + 10 < n && b[i + 5] == '\\' && b[i + 6] == 'u' && hex4(b + i + 7, &lo) &&
+                      lo >= 0xDC00 && lo <= 0xDFFF;
+        if (!paired)
+            memcpy(b + i + 1, "DC00", 4);
+        i += paired ? 11 : 5;
+    }
+}
+
 /* Reads and parses one more chunk. Returns 0 (ok, maybe finished), -1 on error. */
 static int feed_chunk(bronze_json *r, bronze_err *err)
 {
-    ssize_t got;
-    do
-        got = read(r->fd, r->buf, JSON_CHUNK);
-    while (got < 0 && errno == EINTR);
+    size_t keep = r->carry;
+    ssize_t got = bronze_input_read(r->in, r->buf + keep, JSON_CHUNK - keep, err);
     if (got < 0)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: read failed: %s", r->path,
-                              strerror(errno));
-    if (got == 0)
-        return finish(r, err);
-    size_t n = (size_t)got, start = 0;
-    if (r->base_off == 0 && n >= 3 && !memcmp(r->buf, "\xEF\xBB\xBF", 3))
-        start = 3; /* a UTF-8 byte order mark (a whole chunk is read, so it is all here) */
-    if (!r->saw_content && !all_space(r->buf + start, n - start))
+        return -1;
+    bool eof = got == 0;
+    size_t n = keep + (size_t)got, start = 0;
+    unsigned char *b = r->buf;
+    if (!r->bom_done) {
+        if (n < 3 && !eof) {
+            r->carry = n;
+            return 0;
+        }
+        r->bom_done = true;
+        if (n >= 3 && !memcmp(b, "\xEF\xBB\xBF", 3))
+            start = 3; /* a UTF-8 byte order mark */
+    }
+    size_t to = eof ? n : hold_point(b, n);
+    if (to < start)
+        to = start;
+    /* yajl takes a form feed and a vertical tab as whitespace; JSON does not
+     * (and a raw one inside a string is a control character). */
+    const unsigned char *ff = memchr(b + start, '\f', to - start);
+    const unsigned char *vt = memchr(b + start, '\v', to - start);
+    if (ff || vt) {
+        const unsigned char *at = !ff ? vt : !vt ? ff : ff < vt ? ff : vt;
+        return pos_error(r, (size_t)(at - b),
+                         "invalid JSON: a form feed or vertical tab (JSON whitespace is space, "
+                         "tab, CR and LF)",
+                         err);
+    }
+    fix_surrogates(r, b, start, to, n);
+    if (!r->saw_content && !all_space(b + start, to - start))
         r->saw_content = true;
     if (r->array_form) {
-        if (feed(r, start, n - start, err))
+        if (to > start && feed(r, start, to - start, err))
             return -1;
-        for (size_t i = start; i < n; i++) {
+        for (size_t i = start; i < to; i++) {
             r->col0++;
-            if (r->buf[i] == '\n') {
+            if (b[i] == '\n') {
                 r->line++;
                 r->col0 = 0;
             }
         }
     } else {
         size_t off = start;
-        while (off < n) {
-            const unsigned char *nl = memchr(r->buf + off, '\n', n - off);
-            size_t len = nl ? (size_t)(nl - (r->buf + off)) + 1 : n - off;
+        while (off < to) {
+            const unsigned char *nl = memchr(b + off, '\n', to - off);
+            size_t len = nl ? (size_t)(nl - (b + off)) + 1 : to - off;
             if (feed(r, off, len, err))
                 return -1;
             off += len;
@@ -540,8 +845,10 @@ static int feed_chunk(bronze_json *r, bronze_err *err)
             r->line_recs = 0;
         }
     }
-    r->base_off += n;
-    return 0;
+    r->base_off += to;
+    memmove(b, b + to, n - to);
+    r->carry = n - to;
+    return eof ? finish(r, err) : 0;
 }
 
 /* Drops the consumed records; the record being parsed moves to the front. */
@@ -578,6 +885,8 @@ int bronze_json_next(bronze_json *r, const bronze_json_field **fields, size_t *n
             return -1;
     }
     jrec rec = r->recs[r->rpos++];
+    r->last_line = rec.line;
+    r->last_num = rec.num;
     size_t n = rec.end - rec.begin;
     if (n > r->cap_out) {
         size_t cap = r->cap_out ? r->cap_out : 16;

@@ -4,13 +4,24 @@
  * objects (`format: json`), both driven by yajl's event parser so that no
  * whole-document tree is ever built and memory stays flat for any file size.
  *
+ * `data_path` (a dot path, format: json only) finds the record array inside
+ * a document such as {"data": [...]}: the maps along the path are walked and
+ * every value off it is skipped as it streams past, never kept.
+ *
+ * Strict JSON: an empty document, a form feed or vertical tab (yajl takes
+ * them as whitespace) are refused; text must be UTF-8, so a lone surrogate
+ * (escaped \uD800, or encoded ED A0 80) is refused naming the record and
+ * field, as is a NUL (\u0000) in a top-level value or key; escaped pairs
+ * decode to their character.
+ *
  * A record is handed out as its top-level members in file order: the key, a
  * value kind, and the value's text (numbers as written, strings unescaped,
  * booleans "true"/"false", nested objects and arrays re-serialised as
  * compact JSON). It knows nothing about columns or types: file.c decides.
  *
  * Errors (kind BRONZE_E_RUNTIME) name the file and the position as
- * "path: line L, column C: message" (1-based; `json` adds "(byte N)").
+ * "path: line L, column C: message" (1-based; `json` adds "(byte N)"), or,
+ * for a value, "path: line L: field 'k': ..." / "path: record N: field ...".
  */
 #ifndef BRONZE_SOURCE_FILE_JSON_H
 #define BRONZE_SOURCE_FILE_JSON_H
@@ -19,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "source/input.h"
 #include "util/err.h"
 
 typedef enum {
@@ -40,9 +52,16 @@ typedef struct bronze_json_field {
 
 typedef struct bronze_json bronze_json;
 
-/* Opens path; array_form: true for `format: json`, false for JSON Lines.
- * *out is owned by the caller (bronze_json_close). */
-int bronze_json_open(bronze_json **out, const char *path, bool array_form, bronze_err *err);
+/* Reads from in, which it owns from here on (closed by bronze_json_close, or
+ * at once when open fails); messages name in->name. array_form: true for
+ * `format: json`, false for JSON Lines. *out is owned by the caller
+ * (bronze_json_close). */
+int bronze_json_open(bronze_json **out, bronze_input *in, bool array_form, const char *data_path,
+                     bronze_err *err);
+
+/* Where the record next() returned last sits: "line L" (JSON Lines) or
+ * "record N" (format: json), for messages. */
+void bronze_json_record_pos(const bronze_json *r, char *buf, size_t cap);
 
 /* Reads the next record. Returns 1 with *fields and *nfields set (valid until the
  * next call), 0 at the end, -1 with err set. */

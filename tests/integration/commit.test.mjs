@@ -128,6 +128,10 @@ for (const [proto, points] of [['swap', SWAP_POINTS], ['marker', MARKER_POINTS]]
           if (existsSync(join(dir, P, '_metadata.json'))) assert.ok(assertMarkerHonest(dir));
           if (how === 'BRONZE_FAIL') assert.match(r.stderr, /verify --repair/);
         }
+        // what a kill inside a one-step write leaves: the writer's private temporaries
+        writeFileSync(join(dir, P, '_metadata.json.tmp-99999'), '{"half": ');
+        mkdirSync(join(dir, 'output/.bronze-tmp/journals'), { recursive: true });
+        writeFileSync(`${journal}.tmp-99999`, '{"half": ');
         const next = run(dir, args, { env: base });
         assert.equal(next.code, 0, next.stderr);
         if (journaled && point !== 'after-journal-removed') assert.match(next.stderr, /Completing the commit of batch/);

@@ -13,10 +13,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include "batch/batch.h"
 #include "source/file_csv.h"
 #include "source/file_json.h"
+#include "source/input.h"
 #include "source/source.h"
 #include "util/buf.h"
 #include "util/datetime.h"
@@ -703,9 +706,10 @@ static void test_json_array_value_shapes(void **state)
     assert_schema(&r, "");
     assert_int_equal(r.rows, 0);
     result_free(&r);
+    /* An empty document is not JSON (JSONTestSuite n_structure_no_data): an
+     * empty table is [] */
     r = run_text("empty.json", "", BRONZE_FILE_JSON);
-    assert_int_equal(r.rc, 0);
-    assert_int_equal(r.rows, 0);
+    assert_error(&r, "empty.json: line 1, column 1:", "the document is empty");
     result_free(&r);
     r = run_text("empty.jsonl", "\n\n", BRONZE_FILE_JSONL);
     assert_int_equal(r.rc, 0);
@@ -919,6 +923,182 @@ static void test_batches_are_full(void **state)
     bronze_source_file.close(s);
 }
 
+/* ---- byte input layers (input.c) ---- */
+
+/* Reads all of in with reads of at most cap bytes. */
+static int read_all(bronze_input *in, size_t cap, bronze_buf *out, bronze_err *err)
+{
+    out->len = 0;
+    char tmp[4096];
+    for (;;) {
+        ssize_t n = bronze_input_read(in, tmp, cap < sizeof tmp ? cap : sizeof tmp, err);
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            return 0;
+        assert_int_equal(bronze_buf_append(out, tmp, (size_t)n), 0);
+    }
+}
+
+static size_t gzip_bytes(const void *src, size_t n, unsigned char *dst, size_t cap)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (unsigned char *)src;
+    z.avail_in = (uInt)n;
+    z.next_out = dst;
+    z.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    size_t out = cap - z.avail_out;
+    deflateEnd(&z);
+    return out;
+}
+
+/* gzip and zstd decode with any read size, rewind, and a cut stream fails. */
+static void test_input_gzip_zstd(void **state)
+{
+    (void)state;
+    size_t n = 300000;
+    char *text = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        text[i] = (char)('a' + (i * 7 + i / 1000) % 26);
+    size_t cap = n + 1024;
+    unsigned char *gz = malloc(cap), *zs = malloc(ZSTD_compressBound(n));
+    size_t ngz = gzip_bytes(text, n, gz, cap);
+    size_t nzs = ZSTD_compress(zs, ZSTD_compressBound(n), text, n, 3);
+    assert_false(ZSTD_isError(nzs));
+    const struct {
+        const char *name;
+        const unsigned char *p;
+        size_t n;
+    } cases[] = {{"in.txt.gz", gz, ngz}, {"in.txt.zst", zs, nzs}, {"magic_only.txt", gz, ngz}};
+    bronze_input_opts o = {.decompress = true};
+    bronze_buf got = BRONZE_BUF_INIT;
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char *path = write_bytes(cases[k].name, cases[k].p, cases[k].n);
+        bronze_input *in;
+        bronze_err err = BRONZE_ERR_INIT;
+        assert_int_equal(bronze_input_open_path(&in, path, cases[k].name, &o, &err), 0);
+        for (size_t c = 1; c <= 4096; c *= 64) {
+            assert_int_equal(read_all(in, c == 1 ? 7 : c, &got, &err), 0);
+            assert_int_equal(got.len, n);
+            assert_memory_equal(got.data, text, n);
+            assert_int_equal(bronze_input_rewind(in, &err), 0);
+        }
+        bronze_input_close(in);
+        /* cut short: an error naming the file, never a shorter text */
+        path = write_bytes(cases[k].name, cases[k].p, cases[k].n - 9);
+        assert_int_equal(bronze_input_open_path(&in, path, cases[k].name, &o, &err), 0);
+        assert_int_equal(read_all(in, 4096, &got, &err), -1);
+        assert_non_null(strstr(err.msg, cases[k].name));
+        assert_non_null(strstr(err.msg, "truncated") ? err.msg : strstr(err.msg, "not valid"));
+        bronze_input_close(in);
+    }
+    /* a .gz name on plain text is refused */
+    char *path = write_bytes("plain.gz", "a,b\n", 4);
+    bronze_input *in;
+    bronze_err err = BRONZE_ERR_INIT;
+    assert_int_equal(bronze_input_open_path(&in, path, NULL, &o, &err), -1);
+    assert_non_null(strstr(err.msg, "does not start like one"));
+    bronze_buf_free(&got);
+    free(text);
+    free(gz);
+    free(zs);
+}
+
+/* iconv: multi-byte output split over small reads; a byte the encoding lacks. */
+static void test_input_iconv(void **state)
+{
+    (void)state;
+    char src[3000];
+    for (size_t i = 0; i < sizeof src; i++)
+        src[i] = (char)(i % 3 == 0 ? 0x80 : i % 3 == 1 ? 0xE9 : 'x'); /* euro, e-acute, x */
+    char *path = write_bytes("w1252.txt", src, sizeof src);
+    bronze_input_opts o = {.decompress = true, .encoding = "windows-1252"};
+    bronze_input *in;
+    bronze_err err = BRONZE_ERR_INIT;
+    bronze_buf got = BRONZE_BUF_INIT;
+    assert_int_equal(bronze_input_open_path(&in, path, "w1252.txt", &o, &err), 0);
+    assert_int_equal(read_all(in, 5, &got, &err), 0);
+    assert_int_equal(got.len, 1000 * (3 + 2 + 1));
+    assert_memory_equal(got.data, "\xE2\x82\xAC\xC3\xA9x", 6);
+    assert_memory_equal(got.data + got.len - 6, "\xE2\x82\xAC\xC3\xA9x", 6);
+    bronze_input_close(in);
+    path = write_bytes("bad1252.txt", "ab\x81", 3);
+    assert_int_equal(bronze_input_open_path(&in, path, "bad1252.txt", &o, &err), 0);
+    assert_int_equal(read_all(in, 4096, &got, &err), -1);
+    assert_non_null(
+        strstr(err.msg, "bad1252.txt: byte 0x81 at offset 2 is not valid windows-1252"));
+    bronze_input_close(in);
+    assert_int_equal(bronze_input_check_encoding("latin-1"), 0);
+    assert_int_equal(bronze_input_check_encoding("UTF-8"), 0);
+    assert_int_equal(bronze_input_check_encoding("no-such-charset"), -1);
+    bronze_buf_free(&got);
+}
+
+/* A pipe cannot rewind; its spool holds every byte and reads like a file. */
+static void test_input_pipe_spool(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    unsigned char gz[256];
+    size_t ngz = gzip_bytes("id\n1\n2\n", 7, gz, sizeof gz);
+    assert_int_equal(write(fds[1], gz, ngz), (ssize_t)ngz);
+    close(fds[1]);
+    bronze_input *in;
+    bronze_err err = BRONZE_ERR_INIT;
+    assert_int_equal(bronze_input_open_fd(&in, fds[0], true, "pipe", NULL, &err), 0);
+    char *spool;
+    uint64_t bytes;
+    assert_int_equal(bronze_input_spool(in, tmpdir, &spool, &bytes, &err), 0);
+    assert_int_equal(bytes, ngz);
+    assert_int_equal(bronze_input_rewind(in, &err), -1);
+    assert_non_null(strstr(err.msg, "pipe: cannot be read twice"));
+    bronze_input_close(in);
+    bronze_input_opts o = {.decompress = true};
+    assert_int_equal(bronze_input_open_path(&in, spool, "pipe", &o, &err), 0);
+    bronze_buf got = BRONZE_BUF_INIT;
+    assert_int_equal(read_all(in, 4096, &got, &err), 0);
+    assert_int_equal(got.len, 7);
+    assert_memory_equal(got.data, "id\n1\n2\n", 7);
+    bronze_input_close(in);
+    unlink(spool);
+    free(spool);
+    bronze_buf_free(&got);
+}
+
+/* A surrogate pair or a lone surrogate escape that straddles the reader's
+ * 16 KiB chunk is decoded (or refused) exactly as one that does not. */
+static void test_json_surrogate_across_chunks(void **state)
+{
+    (void)state;
+    for (size_t shift = 0; shift < 14; shift++) {
+        bronze_buf doc = BRONZE_BUF_INIT;
+        bronze_buf_printf(&doc, "{\"a\":\"");
+        while (doc.len < 16384 - 6 + shift)
+            bronze_buf_putc(&doc, 'x');
+        bronze_buf_printf(&doc, "\\ud83d\\ude00\"}\n{\"a\":\"\\\\ud800\"}\n");
+        bronze_buf_cstr(&doc);
+        result r = run_text("pair.jsonl", (const char *)doc.data, BRONZE_FILE_JSONL);
+        assert_int_equal(r.rc, 0);
+        assert_int_equal(r.rows, 2);
+        assert_non_null(strstr((const char *)r.text.data, "x\xF0\x9F\x98\x80\n\\ud800\n"));
+        result_free(&r);
+        doc.len = 0;
+        bronze_buf_printf(&doc, "{\"a\":\"");
+        while (doc.len < 16384 - 6 + shift)
+            bronze_buf_putc(&doc, 'x');
+        bronze_buf_printf(&doc, "\\ud83d\\u0041\"}\n");
+        bronze_buf_cstr(&doc);
+        r = run_text("lone.jsonl", (const char *)doc.data, BRONZE_FILE_JSONL);
+        assert_error(&r, "lone.jsonl: line 1: field 'a'", "unpaired UTF-16 surrogate");
+        result_free(&r);
+        bronze_buf_free(&doc);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -948,6 +1128,10 @@ int main(void)
         cmocka_unit_test(test_json_malformed),
         cmocka_unit_test(test_dry_run_and_cursor),
         cmocka_unit_test(test_batches_are_full),
+        cmocka_unit_test(test_input_gzip_zstd),
+        cmocka_unit_test(test_input_iconv),
+        cmocka_unit_test(test_input_pipe_spool),
+        cmocka_unit_test(test_json_surrogate_across_chunks),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
