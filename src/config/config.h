@@ -76,6 +76,9 @@ typedef struct bronze_config {
     bronze_partition_strategy strategy; /* default date */
     bool allow_csv, allow_parquet;      /* default true */
     bronze_codec parquet_compression;   /* default snappy */
+    char **bloom_columns;               /* parquet_bloom_filter_columns (owned) */
+    size_t n_bloom_columns;
+    double bloom_fpp; /* parquet_bloom_filter_fpp, default 0.01 */
 
     /* platform.s3_connection */
     struct {
