@@ -522,8 +522,10 @@ int bronze_pq_col_bloom_init(bronze_pq_col *c, double fpp, size_t cap, bronze_er
         return 0; /* two values: the statistics say it all */
     if (cap < BRONZE_PQ_BLOOM_MIN)
         cap = BRONZE_PQ_BLOOM_MIN;
-    if (!(c->bloom = calloc(1, cap)))
+    /* cache-line aligned: a 32-byte block never straddles two lines */
+    if (!(c->bloom = aligned_alloc(64, cap)))
         return oom(err);
+    memset(c->bloom, 0, cap);
     c->bloom_cap = cap;
     c->bloom_bpv = bronze_pq_bloom_bits_per_value(fpp);
     return 0;
