@@ -47,6 +47,7 @@ static const char *const OUTPUT_DEFAULTS_KEYS[] = {"allow_csv",
                                                    "parquet_compression",
                                                    "parquet_bloom_filter_columns",
                                                    "parquet_bloom_filter_fpp",
+                                                   "time_as",
                                                    NULL};
 static const char *const S3_KEYS[] = {"endpoint_url_env",  "access_key_env", "secret_key_env",
                                       "session_token_env", "region",         "region_env",
@@ -133,6 +134,9 @@ static const enum_opt CODECS[] = {{"snappy", BRONZE_CODEC_SNAPPY, false},
                                   {"lz4_raw", BRONZE_CODEC_LZ4, true},
                                   {"uncompressed", BRONZE_CODEC_NONE, true},
                                   {NULL, 0, false}};
+static const enum_opt TIME_AS[] = {{"time", BRONZE_TIME_AS_TIME, false},
+                                   {"string", BRONZE_TIME_AS_STRING, false},
+                                   {NULL, 0, false}};
 static const enum_opt BACKENDS[] = {
     {"s3", BRONZE_BACKEND_S3, false}, {"local", BRONZE_BACKEND_LOCAL, false}, {NULL, 0, false}};
 static const enum_opt TYPES[] = {{"db", BRONZE_SRC_DB, false},
@@ -635,15 +639,17 @@ static int load_bronze(lctx *c, const bronze_ynode *bronze)
         return -1;
     if (out) {
         const char *OP = "platform.bronze.output_defaults";
-        int codec = (int)cfg->parquet_compression;
+        int codec = (int)cfg->parquet_compression, time_as = (int)cfg->time_as;
         warn_unknown_keys(c, out, OP, OUTPUT_DEFAULTS_KEYS);
         if (opt_bool(c, out, OP, "allow_csv", NULL, &cfg->allow_csv) ||
             opt_bool(c, out, OP, "allow_parquet", NULL, &cfg->allow_parquet) ||
             opt_enum(c, out, OP, "parquet_compression", CODECS, &codec, NULL) ||
             opt_str_list(c, out, OP, "parquet_bloom_filter_columns", true, &cfg->bloom_columns,
-                         &cfg->n_bloom_columns, NULL))
+                         &cfg->n_bloom_columns, NULL) ||
+            opt_enum(c, out, OP, "time_as", TIME_AS, &time_as, NULL))
             return -1;
         cfg->parquet_compression = (bronze_codec)codec;
+        cfg->time_as = (bronze_time_as)time_as;
         const bronze_ynode *v;
         char kp[KP_MAX];
         if (lookup(c, out, OP, "parquet_bloom_filter_fpp", NULL, &v, kp))

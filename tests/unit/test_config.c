@@ -257,7 +257,7 @@ static void test_defaults(void **state)
     bronze_config_free(cfg);
 }
 
-/* output_defaults.parquet_bloom_filter_columns / _fpp (SPEC §3). */
+/* output_defaults.parquet_bloom_filter_columns / _fpp, time_as (SPEC §3). */
 static void test_bloom_filter_keys(void **state)
 {
     (void)state;
@@ -266,10 +266,12 @@ static void test_bloom_filter_keys(void **state)
     assert_string_equal(cfg->bloom_columns[0], "id");
     assert_string_equal(cfg->bloom_columns[1], "email");
     assert_true(cfg->bloom_fpp == 0.001);
+    assert_int_equal(cfg->time_as, BRONZE_TIME_AS_STRING);
     bronze_config_free(cfg);
     cfg = load_ok_quiet(FX "minimal_file.yaml");
     assert_int_equal(cfg->n_bloom_columns, 0);
     assert_true(cfg->bloom_fpp == 0.01);
+    assert_int_equal(cfg->time_as, BRONZE_TIME_AS_TIME);
     bronze_config_free(cfg);
 }
 
@@ -544,6 +546,8 @@ static const err_case ERR_CASES[] = {
      "must be one of date, hourly, timestamp, batch_id (got 'daily')"},
     {"err_codec.yaml", ":4:7: platform.bronze.output_defaults.parquet_compression: ",
      "must be one of snappy, gzip, zstd, lz4, brotli, none (got 'lzo')"},
+    {"err_time_as.yaml",
+     ":4:7: platform.bronze.output_defaults.time_as: ", "must be one of time, string (got 'text')"},
     {"err_bloom_fpp.yaml", ":4:7: platform.bronze.output_defaults.parquet_bloom_filter_fpp: ",
      "must be a number between 0 and 1"},
     {"err_backend_azure.yaml",
