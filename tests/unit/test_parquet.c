@@ -1460,6 +1460,117 @@ static void test_page_index_and_bloom(void **state)
     bronze_schema_free(s);
 }
 
+/* Writes one value to a one-column file and returns its footer's first ColumnChunk. */
+static tp_tnode *one_value_file(bronze_type type, const void *v, size_t n, uint8_t **file,
+                                const tp_tnode **cc)
+{
+    const tp_field F[] = {{"v", type, 0, 0, true}};
+    bronze_schema *s = tp_schema(F, 1);
+    bronze_batch b;
+    assert_int_equal(bronze_batch_init(&b, s, 2), 0);
+    bronze_batch_put_bytes(&b, v, n);
+    bronze_batch_end_row(&b);
+    char path[400];
+    snprintf(path, sizeof path, "%s/one.parquet", tmpdir_path);
+    bronze_encoder *e;
+    bronze_err err = BRONZE_ERR_INIT;
+    bronze_encoder_opts o = {.codec = BRONZE_CODEC_NONE};
+    assert_int_equal(bronze_encoder_parquet.open(&e, path, s, &o, &err), 0);
+    assert_int_equal(bronze_encoder_parquet.write(e, &b, 0, 1, &err), 0);
+    uint64_t bytes;
+    assert_int_equal(bronze_encoder_parquet.finish(e, &bytes, &err), 0);
+    bronze_encoder_parquet.destroy(e);
+    size_t fsize;
+    *file = slurp(path, &fsize);
+    unlink(path);
+    uint8_t *f = *file;
+    uint32_t flen = (uint32_t)f[fsize - 8] | (uint32_t)f[fsize - 7] << 8 |
+                    (uint32_t)f[fsize - 6] << 16 | (uint32_t)f[fsize - 5] << 24;
+    tp_tnode *fmd = tp_tparse(f + fsize - 8 - flen, flen, NULL);
+    assert_non_null(fmd);
+    const tp_tnode *groups = tp_tget(fmd, 4);
+    assert_non_null(groups);
+    assert_int_equal(groups->nkids, 1);
+    *cc = &tp_tget(&groups->kids[0], 1)->kids[0];
+    bronze_batch_free(&b);
+    bronze_schema_free(s);
+    return fmd;
+}
+
+/* Truncated maxima round up correctly at the edges: 0xFF bytes carry,
+ * U+10FFFF is dropped, a surrogate is skipped, and a max that cannot be
+ * rounded up is left out (and with it the chunk's ColumnIndex). */
+static void test_stat_truncation_edges(void **state)
+{
+    (void)state;
+    uint8_t v[100];
+    struct {
+        bronze_type type;
+        size_t n;
+        const char *desc;
+    } cases[] = {
+        {BRONZE_T_BYTES, 80, "63 'a', then 0xFF bytes"},
+        {BRONZE_T_STRING, 70, "60 'a', U+10FFFF, 'z'..."},
+        {BRONZE_T_STRING, 70, "61 'a', U+D7FF, 'x'..."},
+        {BRONZE_T_BYTES, 100, "0xFF only"},
+    };
+    for (int k = 0; k < 4; k++) {
+        memset(v, 'a', sizeof v);
+        if (k == 0)
+            memset(v + 63, 0xFF, sizeof v - 63);
+        if (k == 1) {
+            memcpy(v + 60, "\xF4\x8F\xBF\xBF", 4);
+            memset(v + 64, 'z', sizeof v - 64);
+        }
+        if (k == 2) {
+            memcpy(v + 61, "\xED\x9F\xBF", 3);
+            memset(v + 64, 'x', sizeof v - 64);
+        }
+        if (k == 3)
+            memset(v, 0xFF, sizeof v);
+        uint8_t *file;
+        const tp_tnode *cc;
+        tp_tnode *fmd = one_value_file(cases[k].type, v, cases[k].n, &file, &cc);
+        const tp_tnode *st = tp_tget(tp_tget(cc, 3), 12);
+        assert_non_null(st);
+        const tp_tnode *mx = tp_tget(st, 5), *mn = tp_tget(st, 6);
+        /* min: the 64-byte prefix (cut on a character boundary for strings), not exact */
+        assert_non_null(mn);
+        assert_int_equal(tp_ti(st, 8, -1), 0);
+        assert_int_equal(mn->blen, 64); /* every case has a character boundary at 64 */
+        assert_memory_equal(mn->b, v, 64);
+        uint8_t want[70];
+        size_t wl = 0;
+        if (k == 0) { /* 'a' x 62 + 'b' */
+            memset(want, 'a', 62);
+            want[62] = 'b';
+            wl = 63;
+        } else if (k == 1) { /* U+10FFFF cannot grow: 'a' x 59 + 'b' */
+            memset(want, 'a', 59);
+            want[59] = 'b';
+            wl = 60;
+        } else if (k == 2) { /* U+D7FF + 1 is a surrogate: U+E000 */
+            memset(want, 'a', 61);
+            memcpy(want + 61, "\xEE\x80\x80", 3);
+            wl = 64;
+        }
+        if (k == 3) {
+            assert_null(mx); /* nothing is greater than every 0xFF prefix */
+            assert_null(tp_tget(st, 7));
+            assert_int_equal(tp_ti(cc, 6, -1), -1); /* no ColumnIndex either */
+            assert_true(tp_ti(cc, 4, -1) > 0);      /* the OffsetIndex stays */
+        } else {
+            assert_non_null(mx);
+            if (mx->blen != wl || memcmp(mx->b, want, wl))
+                fail_msg("%s: max of %zu bytes not the expected %zu", cases[k].desc, mx->blen, wl);
+            assert_int_equal(tp_ti(st, 7, -1), 0);
+            assert_true(tp_ti(cc, 6, -1) > 0);
+        }
+        tp_tfree(fmd);
+        free(file);
+    }
+}
+
 /* The sizes in BloomFilter.md's table: bits per value for a false-positive rate. */
 static void test_bloom_sizing(void **state)
 {
@@ -1507,6 +1618,7 @@ int main(void)
         cmocka_unit_test(test_size_big_rows),
         cmocka_unit_test(test_page_index_and_bloom),
         cmocka_unit_test(test_bloom_sizing),
+        cmocka_unit_test(test_stat_truncation_edges),
         cmocka_unit_test(test_size_with_bloom),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
