@@ -1292,7 +1292,9 @@ static size_t px_check_chunk(const uint8_t *file, size_t fsize, const tp_tnode *
         } else {
             assert_null(nans);
         }
-        bool dict_seen = false;
+        bool dict_chunk = false;
+        for (size_t p = 0; p < np; p++)
+            dict_chunk |= encodings[p] == 8;
         for (size_t p = 0; p < np; p++) {
             px_expect_rows(col, rg_first + (size_t)first[p], rg_first + (size_t)first[p + 1], &x);
             assert_int_equal(ncnt->kids[p].i, (int64_t)x.nulls);
@@ -1302,15 +1304,13 @@ static size_t px_check_chunk(const uint8_t *file, size_t fsize, const tp_tnode *
             if (!x.vals) {
                 px_binary_equal(&mins->kids[p], NULL, 0);
                 px_binary_equal(&maxs->kids[p], NULL, 0);
-                /* an all-NULL page after the dictionary is in use: RLE_DICTIONARY */
-                if (dict_seen) {
+                /* an all-NULL page of a dictionary-encoded chunk: RLE_DICTIONARY too */
+                if (dict_chunk) {
                     assert_int_equal(encodings[p], 8);
                     *saw_null_dict_page = true;
                 }
                 continue;
             }
-            if (encodings[p] == 8)
-                dict_seen = true;
             uint8_t want[128];
             bool exact;
             size_t wl = px_plain(col, &x, false, want, &exact);
@@ -1571,6 +1571,87 @@ static void test_stat_truncation_edges(void **state)
     }
 }
 
+/* Data page encodings of every chunk of column 0 in a one-part file, in order. */
+static size_t page_encodings(const char *path, int *enc, size_t cap, bool *has_dict)
+{
+    size_t fsize, n = 0;
+    uint8_t *file = slurp(path, &fsize);
+    uint32_t flen = (uint32_t)file[fsize - 8] | (uint32_t)file[fsize - 7] << 8 |
+                    (uint32_t)file[fsize - 6] << 16 | (uint32_t)file[fsize - 5] << 24;
+    tp_tnode *fmd = tp_tparse(file + fsize - 8 - flen, flen, NULL);
+    assert_non_null(fmd);
+    const tp_tnode *groups = tp_tget(fmd, 4);
+    *has_dict = false;
+    for (size_t g = 0; g < groups->nkids; g++) {
+        const tp_tnode *cc = &tp_tget(&groups->kids[g], 1)->kids[0];
+        *has_dict |= tp_ti(tp_tget(cc, 3), 11, -1) >= 0;
+        int64_t oo = tp_ti(cc, 4, -1), ol = tp_ti(cc, 5, -1);
+        assert_true(oo > 0);
+        tp_tnode *oi = tp_tparse(file + oo, (size_t)ol, NULL);
+        assert_non_null(oi);
+        const tp_tnode *locs = tp_tget(oi, 1);
+        int64_t next = 0;
+        for (size_t p = 0; p < locs->nkids && n < cap; p++) {
+            int64_t at = tp_ti(&locs->kids[p], 1, -1);
+            assert_int_equal(tp_ti(&locs->kids[p], 3, -1), next);
+            tp_tnode *ph = tp_tparse(file + at, fsize - (size_t)at, NULL);
+            assert_non_null(ph);
+            enc[n++] = (int)tp_ti(tp_tget(ph, 5), 2, -1);
+            next += tp_ti(tp_tget(ph, 5), 1, 0);
+            tp_tfree(ph);
+        }
+        tp_tfree(oi);
+    }
+    tp_tfree(fmd);
+    free(file);
+    return n;
+}
+
+/* Pages of NULLs before a chunk's first value wait for it: RLE_DICTIONARY
+ * when the dictionary is used, PLAIN when it is not or never gets a value. */
+static void test_leading_null_pages(void **state)
+{
+    (void)state;
+    static const tp_field F[] = {{"s", BRONZE_T_STRING, 0, 0, true}};
+    bronze_schema *s = tp_schema(F, 1);
+    bronze_batch b;
+    assert_int_equal(bronze_batch_init(&b, s, 10000), 0);
+    char path[400];
+    snprintf(path, sizeof path, "%s/lead.parquet", tmpdir_path);
+    for (int k = 0; k < 3; k++) { /* 0: few distinct values, 1: all distinct, 2: NULLs only */
+        bronze_encoder *e;
+        bronze_err err = BRONZE_ERR_INIT;
+        bronze_encoder_opts o = {.codec = BRONZE_CODEC_SNAPPY};
+        assert_int_equal(bronze_encoder_parquet.open(&e, path, s, &o, &err), 0);
+        for (size_t from = 0; from < 100000; from += 10000) {
+            bronze_batch_clear(&b);
+            for (size_t i = from; i < from + 10000; i++) {
+                char v[32];
+                if (i < 50000 || k == 2)
+                    bronze_batch_put_null(&b);
+                else
+                    bronze_batch_put_bytes(&b, v,
+                                           (size_t)snprintf(v, sizeof v, "v%zu", k ? i : i % 10));
+                bronze_batch_end_row(&b);
+            }
+            assert_int_equal(bronze_encoder_parquet.write(e, &b, 0, 10000, &err), 0);
+        }
+        uint64_t bytes;
+        assert_int_equal(bronze_encoder_parquet.finish(e, &bytes, &err), 0);
+        bronze_encoder_parquet.destroy(e);
+        int enc[64];
+        bool has_dict;
+        size_t n = page_encodings(path, enc, 64, &has_dict);
+        assert_int_equal(n, 5); /* 20,000-row pages: two of NULLs, a mixed one, two of values */
+        for (size_t p = 0; p < n; p++)
+            assert_int_equal(enc[p], k == 0 ? 8 : 0);
+        assert_int_equal(has_dict, k == 0);
+    }
+    unlink(path);
+    bronze_batch_free(&b);
+    bronze_schema_free(s);
+}
+
 /* The sizes in BloomFilter.md's table: bits per value for a false-positive rate. */
 static void test_bloom_sizing(void **state)
 {
@@ -1619,6 +1700,7 @@ int main(void)
         cmocka_unit_test(test_page_index_and_bloom),
         cmocka_unit_test(test_bloom_sizing),
         cmocka_unit_test(test_stat_truncation_edges),
+        cmocka_unit_test(test_leading_null_pages),
         cmocka_unit_test(test_size_with_bloom),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);

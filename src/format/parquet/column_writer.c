@@ -148,6 +148,8 @@ void bronze_pq_col_reset_chunk(bronze_pq_col *c)
     c->plain.len = 0;
     c->page_plain = 0;
     c->npg = 0;
+    c->npending = 0;
+    c->pending_rows = 0;
     stat_clear(&c->cs);
     stat_clear(&c->ps);
     if (c->bloom)
@@ -535,7 +537,7 @@ uint64_t bronze_pq_col_ndv(const bronze_pq_col *c)
 {
     if (c->dict_on)
         return c->dict_n; /* every value of the chunk went through the dictionary */
-    return c->num_values + c->page_rows - c->null_count;
+    return c->num_values + c->pending_rows + c->page_rows - c->null_count;
 }
 
 uint64_t bronze_pq_col_bloom_bytes(const bronze_pq_col *c, uint64_t ndv)
@@ -688,10 +690,13 @@ static int compress_body(bronze_pq_ctx *x, const bronze_buf *body, const uint8_t
     return 0;
 }
 
-int bronze_pq_col_finish_page(bronze_pq_col *c, bronze_pq_ctx *x, bronze_err *err)
+/* Serializes one data page of `rows` rows, `vals` of them non-null: levels,
+ * then dictionary indices (use_dict: c->idx) or the PLAIN bytes in `plain`;
+ * records it for the page index with statistics `ps`. */
+static int emit_page(bronze_pq_col *c, bronze_pq_ctx *x, const uint8_t *levels, size_t rows,
+                     size_t vals, bool use_dict, const bronze_buf *plain, const bronze_pq_stat *ps,
+                     bronze_err *err)
 {
-    if (!c->page_rows)
-        return 0;
     if (c->npg == c->pg_cap) {
         size_t cap = c->pg_cap ? c->pg_cap * 2 : 16;
         bronze_pq_page *pg = realloc(c->pg, cap * sizeof *pg);
@@ -700,40 +705,21 @@ int bronze_pq_col_finish_page(bronze_pq_col *c, bronze_pq_ctx *x, bronze_err *er
         c->pg = pg;
         c->pg_cap = cap;
     }
-    if (c->dict_on && c->page_vals)
-        page_stats_from_dict(c);
-    bool use_dict = c->dict_on && c->page_vals > 0;
-    if (use_dict && !c->dict_decided) {
-        c->dict_decided = true;
-        uint64_t cost = c->dict.len + (c->page_vals * (uint64_t)dict_index_width(c) + 7) / 8;
-        if (cost >= c->page_plain) {
-            if (page_to_plain(c))
-                return oom(err);
-            use_dict = false;
-        }
-    } else if (c->page_vals > 0) {
-        c->dict_decided = true;
-    }
-    /* NULLs only, while the chunk's dictionary is in use: RLE_DICTIONARY too,
-     * so that every data page of the chunk is dictionary-encoded */
-    if (!c->page_vals && c->dict_on && c->n_dict_pages)
-        use_dict = true;
     bronze_buf *body = &x->body;
     body->len = 0;
     if (c->nullable) {
         if (bronze_buf_reserve(body, 4))
             return oom(err);
         body->len = 4;
-        if (bronze_rle_encode_u8(body, c->levels, c->page_rows, 1))
+        if (bronze_rle_encode_u8(body, levels, rows, 1))
             return oom(err);
         put_le32(body->data, (uint32_t)(body->len - 4));
     }
     if (use_dict) {
         int bw = dict_index_width(c);
-        if (bronze_buf_putc(body, (uint8_t)bw) ||
-            bronze_rle_encode_u32(body, c->idx, c->page_vals, bw))
+        if (bronze_buf_putc(body, (uint8_t)bw) || bronze_rle_encode_u32(body, c->idx, vals, bw))
             return oom(err);
-    } else if (bronze_buf_append(body, c->plain.data, c->plain.len)) {
+    } else if (plain->len && bronze_buf_append(body, plain->data, plain->len)) {
         return oom(err);
     }
     if (body->len > (size_t)INT32_MAX - 1024)
@@ -752,7 +738,7 @@ int bronze_pq_col_finish_page(bronze_pq_col *c, bronze_pq_ctx *x, bronze_err *er
     bronze_tc_field_i32(&t, 2, (int32_t)body->len);
     bronze_tc_field_i32(&t, 3, (int32_t)clen);
     bronze_tc_field_struct(&t, 5); /* DataPageHeader */
-    bronze_tc_field_i32(&t, 1, (int32_t)c->page_rows);
+    bronze_tc_field_i32(&t, 1, (int32_t)rows);
     bronze_tc_field_i32(&t, 2, use_dict ? 8 : 0); /* RLE_DICTIONARY : PLAIN */
     bronze_tc_field_i32(&t, 3, 3);                /* definition levels: RLE */
     bronze_tc_field_i32(&t, 4, 3);                /* repetition levels: RLE */
@@ -764,15 +750,14 @@ int bronze_pq_col_finish_page(bronze_pq_col *c, bronze_pq_ctx *x, bronze_err *er
     pe->off = c->pages.len;
     pe->size = (uint32_t)(x->hdr.len + clen);
     pe->first_row = c->num_values;
-    pe->nulls = c->page_rows - c->page_vals;
-    pe->nans = c->ps.nans;
-    pe->null_page = c->page_vals == 0;
-    pe->nan_page = c->page_vals > 0 && !c->ps.has_val;
+    pe->nulls = rows - vals;
+    pe->nans = ps->nans;
+    pe->null_page = vals == 0;
+    pe->nan_page = vals > 0 && !ps->has_val;
     bool exact;
-    pe->has_minmax = c->ps.has_val && stat_out(c, &c->ps, false, pe->min, &pe->lmin, &exact) &&
-                     stat_out(c, &c->ps, true, pe->max, &pe->lmax, &exact);
-    stat_merge(c, &c->cs, &c->ps);
-    stat_clear(&c->ps);
+    pe->has_minmax = ps->has_val && stat_out(c, ps, false, pe->min, &pe->lmin, &exact) &&
+                     stat_out(c, ps, true, pe->max, &pe->lmax, &exact);
+    stat_merge(c, &c->cs, ps);
     bronze_buf_append(&c->pages, x->hdr.data, x->hdr.len);
     bronze_buf_append(&c->pages, cp, clen);
     c->pages_uncomp += x->hdr.len + body->len;
@@ -780,7 +765,65 @@ int bronze_pq_col_finish_page(bronze_pq_col *c, bronze_pq_ctx *x, bronze_err *er
         c->n_dict_pages++;
     else
         c->n_plain_pages++;
-    c->num_values += c->page_rows;
+    c->num_values += rows;
+    return 0;
+}
+
+static const uint8_t ZEROS[BRONZE_PQ_PAGE_ROWS];
+
+/* Writes the held-back pages of NULLs, in dictionary encoding or PLAIN as
+ * the chunk's first page of values turned out. */
+static int flush_pending(bronze_pq_col *c, bronze_pq_ctx *x, bool use_dict, bronze_err *err)
+{
+    static const bronze_buf none = BRONZE_BUF_INIT;
+    bronze_pq_stat empty;
+    memset(&empty, 0, sizeof empty);
+    for (uint32_t i = 0; i < c->npending; i++)
+        if (emit_page(c, x, ZEROS, c->pending[i], 0, use_dict, &none, &empty, err))
+            return -1;
+    c->npending = 0;
+    c->pending_rows = 0;
+    return 0;
+}
+
+int bronze_pq_col_finish_page(bronze_pq_col *c, bronze_pq_ctx *x, bronze_err *err)
+{
+    if (!c->page_rows)
+        return 0;
+    if (c->dict_on && c->page_vals)
+        page_stats_from_dict(c);
+    bool use_dict = c->dict_on && c->page_vals > 0;
+    if (use_dict && !c->dict_decided) {
+        c->dict_decided = true;
+        uint64_t cost = c->dict.len + (c->page_vals * (uint64_t)dict_index_width(c) + 7) / 8;
+        if (cost >= c->page_plain) {
+            if (page_to_plain(c))
+                return oom(err);
+            use_dict = false;
+        }
+    } else if (c->page_vals > 0) {
+        c->dict_decided = true;
+    }
+    /* NULLs only, while the chunk's dictionary is in use: RLE_DICTIONARY too,
+     * so that every data page of the chunk is dictionary-encoded. Before the
+     * chunk's first value the choice is not known yet: hold the page back
+     * (its rows are all it has) until a page of values or the chunk's end. */
+    if (!c->page_vals && c->dict_on) {
+        if (c->n_dict_pages) {
+            use_dict = true;
+        } else if (c->npending < BRONZE_PQ_PENDING_MAX) {
+            c->pending[c->npending++] = (uint32_t)c->page_rows;
+            c->pending_rows += c->page_rows;
+            c->page_rows = 0;
+            stat_clear(&c->ps);
+            return 0;
+        }
+    }
+    if (c->npending && flush_pending(c, x, use_dict, err))
+        return -1;
+    if (emit_page(c, x, c->levels, c->page_rows, c->page_vals, use_dict, &c->plain, &c->ps, err))
+        return -1;
+    stat_clear(&c->ps);
     c->page_rows = c->page_vals = 0;
     c->plain.len = 0;
     c->page_plain = 0;
@@ -989,6 +1032,8 @@ int bronze_pq_col_close_chunk(bronze_pq_col *c, bronze_pq_ctx *x, bronze_buf *di
                               uint64_t *dict_uncomp, bronze_err *err)
 {
     if (bronze_pq_col_finish_page(c, x, err))
+        return -1;
+    if (c->npending && flush_pending(c, x, false, err)) /* NULLs only: no dictionary */
         return -1;
     dict_page->len = 0;
     *dict_uncomp = 0;
@@ -1374,6 +1419,10 @@ uint64_t bronze_pq_col_pidx_page_bound(const bronze_pq_col *c)
 uint64_t bronze_pq_col_bound(const bronze_pq_col *c, bronze_codec codec, int bw)
 {
     uint64_t b = c->pages.len + c->npg * bronze_pq_col_pidx_page_bound(c);
+    if (c->npending) /* held-back pages of NULLs: header, levels, bit-width byte */
+        b += c->npending *
+             (BRONZE_PQ_HDR_MAX + bronze_pq_col_pidx_page_bound(c) +
+              bronze_pq_codec_bound(codec, 4 + bronze_rle_bound(BRONZE_PQ_PAGE_ROWS, 1) + 1));
     if (c->page_rows) {
         uint64_t raw = 0;
         if (c->nullable)

@@ -23,7 +23,9 @@
  * the chunk's, so the page index (ColumnIndex, OffsetIndex) costs one
  * bronze_pq_page per page. Floats count NaNs and keep min/max over the other
  * values. A page of NULLs only in a chunk whose dictionary is in use is
- * written RLE_DICTIONARY too (readers then keep dictionary pruning).
+ * written RLE_DICTIONARY too (readers then keep dictionary pruning); such
+ * pages before the chunk's first value wait (as row counts) until the first
+ * page of values says whether the dictionary is used.
  *
  * Bloom filters (opt-in per column) are split-block filters over xxHash64 of
  * the PLAIN value: a filter of the largest size is filled as values arrive
@@ -81,6 +83,8 @@ enum {
 /* Bloom filter: serialized BloomFilterHeader bound, smallest bitset. */
 #define BRONZE_PQ_BLOOM_HDR 24
 #define BRONZE_PQ_BLOOM_MIN 32
+/* Pages of NULLs held back before a chunk's first value (then written PLAIN). */
+#define BRONZE_PQ_PENDING_MAX 64
 
 /* Shared by all columns of one file: codec and page scratch buffers. */
 typedef struct bronze_pq_ctx {
@@ -136,7 +140,10 @@ typedef struct bronze_pq_col {
     uint64_t null_count;    /* whole chunk */
     bronze_pq_page *pg;     /* finished data pages, for the page index */
     size_t npg, pg_cap;
-    bronze_pq_stat cs, ps; /* chunk (finished pages) and open page statistics */
+    bronze_pq_stat cs, ps;                   /* chunk (finished pages) and open page statistics */
+    uint32_t pending[BRONZE_PQ_PENDING_MAX]; /* rows of held-back pages of NULLs */
+    uint32_t npending;
+    uint64_t pending_rows;
 
     /* dictionary */
     bool dict_on;       /* new values go through the dictionary */

@@ -489,7 +489,7 @@ static uint64_t bloom_bound(const bronze_encoder *e, const bronze_batch *b, size
         const bronze_pq_col *c = &e->cols[i];
         if (!c->bloom)
             continue;
-        uint64_t rows = c->num_values + c->page_rows - c->null_count + k;
+        uint64_t rows = c->num_values + c->pending_rows + c->page_rows - c->null_count + k;
         uint64_t ndv = rows;
         if (c->dict_on && c->dict_decided) {
             uint64_t add =
