@@ -3,7 +3,7 @@
 #   build/asan/     -O1 with AddressSanitizer + UBSan, used by every test
 # Sources are picked up by wildcard: a new file in src/ needs no edit here.
 
-PKGS    := yaml-0.1 sqlite3 jansson yajl libpq odbc snappy zlib libzstd liblz4 libbrotlienc libcrypto libcurl
+PKGS    := yaml-0.1 sqlite3 jansson yajl libpq odbc snappy zlib libzstd liblz4 libbrotlienc libcrypto libcurl libxxhash
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GITREV  := $(shell git rev-parse --short=8 HEAD 2>/dev/null || echo unknown)
 

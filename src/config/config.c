@@ -44,8 +44,13 @@ static const char *const BRONZE_KEYS[] = {"storage_backend",
                                           "storage_metadata", /* 1.x governance labels: ignored */
                                           NULL};
 static const char *const PARTITIONING_KEYS[] = {"use_dt_partition", "partition_strategy", NULL};
-static const char *const OUTPUT_DEFAULTS_KEYS[] = {"allow_csv", "allow_parquet",
-                                                   "parquet_compression", NULL};
+static const char *const OUTPUT_DEFAULTS_KEYS[] = {"allow_csv",
+                                                   "allow_parquet",
+                                                   "parquet_compression",
+                                                   "parquet_bloom_filter_columns",
+                                                   "parquet_bloom_filter_fpp",
+                                                   "time_as",
+                                                   NULL};
 static const char *const S3_KEYS[] = {"endpoint_url_env",  "access_key_env", "secret_key_env",
                                       "session_token_env", "region",         "region_env",
                                       "addressing_style",  "ca_bundle",      NULL};
@@ -125,6 +130,9 @@ static const enum_opt CODECS[] = {{"snappy", BRONZE_CODEC_SNAPPY, false},
                                   {"lz4_raw", BRONZE_CODEC_LZ4, true},
                                   {"uncompressed", BRONZE_CODEC_NONE, true},
                                   {NULL, 0, false}};
+static const enum_opt TIME_AS[] = {{"time", BRONZE_TIME_AS_TIME, false},
+                                   {"string", BRONZE_TIME_AS_STRING, false},
+                                   {NULL, 0, false}};
 static const enum_opt BACKENDS[] = {
     {"s3", BRONZE_BACKEND_S3, false}, {"local", BRONZE_BACKEND_LOCAL, false}, {NULL, 0, false}};
 static const enum_opt TYPES[] = {{"db", BRONZE_SRC_DB, false},
@@ -599,6 +607,9 @@ static int load_storage_backend(lctx *c, const bronze_ynode *bronze)
     return 0;
 }
 
+static int opt_str_list(lctx *c, const bronze_ynode *m, const char *path, const char *key,
+                        bool single_ok, char ***out, size_t *nout, const bronze_ynode **at);
+
 static int load_bronze(lctx *c, const bronze_ynode *bronze)
 {
     bronze_config *cfg = c->cfg;
@@ -626,13 +637,34 @@ static int load_bronze(lctx *c, const bronze_ynode *bronze)
         return -1;
     if (out) {
         const char *OP = "platform.bronze.output_defaults";
-        int codec = (int)cfg->parquet_compression;
+        int codec = (int)cfg->parquet_compression, time_as = (int)cfg->time_as;
         warn_unknown_keys(c, out, OP, OUTPUT_DEFAULTS_KEYS);
         if (opt_bool(c, out, OP, "allow_csv", NULL, &cfg->allow_csv) ||
             opt_bool(c, out, OP, "allow_parquet", NULL, &cfg->allow_parquet) ||
-            opt_enum(c, out, OP, "parquet_compression", CODECS, &codec, NULL))
+            opt_enum(c, out, OP, "parquet_compression", CODECS, &codec, NULL) ||
+            opt_str_list(c, out, OP, "parquet_bloom_filter_columns", true, &cfg->bloom_columns,
+                         &cfg->n_bloom_columns, NULL) ||
+            opt_enum(c, out, OP, "time_as", TIME_AS, &time_as, NULL))
             return -1;
         cfg->parquet_compression = (bronze_codec)codec;
+        cfg->time_as = (bronze_time_as)time_as;
+        const bronze_ynode *v;
+        char kp[KP_MAX];
+        if (lookup(c, out, OP, "parquet_bloom_filter_fpp", NULL, &v, kp))
+            return -1;
+        if (v) {
+            int64_t i;
+            double d;
+            bronze_yscalar_type t = scalar_number(v, &i, &d, false);
+            if (t == BRONZE_YSCALAR_INT)
+                d = (double)i;
+            else if (t != BRONZE_YSCALAR_FLOAT)
+                d = -1;
+            if (!(d > 0 && d < 1))
+                return fail(c, v, kp, "must be a number between 0 and 1 (exclusive)%s",
+                            quote_hint(v));
+            cfg->bloom_fpp = d;
+        }
     }
     return 0;
 }
@@ -1472,6 +1504,7 @@ static int set_defaults(lctx *c)
     cfg->strategy = BRONZE_PART_DATE;
     cfg->allow_csv = cfg->allow_parquet = true;
     cfg->parquet_compression = BRONZE_CODEC_SNAPPY;
+    cfg->bloom_fpp = 0.01;
     cfg->run.parallel_workers = 1;
     cfg->run.write_csv = cfg->run.write_parquet = true;
     cfg->run.cleanup_on_failure = true;
@@ -1656,6 +1689,7 @@ void bronze_config_free(bronze_config *cfg)
     free_list(cfg->file.null_values, cfg->file.n_null_values);
     free(cfg->file.encoding);
     free(cfg->file.data_path);
+    free_list(cfg->bloom_columns, cfg->n_bloom_columns);
     free(cfg->custom.module);
     free(cfg->custom.class_name);
     free_list(cfg->custom.command, cfg->custom.ncommand);

@@ -35,6 +35,10 @@ typedef enum {
     BRONZE_CODEC_NONE
 } bronze_codec;
 typedef enum {
+    BRONZE_TIME_AS_TIME = 0, /* Parquet TIME(MICROS) */
+    BRONZE_TIME_AS_STRING    /* the server's text form (Spark <= 4.0 cannot read TIME) */
+} bronze_time_as;
+typedef enum {
     BRONZE_SRC_DB = 0,
     BRONZE_SRC_API,
     BRONZE_SRC_FILE,
@@ -96,6 +100,10 @@ typedef struct bronze_config {
     bronze_partition_strategy strategy; /* default date */
     bool allow_csv, allow_parquet;      /* default true */
     bronze_codec parquet_compression;   /* default snappy */
+    char **bloom_columns;               /* parquet_bloom_filter_columns (owned) */
+    size_t n_bloom_columns;
+    double bloom_fpp;       /* parquet_bloom_filter_fpp, default 0.01 */
+    bronze_time_as time_as; /* output_defaults.time_as, default time */
 
     /* platform.s3_connection */
     struct {

@@ -42,6 +42,11 @@ typedef struct bronze_encoder_opts {
     uint64_t max_bytes;     /* 0 = no size limit */
     const char *created_by; /* Parquet footer, e.g. "bronze-foundry version 0.1.0 (build abc)" */
     int workers;            /* Parquet: columns encoded at once (source.run.parallel_workers) */
+    /* Parquet: columns that get a bloom filter (names as in the schema; not
+     * owned, must outlive the encoder) and its false-positive rate (0: 0.01) */
+    char *const *bloom_columns;
+    size_t n_bloom_columns;
+    double bloom_fpp;
 } bronze_encoder_opts;
 
 typedef struct bronze_encoder bronze_encoder;

@@ -572,6 +572,9 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
             cfg->run.max_file_size_mb > 0 ? (uint64_t)(cfg->run.max_file_size_mb * 1048576.0) : 0,
         .created_by = bronze_created_by(),
         .workers = cfg->run.parallel_workers,
+        .bloom_columns = cfg->bloom_columns,
+        .n_bloom_columns = cfg->n_bloom_columns,
+        .bloom_fpp = cfg->bloom_fpp,
     };
     unsigned first = j->previous ? bronze_metadata_max_part(j->previous) + 1 : 1;
     if (bronze_roller_init(&j->roller, j->tmp_dir, formats, &eo, cfg->run.max_rows_per_file, first,

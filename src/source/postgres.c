@@ -421,8 +421,9 @@ static PGresult *describe(pg_drv *s, const char *sql, const char *what, char sta
     return NULL;
 }
 
-/* Bronze type and decoder for one described column. */
-static void map_type(Oid oid, int typmod, pg_col *c, bronze_field *f)
+/* Bronze type and decoder for one described column. time_text:
+ * output_defaults.time_as is string. */
+static void map_type(Oid oid, int typmod, bool time_text, pg_col *c, bronze_field *f)
 {
     c->oid = oid;
     c->typmod = typmod;
@@ -484,7 +485,10 @@ static void map_type(Oid oid, int typmod, pg_col *c, bronze_field *f)
         c->kind = PK_TS, f->type = BRONZE_T_TIMESTAMPTZ;
         return;
     case OID_TIME:
-        c->kind = PK_TIME, f->type = BRONZE_T_TIME;
+        if (time_text)
+            c->kind = PK_TEXT, f->type = BRONZE_T_STRING, c->cast_text = true;
+        else
+            c->kind = PK_TIME, f->type = BRONZE_T_TIME;
         return;
     case OID_UUID:
         c->kind = PK_UUID, f->type = BRONZE_T_STRING;
@@ -633,7 +637,7 @@ static int pg_setup(void *d, bronze_dbd_desc *out_desc, bronze_err *err)
         }
         pg_col pc;
         bronze_field tf = {0};
-        map_type(PQftype(r, cc), PQfmod(r, cc), &pc, &tf);
+        map_type(PQftype(r, cc), PQfmod(r, cc), cfg->time_as == BRONZE_TIME_AS_STRING, &pc, &tf);
         numeric_text = pc.kind == PK_NUMERIC_TEXT;
         if (pc.cast_text || tf.type == BRONZE_T_JSON || s->last_cursor) {
             tname = type_name(s, PQftype(r, cc), PQfmod(r, cc), err);
@@ -681,7 +685,7 @@ static int pg_setup(void *d, bronze_dbd_desc *out_desc, bronze_err *err)
         goto oom;
     for (int i = 0; i < n; i++) {
         bronze_field f = {0};
-        map_type(PQftype(r, i), PQfmod(r, i), &cols[i], &f);
+        map_type(PQftype(r, i), PQfmod(r, i), cfg->time_as == BRONZE_TIME_AS_STRING, &cols[i], &f);
         if (bronze_schema_set(schema, (size_t)i, PQfname(r, i), f.type, f.precision, f.scale, true))
             goto oom;
     }
@@ -956,9 +960,17 @@ static int decode_field(pg_drv *s, bronze_batch *b, size_t i, const uint8_t *p, 
         bronze_batch_put_i64(b, v);
         return 0;
     }
-    case PK_TIME:
-        bronze_batch_put_i64(b, (int64_t)be64(p));
+    case PK_TIME: {
+        int64_t v = (int64_t)be64(p);
+        if (v >= 86400000000LL) /* 24:00:00 is outside Parquet TIME's domain */
+            return set_err(s, err, BRONZE_E_RUNTIME,
+                           "postgres: row %llu, column '%s': 24:00:00 cannot be stored as a "
+                           "Parquet TIME; set platform.bronze.output_defaults.time_as: string, "
+                           "or cast the column in the query",
+                           (unsigned long long)s->row + 1, f->name);
+        bronze_batch_put_i64(b, v);
         return 0;
+    }
     case PK_UUID: {
         static const char hex[] = "0123456789abcdef";
         char u[36];

@@ -257,6 +257,24 @@ static void test_defaults(void **state)
     bronze_config_free(cfg);
 }
 
+/* output_defaults.parquet_bloom_filter_columns / _fpp, time_as (SPEC §3). */
+static void test_bloom_filter_keys(void **state)
+{
+    (void)state;
+    bronze_config *cfg = load_ok_quiet(FX "bloom.yaml");
+    assert_int_equal(cfg->n_bloom_columns, 2);
+    assert_string_equal(cfg->bloom_columns[0], "id");
+    assert_string_equal(cfg->bloom_columns[1], "email");
+    assert_true(cfg->bloom_fpp == 0.001);
+    assert_int_equal(cfg->time_as, BRONZE_TIME_AS_STRING);
+    bronze_config_free(cfg);
+    cfg = load_ok_quiet(FX "minimal_file.yaml");
+    assert_int_equal(cfg->n_bloom_columns, 0);
+    assert_true(cfg->bloom_fpp == 0.01);
+    assert_int_equal(cfg->time_as, BRONZE_TIME_AS_TIME);
+    bronze_config_free(cfg);
+}
+
 static void test_v1_api_aliases(void **state)
 {
     (void)state;
@@ -528,6 +546,10 @@ static const err_case ERR_CASES[] = {
      "must be one of date, hourly, timestamp, batch_id (got 'daily')"},
     {"err_codec.yaml", ":4:7: platform.bronze.output_defaults.parquet_compression: ",
      "must be one of snappy, gzip, zstd, lz4, brotli, none (got 'lzo')"},
+    {"err_time_as.yaml",
+     ":4:7: platform.bronze.output_defaults.time_as: ", "must be one of time, string (got 'text')"},
+    {"err_bloom_fpp.yaml", ":4:7: platform.bronze.output_defaults.parquet_bloom_filter_fpp: ",
+     "must be a number between 0 and 1"},
     {"err_backend_azure.yaml",
      ":3:5: platform.bronze.storage_backend: ", "use an S3-compatible endpoint"},
     {"err_backend_gcs.yaml",
@@ -804,6 +826,7 @@ int main(void)
         cmocka_unit_test_setup(test_load_ignores_environment, clear_env),
         cmocka_unit_test_setup(test_seed_snippets, clear_env),
         cmocka_unit_test_setup(test_defaults, clear_env),
+        cmocka_unit_test_setup(test_bloom_filter_keys, clear_env),
         cmocka_unit_test_setup(test_v1_api_aliases, clear_env),
         cmocka_unit_test_setup(test_v1_db_nested_incremental, clear_env),
         cmocka_unit_test_setup(test_v1_custom_sections_are_silent, clear_env),

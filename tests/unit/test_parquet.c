@@ -12,12 +12,14 @@
 #include <cmocka.h>
 #include <brotli/encode.h>
 #include <lz4.h>
+#include <math.h>
 #include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -683,7 +685,8 @@ static void test_footer_and_layout(void **state)
     snprintf(path, sizeof path, "%s/layout.parquet", tmpdir_path);
     bronze_encoder *e;
     bronze_err err = BRONZE_ERR_INIT;
-    bronze_encoder_opts o = {BRONZE_CODEC_SNAPPY, 0, "bronze-foundry version 9.9.9 (build x)"};
+    bronze_encoder_opts o = {.codec = BRONZE_CODEC_SNAPPY,
+                             .created_by = "bronze-foundry version 9.9.9 (build x)"};
     assert_int_equal(bronze_encoder_parquet.open(&e, path, s, &o, &err), 0);
     assert_int_equal(bronze_encoder_parquet.fit(e, &b, 0, 1000, &err), 1000); /* no limit */
     assert_int_equal(bronze_encoder_parquet.write(e, &b, 0, 600, &err), 0);
@@ -733,7 +736,7 @@ static void test_bad_input(void **state)
     assert_int_equal(bronze_batch_init(&b, s, 4), 0);
     char path[400];
     snprintf(path, sizeof path, "%s/bad.parquet", tmpdir_path);
-    bronze_encoder_opts o = {BRONZE_CODEC_ZSTD, 0, NULL};
+    bronze_encoder_opts o = {.codec = BRONZE_CODEC_ZSTD};
     bronze_err err = BRONZE_ERR_INIT;
     bronze_encoder *e;
 
@@ -791,7 +794,7 @@ static void test_row_too_big(void **state)
     fill_kv(&b, 0, 2, DATA_RANDOM, 3000, &rng);
     char path[400];
     snprintf(path, sizeof path, "%s/big-row.parquet", tmpdir_path);
-    bronze_encoder_opts o = {BRONZE_CODEC_LZ4, 2000, NULL};
+    bronze_encoder_opts o = {.codec = BRONZE_CODEC_LZ4, .max_bytes = 2000};
     bronze_err err = BRONZE_ERR_INIT;
     bronze_encoder *e;
     assert_int_equal(bronze_encoder_parquet.open(&e, path, s, &o, &err), 0);
@@ -817,7 +820,7 @@ static void test_row_group_row_cap(void **state)
     }
     char path[400];
     snprintf(path, sizeof path, "%s/rows.parquet", tmpdir_path);
-    bronze_encoder_opts o = {BRONZE_CODEC_SNAPPY, 0, NULL};
+    bronze_encoder_opts o = {.codec = BRONZE_CODEC_SNAPPY};
     bronze_err err = BRONZE_ERR_INIT;
     bronze_encoder *e;
     assert_int_equal(bronze_encoder_parquet.open(&e, path, s, &o, &err), 0);
@@ -839,15 +842,23 @@ static void test_row_group_row_cap(void **state)
 
 /* Rolls rows through fit()/write() into parts and checks every part against
  * the limit: <= max always, >= 85% for all but the last (unless halving). */
+/* Bloom filters on every column of the rolled parts (test_size_with_bloom). */
+static bool roll_bloom;
+
 static void roll_fill(bronze_codec codec, int kind, size_t payload, size_t total, size_t batch,
                       uint64_t max, bool halve, double min_fill, const char *tag)
 {
+    static char *bloom_cols[] = {"id", "payload", "note"};
     bronze_schema *s = tp_schema(KV, 3);
     bronze_batch b;
     assert_int_equal(bronze_batch_init(&b, s, batch), 0);
     tp_parts *p = calloc(1, sizeof *p);
     p->schema = s;
-    p->opts = (bronze_encoder_opts){codec, max, NULL};
+    p->opts = (bronze_encoder_opts){.codec = codec, .max_bytes = max};
+    if (roll_bloom) {
+        p->opts.bloom_columns = bloom_cols;
+        p->opts.n_bloom_columns = 3;
+    }
     p->halve = halve;
     snprintf(p->prefix, sizeof p->prefix, "%s/%s-%d", tmpdir_path, tag, (int)codec);
     bronze_err err = BRONZE_ERR_INIT;
@@ -915,7 +926,7 @@ static void test_fit_protocol(void **state)
     fill_kv(&b, 20000, 20000, DATA_TEXT, 50, &rng);
     char path[400];
     snprintf(path, sizeof path, "%s/protocol.parquet", tmpdir_path);
-    bronze_encoder_opts o = {BRONZE_CODEC_ZSTD, 1 << 20, NULL};
+    bronze_encoder_opts o = {.codec = BRONZE_CODEC_ZSTD, .max_bytes = 1 << 20};
     bronze_err err = BRONZE_ERR_INIT;
     bronze_encoder *e;
 
@@ -1004,6 +1015,668 @@ static void test_size_big_rows(void **state)
     roll_fill(BRONZE_CODEC_GZIP, DATA_RANDOM, 160000, 100, 50, 1 << 20, true, 0, "bigrows");
 }
 
+/* ---- page index, statistics, bloom filters (read back through the tree decoder) ---- */
+
+static const tp_field PX[] = {
+    {"id", BRONZE_T_INT64, 0, 0, false},    {"name", BRONZE_T_STRING, 0, 0, true},
+    {"score", BRONZE_T_DOUBLE, 0, 0, true}, {"email", BRONZE_T_STRING, 0, 0, true},
+    {"code", BRONZE_T_INT32, 0, 0, false},
+};
+#define PX_ROWS 300000
+
+/* The generated value of (row, column): false for NULL. */
+static bool px_value(size_t i, int col, char *s, size_t *len, double *d, int64_t *v)
+{
+    switch (col) {
+    case 0:
+        *v = (int64_t)i;
+        return true;
+    case 1: /* low cardinality (dictionary), a run of NULLs spanning whole pages, long extremes */
+        if (i >= 60000 && i < 110000)
+            return false;
+        if (i % 1001 == 17) /* 'A' + 70 'a': the minimum, over 64 bytes */
+            *len = (size_t)snprintf(
+                s, 128, "A%s",
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        else if (i % 997 == 3) /* 63 'z', then an 'é' cut by the 64-byte limit: the maximum */
+            *len =
+                (size_t)snprintf(s, 128, "%s\xc3\xa9tail",
+                                 "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
+        else
+            *len = (size_t)snprintf(s, 128, "name %02zu", i % 37);
+        return true;
+    case 2: /* ascending, with NaNs and NULLs, and a stretch of NaN only */
+        if (i % 13 == 4)
+            return false;
+        *d = (i % 11 == 3 || (i >= 200000 && i < 250000)) ? NAN : (double)i * 0.5 - 1000;
+        return true;
+    case 3: /* distinct: the dictionary falls back to PLAIN */
+        if (i % 50 == 9)
+            return false;
+        *len = (size_t)snprintf(s, 128, "user%zu@example.com", i);
+        return true;
+    default:
+        *v = (int64_t)((i * 7919) % 5000);
+        return true;
+    }
+}
+
+static void px_fill(bronze_batch *b, size_t from, size_t n)
+{
+    bronze_batch_clear(b);
+    char s[128];
+    for (size_t i = from; i < from + n; i++) {
+        for (int col = 0; col < 5; col++) {
+            size_t len = 0;
+            double d = 0;
+            int64_t v = 0;
+            if (!px_value(i, col, s, &len, &d, &v))
+                bronze_batch_put_null(b);
+            else if (col == 0)
+                bronze_batch_put_i64(b, v);
+            else if (col == 2)
+                bronze_batch_put_f64(b, d);
+            else if (col == 4)
+                bronze_batch_put_i32(b, (int32_t)v);
+            else
+                bronze_batch_put_bytes(b, s, len);
+        }
+        bronze_batch_end_row(b);
+    }
+}
+
+/* What a page (or chunk) of rows [from, to) must report. */
+typedef struct px_expect {
+    uint64_t nulls, nans, vals;
+    bool has;
+    int64_t imin, imax;
+    double dmin, dmax;
+    char smin[128], smax[128];
+    size_t lmin, lmax;
+} px_expect;
+
+static int px_bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+    size_t n = an < bn ? an : bn;
+    int r = memcmp(a, b, n);
+    return r ? r : (an > bn) - (an < bn);
+}
+
+static void px_expect_rows(int col, size_t from, size_t to, px_expect *x)
+{
+    memset(x, 0, sizeof *x);
+    char s[128];
+    for (size_t i = from; i < to; i++) {
+        size_t len = 0;
+        double d = 0;
+        int64_t v = 0;
+        if (!px_value(i, col, s, &len, &d, &v)) {
+            x->nulls++;
+            continue;
+        }
+        x->vals++;
+        if (col == 2) {
+            if (d != d) {
+                x->nans++;
+                continue;
+            }
+            if (!x->has || d < x->dmin)
+                x->dmin = d;
+            if (!x->has || d > x->dmax)
+                x->dmax = d;
+        } else if (col == 1 || col == 3) {
+            if (!x->has || px_bytes_cmp(s, len, x->smin, x->lmin) < 0)
+                memcpy(x->smin, s, x->lmin = len);
+            if (!x->has || px_bytes_cmp(s, len, x->smax, x->lmax) > 0)
+                memcpy(x->smax, s, x->lmax = len);
+        } else {
+            if (!x->has || v < x->imin)
+                x->imin = v;
+            if (!x->has || v > x->imax)
+                x->imax = v;
+        }
+        x->has = true;
+    }
+}
+
+/* The expected PLAIN min (is_max false) or max after truncation to 64 bytes:
+ * a prefix cut on a character boundary; the max with its last (here ASCII)
+ * character incremented. *exact false when truncated. */
+static size_t px_plain(int col, const px_expect *x, bool is_max, uint8_t *out, bool *exact)
+{
+    *exact = true;
+    if (col == 0 || col == 4) {
+        int64_t v = is_max ? x->imax : x->imin;
+        if (col == 4) {
+            int32_t w = (int32_t)v;
+            memcpy(out, &w, 4);
+            return 4;
+        }
+        memcpy(out, &v, 8);
+        return 8;
+    }
+    if (col == 2) {
+        double v = is_max ? x->dmax : x->dmin;
+        memcpy(out, &v, 8);
+        return 8;
+    }
+    size_t n = is_max ? x->lmax : x->lmin;
+    memcpy(out, is_max ? x->smax : x->smin, n);
+    if (n <= 64)
+        return n;
+    *exact = false;
+    n = 64;
+    while ((out[n] & 0xC0) == 0x80) /* out[n] starts the next character or continues one */
+        n--;
+    if (is_max) {
+        assert_true(out[n - 1] < 0x7F);
+        out[n - 1]++;
+    }
+    return n;
+}
+
+static const tp_tnode *px_meta(const tp_tnode *rg, int col)
+{
+    const tp_tnode *cols = tp_tget(rg, 1);
+    assert_non_null(cols);
+    assert_true((size_t)col < cols->nkids);
+    return &cols->kids[col];
+}
+
+static void px_binary_equal(const tp_tnode *n, const uint8_t *want, size_t wlen)
+{
+    assert_non_null(n);
+    assert_int_equal(n->blen, wlen);
+    if (wlen)
+        assert_memory_equal(n->b, want, wlen);
+}
+
+static uint64_t px_hash(int col, size_t i, bool *present)
+{
+    char s[128];
+    size_t len = 0;
+    double d;
+    int64_t v;
+    *present = px_value(i, col, s, &len, &d, &v);
+    if (col == 4) {
+        int32_t w = (int32_t)v;
+        return XXH64(&w, 4, 0);
+    }
+    return XXH64(s, len, 0);
+}
+
+/* Checks one column chunk: its OffsetIndex against the pages in the file,
+ * its ColumnIndex and statistics against the generated rows, its bloom
+ * filter against present and absent values. Returns the number of pages. */
+static size_t px_check_chunk(const uint8_t *file, size_t fsize, const tp_tnode *rg, int col,
+                             size_t rg_first, size_t rg_rows, bool *saw_null_dict_page,
+                             bool *saw_trunc)
+{
+    const tp_tnode *cc = px_meta(rg, col);
+    const tp_tnode *md = tp_tget(cc, 3);
+    assert_non_null(md);
+    int64_t data_off = tp_ti(md, 9, -1), dict_off = tp_ti(md, 11, -1);
+    int64_t chunk_start = dict_off >= 0 ? dict_off : data_off;
+    int64_t chunk_end = chunk_start + tp_ti(md, 7, 0);
+
+    /* OffsetIndex: pages back to back from data_page_offset to the chunk's end */
+    int64_t oi_off = tp_ti(cc, 4, -1), oi_len = tp_ti(cc, 5, -1);
+    assert_true(oi_off > 0 && oi_len > 0 && (size_t)(oi_off + oi_len) <= fsize);
+    size_t used;
+    tp_tnode *oi = tp_tparse(file + oi_off, (size_t)oi_len, &used);
+    assert_non_null(oi);
+    assert_int_equal(used, (size_t)oi_len);
+    const tp_tnode *locs = tp_tget(oi, 1);
+    assert_non_null(locs);
+    size_t np = locs->nkids;
+    assert_true(np >= 1);
+    int64_t at = data_off, next_first = 0;
+    int64_t *first = calloc(np + 1, sizeof *first);
+    int encodings[512];
+    assert_true(np < 512);
+    for (size_t p = 0; p < np; p++) {
+        const tp_tnode *l = &locs->kids[p];
+        assert_int_equal(tp_ti(l, 1, -1), at);
+        first[p] = tp_ti(l, 3, -1);
+        assert_int_equal(first[p], next_first); /* the previous page held exactly its rows */
+        /* a data page starts there; header + compressed body = the page's size */
+        size_t hlen;
+        tp_tnode *ph = tp_tparse(file + at, fsize - (size_t)at, &hlen);
+        assert_non_null(ph);
+        assert_int_equal(tp_ti(ph, 1, -1), 0); /* DATA_PAGE */
+        assert_int_equal((int64_t)hlen + tp_ti(ph, 3, -1), tp_ti(l, 2, -1));
+        const tp_tnode *dph = tp_tget(ph, 5);
+        assert_non_null(dph);
+        encodings[p] = (int)tp_ti(dph, 2, -1);
+        int64_t page_rows = tp_ti(dph, 1, -1);
+        assert_true(page_rows > 0);
+        next_first = first[p] + page_rows;
+        tp_tfree(ph);
+        at += tp_ti(l, 2, 0);
+    }
+    assert_int_equal(at, chunk_end);
+    first[np] = next_first;
+    assert_int_equal(first[np], (int64_t)rg_rows); /* the pages' rows add up to the row group */
+    tp_tfree(oi);
+
+    /* ColumnIndex */
+    int64_t ci_off = tp_ti(cc, 6, -1), ci_len = tp_ti(cc, 7, -1);
+    px_expect x;
+    bool has_nan_page = false;
+    for (size_t p = 0; p < np; p++) {
+        px_expect_rows(col, rg_first + (size_t)first[p], rg_first + (size_t)first[p + 1], &x);
+        if (x.vals && !x.has)
+            has_nan_page = true;
+    }
+    if (has_nan_page) {
+        assert_int_equal(ci_off, -1); /* PageIndex.md: a page of NaNs only, no ColumnIndex */
+        assert_int_equal(ci_len, -1);
+    } else {
+        assert_true(ci_off > 0 && ci_len > 0 && (size_t)(ci_off + ci_len) <= fsize);
+        tp_tnode *ci = tp_tparse(file + ci_off, (size_t)ci_len, &used);
+        assert_non_null(ci);
+        assert_int_equal(used, (size_t)ci_len);
+        const tp_tnode *nullp = tp_tget(ci, 1), *mins = tp_tget(ci, 2), *maxs = tp_tget(ci, 3),
+                       *ncnt = tp_tget(ci, 5), *nans = tp_tget(ci, 8);
+        assert_non_null(nullp);
+        assert_non_null(mins);
+        assert_non_null(maxs);
+        assert_non_null(ncnt);
+        assert_int_equal(nullp->nkids, np);
+        assert_int_equal(mins->nkids, np);
+        assert_int_equal(maxs->nkids, np);
+        assert_int_equal(ncnt->nkids, np);
+        if (col == 2) {
+            assert_non_null(nans);
+            assert_int_equal(nans->nkids, np);
+        } else {
+            assert_null(nans);
+        }
+        bool dict_chunk = false;
+        for (size_t p = 0; p < np; p++)
+            dict_chunk |= encodings[p] == 8;
+        for (size_t p = 0; p < np; p++) {
+            px_expect_rows(col, rg_first + (size_t)first[p], rg_first + (size_t)first[p + 1], &x);
+            assert_int_equal(ncnt->kids[p].i, (int64_t)x.nulls);
+            assert_int_equal(nullp->kids[p].i, x.vals == 0);
+            if (col == 2)
+                assert_int_equal(nans->kids[p].i, (int64_t)x.nans);
+            if (!x.vals) {
+                px_binary_equal(&mins->kids[p], NULL, 0);
+                px_binary_equal(&maxs->kids[p], NULL, 0);
+                /* an all-NULL page of a dictionary-encoded chunk: RLE_DICTIONARY too */
+                if (dict_chunk) {
+                    assert_int_equal(encodings[p], 8);
+                    *saw_null_dict_page = true;
+                }
+                continue;
+            }
+            uint8_t want[128];
+            bool exact;
+            size_t wl = px_plain(col, &x, false, want, &exact);
+            px_binary_equal(&mins->kids[p], want, wl);
+            *saw_trunc |= !exact;
+            wl = px_plain(col, &x, true, want, &exact);
+            px_binary_equal(&maxs->kids[p], want, wl);
+            *saw_trunc |= !exact;
+        }
+        if (col == 0)
+            assert_int_equal(tp_ti(ci, 4, -1), 1); /* ASCENDING */
+        tp_tfree(ci);
+    }
+
+    /* chunk statistics */
+    px_expect_rows(col, rg_first, rg_first + rg_rows, &x);
+    const tp_tnode *st = tp_tget(md, 12);
+    assert_non_null(st);
+    assert_int_equal(tp_ti(st, 3, -1), (int64_t)x.nulls);
+    if (col == 2)
+        assert_int_equal(tp_ti(st, 9, -1), (int64_t)x.nans);
+    else
+        assert_null(tp_tget(st, 9));
+    if (x.has) {
+        uint8_t want[128];
+        bool exact;
+        size_t wl = px_plain(col, &x, true, want, &exact);
+        px_binary_equal(tp_tget(st, 5), want, wl);
+        assert_int_equal(tp_ti(st, 7, -1), exact);
+        wl = px_plain(col, &x, false, want, &exact);
+        px_binary_equal(tp_tget(st, 6), want, wl);
+        assert_int_equal(tp_ti(st, 8, -1), exact);
+    }
+
+    /* bloom filter: opted in for email and code only */
+    int64_t bf_off = tp_ti(md, 14, -1), bf_len = tp_ti(md, 15, -1);
+    if (col != 3 && col != 4) {
+        assert_int_equal(bf_off, -1);
+    } else {
+        assert_true(bf_off > 0 && bf_len > 0 && (size_t)(bf_off + bf_len) <= fsize);
+        tp_tnode *bh = tp_tparse(file + bf_off, (size_t)bf_len, &used);
+        assert_non_null(bh);
+        size_t nbytes = (size_t)tp_ti(bh, 1, 0);
+        assert_int_equal(used + nbytes, (size_t)bf_len);
+        assert_true(nbytes >= 32 && (nbytes & (nbytes - 1)) == 0);
+        assert_non_null(tp_tget(tp_tget(bh, 2), 1)); /* BLOCK */
+        assert_non_null(tp_tget(tp_tget(bh, 3), 1)); /* XXHASH */
+        assert_non_null(tp_tget(tp_tget(bh, 4), 1)); /* UNCOMPRESSED */
+        const uint8_t *bits = file + bf_off + used;
+        for (size_t i = rg_first; i < rg_first + rg_rows; i++) {
+            bool present;
+            uint64_t h = px_hash(col, i, &present);
+            if (present && !bronze_pq_bloom_check(bits, nbytes, h))
+                fail_msg("column %d row %zu: bloom filter says no for a present value", col, i);
+        }
+        size_t fp = 0;
+        char s[64];
+        for (int k = 0; k < 10000; k++) {
+            uint64_t h;
+            if (col == 3) {
+                size_t len = (size_t)snprintf(s, sizeof s, "absent%d@example.org", k);
+                h = XXH64(s, len, 0);
+            } else {
+                int32_t w = 5000 + k; /* codes are 0..4999 */
+                h = XXH64(&w, 4, 0);
+            }
+            fp += bronze_pq_bloom_check(bits, nbytes, h);
+        }
+        if (getenv("BRONZE_PQ_VERBOSE"))
+            printf("bloom col %d: %zu bytes, %zu/10000 false positives\n", col, nbytes, fp);
+        assert_true(fp <= 100); /* >= 99% answer "no" at fpp 0.01 */
+        tp_tfree(bh);
+    }
+    free(first);
+    return np;
+}
+
+static void test_page_index_and_bloom(void **state)
+{
+    (void)state;
+    bronze_schema *s = tp_schema(PX, 5);
+    bronze_batch b;
+    assert_int_equal(bronze_batch_init(&b, s, 7000), 0);
+    static char *bloom_cols[] = {"email", "code"};
+    tp_parts *p = calloc(1, sizeof *p);
+    p->schema = s;
+    p->opts = (bronze_encoder_opts){.codec = BRONZE_CODEC_SNAPPY,
+                                    .max_bytes = 32 << 20, /* row groups of ~3 MiB */
+                                    .bloom_columns = bloom_cols,
+                                    .n_bloom_columns = 2,
+                                    .bloom_fpp = 0.01};
+    snprintf(p->prefix, sizeof p->prefix, "%s/pidx", tmpdir_path);
+    bronze_err err = BRONZE_ERR_INIT;
+    for (size_t from = 0; from < PX_ROWS; from += 7000) {
+        size_t n = PX_ROWS - from < 7000 ? PX_ROWS - from : 7000;
+        px_fill(&b, from, n);
+        if (tp_write(p, &b, &err))
+            fail_msg("%s", err.msg);
+    }
+    if (tp_close(p, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(p->n, 1);
+    char path[600];
+    tp_part_path(p, 0, path, sizeof path);
+    size_t fsize;
+    uint8_t *file = slurp(path, &fsize);
+    uint32_t flen = (uint32_t)file[fsize - 8] | (uint32_t)file[fsize - 7] << 8 |
+                    (uint32_t)file[fsize - 6] << 16 | (uint32_t)file[fsize - 5] << 24;
+    size_t used;
+    tp_tnode *fmd = tp_tparse(file + fsize - 8 - flen, flen, &used);
+    assert_non_null(fmd);
+    assert_int_equal(used, flen);
+    const tp_tnode *rgs = tp_tget(fmd, 4);
+    assert_non_null(rgs);
+    assert_true(rgs->nkids >= 2);
+    size_t row = 0, max_pages = 0;
+    bool null_dict = false, trunc = false;
+    int64_t index_start = INT64_MAX, last_chunk_end = 0;
+    for (size_t g = 0; g < rgs->nkids; g++) {
+        const tp_tnode *rg = &rgs->kids[g];
+        size_t rows = (size_t)tp_ti(rg, 3, 0);
+        for (int col = 0; col < 5; col++) {
+            size_t np = px_check_chunk(file, fsize, rg, col, row, rows, &null_dict, &trunc);
+            if (np > max_pages)
+                max_pages = np;
+            const tp_tnode *cc = px_meta(rg, col), *md = tp_tget(cc, 3);
+            int64_t end = tp_ti(md, 9, 0) + tp_ti(md, 7, 0);
+            if (end > last_chunk_end)
+                last_chunk_end = end;
+            if (tp_ti(cc, 6, INT64_MAX) < index_start)
+                index_start = tp_ti(cc, 6, INT64_MAX);
+            if (tp_ti(md, 14, -1) > 0) /* bloom filters come before the page index */
+                assert_true(tp_ti(md, 14, -1) < index_start);
+        }
+        row += rows;
+    }
+    assert_int_equal(row, PX_ROWS);
+    assert_true(max_pages >= 3);
+    assert_true(null_dict);
+    assert_true(trunc);
+    assert_true(index_start > last_chunk_end); /* the page index follows the row groups */
+    tp_tfree(fmd);
+    free(file);
+    unlink(path);
+    free(p);
+    bronze_batch_free(&b);
+    bronze_schema_free(s);
+}
+
+/* Writes one value to a one-column file and returns its footer's first ColumnChunk. */
+static tp_tnode *one_value_file(bronze_type type, const void *v, size_t n, uint8_t **file,
+                                const tp_tnode **cc)
+{
+    const tp_field F[] = {{"v", type, 0, 0, true}};
+    bronze_schema *s = tp_schema(F, 1);
+    bronze_batch b;
+    assert_int_equal(bronze_batch_init(&b, s, 2), 0);
+    bronze_batch_put_bytes(&b, v, n);
+    bronze_batch_end_row(&b);
+    char path[400];
+    snprintf(path, sizeof path, "%s/one.parquet", tmpdir_path);
+    bronze_encoder *e;
+    bronze_err err = BRONZE_ERR_INIT;
+    bronze_encoder_opts o = {.codec = BRONZE_CODEC_NONE};
+    assert_int_equal(bronze_encoder_parquet.open(&e, path, s, &o, &err), 0);
+    assert_int_equal(bronze_encoder_parquet.write(e, &b, 0, 1, &err), 0);
+    uint64_t bytes;
+    assert_int_equal(bronze_encoder_parquet.finish(e, &bytes, &err), 0);
+    bronze_encoder_parquet.destroy(e);
+    size_t fsize;
+    *file = slurp(path, &fsize);
+    unlink(path);
+    uint8_t *f = *file;
+    uint32_t flen = (uint32_t)f[fsize - 8] | (uint32_t)f[fsize - 7] << 8 |
+                    (uint32_t)f[fsize - 6] << 16 | (uint32_t)f[fsize - 5] << 24;
+    tp_tnode *fmd = tp_tparse(f + fsize - 8 - flen, flen, NULL);
+    assert_non_null(fmd);
+    const tp_tnode *groups = tp_tget(fmd, 4);
+    assert_non_null(groups);
+    assert_int_equal(groups->nkids, 1);
+    *cc = &tp_tget(&groups->kids[0], 1)->kids[0];
+    bronze_batch_free(&b);
+    bronze_schema_free(s);
+    return fmd;
+}
+
+/* Truncated maxima round up correctly at the edges: 0xFF bytes carry,
+ * U+10FFFF is dropped, a surrogate is skipped, and a max that cannot be
+ * rounded up is left out (and with it the chunk's ColumnIndex). */
+static void test_stat_truncation_edges(void **state)
+{
+    (void)state;
+    uint8_t v[100];
+    struct {
+        bronze_type type;
+        size_t n;
+        const char *desc;
+    } cases[] = {
+        {BRONZE_T_BYTES, 80, "63 'a', then 0xFF bytes"},
+        {BRONZE_T_STRING, 70, "60 'a', U+10FFFF, 'z'..."},
+        {BRONZE_T_STRING, 70, "61 'a', U+D7FF, 'x'..."},
+        {BRONZE_T_BYTES, 100, "0xFF only"},
+    };
+    for (int k = 0; k < 4; k++) {
+        memset(v, 'a', sizeof v);
+        if (k == 0)
+            memset(v + 63, 0xFF, sizeof v - 63);
+        if (k == 1) {
+            memcpy(v + 60, "\xF4\x8F\xBF\xBF", 4);
+            memset(v + 64, 'z', sizeof v - 64);
+        }
+        if (k == 2) {
+            memcpy(v + 61, "\xED\x9F\xBF", 3);
+            memset(v + 64, 'x', sizeof v - 64);
+        }
+        if (k == 3)
+            memset(v, 0xFF, sizeof v);
+        uint8_t *file;
+        const tp_tnode *cc;
+        tp_tnode *fmd = one_value_file(cases[k].type, v, cases[k].n, &file, &cc);
+        const tp_tnode *st = tp_tget(tp_tget(cc, 3), 12);
+        assert_non_null(st);
+        const tp_tnode *mx = tp_tget(st, 5), *mn = tp_tget(st, 6);
+        /* min: the 64-byte prefix (cut on a character boundary for strings), not exact */
+        assert_non_null(mn);
+        assert_int_equal(tp_ti(st, 8, -1), 0);
+        assert_int_equal(mn->blen, 64); /* every case has a character boundary at 64 */
+        assert_memory_equal(mn->b, v, 64);
+        uint8_t want[70];
+        size_t wl = 0;
+        if (k == 0) { /* 'a' x 62 + 'b' */
+            memset(want, 'a', 62);
+            want[62] = 'b';
+            wl = 63;
+        } else if (k == 1) { /* U+10FFFF cannot grow: 'a' x 59 + 'b' */
+            memset(want, 'a', 59);
+            want[59] = 'b';
+            wl = 60;
+        } else if (k == 2) { /* U+D7FF + 1 is a surrogate: U+E000 */
+            memset(want, 'a', 61);
+            memcpy(want + 61, "\xEE\x80\x80", 3);
+            wl = 64;
+        }
+        if (k == 3) {
+            assert_null(mx); /* nothing is greater than every 0xFF prefix */
+            assert_null(tp_tget(st, 7));
+            assert_int_equal(tp_ti(cc, 6, -1), -1); /* no ColumnIndex either */
+            assert_true(tp_ti(cc, 4, -1) > 0);      /* the OffsetIndex stays */
+        } else {
+            assert_non_null(mx);
+            if (mx->blen != wl || memcmp(mx->b, want, wl))
+                fail_msg("%s: max of %zu bytes not the expected %zu", cases[k].desc, mx->blen, wl);
+            assert_int_equal(tp_ti(st, 7, -1), 0);
+            assert_true(tp_ti(cc, 6, -1) > 0);
+        }
+        tp_tfree(fmd);
+        free(file);
+    }
+}
+
+/* Data page encodings of every chunk of column 0 in a one-part file, in order. */
+static size_t page_encodings(const char *path, int *enc, size_t cap, bool *has_dict)
+{
+    size_t fsize, n = 0;
+    uint8_t *file = slurp(path, &fsize);
+    uint32_t flen = (uint32_t)file[fsize - 8] | (uint32_t)file[fsize - 7] << 8 |
+                    (uint32_t)file[fsize - 6] << 16 | (uint32_t)file[fsize - 5] << 24;
+    tp_tnode *fmd = tp_tparse(file + fsize - 8 - flen, flen, NULL);
+    assert_non_null(fmd);
+    const tp_tnode *groups = tp_tget(fmd, 4);
+    *has_dict = false;
+    for (size_t g = 0; g < groups->nkids; g++) {
+        const tp_tnode *cc = &tp_tget(&groups->kids[g], 1)->kids[0];
+        *has_dict |= tp_ti(tp_tget(cc, 3), 11, -1) >= 0;
+        int64_t oo = tp_ti(cc, 4, -1), ol = tp_ti(cc, 5, -1);
+        assert_true(oo > 0);
+        tp_tnode *oi = tp_tparse(file + oo, (size_t)ol, NULL);
+        assert_non_null(oi);
+        const tp_tnode *locs = tp_tget(oi, 1);
+        int64_t next = 0;
+        for (size_t p = 0; p < locs->nkids && n < cap; p++) {
+            int64_t at = tp_ti(&locs->kids[p], 1, -1);
+            assert_int_equal(tp_ti(&locs->kids[p], 3, -1), next);
+            tp_tnode *ph = tp_tparse(file + at, fsize - (size_t)at, NULL);
+            assert_non_null(ph);
+            enc[n++] = (int)tp_ti(tp_tget(ph, 5), 2, -1);
+            next += tp_ti(tp_tget(ph, 5), 1, 0);
+            tp_tfree(ph);
+        }
+        tp_tfree(oi);
+    }
+    tp_tfree(fmd);
+    free(file);
+    return n;
+}
+
+/* Pages of NULLs before a chunk's first value wait for it: RLE_DICTIONARY
+ * when the dictionary is used, PLAIN when it is not or never gets a value. */
+static void test_leading_null_pages(void **state)
+{
+    (void)state;
+    static const tp_field F[] = {{"s", BRONZE_T_STRING, 0, 0, true}};
+    bronze_schema *s = tp_schema(F, 1);
+    bronze_batch b;
+    assert_int_equal(bronze_batch_init(&b, s, 10000), 0);
+    char path[400];
+    snprintf(path, sizeof path, "%s/lead.parquet", tmpdir_path);
+    for (int k = 0; k < 3; k++) { /* 0: few distinct values, 1: all distinct, 2: NULLs only */
+        bronze_encoder *e;
+        bronze_err err = BRONZE_ERR_INIT;
+        bronze_encoder_opts o = {.codec = BRONZE_CODEC_SNAPPY};
+        assert_int_equal(bronze_encoder_parquet.open(&e, path, s, &o, &err), 0);
+        for (size_t from = 0; from < 100000; from += 10000) {
+            bronze_batch_clear(&b);
+            for (size_t i = from; i < from + 10000; i++) {
+                char v[32];
+                if (i < 50000 || k == 2)
+                    bronze_batch_put_null(&b);
+                else
+                    bronze_batch_put_bytes(&b, v,
+                                           (size_t)snprintf(v, sizeof v, "v%zu", k ? i : i % 10));
+                bronze_batch_end_row(&b);
+            }
+            assert_int_equal(bronze_encoder_parquet.write(e, &b, 0, 10000, &err), 0);
+        }
+        uint64_t bytes;
+        assert_int_equal(bronze_encoder_parquet.finish(e, &bytes, &err), 0);
+        bronze_encoder_parquet.destroy(e);
+        int enc[64];
+        bool has_dict;
+        size_t n = page_encodings(path, enc, 64, &has_dict);
+        assert_int_equal(n, 5); /* 20,000-row pages: two of NULLs, a mixed one, two of values */
+        for (size_t p = 0; p < n; p++)
+            assert_int_equal(enc[p], k == 0 ? 8 : 0);
+        assert_int_equal(has_dict, k == 0);
+    }
+    unlink(path);
+    bronze_batch_free(&b);
+    bronze_schema_free(s);
+}
+
+/* The sizes in BloomFilter.md's table: bits per value for a false-positive rate. */
+static void test_bloom_sizing(void **state)
+{
+    (void)state;
+    assert_true(fabs(bronze_pq_bloom_bits_per_value(0.10) - 6.0) < 0.6);
+    assert_true(fabs(bronze_pq_bloom_bits_per_value(0.01) - 10.5) < 0.6);
+    assert_true(fabs(bronze_pq_bloom_bits_per_value(0.001) - 16.9) < 0.8);
+}
+
+/* Exact sizing holds with bloom filters on every column (the page index is
+ * always on): the filters, sized at flush from the distinct count, are in
+ * the bound like everything else. */
+static void test_size_with_bloom(void **state)
+{
+    (void)state;
+    roll_bloom = true;
+    for (size_t c = 0; c < 6; c++) {
+        roll(ALL_CODECS[c], DATA_RANDOM, 200, 12000, 1000, 1 << 20, false, "bloom-rnd");
+        roll(ALL_CODECS[c], DATA_TEXT, 80, 100000, 7000, 256 << 10, false, "bloom-text");
+        roll(ALL_CODECS[c], DATA_TEXT, 80, 40000, 9000, 512 << 10, true, "bloom-half");
+    }
+    roll(BRONZE_CODEC_ZSTD, DATA_ZEROS, 100, 400000, 60000, 512 << 10, false, "bloom-zero");
+    roll_bloom = false;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1024,6 +1697,11 @@ int main(void)
         cmocka_unit_test(test_size_compressible),
         cmocka_unit_test(test_size_partial_writes),
         cmocka_unit_test(test_size_big_rows),
+        cmocka_unit_test(test_page_index_and_bloom),
+        cmocka_unit_test(test_bloom_sizing),
+        cmocka_unit_test(test_stat_truncation_edges),
+        cmocka_unit_test(test_leading_null_pages),
+        cmocka_unit_test(test_size_with_bloom),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }

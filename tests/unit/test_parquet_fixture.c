@@ -432,7 +432,7 @@ static void write_types(void **state)
     for (size_t k = 0; k < NCODECS; k++) {
         bronze_err err = BRONZE_ERR_INIT;
         bronze_encoder *e;
-        bronze_encoder_opts o = {CODECS[k].codec, 0, NULL};
+        bronze_encoder_opts o = {.codec = CODECS[k].codec};
         snprintf(path, sizeof path, "%s/types-%s.parquet", dir, CODECS[k].name);
         assert_int_equal(bronze_encoder_parquet.open(&e, path, s, &o, &err), 0);
         /* in three writes, to cross write() boundaries */
@@ -451,7 +451,7 @@ static void write_types(void **state)
     /* a part with no rows: valid, with its schema */
     bronze_err err = BRONZE_ERR_INIT;
     bronze_encoder *e;
-    bronze_encoder_opts o = {BRONZE_CODEC_SNAPPY, 0, NULL};
+    bronze_encoder_opts o = {.codec = BRONZE_CODEC_SNAPPY};
     snprintf(path, sizeof path, "%s/empty.parquet", dir);
     assert_int_equal(bronze_encoder_parquet.open(&e, path, s, &o, &err), 0);
     uint64_t bytes;
@@ -545,7 +545,8 @@ static void write_big(void **state)
         for (int variant = 0; variant < 3; variant++) {
             tp_parts *p = calloc(1, sizeof *p);
             p->schema = s;
-            p->opts = (bronze_encoder_opts){CODECS[k].codec, variant ? 2u << 20 : 0, NULL};
+            p->opts = (bronze_encoder_opts){.codec = CODECS[k].codec,
+                                            .max_bytes = variant ? 2u << 20 : 0};
             p->halve = variant == 2;
             snprintf(p->prefix, sizeof p->prefix, "%s/%s-%s", dir, kind[variant], CODECS[k].name);
             bronze_err err = BRONZE_ERR_INIT;
@@ -603,8 +604,9 @@ static void write_size(void **state)
     for (int k = 0; k < 2; k++) {
         tp_parts *p = calloc(1, sizeof *p);
         p->schema = s;
-        p->opts =
-            (bronze_encoder_opts){which[k], 8u << 20, "bronze-foundry version 0.1.0 (build test)"};
+        p->opts = (bronze_encoder_opts){.codec = which[k],
+                                        .max_bytes = 8u << 20,
+                                        .created_by = "bronze-foundry version 0.1.0 (build test)"};
         snprintf(p->prefix, sizeof p->prefix, "%s/size-%s", dir, names[k]);
         bronze_err err = BRONZE_ERR_INIT;
         uint64_t rng = 88172645463325252ULL;

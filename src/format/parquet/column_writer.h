@@ -18,8 +18,24 @@
  * chunk is PLAIN. Every decision depends only
  * on the values in order, so replaying the same rows gives the same bytes.
  *
+ * Statistics are kept per page (values in PLAIN mode as they come; in
+ * dictionary mode from the page's indices when it closes) and folded into
+ * the chunk's, so the page index (ColumnIndex, OffsetIndex) costs one
+ * bronze_pq_page per page. Floats count NaNs and keep min/max over the other
+ * values. A page of NULLs only in a chunk whose dictionary is in use is
+ * written RLE_DICTIONARY too (readers then keep dictionary pruning); such
+ * pages before the chunk's first value wait (as row counts) until the first
+ * page of values says whether the dictionary is used.
+ *
+ * Bloom filters (opt-in per column) are split-block filters over xxHash64 of
+ * the PLAIN value: a filter of the largest size is filled as values arrive
+ * (dictionary mode: once per new entry) and folded, when the chunk is
+ * written, down to the size its distinct count needs (a power of two, which
+ * makes folding exact: block i of the half-size filter is blocks 2i | 2i+1).
+ *
  * Size accounting for the file-size control (parquet_writer.c):
  *   bronze_pq_col_bound()     worst-case bytes this chunk adds to the file now
+ *                             (pages, dictionary, its page index entries)
  *   bronze_pq_col_mem()       bytes it holds in memory (row-group sizing)
  */
 #ifndef BRONZE_FORMAT_PARQUET_COLUMN_WRITER_H
@@ -49,10 +65,26 @@ enum {
 #define BRONZE_PQ_PAGE_ROWS 20000
 #define BRONZE_PQ_PAGE_BYTES (1u << 20)
 #define BRONZE_PQ_DICT_BYTES (1u << 20)
-/* Longest byte-array min/max kept in statistics; longer ones drop min/max. */
-#define BRONZE_PQ_STAT_MAX 256
+/* Byte-array min/max in statistics and the column index are cut to this many
+ * bytes (as parquet-java's column index and arrow-rs do): min becomes a
+ * prefix, max a prefix with its last character (byte) incremented, and the
+ * statistics say they are not exact. */
+#define BRONZE_PQ_TRUNC 64
+/* Longest serialized min/max: a truncated max may grow by an incremented
+ * UTF-8 character. */
+#define BRONZE_PQ_STAT_MAX (BRONZE_PQ_TRUNC + 4)
 /* Upper bound of one serialized page header. */
 #define BRONZE_PQ_HDR_MAX 48
+/* Page index bytes per page (OffsetIndex PageLocation + ColumnIndex entries,
+ * without the min/max values) and per chunk (list headers, boundary order,
+ * the four ColumnChunk references). */
+#define BRONZE_PQ_PIDX_PAGE 56
+#define BRONZE_PQ_PIDX_CHUNK 96
+/* Bloom filter: serialized BloomFilterHeader bound, smallest bitset. */
+#define BRONZE_PQ_BLOOM_HDR 24
+#define BRONZE_PQ_BLOOM_MIN 32
+/* Pages of NULLs held back before a chunk's first value (then written PLAIN). */
+#define BRONZE_PQ_PENDING_MAX 64
 
 /* Shared by all columns of one file: codec and page scratch buffers. */
 typedef struct bronze_pq_ctx {
@@ -61,6 +93,34 @@ typedef struct bronze_pq_ctx {
     bronze_buf body, comp, hdr;
     size_t dict_limit; /* bytes of one dictionary, <= BRONZE_PQ_DICT_BYTES */
 } bronze_pq_ctx;
+
+/* Min/max/NaN statistics of a page or a chunk. Byte arrays keep at most
+ * BRONZE_PQ_TRUNC bytes of each extreme; t* says the real value is longer. */
+typedef struct bronze_pq_stat {
+    bool has_val; /* a non-null, non-NaN value was seen */
+    bool tmin, tmax;
+    uint8_t lmin, lmax;
+    uint64_t nans;
+    union {
+        int64_t i;
+        double d;
+        __int128 dec;
+    } mn, mx;
+    uint8_t smin[BRONZE_PQ_TRUNC], smax[BRONZE_PQ_TRUNC];
+} bronze_pq_stat;
+
+/* One finished data page, for the page index. */
+typedef struct bronze_pq_page {
+    uint64_t off;       /* in the chunk's pages buffer */
+    uint64_t first_row; /* within the row group */
+    uint64_t nulls, nans;
+    uint32_t size;   /* header + compressed body */
+    bool null_page;  /* only nulls */
+    bool nan_page;   /* values, all NaN */
+    bool has_minmax; /* min/max below are valid */
+    uint8_t lmin, lmax;
+    uint8_t min[BRONZE_PQ_STAT_MAX], max[BRONZE_PQ_STAT_MAX]; /* PLAIN form */
+} bronze_pq_page;
 
 typedef struct bronze_pq_col {
     const bronze_field *f;
@@ -78,6 +138,12 @@ typedef struct bronze_pq_col {
     uint32_t n_plain_pages; /* data pages encoded PLAIN */
     uint64_t num_values;    /* rows in finished pages, nulls included */
     uint64_t null_count;    /* whole chunk */
+    bronze_pq_page *pg;     /* finished data pages, for the page index */
+    size_t npg, pg_cap;
+    bronze_pq_stat cs, ps;                   /* chunk (finished pages) and open page statistics */
+    uint32_t pending[BRONZE_PQ_PENDING_MAX]; /* rows of held-back pages of NULLs */
+    uint32_t npending;
+    uint64_t pending_rows;
 
     /* dictionary */
     bool dict_on;       /* new values go through the dictionary */
@@ -86,6 +152,8 @@ typedef struct bronze_pq_col {
     uint32_t dict_n;    /* entries */
     uint32_t *dict_pos; /* byte arrays: entry start in dict */
     uint32_t *dict_hash;
+    uint32_t *stamp; /* byte arrays: last page (stamp_gen) an entry was seen on */
+    uint32_t stamp_gen;
     uint32_t dict_cap;
     uint32_t *slots; /* open addressing; 0 = empty, else entry id + 1 */
     uint32_t nslots;
@@ -97,14 +165,14 @@ typedef struct bronze_pq_col {
     bronze_buf plain;    /* PLAIN values (booleans bit-packed) */
     uint64_t page_plain; /* PLAIN size of the open page's values */
 
-    /* statistics of the chunk */
-    bool has_val, has_nan, too_long;
-    union {
-        int64_t i;
-        double d;
-        __int128 dec;
-    } mn, mx;
-    bronze_buf smin, smax; /* byte arrays */
+    /* split-block bloom filter (opt-in), built at `bloom_cap` bytes and
+     * folded to the size the chunk's distinct count needs when written */
+    uint8_t *bloom;
+    size_t bloom_cap;
+    double bloom_bpv; /* bits per distinct value for the configured rate */
+
+    /* where the flushed chunk landed (set by the file writer) */
+    uint64_t at_start, at_dict_len, at_dict_uncomp, at_bloom, at_bloom_len;
 } bronze_pq_col;
 
 /* Sets up column c for field f. Returns -1 on OOM. */
@@ -121,10 +189,31 @@ int bronze_pq_col_finish_page(bronze_pq_col *c, bronze_pq_ctx *x, bronze_err *er
  * *dict_uncomp gets its header + uncompressed size. */
 int bronze_pq_col_close_chunk(bronze_pq_col *c, bronze_pq_ctx *x, bronze_buf *dict_page,
                               uint64_t *dict_uncomp, bronze_err *err);
-/* Serializes the ColumnChunk struct (as a list element) for a chunk that
- * starts at file offset `start` with a dictionary page of dict_len bytes. */
-void bronze_pq_col_meta(const bronze_pq_col *c, bronze_tc *t, bronze_codec codec, uint64_t start,
-                        uint64_t dict_len, uint64_t dict_uncomp);
+/* Serializes the ColumnChunk struct (as a list element) for a chunk placed at
+ * c->at_* (start, dictionary page, bloom filter), up to and including its
+ * meta_data field: the caller adds the page index references and the stop
+ * byte (bronze_pq_col_meta_tail) once the page index has a place. */
+void bronze_pq_col_meta(const bronze_pq_col *c, bronze_tc *t, bronze_codec codec);
+/* Page index of the chunk: appends its OffsetIndex to `oi` and, unless the
+ * chunk cannot have one (a float page of NaNs only, a max that cannot be
+ * rounded up), its ColumnIndex to `ci`. `data_start` is the file offset of
+ * its first data page. Returns -1 on OOM. */
+int bronze_pq_col_page_index(const bronze_pq_col *c, uint64_t data_start, bronze_buf *ci,
+                             bronze_buf *oi);
+/* Bloom filter of the chunk (header + bitset) appended to out; nothing when
+ * the column has none. Clears the filter. Returns -1 on OOM. */
+int bronze_pq_col_bloom(bronze_pq_col *c, bronze_buf *out);
+/* Bitset bytes of the chunk's bloom filter for `ndv` distinct values. */
+uint64_t bronze_pq_col_bloom_bytes(const bronze_pq_col *c, uint64_t ndv);
+/* Distinct values of the chunk so far, or an upper bound. */
+uint64_t bronze_pq_col_ndv(const bronze_pq_col *c);
+/* Turns the bloom filter on: fpp false-positive rate, at most cap bytes (a
+ * power of two). Returns -1 on OOM. */
+int bronze_pq_col_bloom_init(bronze_pq_col *c, double fpp, size_t cap, bronze_err *err);
+/* Bits per distinct value a split-block bloom filter needs for rate fpp. */
+double bronze_pq_bloom_bits_per_value(double fpp);
+/* Block check of a split-block bloom filter bitset of n bytes (tests, readers). */
+bool bronze_pq_bloom_check(const uint8_t *bits, size_t n, uint64_t hash);
 /* Forgets the chunk (after it was written, or to roll back). Keeps buffers. */
 void bronze_pq_col_reset_chunk(bronze_pq_col *c);
 
@@ -133,8 +222,11 @@ void bronze_pq_col_reset_chunk(bronze_pq_col *c);
 uint64_t bronze_pq_col_bound(const bronze_pq_col *c, bronze_codec codec, int bw);
 /* Bytes held in memory (pages, open page, dictionary). */
 uint64_t bronze_pq_col_mem(const bronze_pq_col *c);
-/* Upper bound of the serialized ColumnChunk metadata of one chunk. */
+/* Upper bound of the serialized ColumnChunk metadata of one chunk, with its
+ * page index references and the page index's per-chunk part. */
 uint64_t bronze_pq_col_meta_bound(const bronze_pq_col *c);
+/* Page index bytes of one page of this column. */
+uint64_t bronze_pq_col_pidx_page_bound(const bronze_pq_col *c);
 
 /* Byte width of a DECIMAL(p) as FIXED_LEN_BYTE_ARRAY (minimal two's complement). */
 int bronze_pq_decimal_width(int precision);

@@ -3,7 +3,15 @@
  * layout, row groups, footer, and exact file-size control.
  *
  * Layout: "PAR1", row groups (per column: optional dictionary page, DataPage
- * V1 pages), FileMetaData in Thrift compact, its 4-byte length, "PAR1".
+ * V1 pages; then the row group's bloom filters, one per opted-in column),
+ * the page index (every chunk's ColumnIndex, then every OffsetIndex, as
+ * parquet-java lays them out), FileMetaData in Thrift compact, its 4-byte
+ * length, "PAR1". Bloom filters follow their row group (arrow-rs's default)
+ * so none waits in memory; the page index waits serialized (~60-200 bytes a
+ * page) and is dropped for later chunks past PIDX_MAX_BYTES, which keeps
+ * memory flat however many rows one part holds. A ColumnChunk's page index
+ * references are only known at finish(): rg_meta keeps each chunk's struct
+ * with a note of where its stop byte is, and the footer splices them in.
  * One row group lives in memory at a time; it is flushed at 1 Mi rows or when
  * the bytes it holds (compressed pages + open pages + dictionaries) reach
  * min(64 MiB, max_bytes / 10) (SPEC §7 "Memory").
@@ -48,6 +56,17 @@
 #define OUT_CHUNK ((size_t)1 << 20)
 #define RG_META_FIXED 64 /* RowGroup fields besides its columns */
 #define STAGE_MAX_STEPS 1024
+#define PIDX_MAX_BYTES ((uint64_t)32 << 20)
+/* ColumnChunk fields 4-7 (page index offsets and lengths), serialized */
+#define PIDX_TAIL_MAX 34
+#define BLOOM_MAX_BYTES ((size_t)1 << 20)
+
+/* Where a flushed chunk's page index went, and where its ColumnChunk ends. */
+typedef struct chunk_ref {
+    size_t stop; /* rg_meta offset of the ColumnChunk's stop byte */
+    uint64_t ci_off, oi_off;
+    uint32_t ci_len, oi_len;
+} chunk_ref;
 
 enum { ACT_FINISH_PAGES = 1, ACT_FLUSH_RG = 2 };
 
@@ -72,10 +91,14 @@ struct bronze_encoder {
     uint64_t rg_cap;
     char *created_by;
 
-    bronze_buf out;       /* buffered file bytes */
-    uint64_t flushed;     /* bytes already in the file; file size = flushed + out.len */
-    bronze_buf scratch;   /* dictionary page / footer */
-    bronze_buf rg_meta;   /* serialized RowGroup structs of flushed row groups */
+    bronze_buf out;     /* buffered file bytes */
+    uint64_t flushed;   /* bytes already in the file; file size = flushed + out.len */
+    bronze_buf scratch; /* dictionary page / footer */
+    bronze_buf rg_meta; /* serialized RowGroup structs of flushed row groups */
+    bronze_buf ci, oi;  /* ColumnIndex / OffsetIndex structs of flushed chunks */
+    chunk_ref *refs;    /* one per flushed chunk */
+    size_t nrefs, refs_cap;
+    bronze_buf groups;    /* finish(): rg_meta with the page index references */
     size_t nrg;           /* flushed row groups */
     uint64_t total_rows;  /* rows in flushed row groups */
     size_t rg_rows;       /* rows in the current row group */
@@ -91,7 +114,7 @@ struct bronze_encoder {
     const bronze_batch *st_b;
     size_t st_off, st_n, st_k;
     uint64_t st_pos, st_total_rows, st_part_raw;
-    size_t st_nrg, st_meta_len;
+    size_t st_nrg, st_meta_len, st_nrefs, st_ci_len, st_oi_len;
     sched_entry *sched;
     size_t nsched, sched_cap;
 };
@@ -254,7 +277,7 @@ static bool footer(const bronze_encoder *e, bronze_buf *b, int64_t num_rows, boo
     size_t nrg = with_groups ? e->nrg : 0;
     bronze_tc_field_list(&t, 4, BRONZE_TC_STRUCT, nrg);
     if (nrg)
-        bronze_tc_raw(&t, e->rg_meta.data, e->rg_meta.len);
+        bronze_tc_raw(&t, e->groups.data, e->groups.len);
     bronze_tc_field_string(&t, 6, e->created_by);
     bronze_tc_field_list(&t, 7, BRONZE_TC_STRUCT, e->ncols); /* column_orders */
     for (size_t i = 0; i < e->ncols; i++) {
@@ -281,21 +304,58 @@ static int flush_rg(bronze_encoder *e, bronze_err *err)
 {
     if (!e->rg_rows)
         return 0;
+    if (e->nrefs + e->ncols > e->refs_cap) {
+        size_t cap = e->refs_cap ? e->refs_cap * 2 : 64;
+        while (cap < e->nrefs + e->ncols)
+            cap *= 2;
+        chunk_ref *r = realloc(e->refs, cap * sizeof *r);
+        if (!r)
+            return oom(err);
+        e->refs = r;
+        e->refs_cap = cap;
+    }
     uint64_t rg_start = file_pos(e), uncomp = 0, comp = 0;
-    bronze_tc t;
-    bronze_tc_init(&t, &e->rg_meta);
-    bronze_tc_field_list(&t, 1, BRONZE_TC_STRUCT, e->ncols);
+    /* the chunks, then the row group's bloom filters */
     for (size_t i = 0; i < e->ncols; i++) {
         bronze_pq_col *c = &e->cols[i];
-        uint64_t start = file_pos(e), dict_uncomp;
+        c->at_start = file_pos(e);
         e->scratch.len = 0;
-        if (bronze_pq_col_close_chunk(c, &e->ctx, &e->scratch, &dict_uncomp, err) ||
+        if (bronze_pq_col_close_chunk(c, &e->ctx, &e->scratch, &c->at_dict_uncomp, err) ||
             put(e, e->scratch.data, e->scratch.len, err) ||
             put(e, c->pages.data, c->pages.len, err))
             return -1;
-        bronze_pq_col_meta(c, &t, e->codec, start, e->scratch.len, dict_uncomp);
-        uncomp += c->pages_uncomp + dict_uncomp;
-        comp += c->pages.len + e->scratch.len;
+        c->at_dict_len = e->scratch.len;
+        uncomp += c->pages_uncomp + c->at_dict_uncomp;
+        comp += c->pages.len + c->at_dict_len;
+    }
+    for (size_t i = 0; i < e->ncols; i++) {
+        bronze_pq_col *c = &e->cols[i];
+        c->at_bloom = file_pos(e);
+        e->scratch.len = 0;
+        if (bronze_pq_col_bloom(c, &e->scratch))
+            return oom(err);
+        c->at_bloom_len = e->scratch.len;
+        if (put(e, e->scratch.data, e->scratch.len, err))
+            return -1;
+    }
+    bronze_tc t;
+    bronze_tc_init(&t, &e->rg_meta);
+    bronze_tc_field_list(&t, 1, BRONZE_TC_STRUCT, e->ncols);
+    bool pidx = e->ci.len + e->oi.len < PIDX_MAX_BYTES;
+    for (size_t i = 0; i < e->ncols; i++) {
+        bronze_pq_col *c = &e->cols[i];
+        bronze_pq_col_meta(c, &t, e->codec);
+        chunk_ref *r = &e->refs[e->nrefs++];
+        r->stop = e->rg_meta.len - 1;
+        r->ci_off = e->ci.len;
+        r->oi_off = e->oi.len;
+        r->ci_len = r->oi_len = 0;
+        if (pidx) {
+            if (bronze_pq_col_page_index(c, c->at_start + c->at_dict_len, &e->ci, &e->oi))
+                return oom(err);
+            r->ci_len = (uint32_t)(e->ci.len - r->ci_off);
+            r->oi_len = (uint32_t)(e->oi.len - r->oi_off);
+        }
         bronze_pq_col_reset_chunk(c);
     }
     bronze_tc_field_i64(&t, 2, (int64_t)uncomp); /* total_byte_size: uncompressed */
@@ -308,6 +368,41 @@ static int flush_rg(bronze_encoder *e, bronze_err *err)
     e->nrg++;
     e->total_rows += e->rg_rows;
     e->rg_rows = 0;
+    return 0;
+}
+
+/* The page index (ColumnIndexes, then OffsetIndexes) at the current file
+ * position, and e->groups = the RowGroup list with each ColumnChunk's
+ * references to it spliced in before its stop byte. */
+static int write_page_index(bronze_encoder *e, bronze_err *err)
+{
+    uint64_t ci_at = file_pos(e), oi_at = ci_at + e->ci.len;
+    if (put(e, e->ci.data, e->ci.len, err) || put(e, e->oi.data, e->oi.len, err))
+        return -1;
+    bronze_buf *g = &e->groups;
+    g->len = 0;
+    size_t from = 0;
+    for (size_t i = 0; i < e->nrefs; i++) {
+        const chunk_ref *r = &e->refs[i];
+        if (bronze_buf_append(g, e->rg_meta.data + from, r->stop - from))
+            return oom(err);
+        from = r->stop;
+        bronze_tc t;
+        bronze_tc_init(&t, g);
+        t.last = 3; /* the ColumnChunk's meta_data was its last field */
+        if (r->oi_len) {
+            bronze_tc_field_i64(&t, 4, (int64_t)(oi_at + r->oi_off));
+            bronze_tc_field_i32(&t, 5, (int32_t)r->oi_len);
+        }
+        if (r->ci_len) {
+            bronze_tc_field_i64(&t, 6, (int64_t)(ci_at + r->ci_off));
+            bronze_tc_field_i32(&t, 7, (int32_t)r->ci_len);
+        }
+        if (t.failed)
+            return oom(err);
+    }
+    if (bronze_buf_append(g, e->rg_meta.data + from, e->rg_meta.len - from))
+        return oom(err);
     return 0;
 }
 
@@ -381,10 +476,39 @@ static uint64_t lin(const bronze_encoder *e, uint64_t x)
     return x + (x * e->lin.num + e->lin.den - 1) / e->lin.den;
 }
 
+/* Bloom filters of the open row group if rows [off, off+k) join it: sized
+ * from its distinct count, which k rows raise by at most k while the
+ * dictionary holds (it cannot fill up with k more entries), else bounded by
+ * its non-null rows. Rows that open new groups are counted by bound_after. */
+static uint64_t bloom_bound(const bronze_encoder *e, const bronze_batch *b, size_t off, size_t k)
+{
+    uint64_t s = 0;
+    if (!e->rg_rows && !k)
+        return 0;
+    for (size_t i = 0; i < e->ncols; i++) {
+        const bronze_pq_col *c = &e->cols[i];
+        if (!c->bloom)
+            continue;
+        uint64_t rows = c->num_values + c->pending_rows + c->page_rows - c->null_count + k;
+        uint64_t ndv = rows;
+        if (c->dict_on && c->dict_decided) {
+            uint64_t add =
+                c->width
+                    ? (uint64_t)c->width * k
+                    : 4 * (uint64_t)k + (k ? b->cols[i].v.off[off + k] - b->cols[i].v.off[off] : 0);
+            if (c->dict.len + add <= e->ctx.dict_limit)
+                ndv = c->dict_n + (uint64_t)k;
+        }
+        s += BRONZE_PQ_BLOOM_HDR + bronze_pq_col_bloom_bytes(c, ndv < rows ? ndv : rows);
+    }
+    return s;
+}
+
 /* Worst-case file size if rows [off, off+k) were added and the file closed. */
 static uint64_t bound_after(const bronze_encoder *e, const bronze_batch *b, size_t off, size_t k)
 {
-    uint64_t s = file_pos(e) + e->footer_base + e->rg_meta.len;
+    uint64_t s = file_pos(e) + e->footer_base + e->rg_meta.len + e->ci.len + e->oi.len +
+                 e->nrefs * PIDX_TAIL_MAX;
     if (e->rg_rows)
         s += e->rg_meta_max;
     uint64_t mem = 0;
@@ -393,6 +517,7 @@ static uint64_t bound_after(const bronze_encoder *e, const bronze_batch *b, size
         s += bronze_pq_col_bound(c, e->codec, bw_after(c, k));
         mem += bronze_pq_col_mem(c);
     }
+    s += bloom_bound(e, b, off, k);
     if (!k)
         return s;
     uint64_t bits, kmem;
@@ -406,7 +531,11 @@ static uint64_t bound_after(const bronze_encoder *e, const bronze_batch *b, size
      * once more by staging (see stage()). */
     uint64_t groups =
         (e->rg_rows ? 0 : 1) + (e->rg_rows + k) / RG_MAX_ROWS + 2 * (mem + kmem) / e->rg_cap + 1;
-    return s + body + groups * (e->rg_meta_max + e->ncols * e->page_ov);
+    uint64_t per_group = e->rg_meta_max + e->ncols * e->page_ov;
+    for (size_t i = 0; i < e->ncols; i++)
+        if (e->cols[i].bloom)
+            per_group += BRONZE_PQ_BLOOM_HDR + bronze_pq_col_bloom_bytes(&e->cols[i], k);
+    return s + body + groups * per_group;
 }
 
 /* Raw cost bytes of rows (for the compression ratio). */
@@ -521,6 +650,9 @@ static int unstage(bronze_encoder *e, bronze_err *err)
     if (truncate_to(e, e->st_pos, err))
         return -1;
     e->rg_meta.len = e->st_meta_len;
+    e->nrefs = e->st_nrefs;
+    e->ci.len = e->st_ci_len;
+    e->oi.len = e->st_oi_len;
     e->nrg = e->st_nrg;
     e->total_rows = e->st_total_rows;
     e->part_raw = e->st_part_raw;
@@ -610,6 +742,9 @@ static size_t stage(bronze_encoder *e, const bronze_batch *b, size_t off, size_t
     e->st_pos = file_pos(e);
     e->st_nrg = e->nrg;
     e->st_meta_len = e->rg_meta.len;
+    e->st_nrefs = e->nrefs;
+    e->st_ci_len = e->ci.len;
+    e->st_oi_len = e->oi.len;
     e->st_total_rows = e->total_rows;
     e->st_part_raw = e->part_raw;
     e->nsched = 0;
@@ -750,13 +885,28 @@ static int open_impl(bronze_encoder *e, const char *path, const bronze_schema *s
     e->ctx.dict_limit = BRONZE_PQ_DICT_BYTES;
     if (e->rg_cap / 8 < e->ctx.dict_limit)
         e->ctx.dict_limit = e->rg_cap / 8;
+    /* a bloom filter up to 1 MiB (parquet-java's cap), and a quarter of a row group */
+    size_t bloom_cap = BLOOM_MAX_BYTES;
+    while (bloom_cap > BRONZE_PQ_BLOOM_MIN && bloom_cap > e->rg_cap / 4)
+        bloom_cap /= 2;
+    double fpp = opts->bloom_fpp > 0 && opts->bloom_fpp < 1 ? opts->bloom_fpp : 0.01;
+    uint64_t pidx_page = 0;
+    for (size_t i = 0; i < e->ncols; i++) {
+        bronze_pq_col *c = &e->cols[i];
+        for (size_t j = 0; j < opts->n_bloom_columns; j++)
+            if (!strcmp(opts->bloom_columns[j], c->f->name) &&
+                bronze_pq_col_bloom_init(c, fpp, bloom_cap, err))
+                return -1;
+        if (bronze_pq_col_pidx_page_bound(c) > pidx_page)
+            pidx_page = bronze_pq_col_pidx_page_bound(c);
+    }
     if (opts->workers > 1 && e->ncols > 1 &&
         bronze_pq_pool_new(&e->pool, opts->workers < (int)e->ncols ? opts->workers : (int)e->ncols,
                            &e->ctx, err))
         return -1;
     /* header, codec constant (+1 for rounding), level length, level and index
      * run slack, bit-width byte, boolean padding */
-    e->page_ov = BRONZE_PQ_HDR_MAX + e->lin.per_call + 1 + 4 + 16 + 16 + 1 + 1;
+    e->page_ov = BRONZE_PQ_HDR_MAX + e->lin.per_call + 1 + 4 + 16 + 16 + 1 + 1 + pidx_page;
     if (!footer(e, &e->scratch, INT64_MAX, false))
         return oom(err);
     e->footer_base = e->scratch.len + 5 /* row-group list size */ + 8 /* length, magic */;
@@ -830,7 +980,7 @@ static int pq_finish(bronze_encoder *e, uint64_t *bytes, bronze_err *err)
 {
     if (e->staged && unstage(e, err))
         return -1;
-    if (flush_rg(e, err))
+    if (flush_rg(e, err) || write_page_index(e, err))
         return -1;
     e->scratch.len = 0;
     if (!footer(e, &e->scratch, (int64_t)e->total_rows, true))
@@ -884,6 +1034,10 @@ static void pq_destroy(bronze_encoder *e)
     bronze_buf_free(&e->out);
     bronze_buf_free(&e->scratch);
     bronze_buf_free(&e->rg_meta);
+    bronze_buf_free(&e->ci);
+    bronze_buf_free(&e->oi);
+    bronze_buf_free(&e->groups);
+    free(e->refs);
     free(e->sched);
     free(e->created_by);
     free(e->path);

@@ -149,6 +149,16 @@ void bronze_tc_elem_i32(bronze_tc *t, int32_t v)
     bronze_tc_varint(t, bronze_tc_zigzag64(v));
 }
 
+void bronze_tc_elem_i64(bronze_tc *t, int64_t v)
+{
+    bronze_tc_varint(t, bronze_tc_zigzag64(v));
+}
+
+void bronze_tc_elem_bool(bronze_tc *t, bool v)
+{
+    put_byte(t, v ? BRONZE_TC_TRUE : BRONZE_TC_FALSE);
+}
+
 void bronze_tc_elem_binary(bronze_tc *t, const void *p, size_t n)
 {
     bronze_tc_varint(t, n);

@@ -74,6 +74,9 @@ void bronze_tc_field_list(bronze_tc *t, int16_t id, int elem, size_t size);
 /* Header of a list that is not a field (nested lists; rarely needed). */
 void bronze_tc_list_header(bronze_tc *t, int elem, size_t size);
 void bronze_tc_elem_i32(bronze_tc *t, int32_t v);
+void bronze_tc_elem_i64(bronze_tc *t, int64_t v);
+/* A list<bool> element: one byte, 1 true / 2 false (list type BRONZE_TC_TRUE). */
+void bronze_tc_elem_bool(bronze_tc *t, bool v);
 void bronze_tc_elem_binary(bronze_tc *t, const void *p, size_t n);
 /* Opens a struct list element; close it with bronze_tc_struct_end. */
 void bronze_tc_elem_struct(bronze_tc *t);
