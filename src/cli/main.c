@@ -193,6 +193,7 @@ int main(int argc, char **argv)
         puts("source file csv");
         puts("source file jsonl");
         puts("source file json");
+        puts("source api");
         return 0;
     }
     if (!config_arg) {

@@ -53,10 +53,7 @@ const bronze_source_vt *bronze_source_for(const bronze_config *cfg, bronze_err *
         return NULL;
     }
     case BRONZE_SRC_API:
-        bronze_err_set(err, BRONZE_E_RUNTIME,
-                       "%s: source.type: api sources are not available in this build yet",
-                       cfg->path);
-        return NULL;
+        return &bronze_source_api;
     case BRONZE_SRC_CUSTOM:
         bronze_err_set(err, BRONZE_E_RUNTIME,
                        "%s: source.type: custom extractors are not available in this build yet",
