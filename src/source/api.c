@@ -499,6 +499,10 @@ static int exchange(bronze_source *s, const call *c, bronze_err *err)
         double t0 = mono_now();
         int rc = bronze_http_do(s->http, &rq, &resp, shown, err);
         free_headers(hv, nh);
+        if (rc && bronze_interrupted())
+            return bronze_err_set(err, BRONZE_E_RUNTIME,
+                                  "%s: %s: %s %s: interrupted by signal %d: nothing committed",
+                                  cfg->path, c->what, c->method, shown, bronze_interrupted());
         if (rc) {
             scrub(s, err->msg);
             if (resp.capped)
