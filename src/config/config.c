@@ -151,7 +151,6 @@ static const enum_opt AUTH_TYPES[] = {{"none", BRONZE_AUTH_NONE, false},
                                       {"api_key", BRONZE_AUTH_API_KEY, false},
                                       {"basic", BRONZE_AUTH_BASIC, false},
                                       {"oauth2_client_credentials", BRONZE_AUTH_OAUTH2_CC, false},
-                                      {"oauth2", BRONZE_AUTH_OAUTH2_CC, true},
                                       {NULL, 0, false}};
 static const enum_opt PAGE_TYPES[] = {{"none", BRONZE_PAGE_NONE, false},
                                       {"offset", BRONZE_PAGE_OFFSET, false},

@@ -28,6 +28,7 @@
  * looks secret become ***, and any secret value found anywhere is replaced.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -737,6 +738,74 @@ static json_t *find_records(const bronze_config *cfg, json_t *doc, const char **
     return NULL;
 }
 
+/* Rewrites a JSON text so that every integer literal outside strings that
+ * does not fit int64 becomes a string holding its digits. */
+static int quote_big_ints(bronze_buf *b)
+{
+    bronze_buf o = BRONZE_BUF_INIT;
+    const char *p = (const char *)b->data;
+    size_t n = b->len, i = 0;
+    bool in_str = false;
+    while (i < n) {
+        char ch = p[i];
+        if (in_str) {
+            size_t j = i;
+            while (j < n && p[j] != '"' && p[j] != '\\')
+                j++;
+            if (j < n && p[j] == '\\')
+                j = j + 2 <= n ? j + 2 : n;
+            else if (j < n) {
+                in_str = false;
+                j++;
+            }
+            if (bronze_buf_append(&o, p + i, j - i))
+                goto oom;
+            i = j;
+            continue;
+        }
+        if (ch == '"') {
+            in_str = true;
+        } else if (ch == '-' || (ch >= '0' && ch <= '9')) {
+            size_t j = i;
+            bool integral = true;
+            while (j < n && strchr("+-0123456789.eE", p[j])) {
+                if (p[j] == '.' || p[j] == 'e' || p[j] == 'E')
+                    integral = false;
+                j++;
+            }
+            size_t len = j - i;
+            bool big = false;
+            if (integral && len >= 19) {
+                char tmp[64];
+                if (len < sizeof tmp) {
+                    memcpy(tmp, p + i, len);
+                    tmp[len] = 0;
+                    errno = 0;
+                    (void)strtoll(tmp, NULL, 10);
+                    big = errno == ERANGE;
+                } else {
+                    big = true;
+                }
+            }
+            if (big ? bronze_buf_putc(&o, '"') || bronze_buf_append(&o, p + i, len) ||
+                          bronze_buf_putc(&o, '"')
+                    : bronze_buf_append(&o, p + i, len))
+                goto oom;
+            i = j;
+            continue;
+        }
+        if (bronze_buf_putc(&o, (uint8_t)ch))
+            goto oom;
+        i++;
+    }
+    bronze_buf_free(b);
+    *b = o;
+    return 0;
+oom:
+    bronze_buf_free(&o);
+    return -1;
+}
+
 /* Parses s->body as page `pageno` of url; spools its records (up to
  * `room`, 0 = all); *n gets how many it held. *docp keeps the document for
  * the caller's next-page lookup (caller decrefs). */
@@ -750,13 +819,14 @@ static int take_page(bronze_source *s, int64_t pageno, const char *url, int64_t 
     json_error_t je;
     json_t *doc = json_loadb((const char *)s->body.data, s->body.len, JSON_DECODE_ANY, &je);
     if (!doc && strstr(je.text, "too big")) {
-        /* jansson has no integers beyond int64: such a page reads its
-         * integers as doubles (their columns become DOUBLE) */
-        BRONZE_WARN("page %lld: an integer beyond the 64-bit range; this page's integers are "
-                    "read as floating point",
+        /* jansson holds no integer beyond int64: such integers are quoted,
+         * so their exact text survives and their column widens to text
+         * (SPEC §7), as a JSON Lines file's would */
+        BRONZE_WARN("page %lld: an integer beyond the 64-bit range; kept as text",
                     (long long)pageno);
-        doc = json_loadb((const char *)s->body.data, s->body.len,
-                         JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &je);
+        if (quote_big_ints(&s->body))
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+        doc = json_loadb((const char *)s->body.data, s->body.len, JSON_DECODE_ANY, &je);
     }
     if (!doc || (!json_is_object(doc) && !json_is_array(doc))) {
         mask_url(s, url, shown, sizeof shown);

@@ -181,6 +181,18 @@ test('drift across pages settles one schema: int then float, null then string, n
   cleanup(dir);
 });
 
+test('an integer beyond int64 keeps its exact text: its column widens to text', async () => {
+  const dir = workdir();
+  const r = await extract(dir, cfg({ apiYaml: '    endpoint: /bigint' }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /page 1: an integer beyond the 64-bit range; kept as text/);
+  const got = await rows(dir);
+  assert.deepEqual(got.map((x) => x.big), ['5', '123456789012345678901234567890']);
+  assert.deepEqual(got.map((x) => x.s), ['12345678901234567890123', 'x"y']);
+  assert.equal(got[0].id, 1n);
+  cleanup(dir);
+});
+
 // ---------------------------------------------------------------- auth
 
 const AUTH = {
@@ -454,6 +466,38 @@ test('SIGINT stops between requests: nothing committed', async () => {
   });
   assertFailed({ code, stderr }, dir, /interrupted by signal 2/);
   assert.ok(api.requests.length <= 3, `stopped between requests (${api.requests.length})`);
+  cleanup(dir);
+});
+
+test('mid-run, the spool and every staged file are free of secrets and named without them', async () => {
+  const dir = workdir();
+  api.data = makeRecords(5);
+  write(dir, 'c.yaml', cfg({ apiYaml: `    endpoint: /slow
+    auth_type: bearer
+    auth_token_env: T_TOKEN
+    pagination: {type: page, page_size: 5}` }));
+  const child = spawn(BIN, ['--config', 'c.yaml', '-v'], { cwd: dir, env: { PATH: process.env.PATH, T_TOKEN: SECRETS.bearer }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const seen = [];
+  const code = await new Promise((resolve) => {
+    const t = setInterval(() => {
+      if (api.requests.length < 3) return;
+      clearInterval(t);
+      for (const f of everyFile(dir)) {
+        seen.push(f);
+        if (statSync(f).isFile()) seen.push(readFileSync(f).toString('latin1'));
+      }
+      child.kill('SIGINT');
+    }, 20);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 30000);
+    child.on('close', (c) => { clearInterval(t); clearTimeout(kill); resolve(c); });
+  });
+  assert.equal(code, 1);
+  const spool = seen.find((f) => /spool-api-\d+\.jsonl$/.test(f));
+  assert.ok(spool, `a spool was seen: ${seen.filter((f) => f.startsWith(dir)).join(' ')}`);
+  assert.match(seen[seen.indexOf(spool) + 1], /"name":"rec-5"/);
+  for (const t of [...seen, stderr]) assert.equal(t.includes(SECRETS.bearer), false);
   cleanup(dir);
 });
 

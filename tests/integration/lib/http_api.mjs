@@ -238,6 +238,9 @@ function route(api, req, res, u, q, body) {
   if (p === '/notfound') {
     return json(res, 404, '<html><body><h1>404 Not Found</h1> no such endpoint</body></html>', { 'Content-Type': 'text/html' });
   }
+  if (p === '/bigint') {                    // an integer beyond int64 (and one in a string)
+    return json(res, 200, '{"items": [{"id": 1, "big": 5, "s": "12345678901234567890123"}, {"id": 2, "big": 123456789012345678901234567890, "s": "x\\"y"}]}');
+  }
   if (p === '/scalars') return json(res, 200, { items: [{ id: 1 }, 'two', { id: 3 }] });
   if (p === '/loop') {                       // ignores ?page: the same full page forever
     return json(res, 200, { data: api.data.slice(0, Number(q.page_size || 5)) });
@@ -270,7 +273,9 @@ function route(api, req, res, u, q, body) {
   }
   if (p === '/slow') {                       // pages 300 ms apart, for SIGINT
     const page = Number(q.page || 1);
-    return setTimeout(() => json(res, 200, { data: makeRecords(5, page * 5) }), 300);
+    // 5 KiB a page, past stdio's buffer, so the spool holds bytes mid-run
+    const rows = makeRecords(5, page * 5).map((r) => ({ ...r, pad: 'x'.repeat(1024) }));
+    return setTimeout(() => json(res, 200, { data: rows }), 300);
   }
   json(res, 404, { error: `no route ${p}` });
 }
