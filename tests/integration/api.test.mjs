@@ -9,7 +9,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { BIN, runAsync, workdir, write, query, readJson, listFiles, today, cleanup } from './lib/harness.mjs';
-import { startApi, makeRecords, SECRETS } from './lib/http_api.mjs';
+import { startApi, startTlsApi, makeRecords, SECRETS } from './lib/http_api.mjs';
 
 let api;
 before(async () => { api = await startApi(); });
@@ -248,6 +248,37 @@ test('oauth2: a token refused right after it was fetched fails instead of loopin
   const r = await extract(dir, cfg({ apiYaml: authYaml('oauth2') }), { env: AUTH.oauth2.env });
   assertFailed(r, dir, /page 1: GET .*\/auth\/oauth\?page=1&page_size=5: HTTP 401: .*invalid_token/);
   assert.equal(api.state.tokens_issued, 2);
+  cleanup(dir);
+});
+
+test('oauth2: the token is cached for its expires_in and fetched again before it runs out', async () => {
+  const dir = workdir();
+  api.tokenUses = 100;
+  api.expiresIn = 1;
+  api.data = makeRecords(15);
+  const r = await extract(dir, cfg({ apiYaml: authYaml('oauth2') + '\n    rate_limit: {rps: 1.5}' }), { env: AUTH.oauth2.env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await rows(dir)).length, 15);
+  // 4 pages ~0.67 s apart, a token lasting 1 s: fetched again at least once, never refused
+  assert.ok(api.state.tokens_issued >= 2, `tokens issued: ${api.state.tokens_issued}`);
+  assert.equal(api.state.refused, undefined);
+  cleanup(dir);
+});
+
+test('TLS is verified: a self-signed server fails without ca_bundle and works with it', async () => {
+  const dir = workdir();
+  const tls = await startTlsApi(dir);
+  try {
+    const yaml = (extra) => cfg({ apiYaml: `    endpoint: /items${extra}` }).replace(`base_url: "${api.url}"`, `base_url: "${tls.url}"`);
+    let r = await extract(dir, yaml(''));
+    assertFailed(r, dir, /page 1: GET https:\/\/127\.0\.0\.1:\d+\/items: .*(certificate|SSL)/i);
+    assert.doesNotMatch(r.stderr, /retry/, 'a TLS verification failure is final');
+    r = await extract(dir, yaml(`\n    ca_bundle: "${tls.caFile}"`));
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n, 3n]);
+  } finally {
+    await tls.stop();
+  }
   cleanup(dir);
 });
 

@@ -51,12 +51,14 @@ export async function startApi() {
     state: {},
     tokens: new Map(), // oauth token -> uses left
     tokenUses: 2,      // an issued token works for this many requests, then 401
+    expiresIn: 3600,   // the expires_in the token endpoint announces
     reset() {
       this.requests = [];
       this.state = {};
       this.tokens.clear();
       this.data = makeRecords(25);
       this.tokenUses = 2;
+      this.expiresIn = 3600;
     },
   };
   const sockets = new Set();
@@ -198,11 +200,12 @@ function route(api, req, res, u, q, body) {
     const tok = `oat-${api.state.tokens_issued}-${Math.random().toString(36).slice(2)}`;
     api.tokens.set(tok, api.tokenUses);
     api.state.lastScope = f.get('scope');
-    return json(res, 200, { access_token: tok, token_type: 'Bearer', expires_in: 3600 });
+    return json(res, 200, { access_token: tok, token_type: 'Bearer', expires_in: api.expiresIn });
   }
   if (p === '/auth/oauth') {                 // page paging; each token expires after tokenUses requests
     const m = /^Bearer (.+)$/.exec(req.headers.authorization || '');
     const left = m ? api.tokens.get(m[1]) : undefined;
+    if (!left) count(api, 'refused');
     if (!left) return json(res, 401, { error: 'invalid_token', error_description: 'expired' });
     api.tokens.set(m[1], left - 1);
     const page = Number(q.page), size = Number(q.page_size);
@@ -278,4 +281,30 @@ function route(api, req, res, u, q, body) {
     return setTimeout(() => json(res, 200, { data: rows }), 300);
   }
   json(res, 404, { error: `no route ${p}` });
+}
+
+/**
+ * The same API over TLS with a throwaway self-signed certificate for
+ * 127.0.0.1 (openssl CLI): {url, caFile, stop}. caFile is the PEM to give as
+ * ca_bundle.
+ */
+export async function startTlsApi(dir) {
+  const { execFileSync } = await import('node:child_process');
+  const { readFileSync } = await import('node:fs');
+  const https = await import('node:https');
+  const key = `${dir}/tls.key`, cert = `${dir}/tls.pem`;
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const server = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+    json(res, 200, { items: makeRecords(3) });
+  });
+  const sockets = new Set();
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('tlsClientError', () => {});
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `https://127.0.0.1:${server.address().port}`,
+    caFile: cert,
+    stop: () => new Promise((r) => { for (const so of sockets) so.destroy(); server.close(() => r()); }),
+  };
 }
