@@ -95,11 +95,19 @@ static const char *const API_KEYS[] = {"base_url",
                                        "pagination",
                                        "incremental",
                                        "cursor_field",
+                                       "token_url",
+                                       "client_id_env",
+                                       "client_secret_env",
+                                       "scope",
+                                       "rate_limit",
+                                       "max_response_mb",
+                                       "ca_bundle",
                                        NULL};
+static const char *const RATE_LIMIT_KEYS[] = {"rps", "burst", NULL};
 static const char *const PAGINATION_KEYS[] = {
-    "type",        "offset_param",    "limit_param",  "page_param", "page_size_param",
-    "page_size",   "max_records",     "start_page",   "max_pages",  "cursor_param",
-    "cursor_path", "next_token_path", "records_path", NULL};
+    "type",        "offset_param",    "limit_param",  "page_param",    "page_size_param",
+    "page_size",   "max_records",     "start_page",   "max_pages",     "cursor_param",
+    "cursor_path", "next_token_path", "records_path", "next_url_path", NULL};
 static const char *const API_INC_KEYS[] = {"enabled", "cursor_field", "cursor_param",
                                            "initial_cursor_value", NULL};
 static const char *const FILE_KEYS[] = {"path",        "format",   "delimiter", "header",
@@ -151,11 +159,14 @@ static const enum_opt AUTH_TYPES[] = {{"none", BRONZE_AUTH_NONE, false},
                                       {"bearer", BRONZE_AUTH_BEARER, false},
                                       {"api_key", BRONZE_AUTH_API_KEY, false},
                                       {"basic", BRONZE_AUTH_BASIC, false},
+                                      {"oauth2_client_credentials", BRONZE_AUTH_OAUTH2_CC, false},
                                       {NULL, 0, false}};
 static const enum_opt PAGE_TYPES[] = {{"none", BRONZE_PAGE_NONE, false},
                                       {"offset", BRONZE_PAGE_OFFSET, false},
                                       {"page", BRONZE_PAGE_PAGE, false},
                                       {"cursor", BRONZE_PAGE_CURSOR, false},
+                                      {"link", BRONZE_PAGE_LINK, false},
+                                      {"next_url", BRONZE_PAGE_NEXT_URL, false},
                                       {NULL, 0, false}};
 static const enum_opt FILE_FORMATS[] = {{"csv", BRONZE_FILE_CSV, false},
                                         {"jsonl", BRONZE_FILE_JSONL, false},
@@ -1076,8 +1087,14 @@ static int load_pagination(lctx *c, const bronze_ynode *api)
         opt_int(c, pg, P, "page_size", NULL, 1, INT64_MAX, &cfg->api.pagination.page_size) ||
         opt_int(c, pg, P, "max_records", NULL, 0, INT64_MAX, &cfg->api.pagination.max_records) ||
         opt_int(c, pg, P, "start_page", NULL, 0, INT64_MAX, &cfg->api.pagination.start_page) ||
-        opt_int(c, pg, P, "max_pages", NULL, 0, INT64_MAX, &cfg->api.pagination.max_pages))
+        opt_int(c, pg, P, "max_pages", NULL, 0, INT64_MAX, &cfg->api.pagination.max_pages) ||
+        opt_str(c, pg, P, "next_url_path", NULL, &cfg->api.pagination.next_url_path))
         return -1;
+    if (cfg->type == BRONZE_SRC_API && cfg->api.pagination.type == BRONZE_PAGE_CURSOR &&
+        empty(cfg->api.pagination.cursor_path))
+        return fail(c, pg, "source.api.pagination.cursor_path",
+                    "required for pagination type cursor (the dot path to the next cursor, "
+                    "e.g. meta.next_cursor)");
     const bronze_ynode *rp;
     char kp[KP_MAX];
     if (lookup(c, pg, P, "records_path", NULL, &rp, kp))
@@ -1140,6 +1157,50 @@ static int load_api_incremental(lctx *c, const bronze_ynode *api)
     return 0;
 }
 
+/* A positive number (fractions allowed) at most max; absent leaves *out. */
+static int opt_positive(lctx *c, const bronze_ynode *m, const char *path, const char *key,
+                        double max, double *out)
+{
+    const bronze_ynode *v;
+    char kp[KP_MAX];
+    if (lookup(c, m, path, key, NULL, &v, kp))
+        return -1;
+    if (!v)
+        return 0;
+    int64_t i;
+    double d;
+    bronze_yscalar_type t = scalar_number(v, &i, &d, false);
+    if (t == BRONZE_YSCALAR_INT)
+        d = (double)i;
+    else if (t != BRONZE_YSCALAR_FLOAT)
+        d = -1;
+    if (!isfinite(d) || d <= 0)
+        return fail(c, v, kp, "must be a positive number%s", quote_hint(v));
+    if (d > max)
+        return fail(c, v, kp, "must be at most %g", max);
+    *out = d;
+    return 0;
+}
+
+/* rate_limit: {rps, burst} (burst default 1: requests spaced 1/rps apart) */
+static int load_rate_limit(lctx *c, const bronze_ynode *api)
+{
+    bronze_config *cfg = c->cfg;
+    const char *P = "source.api.rate_limit";
+    const bronze_ynode *rl, *kn;
+    if (opt_map(c, api, "source.api", "rate_limit", &rl, &kn))
+        return -1;
+    if (!rl)
+        return 0;
+    warn_unknown_keys(c, rl, P, RATE_LIMIT_KEYS);
+    if (opt_positive(c, rl, P, "rps", 1e6, &cfg->api.rate_limit.rps) ||
+        opt_int32(c, rl, P, "burst", 1, 1000000, &cfg->api.rate_limit.burst))
+        return -1;
+    if (cfg->api.rate_limit.rps <= 0)
+        return fail(c, kn, "source.api.rate_limit.rps", "required in rate_limit");
+    return 0;
+}
+
 static int load_api(lctx *c, const bronze_ynode *api)
 {
     bronze_config *cfg = c->cfg;
@@ -1173,7 +1234,14 @@ static int load_api(lctx *c, const bronze_ynode *api)
         opt_env_name(c, api, P, "auth_key_env", "api_key_env", &cfg->api.auth_key_env) ||
         opt_env_name(c, api, P, "auth_username_env", "basic_user_env",
                      &cfg->api.auth_username_env) ||
-        opt_env_name(c, api, P, "auth_password_env", "basic_pass_env", &cfg->api.auth_password_env))
+        opt_env_name(c, api, P, "auth_password_env", "basic_pass_env",
+                     &cfg->api.auth_password_env) ||
+        opt_str(c, api, P, "token_url", NULL, &cfg->api.token_url) ||
+        opt_env_name(c, api, P, "client_id_env", NULL, &cfg->api.client_id_env) ||
+        opt_env_name(c, api, P, "client_secret_env", NULL, &cfg->api.client_secret_env) ||
+        opt_str(c, api, P, "scope", NULL, &cfg->api.scope) ||
+        opt_str(c, api, P, "ca_bundle", NULL, &cfg->api.ca_bundle) || load_rate_limit(c, api) ||
+        opt_positive(c, api, P, "max_response_mb", 1048576.0, &cfg->api.max_response_mb))
         return -1;
     /* header name: auth_key_header, or 1.0's api_key_header / auth_key_name */
     const bronze_ynode *hv;
@@ -1205,6 +1273,17 @@ static int load_api(lctx *c, const bronze_ynode *api)
             return fail(c, auth_at, "source.api.auth_username_env", "required for auth_type basic");
         if (!cfg->api.auth_password_env)
             return fail(c, auth_at, "source.api.auth_password_env", "required for auth_type basic");
+        break;
+    case BRONZE_AUTH_OAUTH2_CC:
+        if (empty(cfg->api.token_url))
+            return fail(c, auth_at, "source.api.token_url",
+                        "required for auth_type oauth2_client_credentials");
+        if (!cfg->api.client_id_env)
+            return fail(c, auth_at, "source.api.client_id_env",
+                        "required for auth_type oauth2_client_credentials");
+        if (!cfg->api.client_secret_env)
+            return fail(c, auth_at, "source.api.client_secret_env",
+                        "required for auth_type oauth2_client_credentials");
         break;
     default:
         break;
@@ -1514,6 +1593,8 @@ static int set_defaults(lctx *c)
     cfg->db.cursor_type = BRONZE_CURSOR_AUTO;
     cfg->api.pagination.page_size = 100;
     cfg->api.pagination.start_page = 1;
+    cfg->api.rate_limit.burst = 1;
+    cfg->api.max_response_mb = 256;
     cfg->file.delimiter = ',';
     cfg->file.header = true;
     return 0;
@@ -1533,7 +1614,8 @@ static int set_string_defaults(lctx *c)
         set_default(c, &cfg->api.pagination.limit_param, "limit") ||
         set_default(c, &cfg->api.pagination.page_param, "page") ||
         set_default(c, &cfg->api.pagination.page_size_param, "page_size") ||
-        set_default(c, &cfg->api.pagination.cursor_param, "cursor"))
+        set_default(c, &cfg->api.pagination.cursor_param, "cursor") ||
+        set_default(c, &cfg->api.pagination.next_url_path, "next"))
         return -1;
     return 0;
 }
@@ -1617,6 +1699,8 @@ static void free_env(bronze_config *cfg)
     free_secret(&cfg->env.api_key);
     free_secret(&cfg->env.api_username);
     free_secret(&cfg->env.api_password);
+    free_secret(&cfg->env.api_client_id);
+    free_secret(&cfg->env.api_client_secret);
     free_secret(&cfg->env.cursor_override);
 }
 
@@ -1682,6 +1766,12 @@ void bronze_config_free(bronze_config *cfg)
     free(cfg->api.pagination.page_size_param);
     free(cfg->api.pagination.cursor_param);
     free(cfg->api.pagination.cursor_path);
+    free(cfg->api.pagination.next_url_path);
+    free(cfg->api.token_url);
+    free(cfg->api.client_id_env);
+    free(cfg->api.client_secret_env);
+    free(cfg->api.scope);
+    free(cfg->api.ca_bundle);
     free(cfg->api.cursor_field);
     free(cfg->api.cursor_param);
     free(cfg->api.initial_cursor_value);
@@ -1802,6 +1892,13 @@ int bronze_config_resolve(bronze_config *cfg, bronze_err *err)
                 rc = env_required(&r, "source.api.auth_password_env", cfg->api.auth_password_env,
                                   NULL, &cfg->env.api_password);
             break;
+        case BRONZE_AUTH_OAUTH2_CC:
+            rc = env_required(&r, "source.api.client_id_env", cfg->api.client_id_env, NULL,
+                              &cfg->env.api_client_id);
+            if (rc == 0)
+                rc = env_required(&r, "source.api.client_secret_env", cfg->api.client_secret_env,
+                                  NULL, &cfg->env.api_client_secret);
+            break;
         default:
             break;
         }
@@ -1845,4 +1942,26 @@ bool bronze_config_segment_ok(const char *s)
         if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
             return false;
     return true;
+}
+
+void bronze_config_incremental(const bronze_config *cfg, bronze_incremental *out)
+{
+    memset(out, 0, sizeof *out);
+    switch (cfg->type) {
+    case BRONZE_SRC_DB:
+        out->enabled = cfg->db.incremental;
+        out->cursor_field = cfg->db.cursor_column;
+        out->forced = cfg->db.cursor_value;
+        out->forced_key = "source.db.incremental_cursor_value";
+        out->env_value = cfg->env.cursor_override;
+        out->env_name = cfg->db.cursor_env;
+        break;
+    case BRONZE_SRC_API:
+        out->enabled = cfg->api.incremental;
+        out->cursor_field = cfg->api.cursor_field;
+        out->initial = cfg->api.initial_cursor_value;
+        break;
+    default:
+        break;
+    }
 }

@@ -58,13 +58,16 @@ typedef enum {
     BRONZE_AUTH_NONE = 0,
     BRONZE_AUTH_BEARER,
     BRONZE_AUTH_API_KEY,
-    BRONZE_AUTH_BASIC
+    BRONZE_AUTH_BASIC,
+    BRONZE_AUTH_OAUTH2_CC /* oauth2_client_credentials */
 } bronze_auth_type;
 typedef enum {
     BRONZE_PAGE_NONE = 0,
     BRONZE_PAGE_OFFSET,
     BRONZE_PAGE_PAGE,
-    BRONZE_PAGE_CURSOR
+    BRONZE_PAGE_CURSOR,
+    BRONZE_PAGE_LINK,    /* RFC 8288 Link: <...>; rel="next" */
+    BRONZE_PAGE_NEXT_URL /* a body field holding the next page's URL */
 } bronze_pagination_type;
 
 /* A string->string pair, for API headers and params (values may be numbers in
@@ -161,6 +164,14 @@ typedef struct bronze_config {
         char *auth_token_env;
         char *auth_key_env, *auth_key_header; /* header default "X-API-Key" */
         char *auth_username_env, *auth_password_env;
+        /* auth_type oauth2_client_credentials */
+        char *token_url, *client_id_env, *client_secret_env, *scope;
+        struct {
+            double rps; /* 0 = unlimited */
+            int burst;  /* default 1 */
+        } rate_limit;
+        double max_response_mb; /* default 256 */
+        char *ca_bundle;        /* PEM file for TLS verification; NULL = system store */
         struct {
             bronze_pagination_type type;
             char *offset_param, *limit_param;   /* "offset", "limit" */
@@ -170,6 +181,7 @@ typedef struct bronze_config {
             int64_t max_records;                /* 0 = all */
             int64_t start_page;                 /* 1 */
             int64_t max_pages;                  /* 0 = all */
+            char *next_url_path;                /* type next_url; default "next" */
         } pagination;
         bool incremental;
         char *cursor_field, *cursor_param, *initial_cursor_value;
@@ -202,6 +214,7 @@ typedef struct bronze_config {
         char *conn_str;
         char *s3_endpoint, *s3_access_key, *s3_secret_key, *s3_session_token, *s3_region;
         char *api_token, *api_key, *api_username, *api_password;
+        char *api_client_id, *api_client_secret;
         char *cursor_override; /* from db.cursor_env when that variable is set */
     } env;
 } bronze_config;
@@ -218,6 +231,20 @@ int bronze_config_load(bronze_config **out, const char *path, bronze_err *err);
 int bronze_config_resolve(bronze_config *cfg, bronze_err *err);
 
 void bronze_config_free(bronze_config *cfg);
+
+/* What the job needs to know about a config's incremental state, whatever
+ * the source kind, so run/ never reads cfg->db or cfg->api itself. Every
+ * pointer points into cfg. */
+typedef struct bronze_incremental {
+    bool enabled;
+    const char *cursor_field; /* the column (db) or record field (api) */
+    const char *initial;      /* used only when no state exists (api initial_cursor_value) */
+    const char *forced;       /* overrides the state (db incremental_cursor_value) */
+    const char *forced_key;   /* the key path that set forced, for the log */
+    const char *env_value;    /* overrides everything (db incremental_cursor_env, resolved) */
+    const char *env_name;     /* that variable's name */
+} bronze_incremental;
+void bronze_config_incremental(const bronze_config *cfg, bronze_incremental *out);
 
 const char *bronze_codec_name(bronze_codec c);
 

@@ -76,6 +76,7 @@ typedef struct job {
     bronze_storage *storage;
     bool remote; /* the back end is not the local root (S3) */
     bool incremental;
+    bronze_incremental inc; /* the config's incremental settings, any source kind */
     char state_path[4096];
     char state_key[600]; /* the bucket's copy of the state, when remote */
     bronze_state state;
@@ -164,6 +165,7 @@ static int setup(job *j, bronze_err *err)
     j->remote = stv->remote;
     if (bronze_path_fmt(j->root, sizeof j->root, err, "%s", sp.local_root))
         return -1;
+    bronze_config_incremental(cfg, &j->inc);
     j->incremental = bronze_source_keeps_state(cfg);
     if (j->incremental) {
         bronze_state_path(cfg, j->state_path, sizeof j->state_path);
@@ -262,16 +264,18 @@ static int resolve_cursor(job *j, bronze_err *err)
             return -1;
     }
     j->last_cursor = j->state.cursor;
-    if (cfg->db.cursor_value) {
-        j->last_cursor = cfg->db.cursor_value;
-        BRONZE_INFO("Using source.db.incremental_cursor_value as the cursor");
+    if (!j->last_cursor && j->inc.initial)
+        j->last_cursor = j->inc.initial; /* no state yet: the configured start */
+    if (j->inc.forced) {
+        j->last_cursor = j->inc.forced;
+        BRONZE_INFO("Using %s as the cursor", j->inc.forced_key);
     }
-    if (cfg->env.cursor_override) {
-        j->last_cursor = cfg->env.cursor_override;
-        BRONZE_INFO("Using the cursor from $%s", cfg->db.cursor_env);
+    if (j->inc.env_value) {
+        j->last_cursor = j->inc.env_value;
+        BRONZE_INFO("Using the cursor from $%s", j->inc.env_name);
     }
     BRONZE_INFO("Incremental load on %s, cursor %s",
-                cfg->db.cursor_column ? cfg->db.cursor_column : "the source's cursor",
+                j->inc.cursor_field ? j->inc.cursor_field : "the source's cursor",
                 j->last_cursor ? j->last_cursor : "none (full load)");
     return 0;
 }

@@ -48,8 +48,10 @@ int bronze_runner_preflight(bronze_config **cfgs, size_t n, bronze_err *err)
             char sa[4096], sb[4096];
             bronze_state_path(a, sa, sizeof sa);
             bronze_state_path(b, sb, sizeof sb);
-            bool same_state = a->type == BRONZE_SRC_DB && b->type == BRONZE_SRC_DB &&
-                              a->db.incremental && b->db.incremental && !strcmp(sa, sb);
+            bronze_incremental ia, ib;
+            bronze_config_incremental(a, &ia);
+            bronze_config_incremental(b, &ib);
+            bool same_state = ia.enabled && ib.enabled && !strcmp(sa, sb);
             if (same_target || same_state)
                 return bronze_err_set(err, BRONZE_E_CONFIG,
                                       "%s and %s: both write %s (system=%s/table=%s); give each "

@@ -66,6 +66,15 @@ static int claim_db(const bronze_config *cfg, const bronze_source_vt **vt, bronz
     return 1;
 }
 
+static int claim_api(const bronze_config *cfg, const bronze_source_vt **vt, bronze_err *err)
+{
+    (void)err;
+    if (cfg->type != BRONZE_SRC_API)
+        return 0;
+    *vt = &bronze_source_api;
+    return 1;
+}
+
 static int claim_custom(const bronze_config *cfg, const bronze_source_vt **vt, bronze_err *err)
 {
     (void)err;
@@ -82,12 +91,14 @@ static int claim_custom(const bronze_config *cfg, const bronze_source_vt **vt, b
 
 static const char *const DB_NAMES[] = {"db sqlite", "db postgresql", "db odbc", NULL};
 static const char *const FILE_NAMES[] = {"file csv", "file jsonl", "file json", NULL};
+static const char *const API_NAMES[] = {"api", NULL};
 static const char *const CUSTOM_NAMES[] = {"custom command", "custom plugin", "custom python",
                                            NULL};
 
 static const bronze_source_kind BUILT_IN[] = {
     {.names = DB_NAMES, .claim = claim_db},
     {.names = FILE_NAMES, .claim = claim_file},
+    {.names = API_NAMES, .claim = claim_api},
     {.names = CUSTOM_NAMES, .claim = claim_custom},
 };
 
@@ -132,20 +143,18 @@ const bronze_source_vt *bronze_source_for(const bronze_config *cfg, bronze_err *
         if (r > 0 && vt)
             return vt;
     }
-    if (cfg->type == BRONZE_SRC_API)
-        bronze_err_set(err, BRONZE_E_RUNTIME,
-                       "%s: source.type: api sources are not available in this build yet",
-                       cfg->path);
-    else
-        bronze_err_set(err, BRONZE_E_CONFIG, "%s: source.type: no source kind for this config",
-                       cfg->path);
+    bronze_err_set(err, BRONZE_E_CONFIG, "%s: source.type: no source kind for this config",
+                   cfg->path);
     return NULL;
 }
 
 bool bronze_source_keeps_state(const bronze_config *cfg)
 {
-    /* a custom extractor may return a cursor on any run: its state is kept */
-    return (cfg->type == BRONZE_SRC_DB && cfg->db.incremental) || cfg->type == BRONZE_SRC_CUSTOM;
+    /* incremental db and api configs; a custom extractor may return a cursor
+     * on any run, so its state is kept */
+    bronze_incremental inc;
+    bronze_config_incremental(cfg, &inc);
+    return inc.enabled || cfg->type == BRONZE_SRC_CUSTOM;
 }
 
 bool bronze_source_appends(const bronze_config *cfg, const char *last_cursor)

@@ -91,5 +91,6 @@ const char *bronze_source_sqlite_path(const char *cs);
 extern const bronze_source_vt bronze_source_file;
 extern const bronze_source_vt bronze_source_postgres;
 extern const bronze_source_vt bronze_source_odbc;
+extern const bronze_source_vt bronze_source_api;
 
 #endif

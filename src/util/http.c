@@ -29,6 +29,7 @@ struct bronze_http {
     int timeout;
     char *ca_bundle, *user_agent;
     bronze_buf err_body;
+    bronze_buf link; /* Link header values of the last response */
     char curl_msg[CURL_ERROR_SIZE];
 };
 
@@ -71,6 +72,7 @@ void bronze_http_free(bronze_http *h)
     free(h->ca_bundle);
     free(h->user_agent);
     bronze_buf_free(&h->err_body);
+    bronze_buf_free(&h->link);
     free(h);
 }
 
@@ -150,7 +152,7 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *userp)
     if (!r->out)
         return n;
     size_t cap = r->out_cap ? r->out_cap : DEFAULT_OUT_CAP;
-    if (r->out->len + n > cap) {
+    if (r->out->len + n > cap || (!r->accept_encoding && x->resp->content_length > (int64_t)cap)) {
         x->resp->capped = true;
         return 0;
     }
@@ -181,6 +183,7 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *userp)
         resp->etag[0] = resp->retry_after[0] = resp->request_id[0] = 0;
         resp->content_length = -1;
         x->status_known = false;
+        x->h->link.len = 0;
         return n;
     }
     static const struct {
@@ -202,6 +205,21 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *userp)
         errno = 0;
         long long cl = strtoll(v, &e, 10);
         resp->content_length = (errno || e == v || *e || cl < 0) ? -1 : (int64_t)cl;
+    }
+    if (nlen == 4 && !strncasecmp(p, "link", 4)) {
+        const char *v = colon + 1;
+        size_t vn = n - nlen - 1;
+        while (vn && (*v == ' ' || *v == '\t')) {
+            v++;
+            vn--;
+        }
+        while (vn && (v[vn - 1] == '\r' || v[vn - 1] == '\n' || v[vn - 1] == ' '))
+            vn--;
+        bronze_buf *b = &x->h->link;
+        /* a Link header is small; one beyond 64 KiB is dropped, not an error */
+        if (vn && b->len + vn + 2 < 65536 &&
+            ((b->len && bronze_buf_append(b, ", ", 2)) || bronze_buf_append(b, v, vn)))
+            return 0;
     }
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (nlen == strlen(want[i].name) && !strncasecmp(p, want[i].name, nlen))
@@ -227,6 +245,7 @@ int bronze_http_do(bronze_http *h, const bronze_http_req *r, bronze_http_resp *r
     memset(resp, 0, sizeof *resp);
     resp->content_length = -1;
     h->err_body.len = 0;
+    h->link.len = 0;
     h->curl_msg[0] = 0;
     if (r->out)
         r->out->len = 0;
@@ -272,6 +291,8 @@ int bronze_http_do(bronze_http *h, const bronze_http_req *r, bronze_http_resp *r
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)h->timeout);
     curl_easy_setopt(c, CURLOPT_USERAGENT, h->user_agent);
+    if (r->accept_encoding)
+        curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* every encoding curl decodes */
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_msg);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
@@ -307,6 +328,7 @@ int bronze_http_do(bronze_http *h, const bronze_http_req *r, bronze_http_resp *r
         resp->err_body = (const char *)h->err_body.data;
         resp->err_len = h->err_body.len;
     }
+    resp->link = bronze_buf_cstr(&h->link) == 0 ? (const char *)h->link.data : "";
     if (cc == CURLE_OK) {
         rc = 0;
     } else if (resp->capped) {

@@ -6,7 +6,8 @@
  * A request's body comes from memory or from a byte range of a file
  * (streamed through a read callback with pread, so a part file is never held
  * in memory); a response body goes into a buffer with a byte cap, or into a
- * callback (streaming hashing). Non-2xx bodies always go to a small internal
+ * callback (streaming hashing); a 2xx whose Content-Length already passes the
+ * cap fails before a byte is read. Non-2xx bodies always go to a small internal
  * buffer (the S3 <Error> document), whatever the request asked.
  *
  * Timeouts are a connect timeout plus a low-speed limit (under 1 byte/s for
@@ -57,6 +58,9 @@ typedef struct bronze_http_req {
     /* a SIGINT normally aborts the transfer at once; cleanup requests (an
      * AbortMultipartUpload after the interrupt) set this to finish anyway */
     bool ignore_interrupt;
+    /* API sources: accept gzip/deflate responses (decoded by curl; out_cap
+     * counts decoded bytes). S3 leaves it off. */
+    bool accept_encoding;
 } bronze_http_req;
 
 #define BRONZE_HTTP_REQ_INIT                                                                       \
@@ -76,6 +80,9 @@ typedef struct bronze_http_resp {
      * handle */
     const char *err_body;
     size_t err_len;
+    /* every Link header's value (RFC 8288), joined with ", "; "" when none;
+     * valid until the next request on this handle */
+    const char *link;
 } bronze_http_resp;
 
 /* Opens a handle (global curl init done once, thread-safely). */

@@ -393,6 +393,51 @@ static void test_api_full(void **state)
     bronze_config_free(cfg);
 }
 
+static void test_api_oauth_limits(void **state)
+{
+    (void)state;
+    bronze_config *cfg = load_ok_quiet(FX "api_oauth.yaml");
+    assert_int_equal(cfg->api.auth_type, BRONZE_AUTH_OAUTH2_CC);
+    assert_string_equal(cfg->api.token_url, "https://auth.example.com/oauth/token");
+    assert_string_equal(cfg->api.client_id_env, "CRM_CLIENT_ID");
+    assert_string_equal(cfg->api.client_secret_env, "CRM_CLIENT_SECRET");
+    assert_string_equal(cfg->api.scope, "read:accounts");
+    assert_int_equal(cfg->api.pagination.type, BRONZE_PAGE_NEXT_URL);
+    assert_string_equal(cfg->api.pagination.next_url_path, "links.next");
+    assert_true(cfg->api.rate_limit.rps == 2.5);
+    assert_int_equal(cfg->api.rate_limit.burst, 4);
+    assert_true(cfg->api.max_response_mb == 16);
+    assert_string_equal(cfg->api.ca_bundle, "certs/ca.pem");
+    bronze_incremental inc;
+    bronze_config_incremental(cfg, &inc);
+    assert_true(inc.enabled);
+    assert_string_equal(inc.cursor_field, "meta.updated");
+    assert_string_equal(inc.initial, "2025-01-01");
+    assert_null(inc.forced);
+
+    /* resolve reads both OAuth2 variables; a missing one names its key */
+    setenv("CRM_CLIENT_ID", "id-1", 1);
+    unsetenv("CRM_CLIENT_SECRET");
+    bronze_err err = BRONZE_ERR_INIT;
+    assert_int_equal(bronze_config_resolve(cfg, &err), -1);
+    assert_non_null(strstr(err.msg, "source.api.client_secret_env"));
+    setenv("CRM_CLIENT_SECRET", "secret-1", 1);
+    assert_int_equal(bronze_config_resolve(cfg, &err), 0);
+    assert_string_equal(cfg->env.api_client_id, "id-1");
+    assert_string_equal(cfg->env.api_client_secret, "secret-1");
+    unsetenv("CRM_CLIENT_ID");
+    unsetenv("CRM_CLIENT_SECRET");
+    bronze_config_free(cfg);
+
+    /* defaults: burst 1, 256 MiB, next_url_path "next", link paging */
+    cfg = load_ok_quiet(FX "v1_basic_auth.yaml");
+    assert_int_equal(cfg->api.rate_limit.burst, 1);
+    assert_true(cfg->api.rate_limit.rps == 0);
+    assert_true(cfg->api.max_response_mb == 256);
+    assert_string_equal(cfg->api.pagination.next_url_path, "next");
+    bronze_config_free(cfg);
+}
+
 static void test_file_source(void **state)
 {
     (void)state;
@@ -577,12 +622,18 @@ static const err_case ERR_CASES[] = {
     {"err_dup_key.yaml", ":10:5: source.run.write_csv: ", "duplicate key (first given at line 8)"},
     {"err_cursor_type.yaml", ":11:7: source.db.incremental.cursor_type: ",
      "must be one of datetime, string, int (got 'uuid')"},
-    {"err_auth_type.yaml",
-     ":7:5: source.api.auth_type: ", "must be one of none, bearer, api_key, basic (got 'oauth2')"},
+    {"err_auth_type.yaml", ":7:5: source.api.auth_type: ",
+     "must be one of none, bearer, api_key, basic, oauth2_client_credentials (got 'oauth2')"},
     {"err_bearer_no_env.yaml",
      ":7:5: source.api.auth_token_env: ", "required for auth_type bearer"},
     {"err_page_type.yaml", ":8:7: source.api.pagination.type: ",
-     "must be one of none, offset, page, cursor (got 'link_header')"},
+     "must be one of none, offset, page, cursor, link, next_url (got 'link_header')"},
+    {"err_oauth_no_token_url.yaml",
+     ":7:5: source.api.token_url: ", "required for auth_type oauth2_client_credentials"},
+    {"err_cursor_no_path.yaml",
+     ":7:5: source.api.pagination.cursor_path: ", "required for pagination type cursor"},
+    {"err_rate_limit.yaml", ":8:7: source.api.rate_limit.rps: ", "must be a positive number"},
+    {"err_max_response.yaml", ":7:5: source.api.max_response_mb: ", "must be a positive number"},
     {"err_method.yaml", ":7:5: source.api.method: ", "must be one of GET, POST (got 'PUT')"},
     {"err_file_format.yaml",
      ":7:5: source.file.format: ", "must be one of csv, jsonl, json (got 'excel')"},
@@ -831,6 +882,7 @@ int main(void)
         cmocka_unit_test_setup(test_v1_db_nested_incremental, clear_env),
         cmocka_unit_test_setup(test_v1_custom_sections_are_silent, clear_env),
         cmocka_unit_test_setup(test_api_full, clear_env),
+        cmocka_unit_test_setup(test_api_oauth_limits, clear_env),
         cmocka_unit_test_setup(test_file_source, clear_env),
         cmocka_unit_test_setup(test_custom_command, clear_env),
         cmocka_unit_test_setup(test_anchors_and_merge_keys, clear_env),

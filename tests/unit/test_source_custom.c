@@ -44,8 +44,7 @@ static void test_register_at_run_time(void **state)
     (void)state;
     bronze_config cfg = {.path = "c.yaml", .type = BRONZE_SRC_API};
     bronze_err err = BRONZE_ERR_INIT;
-    assert_null(bronze_source_for(&cfg, &err));
-    assert_non_null(strstr(err.msg, "api"));
+    assert_ptr_equal(bronze_source_for(&cfg, &err), &bronze_source_api);
     assert_int_equal(bronze_source_register(&FAKE_KIND, &err), 0);
     assert_ptr_equal(bronze_source_for(&cfg, &err), &FAKE);
     assert_ptr_equal(bronze_source_kind_at(0), &FAKE_KIND); /* asked first */
@@ -59,7 +58,10 @@ static void test_register_at_run_time(void **state)
     assert_true(listed);
     bronze_source_unregister_all();
     cfg.type = BRONZE_SRC_API;
+    assert_ptr_equal(bronze_source_for(&cfg, &err), &bronze_source_api);
+    cfg.type = (bronze_source_type)99; /* no kind claims it */
     assert_null(bronze_source_for(&cfg, &err));
+    assert_non_null(strstr(err.msg, "no source kind"));
 }
 
 static void test_custom_kind_choice(void **state)

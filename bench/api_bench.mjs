@@ -1,0 +1,120 @@
+// Issue #11 benchmark: 1M JSON records over 1,000 pages from a local HTTP API,
+// extracted by bronze-extract (`type: api`, page paging, snappy Parquet),
+// against `curl` fetching the same pages to /dev/null over one kept-alive
+// connection in the same run (the yardstick: the cost of just moving the bytes).
+// Prints bronze-extract's peak RSS (its summary line) and the throughput ratio
+// (curl time / bronze time: 1.0 would mean paging, parsing, spooling, typing and
+// encoding cost nothing beyond the transfer).
+//
+// The server is this script again in a child process (`--serve`), so that the
+// timed, blocking runs below do not stall it; every page body is built once,
+// up front, and served from memory.
+// Usage: node bench/api_bench.mjs [pages=1000] [per_page=1000]   (after `make release`)
+import http from 'node:http';
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ROOT, BIN, timed, peakRss } from './lib.mjs';
+
+const PAGES = Number(process.argv[2] || 1000);
+const PER = Number(process.argv[3] || 1000);
+
+// One page's body: `per` records of mixed types (ints, a double, a bool, a
+// timestamp string, an array and a nested object, kept as JSON text).
+function makePage(p, per) {
+  const rows = [];
+  for (let i = (p - 1) * per + 1; i <= p * per; i++) {
+    rows.push({
+      id: i,
+      name: `customer ${i % 50000}`,
+      email: `user${i}@example.com`,
+      score: (i % 1000) / 7,
+      active: i % 3 === 0,
+      created_at: new Date(Date.UTC(2024, 0, 1) + i * 13000).toISOString(),
+      tags: ['a', `t${i % 10}`],
+      address: { city: `city ${i % 100}`, zip: String(10000 + (i % 90000)) },
+    });
+  }
+  return Buffer.from(JSON.stringify({ data: rows }));
+}
+
+if (process.argv[2] === '--serve') {
+  const pages = Number(process.argv[3]);
+  const per = Number(process.argv[4]);
+  const bodies = [];
+  let total = 0;
+  for (let p = 1; p <= pages; p++) { bodies[p] = makePage(p, per); total += bodies[p].length; }
+  const empty = Buffer.from('{"data":[]}');
+  const server = http.createServer((req, res) => {
+    const u = new URL(req.url, 'http://x');
+    const b = bodies[Number(u.searchParams.get('page'))] || empty;
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': b.length });
+    res.end(b);
+  });
+  server.keepAliveTimeout = 60000;
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`${server.address().port} ${total}\n`);
+  });
+  process.on('SIGTERM', () => process.exit(0));
+} else {
+  const dir = join(ROOT, 'bench/data');
+  mkdirSync(dir, { recursive: true });
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', String(PAGES), String(PER)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const [port, bytes] = await new Promise((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => { out += d; if (out.includes('\n')) resolve(out.trim().split(' ').map(Number)); });
+      child.on('exit', (c) => reject(new Error(`server exited ${c}`)));
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const cfg = join(dir, 'api_bench.yaml');
+    writeFileSync(cfg, `platform:
+  bronze:
+    local_path: "${join(dir, 'api_out')}"
+source:
+  type: api
+  system: bench
+  table: api
+  api:
+    base_url: "${base}"
+    endpoint: /items
+    data_path: data
+    pagination: {type: page, page_size: ${PER}}
+  run:
+    write_csv: false
+`);
+    // curl: the same PAGES + 1 URLs (the empty last page too), one connection
+    const curlCfg = join(dir, 'api_bench_curl.txt');
+    let lines = '';
+    for (let p = 1; p <= PAGES + 1; p++) lines += `url = "${base}/items?page=${p}&page_size=${PER}"\noutput = "/dev/null"\n`;
+    writeFileSync(curlCfg, lines);
+    const curl = () => timed('curl', ['-s', '-f', '--config', curlCfg]).seconds;
+    const bronze = () => {
+      rmSync(join(dir, 'api_out'), { recursive: true, force: true });
+      return timed(BIN, ['--config', cfg, '--date', '2025-01-12']);
+    };
+    curl(); // warm-up
+    const TRIALS = Number(process.env.BENCH_TRIALS || 3);
+    const ct = [], bt = [];
+    let rss = [];
+    for (let t = 0; t < TRIALS; t++) {
+      ct.push(curl());
+      const r = bronze();
+      bt.push(r.seconds);
+      rss.push(peakRss(r.stderr));
+      if (!/Retrieved (\d+) records/.test(r.stderr) || Number(/Retrieved (\d+) records/.exec(r.stderr)[1]) !== PAGES * PER)
+        throw new Error(`unexpected record count:\n${r.stderr}`);
+    }
+    const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+    const list = (a) => a.map((x) => x.toFixed(2)).join(', ');
+    const c = median(ct), b = median(bt);
+    console.log(`pages: ${PAGES} x ${PER} records, ${(bytes / 1048576).toFixed(1)} MiB of JSON`);
+    console.log(`curl (one connection, to /dev/null): median ${c.toFixed(2)} s [${list(ct)}]`);
+    console.log(`bronze-extract (api -> parquet):      median ${b.toFixed(2)} s [${list(bt)}], ${(PAGES * PER / b / 1e3).toFixed(0)}k records/s`);
+    console.log(`ratio curl/bronze: ${(c / b).toFixed(2)}x (goal >= 0.8x)`);
+    console.log(`bronze-extract peak RSS: ${rss.map((x) => x.toFixed(1)).join(', ')} MiB (goal < 128 MiB)`);
+  } finally {
+    child.kill('SIGTERM');
+  }
+}

@@ -1,0 +1,1222 @@
+/*
+ * api.c - the `type: api` source (SPEC §3 source.api): pages through a JSON
+ * REST API over one kept-alive libcurl handle (util/http.c), spools every
+ * record to JSON Lines as it arrives (source/spool.c) and, once the last page
+ * is in, hands schema() and next() to the file source reading that spool, so
+ * an API gets the same type inference and widening as a JSON Lines file and
+ * one schema per batch (SPEC §4). Memory is bounded by one page (itself
+ * bounded by max_response_mb), never by the API's total.
+ *
+ * Shape: open() does all the network work (auth, paging, retries, the
+ * incremental cursor) and fails before a single row reaches the job, so a
+ * failed API run commits nothing and leaves the cursor where it was. A RESTART
+ * from the inner file source (a widened column) passes straight through:
+ * the spool is re-read, the API is not asked again.
+ *
+ * Paging (pagination.type): none; offset / page (stop at an empty or short
+ * page); cursor (a next cursor at cursor_path; one that is a URL or an
+ * absolute path is requested as the next page's URL, as Salesforce's
+ * nextRecordsUrl); link (RFC 8288 Link rel="next"); next_url (a body field).
+ * A next URL is requested as given; params, paging and the incremental cursor
+ * go only on URLs built from base_url. A paging loop (a next URL or cursor
+ * seen before, or a page whose bytes repeat the previous page's) fails
+ * instead of spinning.
+ *
+ * Secrets (tokens, keys, passwords, client secrets) live only in request
+ * headers and the OAuth2 token request body. Every URL or body excerpt that
+ * reaches a log line or an error goes through mask(): query values whose name
+ * looks secret become ***, and any secret value found anywhere is replaced.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "source/source.h"
+#include "source/spool.h"
+#include "util/buf.h"
+#include "util/datetime.h"
+#include "util/http.h"
+#include "util/interrupt.h"
+#include "util/log.h"
+#include "util/retry.h"
+#include "util/sigv4.h"
+
+#define MAX_SECRETS 8
+#define SNIPPET 200
+
+typedef enum { CK_NONE = 0, CK_NUM, CK_TIME, CK_TEXT } cursor_kind;
+
+struct bronze_source {
+    const bronze_config *cfg;
+    bronze_source_ctx ctx;
+    bronze_http *http;
+    bronze_spool *spool;
+    bronze_source *inner; /* the file source over the spool */
+    bronze_buf body;      /* the page being read */
+    char *link;           /* the last response's Link header */
+    char *base;           /* base_url joined with endpoint */
+    char *basic;          /* "Authorization: Basic ..." */
+    char *token;          /* OAuth2 access token */
+    double token_expiry;  /* monotonic seconds; 0 = no expiry given */
+    const char *secrets[MAX_SECRETS];
+    size_t nsecrets;
+    double tokens, refilled; /* rate limit bucket */
+    uint64_t rng;
+    /* incremental: the typed maximum of cursor_field so far */
+    cursor_kind best_kind;
+    double best_num;
+    int64_t best_us;
+    char *best_text;
+    /* loop detection */
+    uint64_t *seen;
+    size_t nseen, capseen;
+    uint64_t prev_page_hash;
+    int64_t records, pages;
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t fnv1a(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static void add_secret(bronze_source *s, const char *v)
+{
+    /* a value shorter than 4 bytes would mask half of every message */
+    if (v && strlen(v) >= 4 && s->nsecrets < MAX_SECRETS)
+        s->secrets[s->nsecrets++] = v;
+}
+
+/* Replaces every occurrence of a secret value in buf (in place: "***" is
+ * never longer than a secret). */
+static void scrub(const bronze_source *s, char *buf)
+{
+    for (size_t i = 0; i <= s->nsecrets; i++) {
+        /* the last slot: the current OAuth2 token (it changes on refresh) */
+        const char *sec = i < s->nsecrets ? s->secrets[i] : s->token;
+        size_t n = sec ? strlen(sec) : 0;
+        if (n < 4)
+            continue;
+        char *p;
+        while ((p = strstr(buf, sec))) {
+            memcpy(p, "***", 3);
+            memmove(p + 3, p + n, strlen(p + n) + 1);
+        }
+    }
+}
+
+static bool secret_name(const char *k, size_t n)
+{
+    static const char *const words[] = {"token",   "key",       "secret", "password", "passwd",
+                                        "pwd",     "signature", "sig",    "auth",     "credential",
+                                        "session", "client_id", NULL};
+    char low[64];
+    if (n >= sizeof low)
+        n = sizeof low - 1;
+    for (size_t i = 0; i < n; i++)
+        low[i] = (char)tolower((unsigned char)k[i]);
+    low[n] = 0;
+    for (size_t i = 0; words[i]; i++)
+        if (strstr(low, words[i]))
+            return true;
+    return false;
+}
+
+/* A URL fit for a log line: query values under secret-looking names become
+ * ***, then any secret value left is replaced. out holds cap bytes. */
+static void mask_url(const bronze_source *s, const char *url, char *out, size_t cap)
+{
+    size_t o = 0;
+    const char *q = strchr(url, '?');
+    size_t head = q ? (size_t)(q - url) + 1 : strlen(url);
+    for (size_t i = 0; i < head && o + 1 < cap; i++)
+        out[o++] = url[i];
+    if (q) {
+        const char *p = q + 1;
+        while (*p && o + 1 < cap) {
+            const char *amp = strchr(p, '&');
+            size_t len = amp ? (size_t)(amp - p) : strlen(p);
+            const char *eq = memchr(p, '=', len);
+            size_t kl = eq ? (size_t)(eq - p) : len;
+            bool hide = eq && secret_name(p, kl);
+            size_t take = hide ? kl + 1 : len;
+            for (size_t i = 0; i < take && o + 1 < cap; i++)
+                out[o++] = p[i];
+            if (hide)
+                for (const char *m = "***"; *m && o + 1 < cap; m++)
+                    out[o++] = *m;
+            if (!amp)
+                break;
+            if (o + 1 < cap)
+                out[o++] = '&';
+            p = amp + 1;
+        }
+    }
+    out[o] = 0;
+    if (o + 1 >= cap && cap > 4)
+        memcpy(out + cap - 4, "...", 4);
+    scrub(s, out);
+}
+
+/* The first bytes of a body, printable, secrets masked. */
+static void snippet(const bronze_source *s, const void *p, size_t n, char *out, size_t cap)
+{
+    const unsigned char *b = p;
+    size_t o = 0, lim = n < SNIPPET ? n : SNIPPET;
+    for (size_t i = 0; i < lim && o + 1 < cap; i++)
+        out[o++] = b[i] >= 0x20 && b[i] != 0x7f ? (char)b[i] : (b[i] == '\n' ? ' ' : '?');
+    out[o] = 0;
+    scrub(s, out);
+}
+
+static int pct_append(bronze_buf *b, const char *v)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            if (bronze_buf_putc(b, *p))
+                return -1;
+        } else {
+            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            if (bronze_buf_append(b, e, 3))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int add_param(bronze_buf *b, const char *k, const char *v)
+{
+    bool has_q = b->len && memchr(b->data, '?', b->len);
+    if (bronze_buf_putc(b, has_q ? '&' : '?') || pct_append(b, k) || bronze_buf_putc(b, '=') ||
+        pct_append(b, v))
+        return -1;
+    return 0;
+}
+
+static bool is_abs_url(const char *u)
+{
+    return !strncasecmp(u, "http://", 7) || !strncasecmp(u, "https://", 8);
+}
+
+/* Resolves a next-page reference against the URL it came from (RFC 3986,
+ * the common cases): absolute, "/path" (same origin), "?query" or relative. */
+static char *resolve_url(const char *from, const char *ref)
+{
+    bronze_buf b = BRONZE_BUF_INIT;
+    int rc = 0;
+    if (is_abs_url(ref)) {
+        rc = bronze_buf_append(&b, ref, strlen(ref));
+    } else {
+        const char *scheme = strstr(from, "://");
+        const char *auth = scheme ? scheme + 3 : from;
+        size_t origin = strcspn(auth, "/?#") + (size_t)(auth - from);
+        if (ref[0] == '/' && ref[1] == '/') {
+            rc = bronze_buf_append(&b, from, scheme ? (size_t)(scheme - from) + 1 : 0) ||
+                 bronze_buf_append(&b, ref, strlen(ref));
+        } else if (ref[0] == '/') {
+            rc = bronze_buf_append(&b, from, origin) || bronze_buf_append(&b, ref, strlen(ref));
+        } else if (ref[0] == '?') {
+            size_t path_end = strcspn(from, "?#");
+            rc = bronze_buf_append(&b, from, path_end) || bronze_buf_append(&b, ref, strlen(ref));
+        } else {
+            size_t path_end = strcspn(from, "?#");
+            size_t dir = path_end;
+            while (dir > origin && from[dir - 1] != '/')
+                dir--;
+            if (dir == origin)
+                rc = bronze_buf_append(&b, from, origin) || bronze_buf_putc(&b, '/');
+            else
+                rc = bronze_buf_append(&b, from, dir);
+            rc = rc || bronze_buf_append(&b, ref, strlen(ref));
+        }
+    }
+    if (rc || bronze_buf_cstr(&b)) {
+        bronze_buf_free(&b);
+        return NULL;
+    }
+    return (char *)b.data;
+}
+
+/* A dot path into a JSON document ("data.items", "links.next", "a.0.b"). */
+static json_t *dot_get(json_t *doc, const char *path)
+{
+    json_t *cur = doc;
+    const char *p = path;
+    while (cur && *p) {
+        size_t n = strcspn(p, ".");
+        char key[256];
+        if (n >= sizeof key)
+            return NULL;
+        memcpy(key, p, n);
+        key[n] = 0;
+        if (json_is_object(cur)) {
+            cur = json_object_get(cur, key);
+        } else if (json_is_array(cur)) {
+            char *e;
+            unsigned long i = strtoul(key, &e, 10);
+            cur = *key && !*e ? json_array_get(cur, i) : NULL;
+        } else {
+            return NULL;
+        }
+        p += n;
+        if (*p == '.')
+            p++;
+    }
+    return cur;
+}
+
+static const char *json_kind(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
+    }
+}
+
+/* ---------------------------------------------------------------- cursor */
+
+static int cursor_take(bronze_source *s, const json_t *v)
+{
+    cursor_kind k;
+    double num = 0;
+    int64_t us = 0;
+    char text[64];
+    const char *t = text;
+    if (json_is_integer(v)) {
+        k = CK_NUM;
+        num = (double)json_integer_value(v);
+        snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
+    } else if (json_is_real(v)) {
+        k = CK_NUM;
+        num = json_real_value(v);
+        snprintf(text, sizeof text, "%.17g", num);
+    } else if (json_is_string(v)) {
+        t = json_string_value(v);
+        size_t n = json_string_length(v);
+        bool tz;
+        int32_t days;
+        if (bronze_parse_timestamp(t, n, &us, &tz) == 0) {
+            k = CK_TIME;
+        } else if (bronze_parse_date(t, n, &days) == 0) {
+            k = CK_TIME;
+            us = (int64_t)days * 86400 * 1000000;
+        } else {
+            k = CK_TEXT;
+        }
+    } else {
+        return 0; /* null, booleans and nested values do not move a cursor */
+    }
+    bool better;
+    if (s->best_kind == CK_NONE)
+        better = true;
+    else if (k == s->best_kind && k == CK_NUM)
+        better = num > s->best_num;
+    else if (k == s->best_kind && k == CK_TIME)
+        better = us > s->best_us;
+    else
+        better = strcmp(t, s->best_text) > 0; /* mixed or text: as text */
+    if (!better)
+        return 0;
+    char *copy = strdup(t);
+    if (!copy)
+        return -1;
+    free(s->best_text);
+    s->best_text = copy;
+    /* once kinds mix, comparisons stay textual */
+    s->best_kind = s->best_kind == CK_NONE || s->best_kind == k ? k : CK_TEXT;
+    s->best_num = num;
+    s->best_us = us;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static int rate_wait(bronze_source *s)
+{
+    double rps = s->cfg->api.rate_limit.rps;
+    if (rps <= 0)
+        return 0;
+    double burst = s->cfg->api.rate_limit.burst > 0 ? s->cfg->api.rate_limit.burst : 1;
+    double now = mono_now();
+    s->tokens += (now - s->refilled) * rps;
+    if (s->tokens > burst)
+        s->tokens = burst;
+    s->refilled = now;
+    if (s->tokens < 1) {
+        uint64_t ms = (uint64_t)ceil((1 - s->tokens) / rps * 1000.0);
+        if (bronze_interrupt_sleep_ms(ms > 600000 ? 600000u : (unsigned)ms))
+            return -1;
+        now = mono_now();
+        s->tokens += (now - s->refilled) * rps;
+        s->refilled = now;
+    }
+    s->tokens -= 1;
+    return 0;
+}
+
+typedef struct call {
+    const char *method, *url;
+    const char *body;
+    size_t body_len;
+    const char *content_type;
+    bool auth;        /* add the configured auth */
+    bool api_headers; /* add the configured headers */
+    const char *what; /* "page 3", "the OAuth2 token request" */
+} call;
+
+static int oauth_fetch(bronze_source *s, bronze_err *err);
+
+/* The headers of one request, into hv (each string owned by hv). */
+static int build_headers(bronze_source *s, const call *c, char **hv, size_t *nh, size_t cap)
+{
+    const bronze_config *cfg = s->cfg;
+    bool has_accept = false, has_ct = false;
+    *nh = 0;
+#define PUSH(...)                                                                                  \
+    do {                                                                                           \
+        if (*nh >= cap || asprintf(&hv[*nh], __VA_ARGS__) < 0)                                     \
+            return -1;                                                                             \
+        ++*nh;                                                                                     \
+    } while (0)
+    if (c->api_headers) {
+        for (size_t i = 0; i < cfg->api.nheaders; i++) {
+            has_accept |= !strcasecmp(cfg->api.headers[i].key, "Accept");
+            has_ct |= !strcasecmp(cfg->api.headers[i].key, "Content-Type");
+            PUSH("%s: %s", cfg->api.headers[i].key, cfg->api.headers[i].value);
+        }
+    }
+    if (!has_accept)
+        PUSH("Accept: application/json");
+    if (c->content_type && !has_ct)
+        PUSH("Content-Type: %s", c->content_type);
+    if (c->auth) {
+        switch (cfg->api.auth_type) {
+        case BRONZE_AUTH_BEARER:
+            PUSH("Authorization: Bearer %s", cfg->env.api_token);
+            break;
+        case BRONZE_AUTH_API_KEY:
+            PUSH("%s: %s", cfg->api.auth_key_header, cfg->env.api_key);
+            break;
+        case BRONZE_AUTH_BASIC:
+            PUSH("%s", s->basic);
+            break;
+        case BRONZE_AUTH_OAUTH2_CC:
+            PUSH("Authorization: Bearer %s", s->token);
+            break;
+        default:
+            break;
+        }
+    }
+#undef PUSH
+    return 0;
+}
+
+static void free_headers(char **hv, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        /* header lines may hold secrets: wipe before freeing */
+        memset(hv[i], 0, strlen(hv[i]));
+        free(hv[i]);
+    }
+}
+
+/* One request with the retry rules of SPEC §3: 429 / 5xx / 408, timeouts and
+ * resets retried with full-jitter backoff (Retry-After wins) up to
+ * run.max_retries; an OAuth2 401 fetches a new token once; any other non-2xx
+ * fails at once with the status and the first 200 bytes. On 0 the 2xx body is
+ * in s->body and the Link header in s->link. */
+static int exchange(bronze_source *s, const call *c, bronze_err *err)
+{
+    const bronze_config *cfg = s->cfg;
+    char shown[1024];
+    mask_url(s, c->url, shown, sizeof shown);
+    bool refreshed = false;
+    size_t cap = (size_t)(cfg->api.max_response_mb * 1048576.0);
+    for (int attempt = 0;; attempt++) {
+        if (bronze_interrupted())
+            return bronze_err_set(err, BRONZE_E_RUNTIME,
+                                  "%s: interrupted by signal %d before %s %s: nothing committed",
+                                  cfg->path, bronze_interrupted(), c->what, shown);
+        if (rate_wait(s))
+            return bronze_err_set(err, BRONZE_E_RUNTIME,
+                                  "%s: interrupted by signal %d before %s: nothing committed",
+                                  cfg->path, bronze_interrupted(), c->what);
+        if (c->auth && cfg->api.auth_type == BRONZE_AUTH_OAUTH2_CC &&
+            (!s->token || (s->token_expiry > 0 && mono_now() >= s->token_expiry)) &&
+            oauth_fetch(s, err))
+            return -1;
+        char *hv[64];
+        size_t nh = 0;
+        if (build_headers(s, c, hv, &nh, sizeof hv / sizeof hv[0])) {
+            free_headers(hv, nh);
+            return bronze_err_set(err, BRONZE_E_RUNTIME,
+                                  "%s: %s: too many headers or out of memory", cfg->path, c->what);
+        }
+        bronze_http_req rq = BRONZE_HTTP_REQ_INIT;
+        rq.method = c->method;
+        rq.url = c->url;
+        rq.headers = (const char *const *)hv;
+        rq.nheaders = nh;
+        rq.body = c->body;
+        rq.body_len = c->body_len;
+        rq.out = &s->body;
+        rq.out_cap = cap;
+        rq.accept_encoding = true;
+        bronze_http_resp resp;
+        double t0 = mono_now();
+        int rc = bronze_http_do(s->http, &rq, &resp, shown, err);
+        free_headers(hv, nh);
+        if (rc && bronze_interrupted())
+            return bronze_err_set(err, BRONZE_E_RUNTIME,
+                                  "%s: %s: %s %s: interrupted by signal %d: nothing committed",
+                                  cfg->path, c->what, c->method, shown, bronze_interrupted());
+        if (rc) {
+            scrub(s, err->msg);
+            if (resp.capped)
+                return bronze_err_set(err, BRONZE_E_RUNTIME,
+                                      "%s: %s: %s %s: response larger than "
+                                      "source.api.max_response_mb (%g MiB)",
+                                      cfg->path, c->what, c->method, shown,
+                                      cfg->api.max_response_mb);
+            if (err->kind == BRONZE_E_RETRY && attempt < cfg->run.max_retries &&
+                !bronze_interrupted()) {
+                uint64_t ms = bronze_retry_delay_ms(attempt, NULL, &s->rng);
+                BRONZE_WARN("%s: %s; retry %d/%d in %.1f s", c->what, err->msg, attempt + 1,
+                            cfg->run.max_retries, (double)ms / 1000.0);
+                if (bronze_interrupt_sleep_ms(ms > 600000 ? 600000u : (unsigned)ms) == 0)
+                    continue;
+            }
+            err->kind = BRONZE_E_RUNTIME;
+            return bronze_err_prefix(err, "%s: %s", cfg->path, c->what);
+        }
+        BRONZE_DEBUG("%s: %s %s -> HTTP %ld, %zu bytes in %.3f s", c->what, c->method, shown,
+                     resp.status, s->body.len, mono_now() - t0);
+        if (resp.status >= 200 && resp.status < 300) {
+            free(s->link);
+            s->link = resp.link && *resp.link ? strdup(resp.link) : NULL;
+            if (resp.link && *resp.link && !s->link)
+                return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+            return 0;
+        }
+        char snip[SNIPPET * 2];
+        snippet(s, resp.err_body ? resp.err_body : "", resp.err_body ? resp.err_len : 0, snip,
+                sizeof snip);
+        if (resp.status == 401 && c->auth && cfg->api.auth_type == BRONZE_AUTH_OAUTH2_CC &&
+            !refreshed) {
+            BRONZE_INFO("%s: HTTP 401: fetching a new OAuth2 token", c->what);
+            refreshed = true;
+            free(s->token);
+            s->token = NULL;
+            attempt--; /* the token refresh is not a retry */
+            continue;
+        }
+        if (bronze_retry_http(resp.status, NULL) && attempt < cfg->run.max_retries) {
+            uint64_t ms = bronze_retry_delay_ms(attempt, resp.retry_after, &s->rng);
+            BRONZE_WARN("%s: %s %s: HTTP %ld%s%s; retry %d/%d in %.1f s", c->what, c->method, shown,
+                        resp.status, resp.retry_after[0] ? ", Retry-After " : "", resp.retry_after,
+                        attempt + 1, cfg->run.max_retries, (double)ms / 1000.0);
+            if (bronze_interrupt_sleep_ms(ms > 600000 ? 600000u : (unsigned)ms) == 0)
+                continue;
+            return bronze_err_set(err, BRONZE_E_RUNTIME,
+                                  "%s: interrupted by signal %d before %s: nothing committed",
+                                  cfg->path, bronze_interrupted(), c->what);
+        }
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: %s: %s %s: HTTP %ld%s%s%s", cfg->path,
+                              c->what, c->method, shown, resp.status,
+                              bronze_retry_http(resp.status, NULL) ? " (retries exhausted)" : "",
+                              snip[0] ? ": " : "", snip);
+    }
+}
+
+/* OAuth2 client credentials (RFC 6749 §4.4): the client id and secret in the
+ * form body; the token cached for expires_in (less a small margin). */
+static int oauth_fetch(bronze_source *s, bronze_err *err)
+{
+    const bronze_config *cfg = s->cfg;
+    bronze_buf form = BRONZE_BUF_INIT;
+    int rc = -1;
+    if (bronze_buf_append(&form, "grant_type=client_credentials&client_id=", 40) ||
+        pct_append(&form, cfg->env.api_client_id) ||
+        bronze_buf_append(&form, "&client_secret=", 15) ||
+        pct_append(&form, cfg->env.api_client_secret) ||
+        (cfg->api.scope &&
+         (bronze_buf_append(&form, "&scope=", 7) || pct_append(&form, cfg->api.scope)))) {
+        bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+        goto done;
+    }
+    call c = {.method = "POST",
+              .url = cfg->api.token_url,
+              .body = (const char *)form.data,
+              .body_len = form.len,
+              .content_type = "application/x-www-form-urlencoded",
+              .what = "the OAuth2 token request"};
+    if (exchange(s, &c, err))
+        goto done;
+    json_error_t je;
+    json_t *doc = json_loadb((const char *)s->body.data, s->body.len, 0, &je);
+    json_t *tok = json_object_get(doc, "access_token");
+    if (!json_is_string(tok) || !json_string_length(tok)) {
+        char shown[1024];
+        mask_url(s, cfg->api.token_url, shown, sizeof shown);
+        bronze_err_set(err, BRONZE_E_RUNTIME,
+                       "%s: the OAuth2 token response from %s has no access_token", cfg->path,
+                       shown);
+        json_decref(doc);
+        goto done;
+    }
+    free(s->token);
+    s->token = strdup(json_string_value(tok));
+    json_t *exp = json_object_get(doc, "expires_in");
+    double e = json_is_number(exp) ? json_number_value(exp) : 0;
+    if (json_is_string(exp))
+        e = atof(json_string_value(exp));
+    s->token_expiry = e > 0 ? mono_now() + (e > 20 ? e - 10 : e) : 0;
+    json_decref(doc);
+    if (!s->token) {
+        bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+        goto done;
+    }
+    BRONZE_DEBUG("OAuth2 token fetched (expires in %.0f s)", e);
+    rc = 0;
+done:
+    if (form.data)
+        memset(form.data, 0, form.len);
+    bronze_buf_free(&form);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- paging */
+
+static int seen_before(bronze_source *s, uint64_t h)
+{
+    for (size_t i = 0; i < s->nseen; i++)
+        if (s->seen[i] == h)
+            return 1;
+    if (s->nseen == s->capseen) {
+        size_t nc = s->capseen ? s->capseen * 2 : 64;
+        uint64_t *n = realloc(s->seen, nc * sizeof *n);
+        if (!n)
+            return -1;
+        s->seen = n;
+        s->capseen = nc;
+    }
+    s->seen[s->nseen++] = h;
+    return 0;
+}
+
+/* The URL of a page built from base_url: params, the incremental cursor,
+ * then the paging parameters. */
+static char *built_url(bronze_source *s, int64_t offset, int64_t page, const char *cursor)
+{
+    const bronze_config *cfg = s->cfg;
+    const __typeof__(cfg->api.pagination) *pg = &cfg->api.pagination;
+    bronze_buf b = BRONZE_BUF_INIT;
+    char num[32];
+    int rc = bronze_buf_append(&b, s->base, strlen(s->base));
+    for (size_t i = 0; !rc && i < cfg->api.nparams; i++)
+        rc = add_param(&b, cfg->api.params[i].key, cfg->api.params[i].value);
+    if (!rc && cfg->api.incremental && cfg->api.cursor_param && s->ctx.last_cursor)
+        rc = add_param(&b, cfg->api.cursor_param, s->ctx.last_cursor);
+    switch (pg->type) {
+    case BRONZE_PAGE_OFFSET:
+        snprintf(num, sizeof num, "%lld", (long long)offset);
+        rc = rc || add_param(&b, pg->offset_param, num);
+        snprintf(num, sizeof num, "%lld", (long long)pg->page_size);
+        rc = rc || add_param(&b, pg->limit_param, num);
+        break;
+    case BRONZE_PAGE_PAGE:
+        snprintf(num, sizeof num, "%lld", (long long)page);
+        rc = rc || add_param(&b, pg->page_param, num);
+        snprintf(num, sizeof num, "%lld", (long long)pg->page_size);
+        rc = rc || add_param(&b, pg->page_size_param, num);
+        break;
+    case BRONZE_PAGE_CURSOR:
+        if (cursor)
+            rc = rc || add_param(&b, pg->cursor_param, cursor);
+        break;
+    default:
+        break;
+    }
+    if (rc || bronze_buf_cstr(&b)) {
+        bronze_buf_free(&b);
+        return NULL;
+    }
+    return (char *)b.data;
+}
+
+/* The rel="next" target of a Link header value, or NULL (malloc'd). */
+static char *link_next(const char *v)
+{
+    const char *p = v;
+    while (p && (p = strchr(p, '<'))) {
+        const char *end = strchr(p, '>');
+        if (!end)
+            return NULL;
+        const char *params = end + 1;
+        const char *stop = strchr(params, '<');
+        size_t plen = stop ? (size_t)(stop - params) : strlen(params);
+        const char *r = params;
+        while ((r = strcasestr(r, "rel=")) && r < params + plen) {
+            r += 4;
+            bool quoted = *r == '"';
+            if (quoted)
+                r++;
+            const char *rend = r;
+            while (rend < params + plen && *rend &&
+                   (quoted ? *rend != '"' : *rend != ';' && *rend != ',' && *rend != ' '))
+                rend++;
+            /* rel may list several types: "next last" */
+            const char *t = r;
+            while (t < rend) {
+                while (t < rend && *t == ' ')
+                    t++;
+                const char *te = t;
+                while (te < rend && *te != ' ')
+                    te++;
+                if (te - t == 4 && !strncasecmp(t, "next", 4))
+                    return strndup(p + 1, (size_t)(end - p - 1));
+                t = te;
+            }
+            r = rend;
+        }
+        p = end + 1;
+    }
+    return NULL;
+}
+
+/* The page's record array: data_path, else the document itself when an
+ * array, else the first of items, data, results, records. */
+static json_t *find_records(const bronze_config *cfg, json_t *doc, const char **where)
+{
+    if (cfg->api.data_path && *cfg->api.data_path) {
+        *where = cfg->api.data_path;
+        return dot_get(doc, cfg->api.data_path);
+    }
+    *where = "(default lookup: the response, items, data, results, records)";
+    if (json_is_array(doc))
+        return doc;
+    static const char *const keys[] = {"items", "data", "results", "records", NULL};
+    for (size_t i = 0; keys[i]; i++) {
+        json_t *v = json_object_get(doc, keys[i]);
+        if (json_is_array(v))
+            return v;
+    }
+    return NULL;
+}
+
+/* Rewrites a JSON text so that every integer literal outside strings that
+ * does not fit int64 becomes a string holding its digits. */
+static int quote_big_ints(bronze_buf *b)
+{
+    bronze_buf o = BRONZE_BUF_INIT;
+    const char *p = (const char *)b->data;
+    size_t n = b->len, i = 0;
+    bool in_str = false;
+    while (i < n) {
+        char ch = p[i];
+        if (in_str) {
+            size_t j = i;
+            while (j < n && p[j] != '"' && p[j] != '\\')
+                j++;
+            if (j < n && p[j] == '\\')
+                j = j + 2 <= n ? j + 2 : n;
+            else if (j < n) {
+                in_str = false;
+                j++;
+            }
+            if (bronze_buf_append(&o, p + i, j - i))
+                goto oom;
+            i = j;
+            continue;
+        }
+        if (ch == '"') {
+            in_str = true;
+        } else if (ch == '-' || (ch >= '0' && ch <= '9')) {
+            size_t j = i;
+            bool integral = true;
+            while (j < n && strchr("+-0123456789.eE", p[j])) {
+                if (p[j] == '.' || p[j] == 'e' || p[j] == 'E')
+                    integral = false;
+                j++;
+            }
+            size_t len = j - i;
+            bool big = false;
+            if (integral && len >= 19) {
+                char tmp[64];
+                if (len < sizeof tmp) {
+                    memcpy(tmp, p + i, len);
+                    tmp[len] = 0;
+                    errno = 0;
+                    (void)strtoll(tmp, NULL, 10);
+                    big = errno == ERANGE;
+                } else {
+                    big = true;
+                }
+            }
+            if (big ? bronze_buf_putc(&o, '"') || bronze_buf_append(&o, p + i, len) ||
+                          bronze_buf_putc(&o, '"')
+                    : bronze_buf_append(&o, p + i, len))
+                goto oom;
+            i = j;
+            continue;
+        }
+        if (bronze_buf_putc(&o, (uint8_t)ch))
+            goto oom;
+        i++;
+    }
+    bronze_buf_free(b);
+    *b = o;
+    return 0;
+oom:
+    bronze_buf_free(&o);
+    return -1;
+}
+
+/* Parses s->body as page `pageno` of url; spools its records (up to
+ * `room`, 0 = all); *n gets how many it held. *docp keeps the document for
+ * the caller's next-page lookup (caller decrefs). */
+static int take_page(bronze_source *s, int64_t pageno, const char *url, int64_t room, size_t *n,
+                     json_t **docp, bronze_err *err)
+{
+    const bronze_config *cfg = s->cfg;
+    char shown[1024], snip[SNIPPET * 2];
+    *docp = NULL;
+    *n = 0;
+    json_error_t je;
+    json_t *doc = json_loadb((const char *)s->body.data, s->body.len, JSON_DECODE_ANY, &je);
+    if (!doc && strstr(je.text, "too big")) {
+        /* jansson holds no integer beyond int64: such integers are quoted,
+         * so their exact text survives and their column widens to text
+         * (SPEC §7), as a JSON Lines file's would */
+        BRONZE_WARN("page %lld: an integer beyond the 64-bit range; kept as text",
+                    (long long)pageno);
+        if (quote_big_ints(&s->body))
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+        doc = json_loadb((const char *)s->body.data, s->body.len, JSON_DECODE_ANY, &je);
+    }
+    if (!doc || (!json_is_object(doc) && !json_is_array(doc))) {
+        mask_url(s, url, shown, sizeof shown);
+        snippet(s, s->body.data ? s->body.data : (const void *)"", s->body.len, snip, sizeof snip);
+        bronze_err_set(err, BRONZE_E_RUNTIME,
+                       "%s: page %lld (%s): the response is not a JSON object or array (%s at "
+                       "byte %d); it begins: %s",
+                       cfg->path, (long long)pageno, shown, doc ? json_kind(doc) : je.text,
+                       doc ? 0 : je.position, snip[0] ? snip : "(empty)");
+        json_decref(doc);
+        return -1;
+    }
+    const char *where;
+    json_t *recs = find_records(cfg, doc, &where);
+    if (!recs || json_is_null(recs)) {
+        if (!recs && cfg->api.data_path) {
+            mask_url(s, url, shown, sizeof shown);
+            snippet(s, s->body.data, s->body.len, snip, sizeof snip);
+            bronze_err_set(err, BRONZE_E_RUNTIME,
+                           "%s: page %lld (%s): no records at source.api.data_path '%s'; the "
+                           "response begins: %s",
+                           cfg->path, (long long)pageno, shown, where, snip);
+            json_decref(doc);
+            return -1;
+        }
+        if (!recs && json_is_object(doc) && json_object_size(doc) > 0) {
+            mask_url(s, url, shown, sizeof shown);
+            snippet(s, s->body.data, s->body.len, snip, sizeof snip);
+            bronze_err_set(err, BRONZE_E_RUNTIME,
+                           "%s: page %lld (%s): no record array found %s; set "
+                           "source.api.data_path; the response begins: %s",
+                           cfg->path, (long long)pageno, shown, where, snip);
+            json_decref(doc);
+            return -1;
+        }
+        *docp = doc; /* an empty object or a null record list: an empty page */
+        return 0;
+    }
+    if (!json_is_array(recs)) {
+        mask_url(s, url, shown, sizeof shown);
+        bronze_err_set(err, BRONZE_E_RUNTIME,
+                       "%s: page %lld (%s): the records at %s are %s, not an array", cfg->path,
+                       (long long)pageno, shown, where, json_kind(recs));
+        json_decref(doc);
+        return -1;
+    }
+    size_t total = json_array_size(recs);
+    for (size_t i = 0; i < total; i++) {
+        if (room > 0 && (int64_t)*n >= room)
+            break;
+        json_t *rec = json_array_get(recs, i);
+        if (!json_is_object(rec)) {
+            mask_url(s, url, shown, sizeof shown);
+            char *t = json_dumps(rec, JSON_COMPACT | JSON_ENCODE_ANY);
+            snippet(s, t ? t : "", t ? strlen(t) : 0, snip, sizeof snip);
+            free(t);
+            bronze_err_set(err, BRONZE_E_RUNTIME,
+                           "%s: page %lld (%s): record %zu is %s, not a JSON object: %s", cfg->path,
+                           (long long)pageno, shown, i + 1, json_kind(rec), snip);
+            json_decref(doc);
+            return -1;
+        }
+        if (s->spool) {
+            char *t = json_dumps(rec, JSON_COMPACT | JSON_ENCODE_ANY);
+            if (!t) {
+                json_decref(doc);
+                return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+            }
+            int rc = bronze_spool_add(s->spool, t, strlen(t), err);
+            free(t);
+            if (rc) {
+                json_decref(doc);
+                return -1;
+            }
+        }
+        if (cfg->api.incremental && cfg->api.cursor_field) {
+            json_t *cv = dot_get(rec, cfg->api.cursor_field);
+            if (cv && cursor_take(s, cv)) {
+                json_decref(doc);
+                return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+            }
+        }
+        ++*n;
+    }
+    *docp = doc;
+    return 0;
+}
+
+static int loop_error(bronze_source *s, int64_t pageno, const char *what, const char *url,
+                      bronze_err *err)
+{
+    char shown[1024];
+    mask_url(s, url, shown, sizeof shown);
+    return bronze_err_set(err, BRONZE_E_RUNTIME,
+                          "%s: page %lld (%s): paging loop: %s; stopping instead of requesting "
+                          "the same pages again",
+                          s->cfg->path, (long long)pageno, shown, what);
+}
+
+/* Requests every page (one, in a dry run) and spools the records. */
+static int fetch_all(bronze_source *s, bronze_err *err)
+{
+    const bronze_config *cfg = s->cfg;
+    const __typeof__(cfg->api.pagination) *pg = &cfg->api.pagination;
+    bool post = cfg->api.method && !strcasecmp(cfg->api.method, "POST");
+    int64_t offset = 0, page = pg->start_page;
+    char *cursor = NULL, *next_url = NULL, *url = NULL;
+    int rc = -1;
+    for (int64_t pageno = 1;; pageno++) {
+        free(url);
+        url = next_url ? next_url : built_url(s, offset, page, cursor);
+        next_url = NULL;
+        if (!url) {
+            bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+            goto done;
+        }
+        char what[64];
+        snprintf(what, sizeof what, "page %lld", (long long)pageno);
+        /* a POST's JSON body goes with every page built from base_url */
+        call c = {.method = post ? "POST" : "GET",
+                  .url = url,
+                  .body = post ? cfg->api.body_json : NULL,
+                  .body_len = post && cfg->api.body_json ? strlen(cfg->api.body_json) : 0,
+                  .content_type = post && cfg->api.body_json ? "application/json" : NULL,
+                  .auth = true,
+                  .api_headers = true,
+                  .what = what};
+        if (exchange(s, &c, err))
+            goto done;
+        s->pages++;
+        int64_t room = pg->max_records > 0 ? pg->max_records - s->records : 0;
+        size_t n;
+        json_t *doc;
+        if (take_page(s, pageno, url, room, &n, &doc, err))
+            goto done;
+        s->records += (int64_t)n;
+        char shown[1024];
+        mask_url(s, url, shown, sizeof shown);
+        BRONZE_DEBUG("page %lld: %zu records from %s", (long long)pageno, n, shown);
+        if (s->ctx.dry_run) {
+            BRONZE_INFO("Dry run: first page of %s answered with %zu records (discarded)", shown,
+                        n);
+            json_decref(doc);
+            rc = 0;
+            goto done;
+        }
+        bool more = false;
+        /* "the same page twice": identical bytes, page after page */
+        uint64_t ph = fnv1a(s->body.data, s->body.len);
+        bool same_page = n > 0 && pageno > 1 && ph == s->prev_page_hash;
+        s->prev_page_hash = ph;
+        switch (pg->type) {
+        case BRONZE_PAGE_NONE:
+            break;
+        case BRONZE_PAGE_OFFSET:
+            more = n > 0 && (int64_t)n >= pg->page_size;
+            offset += (int64_t)n;
+            break;
+        case BRONZE_PAGE_PAGE:
+            more = n > 0 && (int64_t)n >= pg->page_size;
+            page++;
+            break;
+        case BRONZE_PAGE_CURSOR: {
+            json_t *nc = dot_get(doc, pg->cursor_path);
+            json_t *done = json_object_get(doc, "done");
+            char numtext[64];
+            const char *t = NULL;
+            if (json_is_string(nc))
+                t = json_string_value(nc);
+            else if (json_is_integer(nc)) {
+                snprintf(numtext, sizeof numtext, "%lld", (long long)json_integer_value(nc));
+                t = numtext;
+            }
+            more = n > 0 && t && *t && !json_is_true(done);
+            if (more) {
+                int sb = seen_before(s, fnv1a(t, strlen(t)));
+                if (sb < 0) {
+                    json_decref(doc);
+                    bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+                    goto done;
+                }
+                if (sb) {
+                    json_decref(doc);
+                    loop_error(s, pageno, "the next cursor was already requested", url, err);
+                    goto done;
+                }
+                if (is_abs_url(t) || t[0] == '/') {
+                    next_url = resolve_url(url, t);
+                    if (!next_url) {
+                        json_decref(doc);
+                        bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+                        goto done;
+                    }
+                } else {
+                    free(cursor);
+                    if (!(cursor = strdup(t))) {
+                        json_decref(doc);
+                        bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+                        goto done;
+                    }
+                }
+            }
+            break;
+        }
+        case BRONZE_PAGE_LINK:
+        case BRONZE_PAGE_NEXT_URL: {
+            char *ref = NULL;
+            if (pg->type == BRONZE_PAGE_LINK) {
+                ref = s->link ? link_next(s->link) : NULL;
+            } else {
+                json_t *nu = dot_get(doc, pg->next_url_path);
+                if (json_is_string(nu) && json_string_length(nu))
+                    ref = strdup(json_string_value(nu));
+            }
+            if (ref && *ref) {
+                next_url = resolve_url(url, ref);
+                free(ref);
+                if (!next_url) {
+                    json_decref(doc);
+                    bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+                    goto done;
+                }
+                int sb = seen_before(s, fnv1a(next_url, strlen(next_url)));
+                if (sb) {
+                    json_decref(doc);
+                    if (sb < 0)
+                        bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+                    else
+                        loop_error(s, pageno, "the next URL was already requested", next_url, err);
+                    goto done;
+                }
+                more = true;
+            } else {
+                free(ref);
+            }
+            break;
+        }
+        }
+        json_decref(doc);
+        if (more && same_page) {
+            loop_error(s, pageno, "this page repeats the previous page byte for byte", url, err);
+            goto done;
+        }
+        if (more && pg->max_pages > 0 && pageno >= pg->max_pages) {
+            BRONZE_INFO("Stopping at source.api.pagination.max_pages (%lld)",
+                        (long long)pg->max_pages);
+            more = false;
+        }
+        if (more && pg->max_records > 0 && s->records >= pg->max_records) {
+            BRONZE_INFO("Stopping at source.api.pagination.max_records (%lld)",
+                        (long long)pg->max_records);
+            more = false;
+        }
+        if (!more)
+            break;
+    }
+    {
+        char shown[1024];
+        mask_url(s, s->base, shown, sizeof shown);
+        BRONZE_INFO("Fetched %lld records in %lld pages from %s", (long long)s->records,
+                    (long long)s->pages, shown);
+    }
+    rc = 0;
+done:
+    free(url);
+    free(next_url);
+    free(cursor);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- vtable */
+
+static void api_close(bronze_source *s)
+{
+    if (!s)
+        return;
+    if (s->inner)
+        bronze_source_file.close(s->inner);
+    bronze_spool_free(s->spool);
+    bronze_http_free(s->http);
+    bronze_buf_free(&s->body);
+    free(s->link);
+    free(s->base);
+    if (s->basic) {
+        memset(s->basic, 0, strlen(s->basic));
+        free(s->basic);
+    }
+    if (s->token) {
+        memset(s->token, 0, strlen(s->token));
+        free(s->token);
+    }
+    free(s->best_text);
+    free(s->seen);
+    free(s);
+}
+
+static char *join_base(const char *base, const char *ep)
+{
+    char *out = NULL;
+    if (!ep || !*ep)
+        return strdup(base);
+    if (is_abs_url(ep))
+        return strdup(ep);
+    size_t bl = strlen(base);
+    while (bl && base[bl - 1] == '/')
+        bl--;
+    while (*ep == '/')
+        ep++;
+    if (asprintf(&out, "%.*s/%s", (int)bl, base, ep) < 0)
+        return NULL;
+    return out;
+}
+
+static int api_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_err *err)
+{
+    const bronze_config *cfg = ctx->cfg;
+    *out = NULL;
+    bronze_source *s = calloc(1, sizeof *s);
+    if (!s)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    *out = s;
+    s->cfg = cfg;
+    s->ctx = *ctx;
+    s->rng = bronze_retry_seed();
+    s->tokens = cfg->api.rate_limit.burst > 0 ? cfg->api.rate_limit.burst : 1;
+    s->refilled = mono_now();
+    add_secret(s, cfg->env.api_token);
+    add_secret(s, cfg->env.api_key);
+    add_secret(s, cfg->env.api_password);
+    add_secret(s, cfg->env.api_client_secret);
+    if (!(s->base = join_base(cfg->api.base_url, cfg->api.endpoint)))
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    if (cfg->api.auth_type == BRONZE_AUTH_BASIC) {
+        char *pair = NULL;
+        if (asprintf(&pair, "%s:%s", cfg->env.api_username, cfg->env.api_password) < 0)
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+        size_t n = strlen(pair), cap = 4 * ((n + 2) / 3) + 1;
+        char *b64 = malloc(cap);
+        if (b64 && bronze_base64((const unsigned char *)pair, n, b64, cap) == 0 &&
+            asprintf(&s->basic, "Authorization: Basic %s", b64) < 0)
+            s->basic = NULL;
+        memset(pair, 0, n);
+        free(pair);
+        if (b64) {
+            add_secret(s, s->basic ? s->basic + 21 : NULL);
+            free(b64);
+        }
+        if (!s->basic)
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    }
+    bronze_http_opts ho = {.timeout_seconds = cfg->run.timeout_seconds,
+                           .ca_bundle = cfg->api.ca_bundle};
+    if (bronze_http_new(&s->http, &ho, err))
+        return -1;
+    if (!ctx->dry_run && bronze_spool_create(&s->spool, ctx, "api", err))
+        return -1;
+    if (fetch_all(s, err))
+        return -1;
+    if (ctx->dry_run)
+        return 0;
+    /* the network is done: free the page buffer before the encoders run */
+    bronze_buf_free(&s->body);
+    s->body = (bronze_buf)BRONZE_BUF_INIT;
+    bronze_http_free(s->http);
+    s->http = NULL;
+    return bronze_spool_open_reader(s->spool, &s->inner, err);
+}
+
+static const bronze_schema *api_schema(bronze_source *s)
+{
+    return s && s->inner ? bronze_source_file.schema(s->inner) : NULL;
+}
+
+static int api_next(bronze_source *s, bronze_batch *batch, bronze_err *err)
+{
+    if (!s->inner)
+        return BRONZE_SRC_END;
+    return bronze_source_file.next(s->inner, batch, err);
+}
+
+static const char *api_cursor(bronze_source *s)
+{
+    return s->cfg->api.incremental ? s->best_text : NULL;
+}
+
+const bronze_source_vt bronze_source_api = {
+    .name = "api",
+    .open = api_open,
+    .schema = api_schema,
+    .next = api_next,
+    .cursor = api_cursor,
+    .close = api_close,
+};

@@ -1,0 +1,584 @@
+// api.test.mjs - `type: api` end to end against lib/http_api.mjs on loopback:
+// each paging style, each auth kind, drift, faults and limits, incremental
+// cursors, dry run, SIGINT, and a secret-leak sweep. Every success reads the
+// landed rows back with DuckDB; every failure checks the message, the exit
+// code, that nothing was committed and that the cursor state did not move.
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { BIN, runAsync, workdir, write, query, readJson, listFiles, today, cleanup } from './lib/harness.mjs';
+import { startApi, startTlsApi, makeRecords, SECRETS } from './lib/http_api.mjs';
+
+let api;
+before(async () => { api = await startApi(); });
+after(async () => { await api.stop(); });
+beforeEach(() => api.reset());
+
+const DT = today();
+
+/** A complete api config; `api` is the YAML under source.api (indented 4). */
+function cfg({ system = 'ext', table = 't', apiYaml, run = '' }) {
+  return `platform:
+  bronze:
+    local_path: "./output"
+source:
+  type: api
+  system: ${system}
+  table: ${table}
+  api:
+    base_url: "${api.url}"
+${apiYaml}
+  run:
+    write_csv: false
+    write_parquet: true
+    max_retries: 3
+${run}
+`;
+}
+
+const part = (dir, system = 'ext', table = 't') => join(dir, 'output', `system=${system}`, `table=${table}`, `dt=${DT}`);
+
+async function rows(dir, order = 'id', system = 'ext', table = 't') {
+  return query(`SELECT * FROM read_parquet('${part(dir, system, table)}/*.parquet', hive_partitioning = false) ORDER BY ${order}`);
+}
+
+async function extract(dir, yaml, { env = {}, args = [], timeout = 60000 } = {}) {
+  write(dir, 'c.yaml', yaml);
+  return runAsync(dir, ['--config', 'c.yaml', ...args], { env, timeout });
+}
+
+/** A failed run: exit code, message, nothing committed, cursor state untouched. */
+function assertFailed(r, dir, re, { code = 1, stateBefore = null, system = 'ext', table = 't' } = {}) {
+  assert.equal(r.code, code, r.stderr);
+  assert.match(r.stderr, re);
+  assert.equal(existsSync(join(part(dir, system, table), '_metadata.json')), false, 'nothing committed');
+  assert.deepEqual(listFiles(join(dir, 'output')), [], 'no final-named file left');
+  const sp = join(dir, '.state', `${system}_${table}_cursor.json`);
+  assert.equal(existsSync(sp) ? readFileSync(sp, 'utf8') : null, stateBefore, 'cursor state unchanged');
+}
+
+// ---------------------------------------------------------------- paging
+
+test('offset paging: 25 records in pages of 10, stops at the short page', async () => {
+  const dir = workdir();
+  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /offset
+    pagination: {type: offset, page_size: 10}` }));
+  assert.equal(r.code, 0, r.stderr);
+  const got = await rows(dir);
+  assert.equal(got.length, 25);
+  assert.deepEqual(got[24], { id: 25n, name: 'rec-25', score: 250n, updated_at: '2025-01-01T00:25:00Z' });
+  assert.deepEqual(api.requests.map((q) => q.query.offset), ['0', '10', '20']);
+  assert.ok(api.requests.every((q) => q.query.limit === '10'));
+  assert.equal(api.connections(), 1, 'one connection kept alive across pages');
+  const m = readJson(join(part(dir), '_metadata.json'));
+  assert.equal(m.total_records, 25);
+  cleanup(dir);
+});
+
+test('offset paging: an exact multiple ends on the empty page; max_records caps', async () => {
+  const dir = workdir();
+  api.data = makeRecords(20);
+  let r = await extract(dir, cfg({ apiYaml: `    endpoint: /offset
+    pagination: {type: offset, page_size: 10}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await rows(dir)).length, 20);
+  assert.deepEqual(api.requests.map((q) => q.query.offset), ['0', '10', '20']);
+  api.reset();
+  r = await extract(dir, cfg({ apiYaml: `    endpoint: /offset
+    pagination: {type: offset, page_size: 10, max_records: 15}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.id), Array.from({ length: 15 }, (_, i) => BigInt(i + 1)));
+  assert.equal(api.requests.length, 2);
+  cleanup(dir);
+});
+
+test('page paging honours start_page and max_pages', async () => {
+  const dir = workdir();
+  let r = await extract(dir, cfg({ apiYaml: `    endpoint: /page
+    params: {first: 0}
+    pagination: {type: page, page_size: 10, start_page: 0}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await rows(dir)).length, 25);
+  assert.deepEqual(api.requests.map((q) => q.query.page), ['0', '1', '2']);
+  api.reset();
+  r = await extract(dir, cfg({ apiYaml: `    endpoint: /page
+    pagination: {type: page, page_size: 5, max_pages: 2}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await rows(dir)).length, 10);
+  assert.deepEqual(api.requests.map((q) => q.query.page), ['1', '2']);
+  cleanup(dir);
+});
+
+test('cursor paging: opaque next cursors at a dot path, results default lookup', async () => {
+  const dir = workdir();
+  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /cursor
+    pagination: {type: cursor, cursor_path: meta.next_cursor, cursor_param: cursor}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.id), api.data.map((x) => BigInt(x.id)));
+  assert.equal(api.requests.length, 3);
+  assert.equal(api.requests[0].query.cursor, undefined);
+  assert.ok(api.requests[1].query.cursor);
+  cleanup(dir);
+});
+
+test('link paging follows RFC 8288 rel="next" (relative and absolute) until it is absent', async () => {
+  const dir = workdir();
+  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /link
+    pagination: {type: link}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await rows(dir)).length, 25);
+  assert.deepEqual(api.requests.map((q) => q.query.page), [undefined, '2', '3']);
+  cleanup(dir);
+});
+
+test('next_url paging follows a body field until it is null', async () => {
+  const dir = workdir();
+  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /next
+    pagination: {type: next_url, next_url_path: links.next}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await rows(dir)).length, 25);
+  assert.equal(api.requests.length, 3);
+  cleanup(dir);
+});
+
+test('POST with a JSON body and headers; gzip responses accepted', async () => {
+  const dir = workdir();
+  let r = await extract(dir, cfg({ apiYaml: `    endpoint: /post
+    method: POST
+    headers: {X-Tenant: acme}
+    body: {filter: {min_score: 200}}
+    pagination: {type: page, page_size: 4}` }));
+  assert.equal(r.code, 0, r.stderr);
+  const got = await rows(dir);
+  assert.deepEqual(got.map((x) => x.id), [20n, 21n, 22n, 23n, 24n, 25n]);
+  assert.equal(got[0].ct, 'application/json');
+  assert.ok(api.requests.every((q) => q.method === 'POST' && q.headers['x-tenant'] === 'acme' && JSON.parse(q.body).filter.min_score === 200));
+  api.reset();
+  r = await extract(dir, cfg({ apiYaml: '    endpoint: /gzip' }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await rows(dir)).length, 25);
+  cleanup(dir);
+});
+
+test('drift across pages settles one schema: int then float, null then string, new field, nested as JSON', async () => {
+  const dir = workdir();
+  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /drift
+    pagination: {type: page, page_size: 2}` }));
+  assert.equal(r.code, 0, r.stderr);
+  const got = await rows(dir);
+  assert.deepEqual(got.map((x) => x.amount), [1, 2, 2.5]);
+  assert.deepEqual(got.map((x) => x.note), [null, null, 'hello']);
+  assert.deepEqual(got.map((x) => x.extra), [null, null, true]);
+  assert.equal(JSON.parse(got[0].nested).arr[1], 2);
+  assert.deepEqual(JSON.parse(got[2].nested), [1, 'x']);
+  const m = readJson(join(part(dir), '_metadata.json'));
+  const types = Object.fromEntries(m.schema.map((c) => [c.name, c.type]));
+  assert.equal(types.id, 'INT64');
+  assert.equal(types.amount, 'DOUBLE');
+  assert.equal(types.note, 'STRING');
+  cleanup(dir);
+});
+
+test('an integer beyond int64 keeps its exact text: its column widens to text', async () => {
+  const dir = workdir();
+  const r = await extract(dir, cfg({ apiYaml: '    endpoint: /bigint' }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /page 1: an integer beyond the 64-bit range; kept as text/);
+  const got = await rows(dir);
+  assert.deepEqual(got.map((x) => x.big), ['5', '123456789012345678901234567890']);
+  assert.deepEqual(got.map((x) => x.s), ['12345678901234567890123', 'x"y']);
+  assert.equal(got[0].id, 1n);
+  cleanup(dir);
+});
+
+// ---------------------------------------------------------------- auth
+
+const AUTH = {
+  bearer: { yaml: '    endpoint: /auth/bearer\n    auth_type: bearer\n    auth_token_env: T_TOKEN', env: { T_TOKEN: SECRETS.bearer }, bad: { T_TOKEN: 'wrong-token-xyz' } },
+  api_key: { yaml: '    endpoint: /auth/key\n    auth_type: api_key\n    api_key_env: T_KEY\n    api_key_header: X-Secret-Key', env: { T_KEY: SECRETS.apiKey }, bad: { T_KEY: 'wrong-key-xyz' } },
+  basic: { yaml: '    endpoint: /auth/basic\n    auth_type: basic\n    basic_user_env: T_USER\n    basic_pass_env: T_PASS', env: { T_USER: SECRETS.user, T_PASS: SECRETS.password }, bad: { T_USER: SECRETS.user, T_PASS: 'wrong-pass-xyz' } },
+  oauth2: {
+    yaml: `    endpoint: /auth/oauth
+    auth_type: oauth2_client_credentials
+    token_url: "{URL}/oauth/token"
+    client_id_env: T_CID
+    client_secret_env: T_CSEC
+    scope: "read:all"
+    pagination: {type: page, page_size: 5}`,
+    env: { T_CID: SECRETS.clientId, T_CSEC: SECRETS.clientSecret },
+    bad: { T_CID: SECRETS.clientId, T_CSEC: 'wrong-secret-xyz' },
+  },
+};
+const authYaml = (k) => AUTH[k].yaml.replace('{URL}', api.url);
+
+for (const kind of Object.keys(AUTH)) {
+  test(`auth ${kind}: right credentials land rows, wrong ones fail at once with the status`, async () => {
+    const dir = workdir();
+    let r = await extract(dir, cfg({ apiYaml: authYaml(kind) }), { env: AUTH[kind].env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await rows(dir)).length, kind === 'oauth2' ? 25 : 3);
+    api.reset();
+    const d2 = workdir();
+    r = await extract(d2, cfg({ apiYaml: authYaml(kind) }), { env: AUTH[kind].bad });
+    assertFailed(r, d2, kind === 'oauth2' ? /the OAuth2 token request: POST .*\/oauth\/token: HTTP 401: \{"error":"invalid_client"\}/
+      : kind === 'api_key' ? /page 1: GET .*\/auth\/key: HTTP 403: \{"error":"bad key"\}/ : /page 1: GET .*: HTTP 401: /);
+    assert.equal(api.requests.length, 1, '4xx is not retried');
+    cleanup(dir);
+    cleanup(d2);
+  });
+}
+
+test('oauth2: the token expiring mid-run is fetched again once on the 401; scope sent', async () => {
+  const dir = workdir();
+  const r = await extract(dir, cfg({ apiYaml: authYaml('oauth2') }), { env: AUTH.oauth2.env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await rows(dir)).length, 25);
+  // 6 pages (5 full + the empty one), a token lasts 2 requests: 3 tokens, 3 refused requests
+  assert.equal(api.state.tokens_issued, 3);
+  assert.equal(api.requests.filter((q) => q.path === '/auth/oauth').length, 6 + 2);
+  assert.equal(api.state.lastScope, 'read:all');
+  cleanup(dir);
+});
+
+test('oauth2: a token refused right after it was fetched fails instead of looping', async () => {
+  const dir = workdir();
+  api.tokenUses = 0;
+  const r = await extract(dir, cfg({ apiYaml: authYaml('oauth2') }), { env: AUTH.oauth2.env });
+  assertFailed(r, dir, /page 1: GET .*\/auth\/oauth\?page=1&page_size=5: HTTP 401: .*invalid_token/);
+  assert.equal(api.state.tokens_issued, 2);
+  cleanup(dir);
+});
+
+test('oauth2: the token is cached for its expires_in and fetched again before it runs out', async () => {
+  const dir = workdir();
+  api.tokenUses = 100;
+  api.expiresIn = 1;
+  api.data = makeRecords(15);
+  const r = await extract(dir, cfg({ apiYaml: authYaml('oauth2') + '\n    rate_limit: {rps: 1.5}' }), { env: AUTH.oauth2.env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await rows(dir)).length, 15);
+  // 4 pages ~0.67 s apart, a token lasting 1 s: fetched again at least once, never refused
+  assert.ok(api.state.tokens_issued >= 2, `tokens issued: ${api.state.tokens_issued}`);
+  assert.equal(api.state.refused, undefined);
+  cleanup(dir);
+});
+
+test('TLS is verified: a self-signed server fails without ca_bundle and works with it', async () => {
+  const dir = workdir();
+  const tls = await startTlsApi(dir);
+  try {
+    const yaml = (extra) => cfg({ apiYaml: `    endpoint: /items${extra}` }).replace(`base_url: "${api.url}"`, `base_url: "${tls.url}"`);
+    let r = await extract(dir, yaml(''));
+    assertFailed(r, dir, /page 1: GET https:\/\/127\.0\.0\.1:\d+\/items: .*(certificate|SSL)/i);
+    assert.doesNotMatch(r.stderr, /retry/, 'a TLS verification failure is final');
+    r = await extract(dir, yaml(`\n    ca_bundle: "${tls.caFile}"`));
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n, 3n]);
+  } finally {
+    await tls.stop();
+  }
+  cleanup(dir);
+});
+
+// ---------------------------------------------------------------- faults
+
+test('429 with Retry-After (seconds, then an HTTP date) is waited out', async () => {
+  const dir = workdir();
+  const t0 = Date.now();
+  const r = await extract(dir, cfg({ apiYaml: '    endpoint: /429' }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(Date.now() - t0 >= 1000, 'waited for Retry-After');
+  assert.match(r.stderr, /HTTP 429, Retry-After 1; retry 1\/3/);
+  assert.equal((await rows(dir)).length, 5);
+  assert.equal(api.requests.length, 3);
+  cleanup(dir);
+});
+
+test('a 503 burst is retried with backoff; one more than max_retries fails naming the status', async () => {
+  const dir = workdir();
+  let r = await extract(dir, cfg({ apiYaml: '    endpoint: /503' }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await rows(dir)).length, 5);
+  assert.equal(api.requests.length, 4);
+  api.reset();
+  const d2 = workdir();
+  r = await extract(d2, cfg({ apiYaml: '    endpoint: /503\n    params: {burst: 9}' }).replace('max_retries: 3', 'max_retries: 2'));
+  assertFailed(r, d2, /page 1: GET .*\/503\?burst=9: HTTP 503 \(retries exhausted\): <html><body>503 Service Unavailable/);
+  assert.equal(api.requests.length, 3);
+  cleanup(dir);
+  cleanup(d2);
+});
+
+test('a response stalled past timeout_seconds is retried; stalling every time fails', async () => {
+  const dir = workdir();
+  let r = await extract(dir, cfg({ apiYaml: '    endpoint: /stall', run: '    timeout_seconds: 1' }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /retry 1\/3/);
+  assert.equal((await rows(dir)).length, 4);
+  api.reset();
+  const d2 = workdir();
+  r = await extract(d2, cfg({ apiYaml: '    endpoint: /stall\n    params: {stalls: 9}', run: '    timeout_seconds: 1' }).replace('max_retries: 3', 'max_retries: 1'));
+  assertFailed(r, d2, /page 1: GET .*\/stall\?stalls=9: .*(timed out|Timeout|too slow)/i);
+  cleanup(dir);
+  cleanup(d2);
+});
+
+test('pages that are not JSON fail naming the page, the URL and the first bytes', async () => {
+  for (const [ep, re] of [
+    ['/truncated', /page 1 \(http:\/\/127\.0\.0\.1:\d+\/truncated\): the response is not a JSON object or array \(.*\); it begins: \{"items": \[\{"id": 1, "name": "a"\}, \{"id": 2, "na/],
+    ['/html', /page 1 \(.*\/html\): the response is not a JSON object or array .*it begins: <!DOCTYPE html><html><head><title>Gateway/],
+    ['/scalars', /page 1 \(.*\/scalars\): record 2 is a string, not a JSON object: "two"/],
+    ['/notfound', /page 1: GET .*\/notfound: HTTP 404: <html><body><h1>404 Not Found<\/h1>/],
+  ]) {
+    api.reset();
+    const dir = workdir();
+    const r = await extract(dir, cfg({ apiYaml: `    endpoint: ${ep}` }));
+    assertFailed(r, dir, re);
+    assert.equal(api.requests.length, 1, `${ep}: not retried`);
+    cleanup(dir);
+  }
+});
+
+test('a paging loop fails instead of spinning (same page, same cursor)', async () => {
+  let dir = workdir();
+  let r = await extract(dir, cfg({ apiYaml: `    endpoint: /loop
+    pagination: {type: page, page_size: 5}` }));
+  assertFailed(r, dir, /page 2 \(.*\/loop\?page=2&page_size=5\): paging loop: this page repeats the previous page/);
+  cleanup(dir);
+  api.reset();
+  dir = workdir();
+  r = await extract(dir, cfg({ apiYaml: `    endpoint: /cursorloop
+    pagination: {type: cursor, cursor_path: next}` }));
+  assertFailed(r, dir, /page 3 \(.*cursor=B\): paging loop: the next cursor was already requested/);
+  assert.equal(api.requests.length, 3);
+  cleanup(dir);
+});
+
+test('a 300 MB response over max_response_mb fails at once (Content-Length and streamed)', async () => {
+  let dir = workdir();
+  let t0 = Date.now();
+  let r = await extract(dir, cfg({ apiYaml: '    endpoint: /big' }));
+  assertFailed(r, dir, /page 1: GET .*\/big: response larger than source\.api\.max_response_mb \(256 MiB\)/);
+  assert.ok(Date.now() - t0 < 20000);
+  cleanup(dir);
+  dir = workdir();
+  r = await extract(dir, cfg({ apiYaml: '    endpoint: /bigchunked\n    max_response_mb: 2' }));
+  assertFailed(r, dir, /page 1: GET .*\/bigchunked: response larger than source\.api\.max_response_mb \(2 MiB\)/);
+  assert.doesNotMatch(r.stderr, /retry/);
+  cleanup(dir);
+});
+
+test('rate_limit spaces requests 1/rps apart', async () => {
+  const dir = workdir();
+  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /offset
+    rate_limit: {rps: 5}
+    pagination: {type: offset, page_size: 5}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(api.requests.length, 6);
+  // 6 requests at 5/s, burst 1: the last one no sooner than 1 s after the first
+  const ts = api.requests.map((q) => q.t);
+  assert.ok(ts[5] - ts[0] >= 950, `spacing ${ts[5] - ts[0]} ms`);
+  assert.equal((await rows(dir)).length, 25);
+  assert.match(r.stderr, /Fetched 25 records in 6 pages/);
+  cleanup(dir);
+});
+
+// ---------------------------------------------------------------- incremental
+
+const PAGE_INC = (extra = '') => `    endpoint: /page
+    data_path: data
+    pagination: {type: page, page_param: page, page_size_param: page_size, page_size: 10}
+    incremental:
+      enabled: true
+      cursor_field: updated_at
+      cursor_param: updated_since
+      initial_cursor_value: "2025-01-01T00:05:00Z"
+${extra}`;
+
+test("1.0's page example: incremental.cursor_param sends the cursor; the second run gets only new records", async () => {
+  const dir = workdir();
+  let r = await extract(dir, cfg({ apiYaml: PAGE_INC() }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(api.requests[0].query.updated_since, '2025-01-01T00:05:00Z', 'initial_cursor_value sent');
+  assert.deepEqual((await rows(dir)).map((x) => x.id), Array.from({ length: 20 }, (_, i) => BigInt(i + 6)));
+  const st = readJson(join(dir, '.state', 'ext_t_cursor.json'));
+  assert.equal(st.cursor, '2025-01-01T00:25:00Z');
+  // two new records appear; the second run asks from the stored cursor
+  api.reset();
+  api.data = makeRecords(27);
+  r = await extract(dir, cfg({ apiYaml: PAGE_INC() }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(api.requests[0].query.updated_since, '2025-01-01T00:25:00Z');
+  assert.deepEqual((await rows(dir)).map((x) => x.id), Array.from({ length: 22 }, (_, i) => BigInt(i + 6)));
+  const m = readJson(join(part(dir), '_metadata.json'));
+  assert.equal(m.batches.length, 2);
+  assert.equal(m.batches[1].records, 2);
+  assert.equal(m.new_cursor, '2025-01-01T00:27:00Z');
+  assert.equal(readJson(join(dir, '.state', 'ext_t_cursor.json')).cursor, '2025-01-01T00:27:00Z');
+  // nothing new: zero rows, the cursor carried forward
+  api.reset();
+  api.data = makeRecords(27);
+  r = await extract(dir, cfg({ apiYaml: PAGE_INC() }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readJson(join(dir, '.state', 'ext_t_cursor.json')).cursor, '2025-01-01T00:27:00Z');
+  // a failed incremental run leaves the cursor as it was
+  const before = readFileSync(join(dir, '.state', 'ext_t_cursor.json'), 'utf8');
+  const metaBefore = readFileSync(join(part(dir), '_metadata.json'), 'utf8');
+  api.reset();
+  api.data = makeRecords(30);
+  r = await extract(dir, cfg({ apiYaml: PAGE_INC().replace('endpoint: /page', 'endpoint: /truncated') }));
+  assert.equal(r.code, 1);
+  assert.equal(readFileSync(join(dir, '.state', 'ext_t_cursor.json'), 'utf8'), before);
+  assert.equal(readFileSync(join(part(dir), '_metadata.json'), 'utf8'), metaBefore);
+  cleanup(dir);
+});
+
+test('numbers compare numerically for the cursor (9 < 10), not as text', async () => {
+  const dir = workdir();
+  api.data = makeRecords(12);
+  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /offset
+    pagination: {type: offset, page_size: 5}
+    incremental: {enabled: true, cursor_field: id}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readJson(join(dir, '.state', 'ext_t_cursor.json')).cursor, '12');
+  cleanup(dir);
+});
+
+test('a Salesforce-shaped API with a 1.0-form config lands every record once', async () => {
+  const dir = workdir();
+  api.data = makeRecords(7);
+  const r = await extract(dir, cfg({ system: 'crm', table: 'accounts', apiYaml: `    endpoint: "/sf/query"
+    params: {q: "SELECT Id, Name, LastModifiedDate FROM Account"}
+    auth_type: "api_key"
+    api_key_env: "CRM_KEY"
+    api_key_header: "X-Crm-Key"
+    cursor_field: "LastModifiedDate"
+    pagination:
+      type: "cursor"
+      next_token_path: "nextRecordsUrl"
+      records_path: "records"` }), { env: { CRM_KEY: SECRETS.apiKey } });
+  assert.equal(r.code, 0, r.stderr);
+  const got = await rows(dir, 'Id', 'crm', 'accounts');
+  assert.deepEqual(got.map((x) => x.Name), api.data.map((x) => x.name));
+  assert.equal(JSON.parse(got[0].attributes).type, 'Account');
+  assert.deepEqual(api.requests.map((q) => q.path), ['/sf/query', '/sf/query/01gD0000002HU6KIAW-2', '/sf/query/01gD0000002HU6KIAW-4', '/sf/query/01gD0000002HU6KIAW-6']);
+  assert.equal(api.requests[0].query.q, 'SELECT Id, Name, LastModifiedDate FROM Account');
+  assert.equal(api.requests[1].query.q, undefined, 'a next URL is requested as given');
+  assert.equal(readJson(join(dir, '.state', 'crm_accounts_cursor.json')).cursor, '2025-01-01T00:07:00.000+0000');
+  cleanup(dir);
+});
+
+// ---------------------------------------------------------------- run control
+
+test('--dry-run requests the first page only and writes nothing', async () => {
+  const dir = workdir();
+  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /offset
+    pagination: {type: offset, page_size: 10}` }), { args: ['--dry-run'] });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(api.requests.length, 1);
+  assert.match(r.stderr, /Dry run: first page of .*\/offset\?offset=0&limit=10 answered with 10 records \(discarded\)/);
+  assert.equal(existsSync(join(dir, 'output', 'system=ext')), false);
+  cleanup(dir);
+});
+
+test('SIGINT stops between requests: nothing committed', async () => {
+  const dir = workdir();
+  write(dir, 'c.yaml', cfg({ apiYaml: `    endpoint: /slow
+    pagination: {type: page, page_size: 5}` }));
+  const child = spawn(BIN, ['--config', 'c.yaml'], { cwd: dir, env: { PATH: process.env.PATH, ASAN_OPTIONS: 'detect_leaks=1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const code = await new Promise((resolve) => {
+    const t = setInterval(() => { if (api.requests.length >= 2) { clearInterval(t); child.kill('SIGINT'); } }, 20);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 30000);
+    child.on('close', (c) => { clearInterval(t); clearTimeout(kill); resolve(c); });
+  });
+  assertFailed({ code, stderr }, dir, /interrupted by signal 2/);
+  assert.ok(api.requests.length <= 3, `stopped between requests (${api.requests.length})`);
+  cleanup(dir);
+});
+
+test('mid-run, the spool and every staged file are free of secrets and named without them', async () => {
+  const dir = workdir();
+  api.data = makeRecords(5);
+  write(dir, 'c.yaml', cfg({ apiYaml: `    endpoint: /slow
+    auth_type: bearer
+    auth_token_env: T_TOKEN
+    pagination: {type: page, page_size: 5}` }));
+  const child = spawn(BIN, ['--config', 'c.yaml', '-v'], { cwd: dir, env: { PATH: process.env.PATH, T_TOKEN: SECRETS.bearer }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const seen = [];
+  const code = await new Promise((resolve) => {
+    const t = setInterval(() => {
+      if (api.requests.length < 3) return;
+      clearInterval(t);
+      for (const f of everyFile(dir)) {
+        seen.push(f);
+        if (statSync(f).isFile()) seen.push(readFileSync(f).toString('latin1'));
+      }
+      child.kill('SIGINT');
+    }, 20);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 30000);
+    child.on('close', (c) => { clearInterval(t); clearTimeout(kill); resolve(c); });
+  });
+  assert.equal(code, 1);
+  const spool = seen.find((f) => /spool-api-\d+\.jsonl$/.test(f));
+  assert.ok(spool, `a spool was seen: ${seen.filter((f) => f.startsWith(dir)).join(' ')}`);
+  assert.match(seen[seen.indexOf(spool) + 1], /"name":"rec-5"/);
+  for (const t of [...seen, stderr]) assert.equal(t.includes(SECRETS.bearer), false);
+  cleanup(dir);
+});
+
+test('a logged or reported URL has its secret query parameters masked', async () => {
+  const dir = workdir();
+  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /leaky
+    pagination: {type: next_url}` }).replace('max_retries: 3', 'max_retries: 0'), { args: ['-v'] });
+  assertFailed(r, dir, /page 2: GET .*\/leaky\?page=2&sig=\*\*\*&access_token=\*\*\*: HTTP 500/);
+  assert.equal((r.stdout + r.stderr).includes(SECRETS.leaked), false);
+  cleanup(dir);
+});
+
+// ---------------------------------------------------------------- secrets
+
+function everyFile(dir) {
+  const out = [];
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      out.push(p);
+      if (e.isDirectory()) walk(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+test('secret leak sweep: every auth kind at -v in human, json and simple: zero hits', async () => {
+  const secrets = [SECRETS.bearer, SECRETS.apiKey, SECRETS.password, SECRETS.clientSecret,
+    Buffer.from(`${SECRETS.user}:${SECRETS.password}`).toString('base64')];
+  for (const kind of Object.keys(AUTH)) {
+    for (const fmt of ['human', 'json', 'simple']) {
+      for (const env of [AUTH[kind].env, AUTH[kind].bad]) {
+        api.reset();
+        const dir = workdir();
+        // keep the failed run's staging (cleanup_on_failure: false) so it is swept too
+        const r = await extract(dir, cfg({ apiYaml: authYaml(kind), run: '    cleanup_on_failure: false' }),
+          { env, args: ['-v', '--log-format', fmt] });
+        const texts = [r.stdout, r.stderr];
+        for (const f of everyFile(dir)) {
+          texts.push(f);
+          if (statSync(f).isFile()) texts.push(readFileSync(f).toString('latin1'));
+        }
+        for (const s of secrets) {
+          for (const t of texts) assert.equal(t.includes(s), false, `${kind}/${fmt}: secret found in ${t.slice(0, 80)}`);
+        }
+        if (env === AUTH[kind].env) assert.equal(r.code, 0, r.stderr);
+        else assert.equal(r.code, 1, r.stderr);
+        cleanup(dir);
+      }
+    }
+  }
+});
