@@ -456,6 +456,17 @@ static bronze_yscalar_type scalar_number(const bronze_ynode *v, int64_t *i, doub
     return bronze_yscalar_classify(&tmp, i, d, NULL);
 }
 
+/* A YAML number (integer or not) as a double; -1 for anything else. */
+static double number_or_minus1(const bronze_ynode *v)
+{
+    int64_t i;
+    double d;
+    bronze_yscalar_type t = scalar_number(v, &i, &d, false);
+    if (t == BRONZE_YSCALAR_INT)
+        return (double)i;
+    return t == BRONZE_YSCALAR_FLOAT ? d : -1;
+}
+
 /* " (without quotes)" when v is a quoted number, to say why it was refused. */
 static const char *quote_hint(const bronze_ynode *v)
 {
@@ -664,13 +675,7 @@ static int load_bronze(lctx *c, const bronze_ynode *bronze)
         if (lookup(c, out, OP, "parquet_bloom_filter_fpp", NULL, &v, kp))
             return -1;
         if (v) {
-            int64_t i;
-            double d;
-            bronze_yscalar_type t = scalar_number(v, &i, &d, false);
-            if (t == BRONZE_YSCALAR_INT)
-                d = (double)i;
-            else if (t != BRONZE_YSCALAR_FLOAT)
-                d = -1;
+            double d = number_or_minus1(v);
             if (!(d > 0 && d < 1))
                 return fail(c, v, kp, "must be a number between 0 and 1 (exclusive)%s",
                             quote_hint(v));
@@ -795,13 +800,7 @@ static int load_run(lctx *c, const bronze_ynode *run)
     if (lookup(c, run, P, "max_file_size_mb", NULL, &v, kp))
         return -1;
     if (v) {
-        int64_t i;
-        double d;
-        bronze_yscalar_type t = scalar_number(v, &i, &d, false);
-        if (t == BRONZE_YSCALAR_INT)
-            d = (double)i;
-        else if (t != BRONZE_YSCALAR_FLOAT)
-            d = -1;
+        double d = number_or_minus1(v);
         /* the upper bound keeps size_mb * 1 MiB well inside int64 */
         if (!isfinite(d) || d <= 0)
             return fail(c, v, kp, "must be a positive number%s", quote_hint(v));
@@ -1167,13 +1166,7 @@ static int opt_positive(lctx *c, const bronze_ynode *m, const char *path, const 
         return -1;
     if (!v)
         return 0;
-    int64_t i;
-    double d;
-    bronze_yscalar_type t = scalar_number(v, &i, &d, false);
-    if (t == BRONZE_YSCALAR_INT)
-        d = (double)i;
-    else if (t != BRONZE_YSCALAR_FLOAT)
-        d = -1;
+    double d = number_or_minus1(v);
     if (!isfinite(d) || d <= 0)
         return fail(c, v, kp, "must be a positive number%s", quote_hint(v));
     if (d > max)
