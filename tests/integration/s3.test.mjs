@@ -658,3 +658,39 @@ test('S3: SIGKILL at 32 moments of a full-load re-run never leaves a lying marke
     assert.ok(seen.journal + seen.new >= 1, `no kill came after the journal: ${JSON.stringify(seen)}`);
   });
 });
+
+test('verify on S3: a clean table passes; a changed object is found; --repair completes an interrupted commit', { timeout: 240000 }, async () => {
+  await withEnv({}, async (s3, dir) => {
+    table(dir, 3000);
+    write(dir, 'c.yaml', s3cfg({ run: '    max_rows_per_file: 1000' }));
+    const env = { ...DB, ...s3.configEnv };
+    expectOk(await runAsync(dir, ARGS, { env }));
+    const loc = `s3://${s3.bucket}/${PREFIX}`;
+    let r = await runAsync(dir, ['verify', '--config', 'c.yaml'], { env });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    r = await runAsync(dir, ['verify', `${loc}/system=shop/table=orders`], { env: s3.awsEnv });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, /1 marker\(s\) checked/);
+    // one object's bytes changed behind the marker's back
+    const key = `${P}/part-0002.parquet`;
+    const good = await s3.getBytes(key);
+    const bad = Buffer.from(good);
+    bad[50] ^= 0xff;
+    await s3.put(key, bad);
+    r = await runAsync(dir, ['verify', loc], { env: s3.awsEnv });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^CHANGED system=shop\/table=orders\/dt=2025-01-12\/part-0002\.parquet: sha256 /m);
+    await s3.put(key, good);
+    // a commit killed after its journal: reported, then completed by --repair
+    table(dir, 1500, 'v2');
+    const k = await runAsync(dir, ARGS, { env: { ...env, BRONZE_FAULT: 'after-journal' } });
+    assert.equal(k.signal, 'SIGKILL');
+    r = await runAsync(dir, ['verify', loc], { env: s3.awsEnv });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^JOURNAL \.bronze-tmp\/journals\/system=shop\+table=orders\+dt=2025-01-12\.json/m);
+    r = await runAsync(dir, ['verify', loc, '--repair'], { env: s3.awsEnv });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal((await honestMarker(s3)).total_records, 1500);
+    assert.deepEqual(await s3.list(TMP), []);
+  });
+});
