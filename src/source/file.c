@@ -588,6 +588,7 @@ static int open_file(bronze_source *s, bronze_err *err)
     const char *path = s->spools[s->file_idx] ? s->spools[s->file_idx] : name;
     for (size_t j = 0; j < s->ncols; j++)
         s->cells[j].kind = C_NULL;
+    bool lenient = s->cfg->run.invalid_utf8 == BRONZE_UTF8_REPLACE;
     bronze_input_opts o = {.decompress = true, .encoding = s->cfg->file.encoding};
     bronze_input *in;
     if (bronze_input_open_path(&in, path, name, &o, err))
@@ -595,10 +596,13 @@ static int open_file(bronze_source *s, bronze_err *err)
     if (s->format == BRONZE_FILE_CSV) {
         if (bronze_csv_open(&s->csv, in, s->delim, err))
             return -1;
+        bronze_csv_set_lenient_utf8(s->csv, lenient);
         return open_csv_header(s, err);
     }
-    return bronze_json_open(&s->json, in, s->format == BRONZE_FILE_JSON, s->cfg->file.data_path,
-                            err);
+    if (bronze_json_open(&s->json, in, s->format == BRONZE_FILE_JSON, s->cfg->file.data_path, err))
+        return -1;
+    bronze_json_set_lenient_utf8(s->json, lenient);
+    return 0;
 }
 
 static bool is_null_marker(const bronze_source *s, const bronze_csv_field *f)

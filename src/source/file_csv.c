@@ -12,6 +12,8 @@
  */
 #include "source/file_csv.h"
 
+#include "util/utf8.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -32,7 +34,8 @@ struct bronze_csv {
     bronze_input *in;
     char *path;
     char delim;
-    bool eof; /* read(2) returned 0 */
+    bool lenient_utf8; /* leave invalid UTF-8 to the roller (invalid_utf8: replace) */
+    bool eof;          /* read(2) returned 0 */
     bool bom_done;
     unsigned char *buf;
     size_t pos, end;
@@ -161,60 +164,17 @@ static uint64_t count_nl(const unsigned char *p, size_t n)
     return k;
 }
 
-size_t bronze_utf8_invalid_at(const char *s, size_t n)
+void bronze_csv_set_lenient_utf8(bronze_csv *r, bool on)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        /* ASCII fast path, eight bytes at a time. */
-        while (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            if (w & 0x8080808080808080ull)
-                break;
-            i += 8;
-        }
-        if (i >= n)
-            break;
-        unsigned c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF)
-            k = 1;
-        else if (c >= 0xE0 && c <= 0xEF) {
-            k = 2;
-            if (c == 0xE0)
-                lo = 0xA0; /* overlong */
-            else if (c == 0xED)
-                hi = 0x9F; /* surrogates */
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            k = 3;
-            if (c == 0xF0)
-                lo = 0x90; /* overlong */
-            else if (c == 0xF4)
-                hi = 0x8F; /* beyond U+10FFFF */
-        } else
-            return i;
-        if (i + k >= n) /* truncated sequence */
-            return i;
-        if (p[i + 1] < lo || p[i + 1] > hi)
-            return i;
-        for (size_t j = 2; j <= k; j++)
-            if ((p[i + j] & 0xC0) != 0x80)
-                return i;
-        i += k + 1;
-    }
-    return n;
+    r->lenient_utf8 = on;
 }
 
 static int check_utf8(bronze_csv *r, bronze_err *err)
 {
+    if (r->lenient_utf8)
+        return 0; /* invalid_utf8: replace: the roller writes U+FFFD */
     const char *t = (const char *)r->text.data;
-    size_t bad = bronze_utf8_invalid_at(t, r->text.len);
+    size_t bad = bronze_utf8_check(t, r->text.len);
     if (bad == r->text.len)
         return 0;
     size_t field = 0;
@@ -368,7 +328,8 @@ int bronze_csv_next(bronze_csv *r, const bronze_csv_field **fields, size_t *nfie
     if (fast < 0)
         return -1;
     if (fast) {
-        if (bronze_utf8_invalid_at((const char *)r->text.data, r->text.len) != r->text.len)
+        if (!r->lenient_utf8 &&
+            bronze_utf8_check((const char *)r->text.data, r->text.len) != r->text.len)
             return fast_utf8_error(r, err);
         *fields = r->fields;
         *nfields = r->nspans;

@@ -50,8 +50,9 @@ const char *bronze_csv_path(const bronze_csv *r);
 
 void bronze_csv_close(bronze_csv *r);
 
-/* Returns the byte offset of the first invalid UTF-8 sequence in p[0..n), or
- * n when all of it is valid (shared with the JSON reader's tests). */
-size_t bronze_utf8_invalid_at(const char *p, size_t n);
+/* With on, invalid UTF-8 is left in the fields (source.run.invalid_utf8:
+ * replace, where the roller writes U+FFFD and counts it); else it fails the
+ * read naming line and field. */
+void bronze_csv_set_lenient_utf8(bronze_csv *r, bool on);
 
 #endif

@@ -19,6 +19,7 @@
  * line/column positions and lets us insist on exactly one object per line.
  */
 #include "source/file_json.h"
+#include "util/utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,8 +50,9 @@ struct bronze_json {
     char *path;
     bronze_input *in;
     bool array_form;
-    bool done;        /* end of input reached and finished */
-    bool saw_content; /* a non-whitespace byte was fed */
+    bool lenient_utf8; /* leave invalid UTF-8 to the roller (invalid_utf8: replace) */
+    bool done;         /* end of input reached and finished */
+    bool saw_content;  /* a non-whitespace byte was fed */
     yajl_handle h;
     unsigned char *buf;
 
@@ -231,6 +233,11 @@ static int structure_error(bronze_json *r)
 
 /* ---- text checks, data_path ---- */
 
+void bronze_json_set_lenient_utf8(bronze_json *r, bool on)
+{
+    r->lenient_utf8 = on;
+}
+
 /* Refuses text a column cannot hold, naming the field: invalid UTF-8 (an
  * encoded surrogate ED A0 80 included, and a \uD800 escape without its pair,
  * which fix_surrogates() made arrive here encoded) and, in a top-level value
@@ -238,7 +245,7 @@ static int structure_error(bronze_json *r)
  * no encoding of it reads back as the same string everywhere. */
 static int check_text(bronze_json *r, const unsigned char *s, size_t n, bool is_key, bool top)
 {
-    size_t bad = bronze_utf8_invalid_at((const char *)s, n);
+    size_t bad = r->lenient_utf8 ? n : bronze_utf8_check(s, n);
     char what[200];
     if (bad < n) {
         if (s[bad] == 0xED && bad + 1 < n && s[bad + 1] >= 0xA0)
@@ -563,6 +570,9 @@ int bronze_json_open(bronze_json **out, bronze_input *in, bool array_form, const
     }
     if (!array_form)
         yajl_config(r->h, yajl_allow_multiple_values, 1);
+    /* check_text() checks every string itself, naming the field (or leaves
+     * it to the roller's U+FFFD with invalid_utf8: replace) */
+    yajl_config(r->h, yajl_dont_validate_strings, 1);
     *out = r;
     return 0;
 }

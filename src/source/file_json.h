@@ -52,6 +52,9 @@ typedef struct bronze_json_field {
 
 typedef struct bronze_json bronze_json;
 
+/* As bronze_csv_set_lenient_utf8, for JSON text (NUL checks stay). */
+void bronze_json_set_lenient_utf8(bronze_json *r, bool on);
+
 /* Reads from in, which it owns from here on (closed by bronze_json_close, or
  * at once when open fails); messages name in->name. array_form: true for
  * `format: json`, false for JSON Lines. *out is owned by the caller

@@ -300,3 +300,20 @@ test('wide sparse JSON (one new key per record) has bounded memory; past 10,000 
   cleanup(dir);
   cleanup(d2);
 });
+
+test('invalid_utf8: replace applies to files too: CSV and JSON Lines land U+FFFD, counted; the default refuses', async () => {
+  for (const [name, bytes] of [
+    ['in.csv', Buffer.concat([Buffer.from('id,name\n1,caf'), Buffer.from([0xe9]), Buffer.from('\n2,ok\n')])],
+    ['in.jsonl', Buffer.concat([Buffer.from('{"id":1,"name":"caf'), Buffer.from([0xe9]), Buffer.from('"}\n{"id":2,"name":"ok"}\n')])],
+  ]) {
+    const dir = workdir();
+    writeFileSync(join(dir, name), bytes);
+    refuse(dir, cfg(name), /invalid UTF-8/);
+    const meta = extract(dir, cfg(name).replace('  run:\n', '  run:\n    invalid_utf8: replace\n'));
+    assert.equal(meta.total_records, 2);
+    assert.equal(meta.replaced_invalid_utf8, 1, name);
+    const rows = await query(`SELECT id::INT id, name FROM '${dir}/${P}/part-0001.parquet' ORDER BY id`);
+    assert.deepEqual(rows, [{ id: 1, name: 'caf\uFFFD' }, { id: 2, name: 'ok' }]);
+    cleanup(dir);
+  }
+});

@@ -18,6 +18,7 @@
 
 #include "batch/batch.h"
 #include "source/file_csv.h"
+#include "util/utf8.h"
 #include "source/file_json.h"
 #include "source/input.h"
 #include "source/source.h"
@@ -330,11 +331,11 @@ static void test_csv_invalid_utf8(void **state)
     result_free(&r);
 
     /* Overlong encodings and surrogates are invalid too. */
-    assert_int_equal(bronze_utf8_invalid_at("a\xC0\x80", 3), 1);
-    assert_int_equal(bronze_utf8_invalid_at("\xED\xA0\x80", 3), 0);
-    assert_int_equal(bronze_utf8_invalid_at("ab\xE6\x9D", 4), 2);
-    assert_int_equal(bronze_utf8_invalid_at("\xF0\x9F\x98\x80z", 5), 5);
-    assert_int_equal(bronze_utf8_invalid_at("\xF4\x90\x80\x80", 4), 0);
+    assert_int_equal(bronze_utf8_check("a\xC0\x80", 3), 1);
+    assert_int_equal(bronze_utf8_check("\xED\xA0\x80", 3), 0);
+    assert_int_equal(bronze_utf8_check("ab\xE6\x9D", 4), 2);
+    assert_int_equal(bronze_utf8_check("\xF0\x9F\x98\x80z", 5), 5);
+    assert_int_equal(bronze_utf8_check("\xF4\x90\x80\x80", 4), 0);
 }
 
 static void test_csv_unterminated_quote(void **state)
@@ -811,8 +812,8 @@ static void test_json_malformed(void **state)
          "trailing_comma_arr.json: line 2, column 1 (byte", "invalid JSON"},
         {"bad_escape.json", "[\n{\"a\": \"x\\qy\"}]", BRONZE_FILE_JSON, "bad_escape.json: line 2,",
          "invalid JSON"},
-        {"bad_utf8.json", "[{\"a\": \"caf\xE9\"}]", BRONZE_FILE_JSON, "bad_utf8.json: line 1,",
-         "UTF8"},
+        {"bad_utf8.json", "[{\"a\": \"caf\xE9\"}]", BRONZE_FILE_JSON,
+         "bad_utf8.json: record 1: field 'a'", "invalid UTF-8 (byte 0xE9)"},
         {"not_array.json", "{\"a\": 1}", BRONZE_FILE_JSON, "not_array.json: line 1, column 1 (byte",
          "not an array"},
         {"scalar_elem.json", "[{\"a\": 1}, 42]", BRONZE_FILE_JSON, "scalar_elem.json: line 1,",
