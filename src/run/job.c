@@ -158,8 +158,12 @@ static int setup(job *j, bronze_err *err)
         snprintf(j->batch_id, sizeof j->batch_id, "%s", cfg->run.batch_id);
     else
         bronze_batch_id_auto(now.tv_sec, j->batch_id);
-    bronze_partition_path(cfg, &j->opts->date, now.tv_sec, j->batch_id, j->partition,
-                          sizeof j->partition);
+    if (bronze_partition_path(cfg, &j->opts->date, now.tv_sec, j->batch_id, j->partition,
+                              sizeof j->partition))
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: source.system / source.table: the partition path is longer "
+                              "than %zu bytes",
+                              cfg->path, sizeof j->partition - 1);
     bronze_storage_params sp;
     const bronze_storage_vt *stv = bronze_storage_for(cfg, &sp);
     j->remote = stv->remote;
