@@ -26,9 +26,11 @@
  * way. ?2 (the cursor's date less a day, as text) only lets an index on the
  * column narrow the scan: every ISO 8601 text of a later instant sorts at or
  * above it, whatever its offset, and `"col" < ''` keeps numbers, which then
- * fail as in a full load (so do texts that are no timestamp: their key is
- * the largest int64). The new cursor is the typed maximum of the rows read
- * (bronze_dbc_cursor), never moved backwards by a lookback.
+ * fail as in a full load (so do texts that are no timestamp and sort above
+ * ?2: their key is the largest int64; one sorting below, such as
+ * ' 2025-...', is skipped). The new cursor is the typed maximum of the rows
+ * read, never moved backwards by a lookback; a date or timestamp one is
+ * saved in the text the database holds (1.0 saved that text too).
  *
  * JSON columns: a value that is not JSON (checked with yajl) widens the
  * column to TEXT for the run: the schema is replaced (the old one is kept

@@ -80,6 +80,18 @@ size_t bronze_utf8_check(const void *s, size_t n)
             return n;
         /* a run of non-ASCII text: decode until ASCII comes back */
         while (i < n && p[i] >= 0x80) {
+            unsigned c = p[i];
+            /* the common two- and three-byte forms whose second byte may be
+             * any continuation (not E0, ED: overlong and surrogate ranges) */
+            if (c >= 0xC2 && c <= 0xDF && i + 1 < n && (p[i + 1] & 0xC0) == 0x80) {
+                i += 2;
+                continue;
+            }
+            if (c >= 0xE1 && c <= 0xEF && c != 0xED && i + 2 < n &&
+                ((p[i + 1] & 0xC0) | ((p[i + 2] & 0xC0) >> 2)) == 0xA0) {
+                i += 3;
+                continue;
+            }
             bool ok;
             size_t k = seq_at(p, i, n, &ok);
             if (!ok)

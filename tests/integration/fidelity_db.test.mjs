@@ -325,3 +325,24 @@ test('invalid_utf8: replace writes U+FFFD per maximal subpart, counted in _metad
   assert.deepEqual(csv.map((x) => x.name), ['caf\uFFFD']);
   cleanup(dir);
 });
+
+test('sqlite: the JSON widening restart keeps the incremental filter and the typed cursor', async () => {
+  const dir = workdir();
+  const rows = Array.from({ length: 2500 }, (_, i) => `(${i + 1}, datetime('2025-01-01', '+${i + 1} minutes'), '[${i}]')`).join(',');
+  sqlite(join(dir, 'shop.db'), `CREATE TABLE orders (id INTEGER, updated_at DATETIME, doc JSON);
+    INSERT INTO orders VALUES ${rows};
+    UPDATE orders SET doc = 'oops' WHERE id = 2400;`);
+  const r = extract(dir, dbConfig({
+    query: 'SELECT * FROM orders ORDER BY id',
+    db: '    fetch_batch_size: 1000\n    incremental:\n      cursor_column: "updated_at"\n    incremental_cursor_value: "2025-01-01T00:10:00"\n',
+  }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /row 2390, column 'doc' \(JSON\): a value that is not JSON/); // row 2390 of the filtered stream
+  const meta = readJson(markers(dir)[0]);
+  assert.equal(meta.total_records, 2490);
+  assert.equal(meta.schema.find((f) => f.name === 'doc').type, 'STRING');
+  assert.equal(stateOf(dir).cursor, '2025-01-02 17:40:00');
+  const n = await query(`SELECT count(*)::INT n, count(DISTINCT id)::INT d, min(id)::INT lo FROM read_parquet('${join(dir, 'output')}/**/*.parquet')`);
+  assert.deepEqual(n[0], { n: 2490, d: 2490, lo: 11 });
+  cleanup(dir);
+});
