@@ -427,33 +427,8 @@ static void test_decimal_width(void **state)
 
 /* ---- a minimal footer reader ---- */
 
-typedef struct rd {
-    const uint8_t *p, *end;
-    bool bad;
-} rd;
-
-static uint64_t rd_varint(rd *r)
-{
-    uint64_t v = 0;
-    for (int s = 0; s < 70; s += 7) {
-        if (r->p >= r->end) {
-            r->bad = true;
-            return 0;
-        }
-        uint8_t c = *r->p++;
-        v |= (uint64_t)(c & 0x7f) << s;
-        if (!(c & 0x80))
-            return v;
-    }
-    r->bad = true;
-    return 0;
-}
-
-static int64_t rd_zz(rd *r)
-{
-    uint64_t v = rd_varint(r);
-    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
+/* The byte reader and its varints are test_parquet_util.h's (tp_trd). */
+typedef tp_trd rd;
 
 static void rd_skip(rd *r, int type, bool in_list);
 
@@ -462,7 +437,7 @@ static void rd_list(rd *r, size_t *count, int *elem)
     uint8_t h = r->p < r->end ? *r->p++ : (r->bad = true, 0);
     size_t n = h >> 4;
     if (n == 15)
-        n = (size_t)rd_varint(r);
+        n = (size_t)tp_trd_varint(r);
     *count = n;
     *elem = h & 15;
 }
@@ -481,7 +456,7 @@ static void rd_struct(rd *r, rd_field_fn fn, void *ctx)
         uint8_t h = *r->p++;
         if (!h)
             return;
-        int type = h & 15, id = (h >> 4) ? last + (h >> 4) : (int)rd_zz(r);
+        int type = h & 15, id = (h >> 4) ? last + (h >> 4) : (int)tp_trd_zz(r);
         last = id;
         if (!fn || !fn(r, id, type, ctx))
             rd_skip(r, type, false);
@@ -502,13 +477,13 @@ static void rd_skip(rd *r, int type, bool in_list)
     case BRONZE_TC_I16:
     case BRONZE_TC_I32:
     case BRONZE_TC_I64:
-        rd_varint(r);
+        tp_trd_varint(r);
         break;
     case BRONZE_TC_DOUBLE:
         r->p += 8;
         break;
     case BRONZE_TC_BINARY: {
-        uint64_t n = rd_varint(r);
+        uint64_t n = tp_trd_varint(r);
         if (n > (uint64_t)(r->end - r->p))
             r->bad = true;
         else
@@ -546,11 +521,11 @@ static bool rg_field(rd *r, int id, int type, void *ctx)
 {
     footer_info *fi = ctx;
     if (id == 3 && type == BRONZE_TC_I64 && fi->ngroups < 64) {
-        fi->group_rows[fi->ngroups] = rd_zz(r);
+        fi->group_rows[fi->ngroups] = tp_trd_zz(r);
         return true;
     }
     if (id == 5 && type == BRONZE_TC_I64 && fi->ngroups < 64) {
-        fi->group_offset[fi->ngroups] = rd_zz(r);
+        fi->group_offset[fi->ngroups] = tp_trd_zz(r);
         return true;
     }
     return false;
@@ -563,10 +538,10 @@ static bool fmd_field(rd *r, int id, int type, void *ctx)
     int elem;
     switch (id) {
     case 1:
-        fi->version = rd_zz(r);
+        fi->version = tp_trd_zz(r);
         return true;
     case 3:
-        fi->num_rows = rd_zz(r);
+        fi->num_rows = tp_trd_zz(r);
         return true;
     case 2:
     case 7:
@@ -584,7 +559,7 @@ static bool fmd_field(rd *r, int id, int type, void *ctx)
         }
         return true;
     case 6: {
-        uint64_t len = rd_varint(r);
+        uint64_t len = tp_trd_varint(r);
         if (len < sizeof fi->created_by && len <= (uint64_t)(r->end - r->p)) {
             memcpy(fi->created_by, r->p, len);
             fi->created_by[len] = 0;
