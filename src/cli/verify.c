@@ -53,6 +53,20 @@ static void finding(verifier *v, const char *fmt, ...)
     v->findings++;
 }
 
+/* Index of the first key >= key in a sorted listing (storage lists sort). */
+static size_t first_at_or_after(const bronze_obj_list *l, const char *key)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(l->v[mid].key, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static bool under_tmp(const char *key)
 {
     return !strncmp(key, ".bronze-tmp/", 12);
@@ -117,9 +131,11 @@ static int check_marker(verifier *v, const char *key, const bronze_obj_list *all
     }
     /* parts in the same folder that the marker does not list */
     size_t flen = strlen(folder);
-    for (size_t k = 0; k < all->n; k++) {
+    for (size_t k = first_at_or_after(all, folder); k < all->n; k++) {
         const char *ok = all->v[k].key;
-        if (strncmp(ok, folder, flen) || strchr(ok + flen, '/'))
+        if (strncmp(ok, folder, flen))
+            break; /* sorted: the folder's keys are one run */
+        if (strchr(ok + flen, '/'))
             continue;
         if (bronze_commit_is_part_name(ok + flen) && !bronze_metadata_lists(m, ok + flen))
             finding(v,
@@ -230,9 +246,8 @@ static int verify_all(verifier *v, bronze_err *err)
             char folder[1200], mk[1300];
             folder_of(key, folder, sizeof folder);
             snprintf(mk, sizeof mk, "%s%s", folder, MARKER);
-            bool has = false;
-            for (size_t k = 0; k < all.n && !has; k++)
-                has = !strcmp(all.v[k].key, mk);
+            size_t k = first_at_or_after(&all, mk);
+            bool has = k < all.n && !strcmp(all.v[k].key, mk);
             if (!has)
                 finding(v, "UNLISTED %s: its folder has no _metadata.json (not committed)", key);
         }
