@@ -36,6 +36,7 @@ int bronze_spool_create(bronze_spool **out, const bronze_source_ctx *ctx, const 
         return bronze_err_set(err, BRONZE_E_RUNTIME, "creating spool file %s: %s", sp->path,
                               strerror(e));
     }
+    setvbuf(sp->f, NULL, _IOFBF, 1 << 20);
     sp->shadow = *ctx->cfg; /* shallow: every string still belongs to the job's config */
     sp->shadow.file.path = sp->path;
     sp->shadow.file.format = BRONZE_FILE_JSONL;
@@ -50,6 +51,28 @@ int bronze_spool_create(bronze_spool **out, const bronze_source_ctx *ctx, const 
 int bronze_spool_add(bronze_spool *sp, const char *json, size_t n, bronze_err *err)
 {
     if (fwrite(json, 1, n, sp->f) != n || fputc('\n', sp->f) == EOF)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool file %s: %s", sp->path,
+                              strerror(errno));
+    sp->records++;
+    sp->bytes += n + 1;
+    return 0;
+}
+
+int bronze_spool_add_raw(bronze_spool *sp, const char *json, size_t n, bronze_err *err)
+{
+    if (!memchr(json, '\n', n) && !memchr(json, '\r', n))
+        return bronze_spool_add(sp, json, n, err);
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && json[j] != '\n' && json[j] != '\r')
+            j++;
+        if (fwrite(json + i, 1, j - i, sp->f) != j - i || (j < n && fputc(' ', sp->f) == EOF))
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool file %s: %s", sp->path,
+                                  strerror(errno));
+        i = j < n ? j + 1 : j;
+    }
+    if (fputc('\n', sp->f) == EOF)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool file %s: %s", sp->path,
                               strerror(errno));
     sp->records++;

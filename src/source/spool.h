@@ -28,6 +28,9 @@ int bronze_spool_create(bronze_spool **out, const bronze_source_ctx *ctx, const 
                         bronze_err *err);
 /* json is one JSON object (no newline inside: a serialiser's compact text). */
 int bronze_spool_add(bronze_spool *sp, const char *json, size_t n, bronze_err *err);
+/* json is one valid JSON object's raw text; a line break in it (whitespace
+ * outside strings in valid JSON) becomes a space. */
+int bronze_spool_add_raw(bronze_spool *sp, const char *json, size_t n, bronze_err *err);
 uint64_t bronze_spool_records(const bronze_spool *sp);
 /* Opens the file source over the finished spool (format jsonl, the config's
  * run settings). *inner is closed by the caller with bronze_source_file.close. */

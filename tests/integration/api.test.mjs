@@ -193,6 +193,19 @@ test('an integer beyond int64 keeps its exact text: its column widens to text', 
   cleanup(dir);
 });
 
+test('a pretty-printed page (CRLF, \\u escapes, surrogate pairs, nested) lands its exact values', async () => {
+  const dir = workdir();
+  const r = await extract(dir, cfg({ apiYaml: '    endpoint: /pretty' }));
+  assert.equal(r.code, 0, r.stderr);
+  const got = await rows(dir);
+  assert.deepEqual(got.map((x) => x.id), [1n, 2n]);
+  assert.deepEqual(got.map((x) => x.name), ['caf\u00e9 \u{1F600}', 'plain']);
+  assert.deepEqual(got.map((x) => x.note), ['line1\nline2', 'tab\there']);
+  assert.deepEqual(JSON.parse(got[0].nested), { a: [1, 2.5], b: null });
+  assert.deepEqual(JSON.parse(got[1].nested), { a: [], b: 'x' });
+  cleanup(dir);
+});
+
 // ---------------------------------------------------------------- auth
 
 const AUTH = {
