@@ -1336,7 +1336,7 @@ static int api_next(bronze_source *s, bronze_batch *batch, bronze_err *err)
 {
     if (!s->inner)
         return BRONZE_SRC_END;
-    return bronze_source_file.next(s->inner, batch, err);
+    return bronze_spool_next(s->spool, s->inner, batch, err);
 }
 
 static const char *api_cursor(bronze_source *s)
