@@ -27,14 +27,9 @@ typedef struct st {
 } st;
 
 /* Bytes a string's fast loop must stop at: '"', '\\', controls, non-ASCII. */
-static unsigned char special[256];
-static bool special_init;
-
-static void init_special(void)
+static inline bool special(unsigned char c)
 {
-    for (int c = 0; c < 256; c++)
-        special[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
-    special_init = true;
+    return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
 }
 
 static inline void ws(st *s)
@@ -74,7 +69,7 @@ static int string(st *s, bool *escaped)
     bool high = false;
     *escaped = false;
     for (;;) {
-        while (i < s->n && !special[s->p[i]])
+        while (i < s->n && !special(s->p[i]))
             i++;
         if (i >= s->n)
             return s->fail = BRONZE_SCAN_FALLBACK;
@@ -354,8 +349,6 @@ static int value(st *s, int depth, int pathpos, int slot)
 
 int bronze_scan_page(bronze_scan *sc, const char *p, size_t n, const char *data_path)
 {
-    if (!special_init)
-        init_special();
     st s = {.p = (const unsigned char *)p, .n = n, .sc = sc};
     for (int k = 0; k < 5; k++) {
         sc->ncand[k] = 0;
@@ -427,8 +420,6 @@ void bronze_scan_free(bronze_scan *sc)
 
 bool bronze_scan_member(const char *p, size_t n, const char *key, bronze_span *out)
 {
-    if (!special_init)
-        init_special();
     bronze_scan tmp = {0};
     st s = {.p = (const unsigned char *)p, .n = n, .sc = &tmp};
     size_t kn = strlen(key);
