@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/json_plain.h"
 #include "util/utf8.h"
 
 #define MAX_DEPTH 2048 /* jansson's JSON_PARSER_MAX_DEPTH */
@@ -25,12 +26,6 @@ typedef struct st {
     bronze_scan *sc;
     int fail; /* BRONZE_SCAN_FALLBACK or BRONZE_SCAN_OOM once set */
 } st;
-
-/* Bytes a string's fast loop must stop at: '"', '\\', controls, non-ASCII. */
-static inline bool special(unsigned char c)
-{
-    return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
-}
 
 static inline void ws(st *s)
 {
@@ -69,8 +64,7 @@ static int string(st *s, bool *escaped)
     bool high = false;
     *escaped = false;
     for (;;) {
-        while (i < s->n && !special(s->p[i]))
-            i++;
+        i = bronze_json_plain_end(s->p, i, s->n);
         if (i >= s->n)
             return s->fail = BRONZE_SCAN_FALLBACK;
         unsigned char c = s->p[i];
