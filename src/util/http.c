@@ -318,6 +318,10 @@ int bronze_http_do(bronze_http *h, const bronze_http_req *r, bronze_http_resp *r
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)h->timeout + 5);
     curl_easy_setopt(c, CURLOPT_USERAGENT, h->user_agent);
+    /* a response read into memory (an API page): 256 KiB receive buffer, a
+     * sixteenth of the write callbacks and recv() calls of curl's 16 KiB */
+    if (r->out)
+        curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
     if (r->accept_encoding)
         curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* every encoding curl decodes */
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_msg);
