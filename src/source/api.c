@@ -7,6 +7,12 @@
  * one schema per batch (SPEC §4). Memory is bounded by one page (itself
  * bounded by max_response_mb), never by the API's total.
  *
+ * Pages are split by source/api_scan.c (a validating scanner, no tree): the
+ * records' raw bytes go to the spool and jansson parses only the page's
+ * skeleton (the record array cut to []) for the pager; any page the scanner
+ * is not sure of takes the jansson path (take_page), whose messages name the
+ * page, the URL and the first bytes.
+ *
  * Shape: open() does all the network work (auth, paging, retries, the
  * incremental cursor) and fails before a single row reaches the job, so a
  * failed API run commits nothing and leaves the cursor where it was. A RESTART
