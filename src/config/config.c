@@ -73,8 +73,8 @@ static const char *const DB_KEYS[] = {"conn_str_env",
                                       "incremental_cursor_value",
                                       "partitioning",
                                       NULL};
-static const char *const DB_PART_KEYS[] = {"column", "num_partitions", "lower_bound",
-                                           "upper_bound", NULL};
+static const char *const DB_PART_KEYS[] = {"column", "num_partitions", "lower_bound", "upper_bound",
+                                           NULL};
 static const char *const DB_INC_KEYS[] = {"enabled",     "cursor_column", "state_file",
                                           "cursor_type", "lookback",      NULL};
 static const char *const API_KEYS[] = {"base_url",
@@ -903,8 +903,9 @@ static int load_db_partitioning(lctx *c, const bronze_ynode *db)
         return -1;
     if (!col || empty(cfg->db.partitioning.column))
         return fail(c, col ? col : pk, "source.db.partitioning.column",
-                    col ? "must not be empty" : "required (the integer, date or timestamp "
-                                                "column to split the query by)");
+                    col ? "must not be empty"
+                        : "required (the integer, date or timestamp "
+                          "column to split the query by)");
     if (lookup(c, pm, P, "num_partitions", NULL, &np, kp))
         return -1;
     if (!np)

@@ -31,8 +31,8 @@
 #include "util/err.h"
 
 typedef struct bronze_dbp_range {
-    bool lo_open; /* no lower boundary; NULL keys belong here */
-    bool hi_open; /* no upper boundary */
+    bool lo_open;   /* no lower boundary; NULL keys belong here */
+    bool hi_open;   /* no upper boundary */
     int64_t lo, hi; /* [lo, hi) where not open */
 } bronze_dbp_range;
 

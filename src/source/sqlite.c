@@ -68,7 +68,7 @@ struct bronze_source {
     bool done;
     char *last_cursor;
     bronze_dbc_lookback lookback;
-    struct {                    /* the cursor's bindings, ?1 (and ?2), for every statement */
+    struct { /* the cursor's bindings, ?1 (and ?2), for every statement */
         enum { CB_NONE = 0, CB_INT, CB_DOUBLE, CB_TEXT } kind;
         int64_t i;
         double f;
@@ -395,8 +395,8 @@ static int apply_partitioning(struct bronze_source *s, const bronze_source_ctx *
         return -1;
     if (!plan.active)
         return 0;
-    int pc = bronze_dbc_find_name(s->schema->ncols, schema_name, s->schema,
-                                  cfg->db.partitioning.column);
+    int pc =
+        bronze_dbc_find_name(s->schema->ncols, schema_name, s->schema, cfg->db.partitioning.column);
     const bronze_field *f = pc >= 0 ? &s->schema->fields[pc] : NULL;
     if (bronze_dbp_check_column(cfg, pc, f, err))
         return -1;
@@ -414,10 +414,9 @@ static int apply_partitioning(struct bronze_source *s, const bronze_source_ctx *
         bronze_dbc_quote_ident(&key, f->name, '"') || (dt && bronze_buf_printf(&key, ")")) ||
         bronze_buf_cstr(&key))
         goto oom;
-    if (dt && sqlite3_create_function_v2(s->db, "bronze_part_key", 1,
-                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                                         (void *)(intptr_t)f->type, cursor_key_fn, NULL, NULL,
-                                         NULL) != SQLITE_OK) {
+    if (dt && sqlite3_create_function_v2(
+                  s->db, "bronze_part_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                  (void *)(intptr_t)f->type, cursor_key_fn, NULL, NULL, NULL) != SQLITE_OK) {
         sq_err(err, s, "registering bronze_part_key");
         goto out;
     }
