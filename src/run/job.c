@@ -37,6 +37,7 @@
 
 #include "batch/batch.h"
 #include "run/commit.h"
+#include "run/fanin.h"
 #include "run/metadata.h"
 #include "run/reader.h"
 #include "run/roller.h"
@@ -740,6 +741,8 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
     j->svt = bronze_source_for(cfg, err);
     if (!j->svt)
         goto done;
+    if (bronze_fanin_applies(cfg, opts->dry_run))
+        j->svt = &bronze_source_fanin; /* one connection per key range slice (run/fanin.h) */
     bronze_source_ctx ctx = {
         .cfg = cfg,
         .last_cursor = j->last_cursor,

@@ -391,7 +391,7 @@ static int apply_partitioning(struct bronze_source *s, const bronze_source_ctx *
     bronze_dbp_plan plan;
     if (ctx->dry_run)
         return 0;
-    if (bronze_dbp_plan_for(cfg, ctx->shard, ctx->nshards, &plan, err))
+    if (bronze_dbp_plan_for(cfg, ctx->shard, ctx->nshards, ctx->sub, ctx->nsub, &plan, err))
         return -1;
     if (!cfg->db.partitioning.column)
         return 0;

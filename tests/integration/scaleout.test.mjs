@@ -309,6 +309,42 @@ test('bad input: --shard 5/4, 0/0 and junk, a missing or text partitioning colum
   }
 });
 
+test('parallel_workers reads the key ranges over that many connections into one batch, alone or inside a shard', async () => {
+  pg.psql(`DROP TABLE IF EXISTS pw; CREATE TABLE pw (id int8, updated_at timestamptz, note text);
+    INSERT INTO pw SELECT CASE WHEN i % 89 = 0 THEN NULL ELSE i END, TIMESTAMPTZ '2025-01-01 00:00:00+00' + ((i * 7919) % 4000) * INTERVAL '1 second',
+      repeat('x', i % 50) FROM generate_series(1, 4000) i;`);
+  const env = { SRC: pg.url };
+  const part = '      column: "id"\n      num_partitions: 6\n';
+  const inc = '    incremental_key: "updated_at"\n';
+  const one = workdir('bf-so-pw1-'), par = workdir('bf-so-pw-'), sh = workdir('bf-so-pws-');
+  try {
+    write(one, 'c.yaml', cfg({ table: 'pw', q: 'SELECT * FROM pw', part, db: inc }));
+    write(par, 'c.yaml', cfg({ table: 'pw', q: 'SELECT * FROM pw', part, db: inc, runKeys: '    parallel_workers: 3\n' }));
+    write(sh, 'c.yaml', cfg({ table: 'pw', q: 'SELECT * FROM pw', part, db: inc, runKeys: '    parallel_workers: 3\n' }));
+    ok(run(one, ['--config', 'c.yaml', '--date', DATE], { env }), 'one connection');
+    const r = run(par, ['--config', 'c.yaml', '--date', DATE], { env });
+    ok(r, 'three connections');
+    assert.match(r.stderr, /Reading pg\.pw over 3 connections/);
+    // two shards of three connections each (each shard has 3 of the 6 ranges)
+    for (const i of [0, 1]) {
+      const rs = run(sh, ['--config', 'c.yaml', '--date', DATE, '--shard', `${i}/2`], { env });
+      ok(rs, `shard ${i}`);
+      assert.match(rs.stderr, /over 3 connections/);
+    }
+    ok(run(sh, ['commit', '--config', 'c.yaml', '--date', DATE], { env }), 'commit');
+    const want = await rowsOf(partDir(one, 'pg', 'pw'));
+    assert.equal(want.length, 4000);
+    assert.deepEqual(await rowsOf(partDir(par, 'pg', 'pw')), want);
+    assert.deepEqual(await rowsOf(partDir(sh, 'pg', 'pw')), want);
+    // the cursor is the maximum over every connection
+    for (const d of [one, par, sh]) assert.equal(readJson(join(d, '.state/pg_pw_cursor.json')).cursor, '2025-01-01T01:06:39Z');
+  } finally {
+    cleanup(one);
+    cleanup(par);
+    cleanup(sh);
+  }
+});
+
 // ---------------------------------------------------------------- SQLite
 
 test('SQLite: 4 shards + commit equal a one-process extraction, by integer and by text-stored datetime', async () => {
