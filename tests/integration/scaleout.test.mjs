@@ -55,11 +55,11 @@ async function rowsOf(d) {
 }
 
 /** Shards + commit in dir A, one process in dir B: same rows, no duplicates, one marker. */
-async function compareWithOneProcess({ table, q, part, env, system = 'pg', expectRows, everyShardHasRows = true }) {
+async function compareWithOneProcess({ table, q, part, env, system = 'pg', expectRows, everyShardHasRows = true, dbKeys = '' }) {
   const a = workdir('bf-so-'), b = workdir('bf-so1-');
   try {
-    write(a, 'c.yaml', cfg({ table, q, part, system }));
-    write(b, 'c.yaml', cfg({ table, q, part, system }));
+    write(a, 'c.yaml', cfg({ table, q, part, system, db: dbKeys }));
+    write(b, 'c.yaml', cfg({ table, q, part, system, db: dbKeys }));
     shardsAndCommit(a, env);
     ok(run(b, ['--config', 'c.yaml', '--date', DATE], { env }), 'one-process run');
     const da = partDir(a, system, table), db = partDir(b, system, table);
@@ -108,6 +108,18 @@ test('PostgreSQL: 4 shards + commit equal a one-process extraction, by integer, 
     const s0 = meta.files.filter((f) => f.shard === 0 && f.format === 'parquet').reduce((n, f) => n + f.rows, 0);
     assert.ok(s0 > 0, `${column}: shard 0 has rows`);
   }
+});
+
+test('ODBC (psqlodbc): 4 shards + commit equal a one-process extraction, by integer, date and timestamp key, incremental too', async () => {
+  pg.psql(`DROP TABLE IF EXISTS ob; CREATE TABLE ob (id int8, d date, t timestamp, note text);
+    INSERT INTO ob SELECT CASE WHEN i % 97 = 0 THEN NULL ELSE i END, DATE '2024-01-01' + (i % 400),
+      TIMESTAMP '2024-01-01' + i * INTERVAL '1 hour 7 seconds', 'row ' || i FROM generate_series(1, 3000) i;`);
+  const env = { SRC: pg.odbc };
+  for (const column of ['id', 'd', 't']) {
+    await compareWithOneProcess({ table: 'ob', q: 'SELECT * FROM ob', part: `      column: "${column}"\n      num_partitions: 5\n`, env, expectRows: 3000 });
+  }
+  await compareWithOneProcess({ table: 'ob', q: 'SELECT * FROM ob', part: '      column: "id"\n      num_partitions: 4\n', env, expectRows: 3000,
+    dbKeys: '    incremental_key: "t"\n    incremental_cursor_value: "2024-01-01 00:00:00"\n' });
 });
 
 test('PostgreSQL: configured bounds, more partitions than keys and lower == upper keep every row exactly once', async () => {
