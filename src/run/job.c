@@ -586,15 +586,17 @@ static int scaleout_mode(job *j, bronze_err *err)
     if (j->mode == BRONZE_JOB_EXTRACT)
         return 0;
     const char *what = j->mode == BRONZE_JOB_SHARD ? "--shard" : "commit";
-    if (j->mode == BRONZE_JOB_SHARD && !partitioned)
+    if (j->mode == BRONZE_JOB_SHARD && !partitioned && cfg->type == BRONZE_SRC_DB)
         return bronze_err_set(err, BRONZE_E_CONFIG,
                               "%s: %s needs source.db.partitioning ({column, num_partitions}: how "
-                              "to split the query's rows); a %s source cannot be sharded",
-                              cfg->path, what,
-                              cfg->type == BRONZE_SRC_DB     ? "database"
-                              : cfg->type == BRONZE_SRC_FILE ? "file"
-                              : cfg->type == BRONZE_SRC_API  ? "REST API"
-                                                             : "custom");
+                              "to split the query's rows)",
+                              cfg->path, what);
+    if (j->mode == BRONZE_JOB_SHARD &&
+        (cfg->type == BRONZE_SRC_API || cfg->type == BRONZE_SRC_CUSTOM))
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: %s: a %s source cannot be sharded (a database with "
+                              "source.db.partitioning or a file glob can)",
+                              cfg->path, what, cfg->type == BRONZE_SRC_API ? "REST API" : "custom");
     if ((cfg->strategy == BRONZE_PART_HOURLY || cfg->strategy == BRONZE_PART_TIMESTAMP) &&
         !o->date.pinned)
         return bronze_err_set(err, BRONZE_E_CONFIG,

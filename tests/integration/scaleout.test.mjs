@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { existsSync, readdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync, mkdtempSync, mkdirSync } from 'node:fs';
 import { run, runAsync, workdir, write, sqlite, readJson, listFiles, query, cleanup } from './lib/harness.mjs';
 import { start as startPg } from './lib/pg.mjs';
 import { startS3, s3Platform } from './lib/s3.mjs';
@@ -373,6 +373,45 @@ INSERT INTO ev SELECT CASE WHEN i % 101 = 0 THEN NULL ELSE i END,
     }
   } finally {
     cleanup(dir);
+  }
+});
+
+test('a file glob shards by file; shards whose sniffed types differ fail the commit clearly, nothing published', async () => {
+  const a = workdir('bf-so-f-'), b = workdir('bf-so-f1-');
+  try {
+    const fcfg = `platform:\n  bronze:\n    local_path: "./output"\nsource:\n  type: "file"\n  system: "f"\n  table: "g"\n  file:\n    path: "in/*.csv"\n  run:\n    write_csv: false\n`;
+    for (const d of [a, b]) {
+      write(d, 'c.yaml', fcfg);
+    }
+    for (const d of [a, b]) {
+      mkdirSync(join(d, 'in'), { recursive: true });
+      for (let i = 1; i <= 7; i++) {
+        const rows = Array.from({ length: 50 }, (_, k) => `${i * 1000 + k},n${k},${k % 2 ? 'true' : 'false'}`).join('\n');
+        writeFileSync(join(d, 'in', `f${i}.csv`), `id,name,flag\n${rows}\n`);
+      }
+    }
+    for (let i = 0; i < 3; i++) ok(run(a, ['--config', 'c.yaml', '--date', DATE, '--shard', `${i}/3`]), `file shard ${i}`);
+    ok(run(a, ['commit', '--config', 'c.yaml', '--date', DATE]), 'commit');
+    ok(run(b, ['--config', 'c.yaml', '--date', DATE]), 'one process');
+    const ra = await rowsOf(partDir(a, 'f', 'g')), rb = await rowsOf(partDir(b, 'f', 'g'));
+    assert.equal(ra.length, 350);
+    assert.deepEqual(ra, rb);
+    const meta = readJson(join(partDir(a, 'f', 'g'), '_metadata.json'));
+    assert.deepEqual(meta.files.map((f) => [f.shard, f.rows]), [[0, 150], [1, 100], [2, 100]]);
+    // more shards than files
+    let r = run(a, ['--config', 'c.yaml', '--date', DATE, '--shard', '0/8']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /c\.yaml: source\.file\.path: the glob matches 7 file\(s\); a shard reads whole files, so run at most 7 shards \(not 8\)/);
+    // a file whose 'flag' column is text: shard 1 sniffs STRING, the others BOOLEAN
+    writeFileSync(join(a, 'in', 'f2.csv'), 'id,name,flag\n1,x,maybe\n');
+    for (let i = 0; i < 3; i++) ok(run(a, ['--config', 'c.yaml', '--date', '2025-01-13', '--shard', `${i}/3`]), `file shard ${i}`);
+    r = run(a, ['commit', '--config', 'c.yaml', '--date', '2025-01-13']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /c\.yaml: column 'flag' is STRING in shard 1 but BOOLEAN in an earlier shard; one batch has one schema/);
+    assert.ok(!existsSync(partDir(a, 'f', 'g', '2025-01-13')), 'nothing published');
+  } finally {
+    cleanup(a);
+    cleanup(b);
   }
 });
 
