@@ -101,6 +101,7 @@ typedef struct bronze_shard_expect {
     const bronze_config *cfg;
     const char *partition, *run_date, *config_sha, *start_cursor;
     int nshards; /* --shards K; 0: from the journals */
+    bool tidy;   /* remove staged files no journal names (the shards' locks held) */
 } bronze_shard_expect;
 
 /* Loads and checks the journals. 0 ok; 1 when there is no journal at all

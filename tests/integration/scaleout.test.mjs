@@ -205,6 +205,29 @@ test('a failed shard publishes nothing; re-running that shard and the commit pub
   }
 });
 
+test('commit refuses to publish while a shard is still running (its lock held)', async () => {
+  pg.psql(`DROP TABLE IF EXISTS lk; CREATE TABLE lk (id int8); INSERT INTO lk SELECT i FROM generate_series(1, 100) i;`);
+  const dir = workdir('bf-so-lock-');
+  try {
+    const env = { SRC: pg.url };
+    write(dir, 'c.yaml', cfg({ table: 'lk', q: 'SELECT lk.id FROM lk, pg_sleep(4)', part: '      column: "id"\n      num_partitions: 2\n' }));
+    ok(run(dir, ['--config', 'c.yaml', '--date', DATE, '--shard', '0/2'], { env }), 'shard 0');
+    ok(run(dir, ['--config', 'c.yaml', '--date', DATE, '--shard', '1/2'], { env }), 'shard 1');
+    // shard 1 runs again (slowly) while the commit starts
+    const slow = runAsync(dir, ['--config', 'c.yaml', '--date', DATE, '--shard', '1/2'], { env });
+    await new Promise((res) => setTimeout(res, 1500));
+    const r = run(dir, ['commit', '--config', 'c.yaml', '--date', DATE], { env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /shard 1 of partition system=pg\/table=lk\/dt=2025-01-12\/ is being written by another bronze-extract process/);
+    assert.ok(!existsSync(join(partDir(dir, 'pg', 'lk'), '_metadata.json')));
+    ok(await slow, 'the slow shard');
+    ok(run(dir, ['commit', '--config', 'c.yaml', '--date', DATE], { env }), 'commit after it');
+    assert.equal(readJson(join(partDir(dir, 'pg', 'lk'), '_metadata.json')).total_records, 100);
+  } finally {
+    cleanup(dir);
+  }
+});
+
 test('a commit killed at any step rolls forward on verify --repair (or the next commit) with every row once', async () => {
   pg.psql(`DROP TABLE IF EXISTS kk; CREATE TABLE kk (id int8, note text); INSERT INTO kk SELECT i, 'n' FROM generate_series(1, 1500) i;`);
   const env = { SRC: pg.url };
