@@ -685,6 +685,8 @@ const bronze_ynode *bronze_ymap_get(const bronze_ynode *m, const char *key,
     for (size_t i = 0; i < bronze_ymap_len(m); i++) {
         const bronze_ynode *k = bronze_ymap_key(m, i);
         if (k->len == klen && !memcmp(k->text, key, klen)) {
+            if (bronze_ymap_val(m, i)->poisoned)
+                return NULL;
             if (keynode)
                 *keynode = k;
             return bronze_ymap_val(m, i);
