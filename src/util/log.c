@@ -170,8 +170,9 @@ void bronze_log(bronze_log_level level, const char *fmt, ...)
         n = json_escape(line, n, sizeof line - 16, t_job);
         n += (size_t)snprintf(line + n, sizeof line - n, "\",\"msg\":\"");
         n = json_escape(line, n, sizeof line - 512, msg);
-        n += (size_t)snprintf(line + n, sizeof line - n, "\"%s%s}", t_fields ? "," : "",
-                              t_fields ? t_fields : "");
+        n += (size_t)snprintf(line + n, sizeof line - n, "\"%s%s%s}",
+                              t_fields ? ",\"fields\":{" : "", t_fields ? t_fields : "",
+                              t_fields ? "}" : "");
         break;
     default: {
         static const char *colour[] = {"\033[2m", "\033[32m", "\033[33m", "\033[31m"};
