@@ -41,6 +41,11 @@ int bronze_log_format_parse(const char *s, bronze_log_format *out)
     return 0;
 }
 
+bronze_log_format bronze_log_current_format(void)
+{
+    return g_fmt;
+}
+
 void bronze_log_tag_jobs(int on)
 {
     g_tag_simple = on;

@@ -35,6 +35,9 @@ void bronze_log_fields(bronze_log_level level, const char *fields, const char *f
 /* With on, simple-format lines of a job that do not name it get "job: " in
  * front (several jobs at once interleave their lines). */
 void bronze_log_tag_jobs(int on);
+/* The format set by bronze_log_setup() (a usage text is not printed into a
+ * JSON log). */
+bronze_log_format bronze_log_current_format(void);
 
 /* True when progress is shown as a live line: stderr is a terminal, the
  * format is human and INFO is on. Otherwise jobs log a progress line now and
