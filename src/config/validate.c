@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config/yaml_doc.h"
 #include "run/state.h"
@@ -147,6 +148,14 @@ static void add_at(bronze_diags *d, const char *file, const char *const *keys, c
 
 /* ---- one config ---- */
 
+/* An http(s) URL with a host: libcurl would otherwise try another protocol
+ * (ftp://), guess one (host:port) or fail on resolving the path. */
+static bool http_url(const char *u)
+{
+    size_t n = !strncasecmp(u, "https://", 8) ? 8 : !strncasecmp(u, "http://", 7) ? 7 : 0;
+    return n && u[n] && u[n] != '/' && u[n] != '?' && u[n] != '#';
+}
+
 void bronze_validate_config(const bronze_config *cfg, bronze_diags *d)
 {
     if (!(cfg->run.write_csv && cfg->allow_csv) && !(cfg->run.write_parquet && cfg->allow_parquet))
@@ -161,6 +170,15 @@ void bronze_validate_config(const bronze_config *cfg, bronze_diags *d)
                "parquet", cfg->run.write_parquet ? "true" : "false", "parquet",
                cfg->allow_parquet ? "true" : "false", "csv", cfg->run.write_csv ? "true" : "false",
                "csv", cfg->allow_csv ? "true" : "false");
+    if (cfg->type == BRONZE_SRC_API && cfg->api.base_url && !http_url(cfg->api.base_url))
+        add_at(d, cfg->path, (const char *const[]){"source.api.base_url", NULL},
+               "'%s' is not an http:// or https:// URL with a host; write it as "
+               "https://api.example.com (the path goes in source.api.endpoint)",
+               cfg->api.base_url);
+    if (cfg->type == BRONZE_SRC_API && cfg->api.auth_type == BRONZE_AUTH_OAUTH2_CC &&
+        cfg->api.token_url && !http_url(cfg->api.token_url))
+        add_at(d, cfg->path, (const char *const[]){"source.api.token_url", NULL},
+               "'%s' is not an http:// or https:// URL with a host", cfg->api.token_url);
     if (cfg->s3_bucket && strchr(cfg->s3_bucket, '/'))
         add_at(d, cfg->path, (const char *const[]){"platform.bronze.s3_bucket", NULL},
                "'%s' is not a bucket name (it has a '/'); give the bucket alone and the folder "

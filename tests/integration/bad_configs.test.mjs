@@ -151,6 +151,9 @@ const CASES = [
   ['api-method', 'api', () => R('api', '    endpoint: "/offset"\n', '    endpoint: "/offset"\n    method: "PUT"\n'), 2, /source\.api\.method: must be one of GET, POST \(got 'PUT'\)/],
   ['api-header-list', 'api', () => R('api', '    endpoint: "/offset"\n', '    endpoint: "/offset"\n    headers:\n      X-Tags: [a, b]\n'), 2, /source\.api\.headers\.X-Tags: must be a single value/],
   ['api-inc-no-field', 'api', () => R('api', '    endpoint: "/offset"\n', '    endpoint: "/offset"\n    incremental:\n      enabled: true\n'), 2, /source\.api\.incremental\.cursor_field: required when incremental is enabled/],
+  ['api-base-url-scheme', 'api', () => R('api', 'base_url: "{API}"', 'base_url: "ftp://files.example.com"'), 2, /c\.yaml:\d+:\d+: source\.api\.base_url: 'ftp:\/\/files\.example\.com' is not an http:\/\/ or https:\/\/ URL with a host/],
+  ['api-base-url-no-scheme', 'api', () => R('api', 'base_url: "{API}"', 'base_url: "localhost:8080"'), 2, /source\.api\.base_url: 'localhost:8080' is not an http:\/\/ or https:\/\/ URL/],
+  ['api-token-url', 'api', () => R('api', '    endpoint: "/offset"\n', '    endpoint: "/offset"\n    auth_type: "oauth2_client_credentials"\n    token_url: "/oauth/token"\n    client_id_env: "CID"\n    client_secret_env: "CSEC"\n'), 2, /source\.api\.token_url: '\/oauth\/token' is not an http:\/\/ or https:\/\/ URL/],
   ['api-page-size', 'api', () => R('api', 'page_size: 10', 'page_size: 0'), 2, F('source.api.pagination.page_size')],
   // ---- source.file (csv, json) ----
   ['csv-no-path', 'csv', () => R('csv', '    path: "in.csv"\n', '    header: true\n'), 2, /source\.file\.path: required/],
