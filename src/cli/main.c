@@ -145,45 +145,6 @@ static const char *date_problem(const char *s)
                  : "";
 }
 
-/* Loads and validates every config (SPEC §2, §7): each file's errors and
- * warnings, the run-time rules that depend on it alone and the clashes
- * between the configs, logged per file in file order. 0, or 2 when any is an
- * error (cfgs[i] is then NULL for every config). */
-static int load_all(bronze_config **cfgs, char **paths, size_t n)
-{
-    bronze_diags *per = calloc(n, sizeof *per);
-    if (!per) {
-        BRONZE_ERROR("bronze-extract: out of memory");
-        return 2;
-    }
-    bronze_err err = BRONZE_ERR_INIT;
-    bool bad = false;
-    for (size_t i = 0; i < n; i++) {
-        bool failed = bronze_config_load_diags(&cfgs[i], paths[i], &per[i], &err) != 0;
-        if (cfgs[i])
-            bronze_validate_config(cfgs[i], &per[i]);
-        if (failed) { /* a config with errors takes part in no clash */
-            bronze_config_free(cfgs[i]);
-            cfgs[i] = NULL;
-        }
-    }
-    bronze_validate_run(cfgs, n, per);
-    for (size_t i = 0; i < n; i++) {
-        bronze_diags_sort(&per[i]);
-        bronze_diags_log(&per[i]);
-        bad |= bronze_diags_errors(&per[i]) > 0;
-        bronze_diags_free(&per[i]);
-    }
-    free(per);
-    if (!bad)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        bronze_config_free(cfgs[i]);
-        cfgs[i] = NULL;
-    }
-    return 2;
-}
-
 int main(int argc, char **argv)
 {
     enum { OPT_DATE = 256, OPT_WORKERS, OPT_VALIDATE, OPT_DRY, OPT_LOGFMT, OPT_LIST, OPT_VERSION };
@@ -314,7 +275,7 @@ int main(int argc, char **argv)
         BRONZE_ERROR("bronze-extract: out of memory");
         return 2;
     }
-    int rc = load_all(cfgs, paths, n);
+    int rc = bronze_config_load_all(cfgs, (const char *const *)paths, n) ? 2 : 0;
     bronze_err err = BRONZE_ERR_INIT;
     if (rc == 0 && validate_only) {
         for (size_t i = 0; i < n; i++)

@@ -33,4 +33,11 @@ void bronze_validate_config(const bronze_config *cfg, bronze_diags *d);
  * load). A clash is reported in both files' lists (per[i]). */
 void bronze_validate_run(bronze_config *const *cfgs, size_t n, bronze_diags *per);
 
+/* Loads every config of a run with bronze_config_load_diags(), checks each
+ * with bronze_validate_config() and all of them with bronze_validate_run(),
+ * and logs each file's messages in file order (SPEC §2, §7: everything is
+ * validated before any job starts). 0 with every cfgs[i] loaded, or -1 when
+ * any message is an error (every cfgs[i] is then NULL). */
+int bronze_config_load_all(bronze_config **cfgs, const char *const *paths, size_t n);
+
 #endif
