@@ -196,6 +196,7 @@ const CASES = [
   ['conn-unknown-kind', 'db', () => Y('db'), 2, /source\.db\.conn_str_env: the connection string in TEST_DB is not a sqlite:/, { config: false, env: { TEST_DB: 'mysql://x' } }],
   ['pg-bad-query', 'pg', () => R('pg', 'FROM orders', 'FROM nowhere'), 1, /^\[ERROR\] c\.yaml: postgres: describing source\.db\.base_query failed on .*: relation "nowhere" does not exist/m],
   ['pg-bad-column', 'pg', () => R('pg', 'SELECT * FROM orders', 'SELECT nope FROM orders'), 1, /^\[ERROR\] c\.yaml: postgres: .*column "nope" does not exist/m],
+  ['pg-refused-retried', 'pg', () => Y('pg', { run: '    max_retries: 1\n' }), 1, /^\[WARNING\] c\.yaml: postgres: cannot connect to .*Connection refused Is the server running on that host and accepting TCP\/IP connections\?; retrying \(1 of 1\)$/m, { env: { TEST_DB: 'postgresql://postgres@127.0.0.1:1/postgres' } }],
   ['pg-refused', 'pg', () => Y('pg', { run: '    max_retries: 0\n' }), 1, /^\[ERROR\] c\.yaml: postgres: cannot connect to .*Connection refused Is the server running/m, { env: { TEST_DB: 'postgresql://postgres@127.0.0.1:1/postgres' } }],
   ['odbc-bad-query', 'odbc', () => R('odbc', 'FROM orders', 'FROM nowhere'), 1, /^\[ERROR\] c\.yaml: odbc: describing source\.db\.base_query failed on .*relation "nowhere" does not exist; ?No query/m],
   ['odbc-no-driver', 'odbc', () => Y('odbc'), 2, /c\.yaml: odbc: connecting failed on SERVER=x: .*Can't open lib '\/no\/such\/driver\.so'/, { config: false, env: { TEST_DB: 'DRIVER=/no/such/driver.so;SERVER=x' } }],
