@@ -4,11 +4,14 @@
  * yaml_doc.c turns the file into a node tree with line/column marks; this
  * file walks it section by section against the key lists below, applying
  * SPEC §3's defaults and 1.0's aliases. Each section first warns about keys it
- * does not know (with the closest known one), then reads the keys it does; the
- * first bad value ends the load with "file:line:col: key.path: message".
- * Cross-section rules (storage combinations, what each source type needs)
- * come last. Loading never reads the environment: bronze_config_resolve()
- * does that, separately, so --validate-only runs without secrets.
+ * does not know (with the closest known one), then reads the keys it does; a
+ * bad value ends that read with "file:line:col: key.path: message". The file
+ * is then read again with the bad key left out (its node "poisoned"), until a
+ * read gets through, so one load reports every error of the file; checks
+ * that change nothing (soft()) report and go on. Cross-section rules
+ * (storage combinations, what each source type needs) come last. Loading
+ * never reads the environment: bronze_config_resolve() does that,
+ * separately, so --validate-only runs without secrets.
  */
 #include "config/config.h"
 
@@ -237,7 +240,7 @@ static int failv(lctx *c, const bronze_ynode *at, const char *kp, const char *fm
     int line = at ? at->line : 1, col = at ? at->col : 1;
     bronze_err_set(c->err, BRONZE_E_CONFIG, "%s:%d:%d: %s: %s", c->file, line, col, kp, msg);
     c->nfails++;
-    if (c->diags && !read_as_absent(c, kp)) {
+    if (!read_as_absent(c, kp)) {
         bronze_diags_add(c->diags, true, line, col, "%s", c->err->msg);
         if (blame && c->nblamed < sizeof c->blamed / sizeof c->blamed[0]) {
             c->blamed[c->nblamed] = blame;
@@ -259,8 +262,9 @@ static int fail(lctx *c, const bronze_ynode *at, const char *kp, const char *fmt
     return -1;
 }
 
-/* An error found by a check that changes nothing: reported like fail(), but
- * the load goes on (returns 0 when reporting every error, else -1). */
+/* An error found by a check that changes nothing (a required key missing, a
+ * rule across sections): reported like fail(), but the read goes on, so the
+ * keys after it are checked too. Returns 0. */
 static int soft(lctx *c, const bronze_ynode *at, const char *kp, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int soft(lctx *c, const bronze_ynode *at, const char *kp, const char *fmt, ...)
@@ -273,9 +277,6 @@ static int soft(lctx *c, const bronze_ynode *at, const char *kp, const char *fmt
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     int line = at ? at->line : 1, col = at ? at->col : 1;
-    if (!c->diags)
-        return bronze_err_set(c->err, BRONZE_E_CONFIG, "%s:%d:%d: %s: %s", c->file, line, col, kp,
-                              msg);
     if (!read_as_absent(c, kp))
         bronze_diags_add(c->diags, true, line, col, "%s:%d:%d: %s: %s", c->file, line, col, kp,
                          msg);
