@@ -4,6 +4,19 @@
 # Sources are picked up by wildcard: a new file in src/ needs no edit here.
 
 PKGS    := yaml-0.1 sqlite3 jansson yajl libpq odbc snappy zlib libzstd liblz4 libbrotlienc libcrypto libcurl libxxhash
+
+# Without the -dev libraries (or pkg-config itself), one message saying what
+# to run instead of a page of pkg-config errors per flag (not for the goals
+# that need no compiler).
+ifneq ($(filter-out clean format format-check,$(or $(MAKECMDGOALS),all)),)
+ifeq ($(shell command -v pkg-config 2>/dev/null),)
+$(error pkg-config is not installed: run `scripts/deps.sh build` (as root, on Debian 12) to install it and the libraries bronze-foundry builds against, then make again)
+endif
+MISSING_PKGS := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || printf '%s ' $$p; done)
+ifneq ($(strip $(MISSING_PKGS)),)
+$(error missing libraries (pkg-config finds no $(strip $(MISSING_PKGS))): run `scripts/deps.sh build` (as root, on Debian 12) to install them, then make again)
+endif
+endif
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GITREV  := $(shell git rev-parse --short=8 HEAD 2>/dev/null || echo unknown)
 

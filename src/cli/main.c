@@ -7,6 +7,8 @@
  */
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "cli/scaleout_args.h"
 #include "cli/verify.h"
 #include "config/config.h"
+#include "config/validate.h"
 #include "run/partition.h"
 #include "run/runner.h"
 #include "source/source.h"
@@ -65,8 +68,10 @@ static int split_configs(const char *arg, char ***out, size_t *n)
         goto oom;
     for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ')
+        while (*tok == ' ' || *tok == '\t')
             tok++;
+        for (size_t e = strlen(tok); e > 0 && (tok[e - 1] == ' ' || tok[e - 1] == '\t'); e--)
+            tok[e - 1] = 0;
         if (!*tok)
             continue;
         if (*n == cap) {
@@ -90,6 +95,59 @@ oom:
     free(copy);
     *n = 0;
     return -1;
+}
+
+/* The log format a usage error is written in: --log-format (last one wins)
+ * else BRONZE_LOG_FORMAT, as for every other message; human when neither
+ * names a known one. Looked for before the options are parsed, so that an
+ * error in them is logged like the rest. */
+static bronze_log_format early_log_format(int argc, char **argv)
+{
+    const char *name = getenv("BRONZE_LOG_FORMAT");
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            break;
+        if (!strcmp(argv[i], "--log-format") && i + 1 < argc)
+            name = argv[++i];
+        else if (!strncmp(argv[i], "--log-format=", 13))
+            name = argv[i] + 13;
+    }
+    bronze_log_format f = BRONZE_LOGFMT_HUMAN;
+    if (name && *name && bronze_log_format_parse(name, &f))
+        f = BRONZE_LOGFMT_HUMAN;
+    return f;
+}
+
+/* A usage error: one log line (in the chosen format), then the usage text
+ * unless the log is JSON (every line of it stays an object). Returns 2. */
+static int usage_error(bronze_log_format fmt, const char *msg, ...)
+    __attribute__((format(printf, 2, 3)));
+static int usage_error(bronze_log_format fmt, const char *msg, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, msg);
+    vsnprintf(text, sizeof text, msg, ap);
+    va_end(ap);
+    BRONZE_ERROR("bronze-extract: %s", text);
+    if (fmt != BRONZE_LOGFMT_JSON)
+        usage(stderr);
+    return 2;
+}
+
+/* Why a --date that bronze_run_date_parse() refused is wrong: a value of the
+ * right shape names a day or time that does not exist (2025-02-30). */
+static const char *date_problem(const char *s)
+{
+    size_t n = strlen(s);
+    bool shape = n == 10 || (n == 16 && s[10] == 'T' && s[13] == ':');
+    for (size_t i = 0; shape && i < 10; i++)
+        shape = (i == 4 || i == 7) ? s[i] == '-' : (s[i] >= '0' && s[i] <= '9');
+    for (size_t i = 11; shape && n == 16 && i < 16; i++)
+        shape = i == 13 || (s[i] >= '0' && s[i] <= '9');
+    return shape ? ": it has the form but is not a real date or time (check the month's days, "
+                   "months 01-12, hours 00-23, minutes 00-59)"
+                 : "";
 }
 
 int main(int argc, char **argv)
@@ -132,6 +190,8 @@ int main(int argc, char **argv)
      * load: log writes then fail with EPIPE, which the logger drops, and the
      * exit code still says how the extraction went. */
     signal(SIGPIPE, SIG_IGN);
+    bronze_log_format early = early_log_format(argc, argv);
+    bronze_log_setup(BRONZE_LOG_INFO, early);
     if (argc > 1 && !strcmp(argv[1], "verify"))
         return bronze_verify_main(argc - 1, argv + 1);
     const char *shard_arg = NULL, *shards_arg = NULL;
@@ -151,13 +211,9 @@ int main(int argc, char **argv)
         case OPT_WORKERS: {
             char *end;
             long w = strtol(optarg, &end, 10);
-            if (*end || w < 1 || w > 1024) {
-                fprintf(stderr,
-                        "bronze-extract: --parallel-workers: '%s' is not a whole number "
-                        "from 1 to 1024\n",
-                        optarg);
-                return 2;
-            }
+            if (!*optarg || *end || w < 1 || w > 1024)
+                return usage_error(
+                    early, "--parallel-workers: '%s' is not a whole number from 1 to 1024", optarg);
             workers = (int)w;
             break;
         }
@@ -192,23 +248,15 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         default:
-            fprintf(stderr, "bronze-extract: unknown or incomplete option '%s'\n",
-                    argv[optind - 1]);
-            usage(stderr);
-            return 2;
+            return usage_error(early, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "bronze-extract: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        return 2;
-    }
+    if (optind < argc)
+        return usage_error(early, "unexpected argument '%s'", argv[optind]);
     bronze_log_format fmt = BRONZE_LOGFMT_HUMAN;
-    if (logfmt_arg && *logfmt_arg && bronze_log_format_parse(logfmt_arg, &fmt)) {
-        fprintf(stderr, "bronze-extract: --log-format: '%s' is not one of human, json, simple\n",
-                logfmt_arg);
-        return 2;
-    }
+    if (logfmt_arg && *logfmt_arg && bronze_log_format_parse(logfmt_arg, &fmt))
+        return usage_error(early, "--log-format: '%s' is not one of human, json, simple",
+                           logfmt_arg);
     bronze_log_setup(level, fmt);
     if (version) {
         printf("bronze-extract %s (build %s)\n", BRONZE_VERSION, BRONZE_BUILD);
@@ -223,11 +271,8 @@ int main(int argc, char **argv)
                 printf("source %s\n", *nm);
         return 0;
     }
-    if (!config_arg) {
-        fprintf(stderr, "bronze-extract: --config is required\n");
-        usage(stderr);
-        return 2;
-    }
+    if (!config_arg)
+        return usage_error(fmt, "--config is required");
     bronze_runner_opts ro = {.workers = workers};
     ro.job.dry_run = dry;
     char smsg[400];
@@ -241,8 +286,8 @@ int main(int argc, char **argv)
     }
     if (date_arg) {
         if (bronze_run_date_parse(date_arg, &ro.job.date)) {
-            fprintf(stderr, "bronze-extract: --date: '%s' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM\n",
-                    date_arg);
+            BRONZE_ERROR("bronze-extract: --date: '%s' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM%s",
+                         date_arg, date_problem(date_arg));
             return 2;
         }
     } else {
@@ -252,12 +297,12 @@ int main(int argc, char **argv)
     char **paths = NULL;
     size_t n = 0;
     if (split_configs(config_arg, &paths, &n)) {
-        fprintf(stderr, "bronze-extract: out of memory\n");
+        BRONZE_ERROR("bronze-extract: out of memory");
         return 2;
     }
     if (n == 0) {
         free(paths);
-        fprintf(stderr, "bronze-extract: --config: no config path given\n");
+        BRONZE_ERROR("bronze-extract: --config: no config path given");
         return 2;
     }
     bronze_config **cfgs = calloc(n, sizeof *cfgs);
@@ -265,17 +310,11 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < n; i++)
             free(paths[i]);
         free(paths);
-        fprintf(stderr, "bronze-extract: out of memory\n");
+        BRONZE_ERROR("bronze-extract: out of memory");
         return 2;
     }
-    int rc = 0;
+    int rc = bronze_config_load_all(cfgs, (const char *const *)paths, n) ? 2 : 0;
     bronze_err err = BRONZE_ERR_INIT;
-    for (size_t i = 0; i < n; i++) {
-        if (bronze_config_load(&cfgs[i], paths[i], &err)) {
-            BRONZE_ERROR("%s", err.msg);
-            rc = 2;
-        }
-    }
     if (rc == 0 && validate_only) {
         for (size_t i = 0; i < n; i++)
             BRONZE_INFO("%s: valid (source %s.%s)", paths[i], cfgs[i]->system, cfgs[i]->table);

@@ -340,25 +340,25 @@ int bronze_verify_main(int argc, char **argv)
             usage(stdout);
             return 0;
         default:
-            fprintf(stderr, "bronze-extract verify: unknown or incomplete option '%s'\n",
-                    argv[optind - 1]);
-            usage(stderr);
+            BRONZE_ERROR("bronze-extract verify: unknown or incomplete option '%s'",
+                         argv[optind - 1]);
+            if (bronze_log_current_format() != BRONZE_LOGFMT_JSON)
+                usage(stderr);
             return 2;
         }
     }
     bronze_log_format fmt = BRONZE_LOGFMT_HUMAN;
     if (logfmt && *logfmt && bronze_log_format_parse(logfmt, &fmt)) {
-        fprintf(stderr,
-                "bronze-extract verify: --log-format: '%s' is not one of human, json, "
-                "simple\n",
-                logfmt);
+        BRONZE_ERROR("bronze-extract verify: --log-format: '%s' is not one of human, json, simple",
+                     logfmt);
         return 2;
     }
     bronze_log_setup(level, fmt);
     const char *loc = optind < argc ? argv[optind] : NULL;
     if ((config && loc) || (!config && !loc) || optind + (loc ? 1 : 0) < argc) {
-        fprintf(stderr, "bronze-extract verify: give either --config PATH or one LOCATION\n");
-        usage(stderr);
+        BRONZE_ERROR("bronze-extract verify: give either --config PATH or one LOCATION");
+        if (fmt != BRONZE_LOGFMT_JSON)
+            usage(stderr);
         return 2;
     }
 
@@ -385,10 +385,9 @@ int bronze_verify_main(int argc, char **argv)
         }
         snprintf(bucket, sizeof bucket, "%s", root);
         if (!bucket[0] || !envz("AWS_ACCESS_KEY_ID") || !envz("AWS_SECRET_ACCESS_KEY")) {
-            fprintf(stderr,
-                    "bronze-extract verify: %s needs a bucket and AWS_ACCESS_KEY_ID / "
-                    "AWS_SECRET_ACCESS_KEY (AWS_ENDPOINT_URL for another server)\n",
-                    loc);
+            BRONZE_ERROR("bronze-extract verify: %s needs a bucket and AWS_ACCESS_KEY_ID / "
+                         "AWS_SECRET_ACCESS_KEY (AWS_ENDPOINT_URL for another server)",
+                         loc);
             goto out;
         }
         memset(&sp, 0, sizeof sp);

@@ -4,11 +4,14 @@
  * yaml_doc.c turns the file into a node tree with line/column marks; this
  * file walks it section by section against the key lists below, applying
  * SPEC §3's defaults and 1.0's aliases. Each section first warns about keys it
- * does not know (with the closest known one), then reads the keys it does; the
- * first bad value ends the load with "file:line:col: key.path: message".
- * Cross-section rules (storage combinations, what each source type needs)
- * come last. Loading never reads the environment: bronze_config_resolve()
- * does that, separately, so --validate-only runs without secrets.
+ * does not know (with the closest known one), then reads the keys it does; a
+ * bad value ends that read with "file:line:col: key.path: message". The file
+ * is then read again with the bad key left out (its node "poisoned"), until a
+ * read gets through, so one load reports every error of the file; checks
+ * that change nothing (soft()) report and go on. Cross-section rules
+ * (storage combinations, what each source type needs) come last. Loading
+ * never reads the environment: bronze_config_resolve() does that,
+ * separately, so --validate-only runs without secrets.
  */
 #include "config/config.h"
 
@@ -22,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "config/validate.h"
 #include "config/yaml_doc.h"
 #include "source/db_common.h"
 #include "source/input.h"
@@ -194,6 +198,14 @@ typedef struct lctx {
     const bronze_ynode *backend_at, *s3_enabled_at, *source_key;
     char s3_enabled_path[KP_MAX];
     bool backend_explicit;
+    /* reporting every error (bronze_config_load_diags): the messages so far,
+     * the nodes this read found bad, and the key paths read as absent */
+    bronze_diags *diags;
+    const bronze_ynode *blamed[8];
+    size_t nblamed;
+    char (*absent)[KP_MAX];
+    size_t nabsent;
+    int nfails; /* fail() calls in this read, reported or not */
 } lctx;
 
 static void kpath(char *out, const char *path, const char *key)
@@ -203,15 +215,43 @@ static void kpath(char *out, const char *path, const char *key)
         memcpy(out + KP_MAX - 4, "...", 4);
 }
 
+/* True when a lies under b (or is b): "source.db.x" under "source.db". */
+static bool kp_under(const char *a, const char *b)
+{
+    size_t n = strlen(b);
+    return !strncmp(a, b, n) && (!a[n] || a[n] == '.' || a[n] == '[');
+}
+
+/* True when kp is, holds or lies under a key an earlier read found bad: a
+ * message about it ("required", "needs x or y") would only echo that error. */
+static bool read_as_absent(const lctx *c, const char *kp)
+{
+    for (size_t i = 0; i < c->nabsent; i++)
+        if (kp_under(kp, c->absent[i]) || kp_under(c->absent[i], kp))
+            return true;
+    return false;
+}
+
 /* at: the node at fault; a mapping value is reported at its key. */
 static int failv(lctx *c, const bronze_ynode *at, const char *kp, const char *fmt, va_list ap)
 {
+    const bronze_ynode *blame = at;
     if (at && at->key)
         at = at->key;
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    return bronze_err_set(c->err, BRONZE_E_CONFIG, "%s:%d:%d: %s: %s", c->file, at ? at->line : 1,
-                          at ? at->col : 1, kp, msg);
+    int line = at ? at->line : 1, col = at ? at->col : 1;
+    bronze_err_set(c->err, BRONZE_E_CONFIG, "%s:%d:%d: %s: %s", c->file, line, col, kp, msg);
+    c->nfails++;
+    if (!read_as_absent(c, kp)) {
+        bronze_diags_add(c->diags, true, line, col, "%s", c->err->msg);
+        if (blame && c->nblamed < sizeof c->blamed / sizeof c->blamed[0]) {
+            c->blamed[c->nblamed] = blame;
+            snprintf(c->absent[c->nabsent + c->nblamed], KP_MAX, "%s", kp);
+            c->nblamed++;
+        }
+    }
+    return -1;
 }
 
 static int fail(lctx *c, const bronze_ynode *at, const char *kp, const char *fmt, ...)
@@ -223,6 +263,27 @@ static int fail(lctx *c, const bronze_ynode *at, const char *kp, const char *fmt
     failv(c, at, kp, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+/* An error found by a check that changes nothing (a required key missing, a
+ * rule across sections): reported like fail(), but the read goes on, so the
+ * keys after it are checked too. Returns 0. */
+static int soft(lctx *c, const bronze_ynode *at, const char *kp, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int soft(lctx *c, const bronze_ynode *at, const char *kp, const char *fmt, ...)
+{
+    if (at && at->key)
+        at = at->key;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int line = at ? at->line : 1, col = at ? at->col : 1;
+    if (!read_as_absent(c, kp))
+        bronze_diags_add(c->diags, true, line, col, "%s:%d:%d: %s: %s", c->file, line, col, kp,
+                         msg);
+    return 0;
 }
 
 static int oom(lctx *c)
@@ -323,10 +384,12 @@ static void warn_unknown_keys(lctx *c, const bronze_ynode *m, const char *path,
         kpath(kp, path, k->text);
         const char *hint = strlen(k->text) == k->len ? closest_key(k->text, known) : NULL;
         if (hint)
-            BRONZE_WARN("%s:%d:%d: %s: unknown key (did you mean '%s'?)", c->file, k->line, k->col,
-                        kp, hint);
+            bronze_diags_add(c->diags, false, k->line, k->col,
+                             "%s:%d:%d: %s: unknown key (did you mean '%s'?)", c->file, k->line,
+                             k->col, kp, hint);
         else
-            BRONZE_WARN("%s:%d:%d: %s: unknown key", c->file, k->line, k->col, kp);
+            bronze_diags_add(c->diags, false, k->line, k->col, "%s:%d:%d: %s: unknown key", c->file,
+                             k->line, k->col, kp);
     }
 }
 
@@ -763,6 +826,8 @@ static int opt_segment(lctx *c, const bronze_ynode *m, const char *path, const c
 static int check_partition_path(lctx *c, const bronze_ynode *sm)
 {
     const bronze_config *cfg = c->cfg;
+    if (!cfg->system || !cfg->table)
+        return 0; /* reported already */
     size_t n = strlen("system=/table=/") + strlen(cfg->system) + strlen(cfg->table);
     if (cfg->use_dt_partition)
         n += strlen("dt=YYYY-MM-DD/");
@@ -784,7 +849,7 @@ static int check_partition_path(lctx *c, const bronze_ynode *sm)
     if (n <= BRONZE_PARTITION_PATH_MAX)
         return 0;
     const bronze_ynode *kn, *tv = bronze_ymap_get(sm, "table", &kn);
-    return fail(c, tv, "source.table",
+    return soft(c, tv, "source.table",
                 "%s make a partition path of %zu bytes; at most %d bytes (the path, with '/' "
                 "as '+', names the partition's lock file, one file name)",
                 what, n, BRONZE_PARTITION_PATH_MAX);
@@ -1486,7 +1551,8 @@ static int need_section(lctx *c, const bronze_ynode *sec, const char *name, cons
         return 0;
     char kp[KP_MAX];
     kpath(kp, "source", name);
-    return fail(c, c->source_key, kp, "required for type %s", type);
+    soft(c, c->source_key, kp, "required for type %s", type);
+    return -1; /* the section's own checks are moot */
 }
 
 static int check_type_needs(lctx *c, const bronze_ynode *sm)
@@ -1497,41 +1563,41 @@ static int check_type_needs(lctx *c, const bronze_ynode *sm)
     case BRONZE_SRC_DB:
         sec = bronze_ymap_get(sm, "db", &k);
         if (need_section(c, sec && !bronze_ynode_is_null(sec) ? sec : NULL, "db", "db"))
-            return -1;
+            return 0;
         if (!cfg->db.conn_str_env)
-            return fail(c, k, "source.db.conn_str_env",
-                        "required: the name of the variable holding the connection string");
+            soft(c, k, "source.db.conn_str_env",
+                 "required: the name of the variable holding the connection string");
         if (empty(cfg->db.base_query))
-            return fail(c, k, "source.db.base_query", "required: the SQL query to extract");
+            soft(c, k, "source.db.base_query", "required: the SQL query to extract");
         break;
     case BRONZE_SRC_API:
         sec = bronze_ymap_get(sm, "api", &k);
         if (need_section(c, sec && !bronze_ynode_is_null(sec) ? sec : NULL, "api", "api"))
-            return -1;
+            return 0;
         if (empty(cfg->api.base_url))
-            return fail(c, k, "source.api.base_url", "required for type api");
+            return soft(c, k, "source.api.base_url", "required for type api");
         break;
     case BRONZE_SRC_FILE:
         sec = bronze_ymap_get(sm, "file", &k);
         if (need_section(c, sec && !bronze_ynode_is_null(sec) ? sec : NULL, "file", "file"))
-            return -1;
+            return 0;
         if (empty(cfg->file.path))
-            return fail(c, k, "source.file.path", "required: a file or a glob");
+            return soft(c, k, "source.file.path", "required: a file or a glob");
         break;
     case BRONZE_SRC_CUSTOM: {
         sec = bronze_ymap_get(sm, "custom_extractor", &k);
         if (need_section(c, sec && !bronze_ynode_is_null(sec) ? sec : NULL, "custom_extractor",
                          "custom"))
-            return -1;
+            return 0;
         bool has_module = !empty(cfg->custom.module), has_cmd = cfg->custom.command != NULL;
         if (has_module && has_cmd)
-            return fail(c, k, "source.custom_extractor",
+            return soft(c, k, "source.custom_extractor",
                         "give either module + class_name or command, not both");
         if (!has_module && !has_cmd)
-            return fail(c, k, "source.custom_extractor",
+            return soft(c, k, "source.custom_extractor",
                         "needs module + class_name, or command (an argv list)");
         if (has_module && empty(cfg->custom.class_name))
-            return fail(c, k, "source.custom_extractor.class_name", "required with module");
+            return soft(c, k, "source.custom_extractor.class_name", "required with module");
         break;
     }
     }
@@ -1563,10 +1629,9 @@ static int load_source(lctx *c, const bronze_ynode *sm)
         opt_segment(c, sm, P, "table", BRONZE_SEGMENT_MAX, &cfg->table))
         return -1;
     if (!cfg->system)
-        return fail(c, c->source_key, "source.system",
-                    "required: the system name (a path segment)");
+        soft(c, c->source_key, "source.system", "required: the system name (a path segment)");
     if (!cfg->table)
-        return fail(c, c->source_key, "source.table", "required: the table name (a path segment)");
+        soft(c, c->source_key, "source.table", "required: the table name (a path segment)");
 
     const bronze_ynode *run, *db, *api, *file, *cu;
     if (opt_map(c, sm, P, "run", &run, NULL) || (run && load_run(c, run)) ||
@@ -1594,10 +1659,10 @@ static int check_storage(lctx *c)
     if (!cfg->run.s3_enabled)
         return 0;
     if (c->backend_explicit && cfg->storage_backend == BRONZE_BACKEND_LOCAL)
-        return fail(c, c->s3_enabled_at, c->s3_enabled_path,
+        return soft(c, c->s3_enabled_at, c->s3_enabled_path,
                     "cannot be true with platform.bronze.storage_backend: local");
     if (!bucket)
-        return fail(c, c->s3_enabled_at, c->s3_enabled_path,
+        return soft(c, c->s3_enabled_at, c->s3_enabled_path,
                     "needs platform.bronze.s3_bucket (the bucket to upload to)");
     return 0;
 }
@@ -1679,32 +1744,120 @@ static int load_root(lctx *c, const bronze_ynode *root)
     return 0;
 }
 
-int bronze_config_load(bronze_config **out, const char *path, bronze_err *err)
+/* The node to read as absent when `target` is at fault: a mapping's value
+ * itself, a key's value, else the closest mapping value holding it (a list
+ * item). holder: the closest mapping value at or above n. */
+static bronze_ynode *absent_for(bronze_ynode *n, const bronze_ynode *target, bronze_ynode *holder)
+{
+    if (n == target)
+        return holder;
+    for (size_t i = 0; i < n->nkids; i++) {
+        bronze_ynode *kid = n->kids[i], *r;
+        if (n->kind == BRONZE_YNODE_MAP && i % 2 == 0) {
+            if (kid == target)
+                return n->kids[i + 1];
+            continue;
+        }
+        if ((r = absent_for(kid, target, n->kind == BRONZE_YNODE_MAP ? kid : holder)))
+            return r;
+    }
+    return NULL;
+}
+
+/* One read of the tree into a fresh config. */
+static int load_once(lctx *c, const char *path, const bronze_ynode *root)
+{
+    c->cfg = calloc(1, sizeof *c->cfg);
+    if (!c->cfg)
+        return oom(c);
+    if (!(c->cfg->path = strdup(path)))
+        return oom(c);
+    set_defaults(c);
+    return load_root(c, root);
+}
+
+/* Each read that fails leaves out the keys it found bad; every read leaves
+ * out at least one more, so this many reads report that many errors. */
+#define LOAD_READS 64
+
+int bronze_config_load_diags(bronze_config **out, const char *path, bronze_diags *d,
+                             bronze_err *err)
 {
     *out = NULL;
     bronze_ynode *root;
-    if (bronze_yaml_load(&root, path, err))
+    if (bronze_yaml_load(&root, path, err)) {
+        bronze_diags_add(d, true, 0, 0, "%s", err->msg);
         return -1;
-    bronze_config *cfg = calloc(1, sizeof *cfg);
-    lctx c = {.file = path, .err = err, .cfg = cfg};
-    if (!cfg) {
+    }
+    size_t absent_cap = LOAD_READS * 8 + 8;
+    lctx c = {.file = path, .err = err, .diags = d};
+    c.absent = calloc(absent_cap, sizeof *c.absent);
+    if (!c.absent) {
         bronze_ynode_free(root);
-        return oom(&c);
-    }
-    int rc = (cfg->path = strdup(path)) ? 0 : oom(&c);
-    if (rc == 0)
-        rc = set_defaults(&c);
-    if (rc == 0)
-        rc = load_root(&c, root);
-    bronze_ynode_free(root);
-    if (rc) {
-        if (err && err->kind == BRONZE_E_NONE)
-            err->kind = BRONZE_E_CONFIG;
-        bronze_config_free(cfg);
+        oom(&c);
+        bronze_diags_add(d, true, 0, 0, "%s", err->msg);
         return -1;
     }
+    size_t errors_before = bronze_diags_errors(d);
+    for (int read = 0;; read++) {
+        lctx fresh = {
+            .file = path, .err = err, .diags = d, .absent = c.absent, .nabsent = c.nabsent};
+        c = fresh;
+        int rc = load_once(&c, path, root);
+        if (rc == 0)
+            break;
+        size_t added = 0;
+        for (size_t i = 0; i < c.nblamed; i++) {
+            bronze_ynode *a = root ? absent_for(root, c.blamed[i], NULL) : NULL;
+            if (a && !a->poisoned) {
+                a->poisoned = true;
+                memmove(c.absent[c.nabsent + added], c.absent[c.nabsent + i], KP_MAX);
+                added++;
+            }
+        }
+        c.nabsent += added;
+        if (c.nfails == 0) /* failed without saying where (out of memory) */
+            bronze_diags_add(d, true, 0, 0, "%s", err->msg[0] ? err->msg : "config error");
+        if (added == 0 || read + 1 == LOAD_READS) {
+            bronze_config_free(c.cfg);
+            c.cfg = NULL;
+            break;
+        }
+        bronze_config_free(c.cfg);
+    }
+    bronze_ynode_free(root);
+    free(c.absent);
+    *out = c.cfg;
+    if (bronze_diags_errors(d) == errors_before)
+        return 0;
+    if (err->kind == BRONZE_E_NONE)
+        err->kind = BRONZE_E_CONFIG;
+    return -1;
+}
+
+int bronze_config_load(bronze_config **out, const char *path, bronze_err *err)
+{
+    *out = NULL;
+    bronze_diags d = {0};
+    bronze_config *cfg = NULL;
+    int rc = bronze_config_load_diags(&cfg, path, &d, err);
+    bronze_diags_sort(&d);
+    for (size_t i = 0; i < d.n; i++)
+        if (!d.v[i].error)
+            BRONZE_WARN("%s", d.v[i].msg);
+    if (rc) {
+        /* the first error in file order */
+        for (size_t i = 0; i < d.n; i++)
+            if (d.v[i].error) {
+                bronze_err_set(err, BRONZE_E_CONFIG, "%s", d.v[i].msg);
+                break;
+            }
+        bronze_config_free(cfg);
+        cfg = NULL;
+    }
+    bronze_diags_free(&d);
     *out = cfg;
-    return 0;
+    return rc;
 }
 
 static void free_secret(char **s)

@@ -231,6 +231,28 @@ typedef struct bronze_config {
  * "file:line:col: key.path: what is wrong". *out is owned by the caller. */
 int bronze_config_load(bronze_config **out, const char *path, bronze_err *err);
 
+/* Every error and warning of one config file (or of a run's configs): each a
+ * complete message "file:line:col: key.path: what is wrong", kept with its
+ * place so a report lists them in file order (src/config/validate.c). */
+typedef struct bronze_diag {
+    int line, col; /* 0:0 when the message has no place in the file */
+    bool error;    /* else a warning */
+    char *msg;
+} bronze_diag;
+typedef struct bronze_diags {
+    bronze_diag *v;
+    size_t n, cap;
+} bronze_diags;
+
+/* Loads like bronze_config_load() but does not stop at the first bad value:
+ * each bad key is reported, then read as absent, and the file read again, so
+ * one call finds every error and warning of the file (SPEC §2
+ * --validate-only). They are added to *d (not logged). Returns -1 when any
+ * is an error; *out is then the config as loaded with the bad keys left out
+ * (NULL when it could not be loaded at all), only for further checks. */
+int bronze_config_load_diags(bronze_config **out, const char *path, bronze_diags *d,
+                             bronze_err *err);
+
 /* Reads every `*_env` variable this config needs for a run. A required one
  * that is unset or empty is a config error naming the file, key and variable
  * (never its value). */

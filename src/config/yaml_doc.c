@@ -359,6 +359,16 @@ static int yaml_problem(builder *b, const yaml_parser_t *p)
         return fail_oom(b);
     line = (int)p->problem_mark.line + 1;
     col = (int)p->problem_mark.column + 1;
+    /* a tab in the indentation: libyaml only says "found character that
+     * cannot start any token"; say what it is and what to do */
+    size_t at = p->problem_mark.index, ls = at < b->buflen ? at : b->buflen;
+    while (ls > 0 && b->buf[ls - 1] != '\n')
+        ls--;
+    for (size_t i = ls; i < b->buflen && (b->buf[i] == ' ' || b->buf[i] == '\t'); i++)
+        if (b->buf[i] == '\t')
+            return fail_at(b, line, (int)(i - ls) + 1, path,
+                           "a tab in the indentation: YAML indents with spaces only; replace "
+                           "the tab with spaces");
     if (p->context)
         return fail_at(b, line, col, path, "%s (%s at line %d, column %d)",
                        p->problem ? p->problem : "syntax error", p->context,
@@ -685,6 +695,8 @@ const bronze_ynode *bronze_ymap_get(const bronze_ynode *m, const char *key,
     for (size_t i = 0; i < bronze_ymap_len(m); i++) {
         const bronze_ynode *k = bronze_ymap_key(m, i);
         if (k->len == klen && !memcmp(k->text, key, klen)) {
+            if (bronze_ymap_val(m, i)->poisoned)
+                return NULL;
             if (keynode)
                 *keynode = k;
             return bronze_ymap_val(m, i);

@@ -31,6 +31,9 @@ typedef struct bronze_ynode {
     char *text; /* NUL-terminated; len excludes the NUL */
     size_t len;
     bool plain; /* unquoted, untagged-as-string: typed the YAML way */
+    /* a mapping value the loader found bad: bronze_ymap_get() then skips its
+     * pair, so a second read of the file finds the errors after it */
+    bool poisoned;
     /* for a mapping's value: its key (messages point at the key, as in
      * "sales.yaml:14:5: source.run.max_file_size_mb: ..."); else NULL */
     const struct bronze_ynode *key;

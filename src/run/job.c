@@ -38,6 +38,7 @@
 #include "batch/batch.h"
 #include "run/commit.h"
 #include "run/fanin.h"
+#include "run/hints.h"
 #include "run/metadata.h"
 #include "run/reader.h"
 #include "run/roller.h"
@@ -126,7 +127,7 @@ static int take_locks(job *j, bronze_err *err)
         return 0;
     char dir[4096];
     bronze_dir_of(j->state_path, dir, sizeof dir);
-    if (bronze_mkdirs(dir, err) ||
+    if (bronze_hint_state_file(j->cfg, j->state_path, err) || bronze_mkdirs(dir, err) ||
         bronze_path_fmt(path, sizeof path, err, "%s.lock", j->state_path))
         return -1;
     snprintf(what, sizeof what, "the cursor state of %s.%s", j->cfg->system, j->cfg->table);
@@ -200,6 +201,8 @@ static int setup(job *j, bronze_err *err)
     if (j->opts->dry_run)
         return 0; /* a dry run takes no lock and creates nothing */
     char base[4200];
+    if (bronze_hint_local_root(cfg, j->root, err))
+        return -1;
     if (bronze_path_fmt(base, sizeof base, err, "%s/.bronze-tmp", j->root) ||
         bronze_mkdirs(base, err))
         return bronze_err_prefix(err, "%s: local output root", cfg->path);

@@ -96,17 +96,29 @@ static void run_one(pool *p, size_t i)
         if (p->opts->job.dry_run) {
             BRONZE_INFO("✓ Dry run passed for %s", tag);
         } else {
-            BRONZE_INFO("Finished: %llu rows, %llu files, %.1f MiB in %.2f s (%.0f rows/s, peak "
-                        "RSS %.1f MiB)",
-                        (unsigned long long)res.rows, (unsigned long long)res.files,
-                        (double)res.bytes / 1048576.0, res.seconds,
-                        res.seconds > 0 ? (double)res.rows / res.seconds : 0.0,
-                        (double)peak_rss_kib() / 1024.0);
+            double rss = (double)peak_rss_kib() / 1024.0;
+            char fields[256];
+            snprintf(fields, sizeof fields,
+                     "\"rows\":%llu,\"files\":%llu,\"bytes\":%llu,\"seconds\":%.3f,"
+                     "\"rss_mib\":%.1f",
+                     (unsigned long long)res.rows, (unsigned long long)res.files,
+                     (unsigned long long)res.bytes, res.seconds, rss);
+            bronze_log_fields(BRONZE_LOG_INFO, fields,
+                              "Finished: %llu rows, %llu files, %.1f MiB in %.2f s (%.0f rows/s, "
+                              "peak RSS %.1f MiB)",
+                              (unsigned long long)res.rows, (unsigned long long)res.files,
+                              (double)res.bytes / 1048576.0, res.seconds,
+                              res.seconds > 0 ? (double)res.rows / res.seconds : 0.0, rss);
             BRONZE_INFO("Batch committed to %s", res.location);
             BRONZE_INFO("✓ Successfully completed extraction for %s", tag);
         }
         atomic_fetch_add(&p->ok, 1);
     } else {
+        /* every job's error names its config, as the loader's do (a
+         * driver's message starts with "postgres:" or "odbc:") */
+        size_t pl = strlen(cfg->path);
+        if (strncmp(err.msg, cfg->path, pl) || err.msg[pl] != ':')
+            bronze_err_prefix(&err, "%s", cfg->path);
         BRONZE_ERROR("%s", err.msg);
         BRONZE_ERROR("✗ Extraction failed for %s", tag);
         atomic_fetch_add(&p->failed, 1);
@@ -137,6 +149,7 @@ int bronze_runner_run(bronze_config **cfgs, size_t n, const bronze_runner_opts *
     size_t workers = opts->workers > 0 ? (size_t)opts->workers : 1;
     if (workers > n)
         workers = n;
+    bronze_log_tag_jobs(n > 1 && workers > 1);
     if (n > 1 && workers > 1)
         BRONZE_INFO("Starting parallel extraction with %zu workers for %zu configs", workers, n);
     if (workers <= 1) {

@@ -121,7 +121,7 @@ static int setup_retrying(struct bronze_source *s, bronze_err *err)
             err->kind = BRONZE_E_RETRY;
             return -1;
         }
-        BRONZE_WARN("%s; retrying (%d of %d)", err->msg, attempt + 1, max);
+        BRONZE_WARN("%s: %s; retrying (%d of %d)", s->cfg->path, err->msg, attempt + 1, max);
         if (bronze_retry_backoff_sleep(attempt))
             return bronze_dbd_check_interrupt(s->vt->name, err);
     }
@@ -145,8 +145,8 @@ static int restart(struct bronze_source *s, bronze_batch *b, bool consume, bronz
             return -1;
         }
         s->restarts++;
-        BRONZE_WARN("%s; reconnecting and starting the extraction over (%d of %d)", err->msg,
-                    s->restarts, max);
+        BRONZE_WARN("%s: %s; reconnecting and starting the extraction over (%d of %d)",
+                    s->cfg->path, err->msg, s->restarts, max);
         if (bronze_retry_backoff_sleep(s->restarts - 1))
             return bronze_dbd_check_interrupt(s->vt->name, err);
     }

@@ -849,6 +849,21 @@ static void file_close(bronze_source *s)
     free(s);
 }
 
+/* A file of the glob that holds no record: loading it is fine, but an empty
+ * export usually means the job that wrote it failed, so it is said. */
+static void warn_empty(const bronze_source *s)
+{
+    const char *name = s->files[s->file_idx];
+    struct stat st;
+    bool zero = stat(name, &st) == 0 && st.st_size == 0;
+    BRONZE_WARN("%s: source.file.path: %s %s: an empty export often means the job that wrote it "
+                "failed; check it before relying on this batch",
+                s->cfg->path, name,
+                zero                                                  ? "is empty (0 bytes)"
+                : s->format == BRONZE_FILE_CSV && s->cfg->file.header ? "holds a header and no rows"
+                                                                      : "holds no records");
+}
+
 /* The sample: every CSV header, and votes from the first SAMPLE_ROWS rows. */
 static int sample(bronze_source *s, bronze_err *err)
 {
@@ -858,15 +873,19 @@ static int sample(bronze_source *s, bronze_err *err)
             break;
         if (open_file(s, err))
             return -1;
+        size_t before = rows;
+        bool ended = false;
         while (rows < SAMPLE_ROWS) {
             int r = read_file_row(s, err);
             if (r < 0)
                 return -1;
-            if (r == 0)
+            if ((ended = r == 0))
                 break;
             observe_row(s);
             rows++;
         }
+        if (ended && rows == before)
+            warn_empty(s);
         close_file(s);
     }
     s->file_idx = 0;

@@ -252,8 +252,19 @@ static int parse_conninfo(pg_drv *s, bronze_err *err)
     char *perr = NULL;
     PQconninfoOption *opts = PQconninfoParse(cfg->env.conn_str, &perr);
     if (!opts) {
-        /* libpq's message quotes pieces of the string, which may hold a secret */
+        /* libpq's message quotes pieces of the string, which may hold a
+         * secret; only an unknown keyword's name (letters and '_') is shown */
+        char kw[64] = "";
+        if (perr && sscanf(perr, "invalid connection option \"%63[a-z_]\"", kw) != 1)
+            kw[0] = 0;
         PQfreemem(perr);
+        if (kw[0])
+            return bronze_err_set(err, BRONZE_E_CONFIG,
+                                  "%s: source.db.conn_str_env: the connection string in %s has "
+                                  "the keyword '%s', which libpq does not know; check its "
+                                  "spelling against libpq's list (host, port, dbname, user, "
+                                  "password, sslmode, connect_timeout, application_name, ...)",
+                                  where, var, kw);
         return bronze_err_set(err, BRONZE_E_CONFIG,
                               "%s: source.db.conn_str_env: the connection string in %s is not a "
                               "valid PostgreSQL URI or keyword string",

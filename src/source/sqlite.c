@@ -508,12 +508,20 @@ static int sqlite_open(bronze_source **out, const bronze_source_ctx *ctx, bronze
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
         /* a URI's query string can hold a key= or password=: name the file only */
         int shown = (int)strcspn(path, "?");
-        return bronze_err_set(err, BRONZE_E_RUNTIME,
-                              "%s: source.db.conn_str_env: cannot open "
-                              "SQLite database %.*s%s: %s",
-                              cfg->path, shown, path,
-                              path[shown] ? " (its URI parameters not shown)" : "",
-                              s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        /* SQLAlchemy reads sqlite:///x.db as x.db in the working directory;
+         * here (SPEC §3, as file:/// URLs) it is the absolute /x.db */
+        bool three = !strncmp(cfg->env.conn_str, "sqlite:///", 10) && cfg->env.conn_str[10] != '/';
+        return bronze_err_set(
+            err, BRONZE_E_RUNTIME,
+            "%s: source.db.conn_str_env: cannot open "
+            "SQLite database %.*s%s: %s%s%.*s%s",
+            cfg->path, shown, path, path[shown] ? " (its URI parameters not shown)" : "",
+            s->db ? sqlite3_errmsg(s->db) : "out of memory",
+            three ? " (sqlite:/// is followed by an absolute path, as in file:/// "
+                    "URLs, not a relative one as in SQLAlchemy: for "
+                  : "",
+            three ? shown - 1 : 0, three ? path + 1 : "",
+            three ? " in the working directory write sqlite:<that path>)" : "");
     }
     sqlite3_busy_handler(s->db, busy_wait, (void *)cfg);
 

@@ -1,7 +1,10 @@
 /* log.c - see log.h. One formatted line, one write(2), so threads never interleave. */
 #include "util/log.h"
 
+#include "util/utf8.h"
+
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +17,9 @@ static bronze_log_format g_fmt = BRONZE_LOGFMT_HUMAN;
 static int g_tty;
 static _Thread_local char t_job[160];
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static int g_live_shown; /* a live line is on screen */
+static int g_live_shown;                   /* a live line is on screen */
+static int g_tag_simple;                   /* several jobs at once: simple lines name their job */
+static _Thread_local const char *t_fields; /* JSON members for the next line */
 
 void bronze_log_setup(bronze_log_level min_level, bronze_log_format fmt)
 {
@@ -36,6 +41,16 @@ int bronze_log_format_parse(const char *s, bronze_log_format *out)
     return 0;
 }
 
+bronze_log_format bronze_log_current_format(void)
+{
+    return g_fmt;
+}
+
+void bronze_log_tag_jobs(int on)
+{
+    g_tag_simple = on;
+}
+
 void bronze_log_set_job(const char *job)
 {
     snprintf(t_job, sizeof t_job, "%s", job ? job : "");
@@ -47,11 +62,32 @@ static const char *level_name(bronze_log_level l)
     return n[l];
 }
 
-/* Appends s to out as a JSON string body (no quotes). Returns new length. */
+/* Appends s to out as a JSON string body (no quotes). Returns new length.
+ * Bytes that are not UTF-8 (a file name from a Latin-1 disk) become U+FFFD,
+ * so every line is valid JSON text. */
 static size_t json_escape(char *out, size_t len, size_t cap, const char *s)
 {
-    for (; *s && len + 7 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n && len + 7 < cap;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            size_t ok = bronze_utf8_check(s + i, n - i);
+            if (ok == 0) { /* one ill-formed byte: U+FFFD, then resync */
+                len += (size_t)snprintf(out + len, cap - len, "\\ufffd");
+                i++;
+                continue;
+            }
+            /* copy the valid run up to the next ASCII byte or bad byte */
+            size_t run = 0;
+            while (run < ok && i + run < n && (unsigned char)s[i + run] >= 0x80)
+                run++;
+            if (len + run + 7 >= cap)
+                break;
+            memcpy(out + len, s + i, run);
+            len += run;
+            i += run;
+            continue;
+        }
         if (c == '"' || c == '\\') {
             out[len++] = '\\';
             out[len++] = (char)c;
@@ -63,8 +99,44 @@ static size_t json_escape(char *out, size_t len, size_t cap, const char *s)
         } else {
             out[len++] = (char)c;
         }
+        i++;
     }
     return len;
+}
+
+/* One log line per message: a server's multi-line text (libpq's "...\n\tIs
+ * the server running") has each line break and the indentation after it
+ * folded into one space. */
+static void one_line(char *msg)
+{
+    char *w = msg;
+    bool folded = false;
+    for (char *r = msg; *r;) {
+        if (*r == '\n' || *r == '\r') {
+            folded = true;
+            while (*r == '\n' || *r == '\r' || *r == '\t' || *r == ' ')
+                r++;
+            if (w > msg && w[-1] != ' ' && *r)
+                *w++ = ' ';
+            continue;
+        }
+        *w++ = *r++;
+    }
+    while (folded && w > msg && w[-1] == ' ')
+        w--;
+    *w = 0;
+}
+
+void bronze_log_fields(bronze_log_level level, const char *fields, const char *fmt, ...)
+{
+    char msg[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    t_fields = fields;
+    bronze_log(level, "%s", msg);
+    t_fields = NULL;
 }
 
 void bronze_log(bronze_log_level level, const char *fmt, ...)
@@ -76,6 +148,7 @@ void bronze_log(bronze_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    one_line(msg);
 
     struct timeval tv;
     gettimeofday(&tv, NULL);
@@ -88,16 +161,23 @@ void bronze_log(bronze_log_level level, const char *fmt, ...)
     char line[8192];
     size_t n = 0;
     switch (g_fmt) {
-    case BRONZE_LOGFMT_SIMPLE:
-        n = (size_t)snprintf(line, sizeof line, "[%s] %s", level_name(level), msg);
+    case BRONZE_LOGFMT_SIMPLE: {
+        /* with several jobs at once, a line that does not name its job
+         * (the seed's "Starting extraction for s.t" does) gets it in front */
+        bool tag = g_tag_simple && t_job[0] && !strstr(msg, t_job);
+        n = (size_t)snprintf(line, sizeof line, "[%s] %s%s%s", level_name(level), tag ? t_job : "",
+                             tag ? ": " : "", msg);
         break;
+    }
     case BRONZE_LOGFMT_JSON:
         n = (size_t)snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"job\":\"", ts,
                              level_name(level));
         n = json_escape(line, n, sizeof line - 16, t_job);
         n += (size_t)snprintf(line + n, sizeof line - n, "\",\"msg\":\"");
-        n = json_escape(line, n, sizeof line - 4, msg);
-        n += (size_t)snprintf(line + n, sizeof line - n, "\"}");
+        n = json_escape(line, n, sizeof line - 512, msg);
+        n += (size_t)snprintf(line + n, sizeof line - n, "\"%s%s%s}",
+                              t_fields ? ",\"fields\":{" : "", t_fields ? t_fields : "",
+                              t_fields ? "}" : "");
         break;
     default: {
         static const char *colour[] = {"\033[2m", "\033[32m", "\033[33m", "\033[31m"};

@@ -27,6 +27,17 @@ int bronze_log_format_parse(const char *s, bronze_log_format *out);
 /* Tags this thread's lines with a job name (NULL clears). The string is copied. */
 void bronze_log_set_job(const char *job);
 void bronze_log(bronze_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Like bronze_log(); in the json format the line also carries a member
+ * "fields": an object of the given members ("\"rows\":10,\"files\":1", no
+ * braces), so a log shipper reads figures without parsing msg (SPEC §2). */
+void bronze_log_fields(bronze_log_level level, const char *fields, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* With on, simple-format lines of a job that do not name it get "job: " in
+ * front (several jobs at once interleave their lines). */
+void bronze_log_tag_jobs(int on);
+/* The format set by bronze_log_setup() (a usage text is not printed into a
+ * JSON log). */
+bronze_log_format bronze_log_current_format(void);
 
 /* True when progress is shown as a live line: stderr is a terminal, the
  * format is human and INFO is on. Otherwise jobs log a progress line now and

@@ -119,8 +119,15 @@ test('log formats: json is one object per line with ts, level, job, msg; -q show
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stderr.trim().split('\n').map((l) => JSON.parse(l));
   assert.ok(lines.length >= 3);
-  for (const l of lines) assert.deepEqual(Object.keys(l), ['ts', 'level', 'job', 'msg']);
+  // ts, level, job, msg, and fields on a line that carries figures (SPEC §2)
+  for (const l of lines) assert.deepEqual(Object.keys(l), l.fields ? ['ts', 'level', 'job', 'msg', 'fields'] : ['ts', 'level', 'job', 'msg']);
   assert.ok(lines.some((l) => l.msg === 'Starting extraction for shop.orders' && l.job === 'shop.orders'));
+  const fin = lines.find((l) => l.msg.startsWith('Finished: '));
+  assert.ok(fin, r.stderr);
+  assert.deepEqual(Object.keys(fin.fields), ['rows', 'files', 'bytes', 'seconds', 'rss_mib']);
+  assert.equal(fin.fields.rows, Number(/Finished: (\d+) rows/.exec(fin.msg)[1]));
+  assert.equal(fin.fields.files, Number(/, (\d+) files/.exec(fin.msg)[1]));
+  assert.ok(fin.fields.bytes > 0 && fin.fields.seconds >= 0 && fin.fields.rss_mib > 1, JSON.stringify(fin));
   const env = run(dir, ['--config', 'a.yaml'], { env: { ...ENV, BRONZE_LOG_FORMAT: 'simple' } });
   assert.match(env.stderr, /^\[INFO\] /m);
   const q = run(dir, ['--config', 'a.yaml', '-q'], { env: ENV });

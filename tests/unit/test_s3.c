@@ -306,8 +306,8 @@ static void test_xml_listing(void **state)
         /* truncated without a token: would loop or stop short */
         "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>",
         "<ListBucketResult><Contents><Key>k</Key><Size>-1</Size></Contents></ListBucketResult>",
-        "<ListBucketResult><Contents><Key>k</Key><Size>18446744073709551616</Size></Contents>"
-        "</ListBucketResult>",
+        ("<ListBucketResult><Contents><Key>k</Key><Size>18446744073709551616</Size></Contents>"
+         "</ListBucketResult>"),
         "<ListBucketResult><Contents><Key>k</Key></Contents></ListBucketResult>",
         "<Error><Code>AccessDenied</Code></Error>",
         "",
@@ -925,8 +925,8 @@ static void test_s3_multipart(void **state)
         "HTTP/1.1 200 OK\r\nETag: \"e2\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         "HTTP/1.1 200 OK\r\nContent-Length: 41\r\nConnection: close\r\n\r\n"
         "<Error><Code>InternalError</Code></Error>",
-        "HTTP/1.1 200 OK\r\nContent-Length: 77\r\nConnection: close\r\n\r\n"
-        "<CompleteMultipartUploadResult><ETag>x</ETag></CompleteMultipartUploadResult>",
+        ("HTTP/1.1 200 OK\r\nContent-Length: 77\r\nConnection: close\r\n\r\n"
+         "<CompleteMultipartUploadResult><ETag>x</ETag></CompleteMultipartUploadResult>"),
     };
     fake_server f;
     pthread_t t;
@@ -971,8 +971,8 @@ static void test_s3_multipart_abort(void **state)
     (void)state;
     static const char *const replies[] = {
         INIT_OK,
-        "HTTP/1.1 403 Forbidden\r\nContent-Length: 72\r\nConnection: close\r\n\r\n"
-        "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+        ("HTTP/1.1 403 Forbidden\r\nContent-Length: 72\r\nConnection: close\r\n\r\n"
+         "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"),
         "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
     };
     fake_server f;
@@ -1017,8 +1017,8 @@ static void test_s3_publish_multipart_copy(void **state)
         PART_OK,
         PART_OK,
         PART_OK,
-        "HTTP/1.1 200 OK\r\nContent-Length: 77\r\nConnection: close\r\n\r\n"
-        "<CompleteMultipartUploadResult><ETag>x</ETag></CompleteMultipartUploadResult>",
+        ("HTTP/1.1 200 OK\r\nContent-Length: 77\r\nConnection: close\r\n\r\n"
+         "<CompleteMultipartUploadResult><ETag>x</ETag></CompleteMultipartUploadResult>"),
         "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
     };
     fake_server f;
