@@ -111,7 +111,7 @@ async function sharded(k, conninfo) {
   const c = await timedProc([BIN, '-q', 'commit', '--config', cfg, '--date', DATE, '--shards', String(k)], { PATH: process.env.PATH, BENCH_PG: conninfo(0) });
   if (c.code !== 0) throw new Error(`commit K=${k} failed (${c.code}): ${c.stderr}`);
   const marker = JSON.parse(readFileSync(join(out, `system=bench/table=wan/dt=${DATE}/_metadata.json`), 'utf8'));
-  const rows = marker.record_count ?? marker.rows ?? (marker.files || []).filter((f) => f.format === 'parquet').reduce((s, f) => s + (f.rows ?? f.record_count ?? 0), 0);
+  const rows = marker.total_records;
   if (rows !== ROWS) throw new Error(`K=${k}: the marker counts ${rows} rows, the table has ${ROWS}`);
   return { extract, commit: c.wall, cpu: runs.reduce((s, r) => s + r.cpu, 0) + c.cpu };
 }

@@ -11,8 +11,9 @@ set -euo pipefail
 [ $# -eq 3 ] || { echo "usage: $0 CONFIG DATE K" >&2; exit 2; }
 config=$1 date=$2 k=$3
 here=$(cd "$(dirname "$0")" && pwd)
-export BRONZE_CONFIG=$config BRONZE_DATE=$date BRONZE_SHARDS=$k
+export BRONZE_CONFIG=$config BRONZE_DATE=$date
+# the tasks take I and K from SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT
 array=$(sbatch --parsable --array="0-$((k - 1))" "$here/extract.sbatch")
 array=${array%%;*}
-commit=$(sbatch --parsable --dependency="afterok:$array" --kill-on-invalid-dep=yes "$here/commit.sbatch")
+commit=$(BRONZE_SHARDS=$k sbatch --parsable --dependency="afterok:$array" --kill-on-invalid-dep=yes "$here/commit.sbatch")
 echo "extract array: $array  commit: ${commit%%;*}"
