@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/scaleout_args.h"
 #include "cli/verify.h"
 #include "config/config.h"
 #include "run/partition.h"
@@ -27,7 +28,8 @@ static void usage(FILE *f)
     fputs("Usage: bronze-extract --config PATH[,PATH...] [--date YYYY-MM-DD[THH:MM]]\n"
           "                      [--parallel-workers N] [--validate-only] [--dry-run]\n"
           "                      [-v|--verbose] [-q|--quiet] [--log-format human|json|simple]\n"
-          "                      [--list-backends] [--version] [--help]\n"
+          "                      [--list-backends] [--version] [--help] [--shard I/K]\n"
+          "       bronze-extract commit --config PATH --date D [--shards K]\n"
           "       bronze-extract verify [--config PATH | LOCATION] [--repair]\n"
           "\n"
           "Lands one source per YAML config into hive-partitioned Parquet/CSV with a\n"
@@ -42,6 +44,9 @@ static void usage(FILE *f)
           "  -v, --verbose            debug logging      -q, --quiet   errors only\n"
           "  --log-format FMT         human (default), json or simple (env BRONZE_LOG_FORMAT)\n"
           "  --list-backends          print storage back ends and source kinds\n"
+          "  --shard I/K              extract shard I of K (0-based; else $SLURM_ARRAY_TASK_ID\n"
+          "                           and _COUNT, or $JOB_COMPLETION_INDEX with --shards K);\n"
+          "                           `commit` then publishes the K shards as one batch\n"
           "  --version                print the version\n"
           "\n"
           "Exit codes: 0 all succeeded, 1 an extraction failed, 2 usage or config error.\n",
@@ -89,7 +94,17 @@ oom:
 
 int main(int argc, char **argv)
 {
-    enum { OPT_DATE = 256, OPT_WORKERS, OPT_VALIDATE, OPT_DRY, OPT_LOGFMT, OPT_LIST, OPT_VERSION };
+    enum {
+        OPT_DATE = 256,
+        OPT_WORKERS,
+        OPT_VALIDATE,
+        OPT_DRY,
+        OPT_LOGFMT,
+        OPT_LIST,
+        OPT_VERSION,
+        OPT_SHARD,
+        OPT_SHARDS
+    };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"date", required_argument, NULL, OPT_DATE},
@@ -102,6 +117,8 @@ int main(int argc, char **argv)
         {"list-backends", no_argument, NULL, OPT_LIST},
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, 'h'},
+        {"shard", required_argument, NULL, OPT_SHARD},
+        {"shards", required_argument, NULL, OPT_SHARDS},
         {NULL, 0, NULL, 0},
     };
     const char *config_arg = NULL, *date_arg = NULL, *logfmt_arg = getenv("BRONZE_LOG_FORMAT");
@@ -117,6 +134,12 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (argc > 1 && !strcmp(argv[1], "verify"))
         return bronze_verify_main(argc - 1, argv + 1);
+    const char *shard_arg = NULL, *shards_arg = NULL;
+    bool commit = argc > 1 && !strcmp(argv[1], "commit"); /* SPEC §8 */
+    if (commit) {
+        argc--;
+        argv++;
+    }
     while ((c = getopt_long(argc, argv, "c:vqh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
@@ -158,6 +181,12 @@ int main(int argc, char **argv)
             break;
         case OPT_VERSION:
             version = true;
+            break;
+        case OPT_SHARD:
+            shard_arg = optarg;
+            break;
+        case OPT_SHARDS:
+            shards_arg = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -201,6 +230,15 @@ int main(int argc, char **argv)
     }
     bronze_runner_opts ro = {.workers = workers};
     ro.job.dry_run = dry;
+    char smsg[400];
+    if (bronze_cli_scaleout(&ro.job, commit, shard_arg, shards_arg, smsg, sizeof smsg) ||
+        (commit && !date_arg &&
+         snprintf(smsg, sizeof smsg,
+                  "commit: --date is required (the run date the shards "
+                  "ran with)") > 0)) {
+        fprintf(stderr, "bronze-extract: %s\n", smsg);
+        return 2;
+    }
     if (date_arg) {
         if (bronze_run_date_parse(date_arg, &ro.job.date)) {
             fprintf(stderr, "bronze-extract: --date: '%s' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM\n",

@@ -71,7 +71,10 @@ static const char *const DB_KEYS[] = {"conn_str_env",
                                       "incremental_key",
                                       "incremental_cursor_env",
                                       "incremental_cursor_value",
+                                      "partitioning",
                                       NULL};
+static const char *const DB_PART_KEYS[] = {"column", "num_partitions", "lower_bound", "upper_bound",
+                                           NULL};
 static const char *const DB_INC_KEYS[] = {"enabled",     "cursor_column", "state_file",
                                           "cursor_type", "lookback",      NULL};
 static const char *const API_KEYS[] = {"base_url",
@@ -878,6 +881,39 @@ static int incremental_head(lctx *c, const bronze_ynode *inc, const char *path,
     return 0;
 }
 
+/* source.db.partitioning (SPEC §8): {column, num_partitions, lower_bound?,
+ * upper_bound?}; the bounds are read as the column's type once it is known. */
+static int load_db_partitioning(lctx *c, const bronze_ynode *db)
+{
+    bronze_config *cfg = c->cfg;
+    const char *P = "source.db.partitioning";
+    const bronze_ynode *pm, *pk;
+    if (opt_map(c, db, "source.db", "partitioning", &pm, &pk))
+        return -1;
+    if (!pm)
+        return 0;
+    warn_unknown_keys(c, pm, P, DB_PART_KEYS);
+    const bronze_ynode *col, *np;
+    char kp[KP_MAX];
+    if (opt_str(c, pm, P, "column", NULL, &cfg->db.partitioning.column) ||
+        opt_int(c, pm, P, "num_partitions", NULL, 1, 10000, &cfg->db.partitioning.num_partitions) ||
+        opt_str(c, pm, P, "lower_bound", NULL, &cfg->db.partitioning.lower_bound) ||
+        opt_str(c, pm, P, "upper_bound", NULL, &cfg->db.partitioning.upper_bound) ||
+        lookup(c, pm, P, "column", NULL, &col, kp))
+        return -1;
+    if (!col || empty(cfg->db.partitioning.column))
+        return fail(c, col ? col : pk, "source.db.partitioning.column",
+                    col ? "must not be empty"
+                        : "required (the integer, date or timestamp "
+                          "column to split the query by)");
+    if (lookup(c, pm, P, "num_partitions", NULL, &np, kp))
+        return -1;
+    if (!np)
+        return fail(c, pk, "source.db.partitioning.num_partitions",
+                    "required (how many key ranges to split the query into)");
+    return 0;
+}
+
 static int load_db(lctx *c, const bronze_ynode *db)
 {
     bronze_config *cfg = c->cfg;
@@ -983,7 +1019,7 @@ static int load_db(lctx *c, const bronze_ynode *db)
                         "needs source.db.incremental_key (the cursor column)");
         }
     }
-    return 0;
+    return load_db_partitioning(c, db);
 }
 
 /* ---- source.api ---- */
@@ -1739,6 +1775,9 @@ void bronze_config_free(bronze_config *cfg)
     free(cfg->db.cursor_column);
     free(cfg->db.state_file);
     free(cfg->db.lookback);
+    free(cfg->db.partitioning.column);
+    free(cfg->db.partitioning.lower_bound);
+    free(cfg->db.partitioning.upper_bound);
     free(cfg->db.cursor_env);
     free(cfg->db.cursor_value);
     free(cfg->api.base_url);

@@ -148,6 +148,12 @@ typedef struct bronze_config {
         char *lookback;     /* interval text ("2 hours") or a number, NULL = none */
         char *cursor_env;   /* incremental_cursor_env */
         char *cursor_value; /* incremental_cursor_value */
+        /* partitioning (SPEC §8): column NULL when not given */
+        struct {
+            char *column;
+            int64_t num_partitions;          /* >= 1 */
+            char *lower_bound, *upper_bound; /* text as given, NULL: min/max of the query */
+        } partitioning;
     } db;
 
     /* source.api */

@@ -35,7 +35,14 @@
  *
  * Fault points (util/fault.h), in commit order: stage-first-part,
  * after-stage, after-journal, after-old-marker, after-first-publish,
- * after-parts, after-stale, after-swap, after-marker, after-journal-removed.
+ * after-parts, after-stale, after-swap, after-marker, after-cleanup,
+ * after-journal-removed.
+ *
+ * Scale-out (SPEC §8, run/shard.c): the shards of one batch stage their
+ * parts in one folder of their own (the journal's `stage`), and the commit of
+ * their merge is this same journal and apply, with `cleanup` naming the
+ * shard journals: removed once the batch is in place, before the journal
+ * (invariant 7), so a roll-forward never meets a half-consumed merge.
  */
 #include "run/commit.h"
 
@@ -52,11 +59,15 @@
 
 bool bronze_commit_is_part_name(const char *name)
 {
-    unsigned n;
+    unsigned n, sh;
     char ext[16];
     int used = 0;
-    if (sscanf(name, "part-%u.%15[a-z]%n", &n, ext, &used) != 2 || name[used])
-        return false;
+    if (sscanf(name, "part-%u.%15[a-z]%n", &n, ext, &used) != 2 || name[used]) {
+        /* a shard's part (SPEC §8): part-0001-s03.parquet */
+        used = 0;
+        if (sscanf(name, "part-%u-s%u.%15[a-z]%n", &n, &sh, ext, &used) != 3 || name[used])
+            return false;
+    }
     return !strcmp(ext, "csv") || !strcmp(ext, "parquet");
 }
 
@@ -154,6 +165,7 @@ static const char *const MODE_NAMES[] = {"replace", "append", "swap"};
 typedef struct journal {
     json_t *root; /* owns everything below */
     const char *partition, *stage, *marker;
+    const char *cleanup; /* optional: removed first when the batch is in place */
     commit_mode mode;
     json_t *parts;       /* [{name, bytes, sha256}] */
     json_t *marker_json; /* parsed marker (its files[]) */
@@ -175,6 +187,7 @@ static int journal_parse(journal *j, const char *key, const bronze_buf *b, bronz
     j->partition = json_string_value(json_object_get(j->root, "partition"));
     j->stage = json_string_value(json_object_get(j->root, "stage"));
     j->marker = json_string_value(json_object_get(j->root, "marker"));
+    j->cleanup = json_string_value(json_object_get(j->root, "cleanup"));
     j->parts = json_object_get(j->root, "parts");
     int m = -1;
     for (int i = 0; mode && i < 3; i++)
@@ -210,7 +223,8 @@ static char *journal_render(const bronze_commit *c, commit_mode mode,
               json_object_set_new(o, "batch_id", json_string(c->batch_id)) ||
               json_object_set_new(o, "stage", json_string(c->stage)) ||
               json_object_set(o, "parts", arr) ||
-              json_object_set_new(o, "marker", json_string(marker));
+              json_object_set_new(o, "marker", json_string(marker)) ||
+              (c->cleanup && json_object_set_new(o, "cleanup", json_string(c->cleanup)));
     char *text = bad ? NULL : json_dumps(o, JSON_INDENT(1));
     json_decref(arr);
     json_decref(o);
@@ -248,6 +262,8 @@ static int committed(bronze_storage *st, const journal *j, bronze_err *err)
 static int finish(bronze_storage *st, const char *journal_key, const journal *j, bronze_err *err)
 {
     const char *k = journal_key;
+    if (j->cleanup && (remove_prefix(st, j->cleanup, err) || bronze_fault("after-cleanup", err)))
+        return -1;
     if (st->vt->remove(st, &k, 1, err) || bronze_fault("after-journal-removed", err))
         return -1;
     return remove_prefix(st, j->stage, err);

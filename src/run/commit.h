@@ -40,13 +40,18 @@ typedef struct bronze_commit {
     const char *partition; /* "system=s/table=t/dt=.../", trailing '/' */
     const char *batch_id;
     bool append; /* incremental: committed parts stay, numbering continues */
+    /* optional: a key prefix removed once the batch is in place, before the
+     * journal goes (the shard journals of a scale-out commit, SPEC §8) */
+    const char *cleanup;
     /* filled by bronze_commit_init(): */
     char stage[1200];   /* key prefix of this batch's staging, trailing '/' */
     char journal[1200]; /* key of the partition's journal */
     bool journaled;     /* publish() wrote the journal: staging belongs to it now */
 } bronze_commit;
 
-/* Fills the keys of c (st, partition, batch_id, append set by the caller). */
+/* Fills the keys of c (st, partition, batch_id, append set by the caller).
+ * The caller may then point c->stage elsewhere (a scale-out commit: the
+ * folder its shards staged into); the journal keeps the partition's key. */
 int bronze_commit_init(bronze_commit *c, bronze_err *err);
 
 /* Uploads the parts to the batch's staging. */

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/random.h>
 #include <time.h>
@@ -39,6 +40,7 @@
 #include "run/metadata.h"
 #include "run/reader.h"
 #include "run/roller.h"
+#include "run/shard.h"
 #include "run/state.h"
 #include "source/source.h"
 #include "storage/storage.h"
@@ -88,6 +90,12 @@ typedef struct job {
     bool staged; /* parts uploaded to staging and not yet published */
     const bronze_source_vt *svt;
     bronze_source *src;
+    /* scale-out (SPEC §8, run/shard.h) */
+    bronze_job_mode mode;
+    int shard, nshards;
+    char config_sha[65];
+    char part_note[160];              /* the key bounds the source split by */
+    const bronze_shard_merge *merged; /* COMMIT: what commit() publishes */
 } job;
 
 /* The partition's lock, and the cursor state's for an incremental table, so
@@ -96,10 +104,20 @@ typedef struct job {
 static int take_locks(job *j, bronze_err *err)
 {
     char flat[600], path[4800];
+    char what[700];
+    if (j->mode == BRONZE_JOB_SHARD) {
+        /* shards of one partition run side by side: one lock per shard, and
+         * the cursor state is only read */
+        if (bronze_commit_flat(j->partition, flat, sizeof flat, err) ||
+            bronze_path_fmt(path, sizeof path, err, "%s/.bronze-tmp/%s.s%02d.lock", j->root, flat,
+                            j->shard))
+            return -1;
+        snprintf(what, sizeof what, "shard %d of partition %s", j->shard, j->partition);
+        return bronze_lock_take(&j->part_lock, path, what, err) ? -1 : 0;
+    }
     if (bronze_commit_flat(j->partition, flat, sizeof flat, err) ||
         bronze_path_fmt(path, sizeof path, err, "%s/.bronze-tmp/%s.lock", j->root, flat))
         return -1;
-    char what[700];
     snprintf(what, sizeof what, "partition %s", j->partition);
     if (bronze_lock_take(&j->part_lock, path, what, err))
         return -1;
@@ -186,7 +204,10 @@ static int setup(job *j, bronze_err *err)
         return bronze_err_prefix(err, "%s: local output root", cfg->path);
     if (take_locks(j, err))
         return -1;
-    sweep_dead_staging(base, cfg);
+    /* a shard's peers may run on other hosts over a shared file system,
+     * where a pid says nothing: only whole runs sweep */
+    if (j->mode == BRONZE_JOB_EXTRACT)
+        sweep_dead_staging(base, cfg);
     uint32_t r = 0;
     if (getrandom(&r, sizeof r, 0) != sizeof r)
         r = (uint32_t)getpid();
@@ -199,7 +220,9 @@ static int setup(job *j, bronze_err *err)
     if (bronze_commit_init(&j->commit, err))
         return -1;
     bool rolled;
-    if (bronze_commit_recover(j->storage, j->partition, &rolled, err))
+    /* shards never publish: the commit (or the next run) recovers */
+    if (j->mode != BRONZE_JOB_SHARD &&
+        bronze_commit_recover(j->storage, j->partition, &rolled, err))
         return bronze_err_prefix(err, "%s", cfg->path);
     return 0;
 }
@@ -264,7 +287,8 @@ static int resolve_cursor(job *j, bronze_err *err)
                         j->state.pending_batch_id ? j->state.pending_batch_id : "?");
         }
         j->state.pending = false;
-        if (!j->opts->dry_run && bronze_state_save(j->state_path, &j->state, err))
+        if (!j->opts->dry_run && j->mode != BRONZE_JOB_SHARD &&
+            bronze_state_save(j->state_path, &j->state, err))
             return -1;
     }
     j->last_cursor = j->state.cursor;
@@ -478,18 +502,21 @@ static int commit(job *j, const char *new_cursor, double t0, bronze_err *err)
         if (save_state(j, err))
             return -1;
     }
-    size_t n = j->roller.nfiles;
+    const bronze_shard_merge *m = j->merged;
+    const bronze_part_file *files = m ? m->files : j->roller.files;
+    size_t n = m ? m->nfiles : j->roller.nfiles;
     bronze_commit_part *parts = calloc(n ? n : 1, sizeof *parts);
     if (!parts)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        const bronze_part_file *f = &j->roller.files[i];
+        const bronze_part_file *f = &files[i];
         parts[i] = (bronze_commit_part){
             .name = f->name, .local_path = f->staged_path, .bytes = f->bytes, .sha256 = f->sha256};
     }
     j->commit.append = j->previous != NULL;
-    j->staged = true;
-    int rc = bronze_commit_stage(&j->commit, parts, n, err);
+    /* a scale-out commit's parts are staged already, by their shards */
+    j->staged = !m;
+    int rc = m ? 0 : bronze_commit_stage(&j->commit, parts, n, err);
     char *text = NULL;
     if (rc == 0) {
         bronze_batch_info info = {
@@ -502,12 +529,14 @@ static int commit(job *j, const char *new_cursor, double t0, bronze_err *err)
             .csv = cfg->run.write_csv && cfg->allow_csv,
             .parquet = cfg->run.write_parquet && cfg->allow_parquet,
             .schema = j->roller.out_schema,
-            .files = j->roller.files,
-            .nfiles = j->roller.nfiles,
-            .records = j->roller.total_rows,
-            .duration_seconds = mono_now() - t0,
+            .files = files,
+            .nfiles = n,
+            .records = m ? m->records : j->roller.total_rows,
+            .duration_seconds = mono_now() - t0 + (m ? m->duration_seconds : 0),
             .previous = j->previous,
-            .replaced_invalid_utf8 = j->roller.replaced_utf8,
+            .replaced_invalid_utf8 = m ? m->replaced_invalid_utf8 : j->roller.replaced_utf8,
+            .schema_json = m ? m->schema : NULL,
+            .shards = m ? m->nshards : 0,
         };
         text = bronze_metadata_render(&info);
         if (!text)
@@ -535,6 +564,162 @@ static int commit(job *j, const char *new_cursor, double t0, bronze_err *err)
     return 0;
 }
 
+/* ---- scale-out (SPEC §8, run/shard.h) ---- */
+
+/* The run's mode: --shard / commit as asked; the scheduler's environment
+ * only for a config that declares how to split. The checks that every
+ * shard lands in one partition under one batch id. */
+static int scaleout_mode(job *j, bronze_err *err)
+{
+    const bronze_config *cfg = j->cfg;
+    const bronze_job_opts *o = j->opts;
+    bool partitioned = cfg->type == BRONZE_SRC_DB && cfg->db.partitioning.column;
+    j->mode = o->mode;
+    j->shard = o->shard;
+    j->nshards = o->nshards;
+    if (j->mode == BRONZE_JOB_EXTRACT && o->env_nshards > 0 && partitioned) {
+        j->mode = BRONZE_JOB_SHARD;
+        j->shard = o->env_shard;
+        j->nshards = o->env_nshards;
+    }
+    if (j->mode == BRONZE_JOB_EXTRACT)
+        return 0;
+    const char *what = j->mode == BRONZE_JOB_SHARD ? "--shard" : "commit";
+    if (j->mode == BRONZE_JOB_SHARD && !partitioned)
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: %s needs source.db.partitioning ({column, num_partitions}: how "
+                              "to split the query's rows); a %s source cannot be sharded",
+                              cfg->path, what,
+                              cfg->type == BRONZE_SRC_DB     ? "database"
+                              : cfg->type == BRONZE_SRC_FILE ? "file"
+                              : cfg->type == BRONZE_SRC_API  ? "REST API"
+                                                             : "custom");
+    if ((cfg->strategy == BRONZE_PART_HOURLY || cfg->strategy == BRONZE_PART_TIMESTAMP) &&
+        !o->date.pinned)
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: platform.bronze.partitioning.partition_strategy: %s with %s "
+                              "needs --date YYYY-MM-DDTHH:MM, so every shard and the commit land "
+                              "in one partition",
+                              cfg->path,
+                              cfg->strategy == BRONZE_PART_HOURLY ? "hourly" : "timestamp", what);
+    if (cfg->strategy == BRONZE_PART_BATCH_ID && !cfg->run.batch_id)
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: source.run.batch_id: partition_strategy batch_id with %s needs "
+                              "an explicit batch_id, so every shard and the commit land in one "
+                              "partition",
+                              cfg->path, what);
+    return bronze_shard_config_sha(cfg, j->config_sha, err);
+}
+
+/* A shard's batch id and staging, once the cursor and the marker it
+ * appends to are known (both go into the id). */
+static int shard_begin(job *j, bronze_err *err)
+{
+    if (!j->cfg->run.batch_id && bronze_shard_batch_id(j->cfg, &j->opts->date, j->config_sha,
+                                                       j->last_cursor, j->previous, j->batch_id))
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    return bronze_shard_keys(j->partition, j->batch_id, j->shard, j->commit.stage, NULL,
+                             sizeof j->commit.stage, err);
+}
+
+/* The cursor column's type in the source's schema, -1 when none. */
+static int cursor_type(job *j)
+{
+    const bronze_schema *s = j->src ? j->svt->schema(j->src) : NULL;
+    const char *c = j->inc.cursor_field;
+    for (size_t i = 0; s && c && i < s->ncols; i++)
+        if (!strcasecmp(s->fields[i].name, c))
+            return (int)s->fields[i].type;
+    return -1;
+}
+
+static int shard_finish(job *j, const char *new_cursor, double t0, bronze_err *err)
+{
+    size_t n = j->roller.nfiles;
+    bronze_commit_part *parts = calloc(n ? n : 1, sizeof *parts);
+    if (!parts)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const bronze_part_file *f = &j->roller.files[i];
+        parts[i] = (bronze_commit_part){
+            .name = f->name, .local_path = f->staged_path, .bytes = f->bytes, .sha256 = f->sha256};
+    }
+    bronze_shard_info in = {
+        .shard = j->shard,
+        .nshards = j->nshards,
+        .partition = j->partition,
+        .batch_id = j->batch_id,
+        .run_date = j->run_date,
+        .batch_timestamp = j->batch_ts,
+        .config_sha = j->config_sha,
+        .start_cursor = j->incremental ? j->last_cursor : NULL,
+        .new_cursor = j->incremental ? new_cursor : NULL,
+        .cursor_type = cursor_type(j),
+        .part_note = j->part_note[0] ? j->part_note : NULL,
+        .schema = j->roller.out_schema,
+        .files = j->roller.files,
+        .nfiles = n,
+        .records = j->roller.total_rows,
+        .replaced_invalid_utf8 = j->roller.replaced_utf8,
+        .duration_seconds = mono_now() - t0,
+    };
+    int rc = bronze_shard_publish(&j->commit, &in, parts, n, err);
+    free(parts);
+    if (rc == 0) {
+        char where[1600];
+        j->storage->vt->describe(j->storage, j->commit.stage, where, sizeof where);
+        BRONZE_INFO("Shard %d of %d of batch %s staged in %s (%llu rows, %zu files): run "
+                    "`bronze-extract commit` once every shard is done",
+                    j->shard, j->nshards, j->batch_id, where,
+                    (unsigned long long)j->roller.total_rows, n);
+    }
+    return rc;
+}
+
+static int commit_shards(job *j, double t0, bronze_job_result *res, bronze_err *err)
+{
+    bronze_shard_expect x = {
+        .cfg = j->cfg,
+        .partition = j->partition,
+        .run_date = j->run_date,
+        .config_sha = j->config_sha,
+        .start_cursor = j->incremental ? j->last_cursor : NULL,
+        .nshards = j->nshards,
+    };
+    bronze_shard_merge m;
+    int r = bronze_shard_merge_load(j->storage, &x, &m, err);
+    if (r < 0)
+        return -1;
+    if (r == 1) {
+        bronze_shard_merge_free(&m);
+        char where[1600];
+        j->storage->vt->describe(j->storage, j->partition, where, sizeof where);
+        return bronze_err_set(err, BRONZE_E_RUNTIME,
+                              "%s: no shard journal for %s (--date %s): run the shards "
+                              "(--shard I/K) first; nothing was published",
+                              j->cfg->path, where, j->run_date);
+    }
+    snprintf(j->batch_id, sizeof j->batch_id, "%s", m.batch_id);
+    if (m.batch_timestamp[0])
+        snprintf(j->batch_ts, sizeof j->batch_ts, "%s", m.batch_timestamp);
+    snprintf(j->commit.stage, sizeof j->commit.stage, "%s", m.stage);
+    j->commit.cleanup = m.cleanup;
+    j->merged = &m;
+    const char *c = m.new_cursor ? m.new_cursor : j->last_cursor;
+    int rc = commit(j, j->incremental ? c : NULL, t0, err);
+    j->merged = NULL;
+    if (rc == 0) {
+        res->rows = m.records;
+        res->files = m.nfiles;
+        for (size_t i = 0; i < m.nfiles; i++)
+            res->bytes += m.files[i].bytes;
+        BRONZE_INFO("Committed %d shards of batch %s: %llu rows, %zu files", m.nshards, m.batch_id,
+                    (unsigned long long)m.records, m.nfiles);
+    }
+    bronze_shard_merge_free(&m);
+    return rc;
+}
+
 int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze_job_result *res,
                    bronze_err *err)
 {
@@ -550,7 +735,7 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
     int rc = -1;
     char *new_cursor = NULL;
 
-    if (setup(j, err) || resolve_cursor(j, err))
+    if (scaleout_mode(j, err) || setup(j, err) || resolve_cursor(j, err))
         goto done;
     j->svt = bronze_source_for(cfg, err);
     if (!j->svt)
@@ -565,12 +750,26 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
                           ? (size_t)cfg->db.fetch_batch_size
                           : DEFAULT_BATCH_ROWS,
         .dry_run = opts->dry_run,
+        .shard = j->mode == BRONZE_JOB_SHARD ? j->shard : 0,
+        .nshards = j->mode == BRONZE_JOB_SHARD ? j->nshards : 0,
+        .part_note = j->part_note,
+        .part_note_cap = sizeof j->part_note,
     };
     if (opts->dry_run) {
         rc = dry_run(j, &ctx, err);
         goto done;
     }
     if (load_previous(j, err))
+        goto done;
+    if (j->mode == BRONZE_JOB_COMMIT) {
+        if (commit_shards(j, t0, res, err))
+            goto done;
+        memcpy(res->partition, j->partition, sizeof res->partition);
+        j->storage->vt->describe(j->storage, j->partition, res->location, sizeof res->location);
+        rc = 0;
+        goto done;
+    }
+    if (j->mode == BRONZE_JOB_SHARD && shard_begin(j, err))
         goto done;
     unsigned formats = (cfg->run.write_csv && cfg->allow_csv ? 1u : 0u) |
                        (cfg->run.write_parquet && cfg->allow_parquet ? 2u : 0u);
@@ -589,6 +788,10 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
                            err))
         goto done;
     j->roller_ready = true;
+    if (j->mode == BRONZE_JOB_SHARD) {
+        snprintf(j->roller.name_suffix, sizeof j->roller.name_suffix, "-s%02d", j->shard);
+        j->roller.shard = j->shard;
+    }
     bronze_roller_set_text_policy(&j->roller, cfg);
     if (open_source(j, &ctx, err) || stream(j, &ctx, err))
         goto done;
@@ -607,7 +810,8 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
     if (j->previous && j->src &&
         bronze_metadata_schema_drift(j->previous, j->svt->schema(j->src), cfg->path, err))
         goto done;
-    if (commit(j, j->incremental ? new_cursor : NULL, t0, err))
+    if (j->mode == BRONZE_JOB_SHARD ? shard_finish(j, new_cursor, t0, err)
+                                    : commit(j, j->incremental ? new_cursor : NULL, t0, err))
         goto done;
     res->rows = j->roller.total_rows;
     res->files = j->roller.nfiles;

@@ -16,9 +16,19 @@
 #include "run/partition.h"
 #include "util/err.h"
 
+/* Scale-out (SPEC §8, run/shard.h): a whole extraction, one shard of it
+ * (parts and a shard journal, nothing published), or the commit of the
+ * shards' journals as one batch. */
+typedef enum { BRONZE_JOB_EXTRACT = 0, BRONZE_JOB_SHARD, BRONZE_JOB_COMMIT } bronze_job_mode;
+
 typedef struct bronze_job_opts {
     bronze_run_date date;
     bool dry_run;
+    bronze_job_mode mode;
+    int shard, nshards; /* SHARD: this shard of nshards; COMMIT: nshards expected, 0: any */
+    /* from SLURM_ARRAY_TASK_* / JOB_COMPLETION_INDEX (nshards 0: none): applied
+     * to the configs that declare source.db.partitioning only */
+    int env_shard, env_nshards;
 } bronze_job_opts;
 
 typedef struct bronze_job_result {

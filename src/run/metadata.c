@@ -42,6 +42,8 @@ static json_t *file_entry(bool *bad, const bronze_part_file *f, const char *batc
     set(bad, o, "bytes", json_integer((json_int_t)f->bytes));
     set(bad, o, "sha256", json_string(f->sha256));
     set(bad, o, "batch_id", json_string(batch_id));
+    if (f->shard >= 0)
+        set(bad, o, "shard", json_integer(f->shard));
     return o;
 }
 
@@ -162,7 +164,9 @@ int bronze_metadata_schema_drift(json_t *previous, const bronze_schema *s, const
 char *bronze_metadata_render(const bronze_batch_info *in)
 {
     bool bad_ = false, *bad = &bad_;
-    json_t *mine = in->schema ? schema_json(bad, in->schema) : json_null();
+    json_t *mine = in->schema_json ? json_incref(in->schema_json)
+                   : in->schema    ? schema_json(bad, in->schema)
+                                   : json_null();
     json_t *files = json_array();
     json_t *batches = NULL;
     uint64_t total = in->records;
@@ -193,6 +197,8 @@ char *bronze_metadata_render(const bronze_batch_info *in)
         set(bad, b, "records", json_integer((json_int_t)in->records));
         set(bad, b, "new_cursor", str_or_null(in->new_cursor));
         set(bad, b, "schema", json_incref(mine));
+        if (in->shards)
+            set(bad, b, "shards", json_integer(in->shards));
         append(bad, batches, b);
     }
     for (size_t i = 0; i < in->nfiles; i++)
@@ -212,6 +218,8 @@ char *bronze_metadata_render(const bronze_batch_info *in)
     set(bad, o, "file_formats", ff);
     set(bad, o, "new_cursor", str_or_null(in->new_cursor));
     set(bad, o, "batch_id", json_string(in->batch_id));
+    if (in->shards)
+        set(bad, o, "shards", json_integer(in->shards));
     set(bad, o, "files", files);
     set(bad, o, "schema",
         json_is_array(mine) ? union_schema(bad, in->previous, mine) : json_incref(mine));

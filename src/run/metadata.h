@@ -31,6 +31,10 @@ typedef struct bronze_batch_info {
     double duration_seconds;
     uint64_t replaced_invalid_utf8; /* this batch's U+FFFD (source.run.invalid_utf8: replace) */
     json_t *previous;               /* existing marker for an incremental append, or NULL */
+    /* scale-out commit (SPEC §8): the shards' merged schema (used instead
+     * of `schema` when set) and their count (0: not sharded) */
+    json_t *schema_json;
+    int shards;
 } bronze_batch_info;
 
 /* Returns the JSON text (caller frees) or NULL on OOM. */

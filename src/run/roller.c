@@ -62,6 +62,7 @@ int bronze_roller_init(bronze_roller *r, const char *tmp_dir, unsigned formats,
     r->opts = *opts;
     r->max_rows = max_rows;
     r->first_part = r->next_part = first_part ? first_part : 1;
+    r->shard = -1;
     r->tmp_dir = strdup(tmp_dir);
     if (!r->tmp_dir)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
@@ -258,7 +259,8 @@ static int open_part(bronze_roller *r, bronze_err *err)
                               r->schema_oom ? "out of memory" : "roller: no schema set");
     for (int i = 0; i < r->nvt; i++) {
         char path[4200];
-        snprintf(path, sizeof path, "%s/part-%04u.%s", r->tmp_dir, r->next_part, r->vts[i]->ext);
+        snprintf(path, sizeof path, "%s/part-%04u%s.%s", r->tmp_dir, r->next_part, r->name_suffix,
+                 r->vts[i]->ext);
         if (r->vts[i]->open(&r->enc[i], path, r->schema, &r->opts, err)) {
             for (int j = 0; j <= i; j++) {
                 if (r->enc[j])
@@ -285,11 +287,13 @@ static int add_file(bronze_roller *r, int i, uint64_t bytes, const char *sha, br
     }
     bronze_part_file *f = &r->files[r->nfiles];
     memset(f, 0, sizeof *f);
-    snprintf(f->name, sizeof f->name, "part-%04u.%s", r->next_part, r->vts[i]->ext);
+    snprintf(f->name, sizeof f->name, "part-%04u%s.%s", r->next_part, r->name_suffix,
+             r->vts[i]->ext);
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", r->tmp_dir, f->name);
     f->staged_path = strdup(path);
     f->format = r->vts[i]->ext;
+    f->shard = r->shard;
     f->rows = r->part_rows;
     f->bytes = bytes;
     if (!f->staged_path)
@@ -389,8 +393,8 @@ void bronze_roller_discard(bronze_roller *r)
     if (r->part_open)
         for (int i = 0; i < r->nvt; i++) {
             char path[4200];
-            snprintf(path, sizeof path, "%s/part-%04u.%s", r->tmp_dir, r->next_part,
-                     r->vts[i]->ext);
+            snprintf(path, sizeof path, "%s/part-%04u%s.%s", r->tmp_dir, r->next_part,
+                     r->name_suffix, r->vts[i]->ext);
             unlink(path);
         }
     for (size_t i = 0; i < r->nfiles; i++) {

@@ -27,11 +27,12 @@
 #include "format/encoder.h"
 
 typedef struct bronze_part_file {
-    char name[64];      /* "part-0001.parquet" */
+    char name[64];      /* "part-0001.parquet" ("part-0001-s03.parquet" from shard 3) */
     char *staged_path;  /* owned; where the finished file waits for commit */
     const char *format; /* "csv" | "parquet" */
     uint64_t rows, bytes;
     char sha256[65];
+    int shard; /* the scale-out shard that wrote it (SPEC §8), -1 when none */
 } bronze_part_file;
 
 typedef struct bronze_roller {
@@ -47,6 +48,8 @@ typedef struct bronze_roller {
     char *tmp_dir;
     int64_t max_rows;
     unsigned first_part, next_part;
+    char name_suffix[16]; /* after the number: "-s03" for shard 3 (SPEC §8); "" by default */
+    int shard;            /* recorded in files[]: -1 (init) or the shard */
     bool part_open;
     uint64_t part_rows;
     bronze_part_file *files;

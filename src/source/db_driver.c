@@ -183,7 +183,7 @@ int bronze_dbd_open(bronze_source **out, const bronze_dbd_vt *vt, const bronze_s
         bronze_dbd_close(s);
         return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", vt->name);
     }
-    bronze_dbd_args args = {cfg, s->last_cursor, &s->lookback};
+    bronze_dbd_args args = {cfg, s->last_cursor, &s->lookback, ctx};
     if (vt->create(&s->drv, &args, err) || setup_retrying(s, err)) {
         bronze_dbd_close(s);
         return -1;

@@ -38,6 +38,7 @@ typedef struct bronze_dbd_args {
     const bronze_config *cfg;
     const char *last_cursor;             /* NULL: full load; valid until destroy() */
     const bronze_dbc_lookback *lookback; /* valid until destroy() */
+    const bronze_source_ctx *ctx;        /* shard and part_note (SPEC §8); valid until destroy() */
 } bronze_dbd_args;
 
 typedef struct bronze_dbd_desc {

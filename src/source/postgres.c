@@ -58,6 +58,7 @@
 
 #include "source/db_common.h"
 #include "source/db_driver.h"
+#include "source/db_partition.h"
 #include "source/source.h"
 #include "util/buf.h"
 #include "util/interrupt.h"
@@ -128,6 +129,7 @@ typedef struct pg_drv {
     const bronze_config *cfg;
     const char *last_cursor;             /* the skeleton's; NULL: none */
     const bronze_dbc_lookback *lookback; /* the skeleton's */
+    const bronze_source_ctx *ctx;        /* shard (SPEC §8) */
     char *target; /* "host=... port=... dbname=... user=...", never the password */
     PGconn *conn;
     bool multi_host;             /* host=a,b: libpq's blocking connect tries them in turn */
@@ -599,6 +601,111 @@ static int cursor_rhs(pg_drv *s, const char *tname, bronze_type bt, bool numeric
     return 0;
 }
 
+/* source.db.partitioning (SPEC §8, source/db_partition.h): wraps `inner`
+ * (the base query, cursor-filtered) into `out` so that it returns this
+ * shard's key range only. Bounds not configured come from min/max of
+ * `inner`, read as int64 keys; the boundaries go back as literals quoted by
+ * PQescapeLiteral and cast to the column's type, as the cursor does. */
+static int apply_partitioning(pg_drv *s, const PGresult *r, const char *inner, bronze_buf *out,
+                              bronze_err *err)
+{
+    const bronze_config *cfg = s->cfg;
+    const bronze_source_ctx *ctx = s->ctx;
+    bronze_dbp_plan plan;
+    if (!ctx || ctx->dry_run)
+        return 0;
+    if (bronze_dbp_plan_for(cfg, ctx->shard, ctx->nshards, &plan, err))
+        return -1;
+    if (!plan.active)
+        return 0;
+    int pc = find_column(r, cfg->db.partitioning.column);
+    pg_col col;
+    bronze_field f = {0};
+    if (pc >= 0) {
+        map_type(PQftype(r, pc), PQfmod(r, pc), false, &col, &f);
+        f.name = PQfname(r, pc);
+    }
+    if (bronze_dbp_check_column(cfg, pc, &f, err))
+        return -1;
+    int64_t min = 0, max = 0;
+    bool have_min, have_max;
+    if (bronze_dbp_config_bounds(cfg, f.type, &min, &have_min, &max, &have_max, err))
+        return -1;
+    bronze_buf q = BRONZE_BUF_INIT, id = BRONZE_BUF_INIT;
+    int rc = -1;
+    const char *cast = f.type == BRONZE_T_DATE          ? "date"
+                       : f.type == BRONZE_T_TIMESTAMP   ? "timestamp"
+                       : f.type == BRONZE_T_TIMESTAMPTZ ? "timestamptz"
+                                                        : "int8";
+    if (bronze_dbc_quote_ident(&id, PQfname(r, pc), '"') || bronze_buf_cstr(&id))
+        goto oom;
+    const char *c = (const char *)id.data;
+    if (!have_min || !have_max) {
+        static const char *const agg[2] = {"min", "max"};
+        bronze_buf_printf(&q, "SELECT ");
+        for (int k = 0; k < 2; k++) {
+            const char *sep = k ? ", " : "";
+            if (f.type == BRONZE_T_DATE)
+                bronze_buf_printf(&q, "%s%s(%s) FILTER (WHERE isfinite(%s)) - DATE '1970-01-01'",
+                                  sep, agg[k], c, c);
+            else if (f.type == BRONZE_T_TIMESTAMP || f.type == BRONZE_T_TIMESTAMPTZ)
+                bronze_buf_printf(&q,
+                                  "%sfloor(extract(epoch FROM %s(%s) FILTER (WHERE isfinite(%s))) "
+                                  "* 1000000)::int8",
+                                  sep, agg[k], c, c);
+            else
+                bronze_buf_printf(&q, "%s%s(%s)::int8", sep, agg[k], c);
+        }
+        if (bronze_buf_printf(&q, " FROM (%s\n) bronze_b", inner) || bronze_buf_cstr(&q))
+            goto oom;
+        PGresult *mr = PQexec(s->conn, (const char *)q.data);
+        if (PQresultStatus(mr) != PGRES_TUPLES_OK) {
+            result_err(s, mr, "reading min/max of source.db.partitioning.column", err);
+            PQclear(mr);
+            goto out;
+        }
+        bool empty = PQntuples(mr) != 1 || PQgetisnull(mr, 0, 0) || PQgetisnull(mr, 0, 1);
+        int64_t dmin = empty ? 0 : strtoll(PQgetvalue(mr, 0, 0), NULL, 10);
+        int64_t dmax = empty ? 0 : strtoll(PQgetvalue(mr, 0, 1), NULL, 10);
+        PQclear(mr);
+        if (!have_min)
+            min = have_max && dmin > max ? max : dmin;
+        if (!have_max)
+            max = dmax < min ? min : dmax;
+    }
+    bronze_dbp_note(ctx->part_note, ctx->part_note_cap, f.type, true, min, max);
+    bronze_dbp_range rg;
+    bronze_dbp_range_of(min, max, plan.n, plan.first, plan.last, &rg);
+    char lo_rhs[160] = "", hi_rhs[160] = "";
+    for (int k = 0; k < 2; k++) {
+        if (k ? rg.hi_open : rg.lo_open)
+            continue;
+        char text[64];
+        bronze_dbp_key_text(f.type, k ? rg.hi : rg.lo, text);
+        char *lit = PQescapeLiteral(s->conn, text, strlen(text));
+        if (!lit) {
+            result_err(s, NULL, "quoting a partition boundary", err);
+            goto out;
+        }
+        snprintf(k ? hi_rhs : lo_rhs, sizeof lo_rhs, "%s::%s", lit, cast);
+        PQfreemem(lit);
+    }
+    out->len = 0;
+    if (bronze_buf_printf(out, "SELECT * FROM (%s\n) bronze_part WHERE ", inner) ||
+        bronze_dbp_condition(out, c, &rg, lo_rhs, hi_rhs))
+        goto oom;
+    BRONZE_DEBUG("postgres: shard %d/%d reads partitions [%d, %d) of %d on %s", ctx->shard,
+                 ctx->nshards, plan.first, plan.last, plan.n, cfg->db.partitioning.column);
+    rc = 0;
+    goto out;
+oom:
+    set_err(s, err, BRONZE_E_RUNTIME, "postgres: out of memory");
+out:
+    bronze_buf_free(&q);
+    bronze_buf_free(&id);
+    return rc;
+}
+
 /* Connects and describes: a new schema and the cursor column in *out_desc;
  * cols and copy_sql for the COPY. */
 static int pg_setup(void *d, bronze_dbd_desc *out_desc, bronze_err *err)
@@ -690,6 +797,17 @@ static int pg_setup(void *d, bronze_dbd_desc *out_desc, bronze_err *err)
             goto oom;
     }
 
+    bronze_buf part = BRONZE_BUF_INIT;
+    if (bronze_buf_cstr(&filt) ||
+        apply_partitioning(s, r, filt.len ? (const char *)filt.data : (const char *)base.data,
+                           &part, err)) {
+        bronze_buf_free(&part);
+        goto out;
+    }
+    if (part.len) {
+        bronze_buf_free(&filt);
+        filt = part;
+    }
     /* COPY (SELECT c1, c2::text ... FROM (<q>\n) bronze_q(c1, c2 ...)) TO STDOUT (FORMAT binary) */
     sql.len = 0;
     bronze_buf_printf(&sql, "COPY (SELECT ");
@@ -778,6 +896,7 @@ static int pg_create(void **out, const bronze_dbd_args *args, bronze_err *err)
     s->cfg = args->cfg;
     s->last_cursor = args->last_cursor;
     s->lookback = args->lookback;
+    s->ctx = args->ctx;
     return parse_conninfo(s, err);
 }
 

@@ -41,6 +41,13 @@ typedef struct bronze_source_ctx {
     const char *tmp_dir;     /* private scratch dir for spools (exists, removed by the job) */
     size_t batch_rows;       /* rows per batch the job allocated */
     bool dry_run;
+    /* Scale-out (SPEC §8): read only shard `shard` of `nshards` (0: all).
+     * A database source with source.db.partitioning writes the key bounds it
+     * split by into part_note (may be NULL), so the shards of one batch can
+     * be checked to agree. */
+    int shard, nshards;
+    char *part_note;
+    size_t part_note_cap;
 } bronze_source_ctx;
 
 typedef struct bronze_source bronze_source; /* each kind defines its own */

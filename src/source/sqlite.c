@@ -49,6 +49,7 @@
 
 #include "format/value_text.h"
 #include "source/db_common.h"
+#include "source/db_partition.h"
 #include "source/source.h"
 #include "util/buf.h"
 #include "util/datetime.h"
@@ -67,6 +68,14 @@ struct bronze_source {
     bool done;
     char *last_cursor;
     bronze_dbc_lookback lookback;
+    struct { /* the cursor's bindings, ?1 (and ?2), for every statement */
+        enum { CB_NONE = 0, CB_INT, CB_DOUBLE, CB_TEXT } kind;
+        int64_t i;
+        double f;
+        char *text;
+        bool with_date;
+        char date[BRONZE_DT_MAX];
+    } cb;
     int widen_col;           /* a JSON column that met non-JSON, or -1 */
     bronze_schema **retired; /* schemas replaced by a widening, freed at close */
     size_t nretired;
@@ -217,6 +226,28 @@ static int settle_expression_types(struct bronze_source *s, const char *sql, boo
     return 0;
 }
 
+/* Binds the cursor (?1, and ?2 for a datetime's prefilter) to st. */
+static int bind_cursor(struct bronze_source *s, sqlite3_stmt *st)
+{
+    int rc = SQLITE_OK;
+    switch (s->cb.kind) {
+    case CB_INT:
+        rc = sqlite3_bind_int64(st, 1, s->cb.i);
+        break;
+    case CB_DOUBLE:
+        rc = sqlite3_bind_double(st, 1, s->cb.f);
+        break;
+    case CB_TEXT:
+        rc = sqlite3_bind_text(st, 1, s->cb.text, -1, SQLITE_TRANSIENT);
+        break;
+    default:
+        return SQLITE_OK;
+    }
+    if (rc == SQLITE_OK && s->cb.with_date)
+        rc = sqlite3_bind_text(st, 2, s->cb.date, -1, SQLITE_TRANSIENT);
+    return rc;
+}
+
 /* Replaces s->st by the base query filtered on the last cursor (see the
  * file comment), bound by the cursor column's type. */
 static int apply_cursor(struct bronze_source *s, bronze_err *err)
@@ -294,7 +325,6 @@ static int apply_cursor(struct bronze_source *s, bronze_err *err)
         return sq_err(err, s, "applying the incremental cursor to source.db.base_query");
     }
     bronze_buf_free(&sql);
-    int brc = SQLITE_OK;
     bronze_dbc_value v;
     if (dt) {
         int64_t key = 0;
@@ -303,31 +333,36 @@ static int apply_cursor(struct bronze_source *s, bronze_err *err)
             return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: internal: cursor text '%s'",
                                   cfg->path, bound);
         }
-        brc = sqlite3_bind_int64(s->st, 1, key);
-        if (brc == SQLITE_OK && f->type != BRONZE_T_TIME) {
+        s->cb.kind = CB_INT;
+        s->cb.i = key;
+        if (f->type != BRONZE_T_TIME) {
             /* the date part less a day: an offset moves a local date by < 1 day */
             int64_t day = key;
             if (f->type != BRONZE_T_DATE)
                 day = key / 86400000000LL - (key % 86400000000LL < 0); /* floor */
-            char tmp[BRONZE_DT_MAX];
             bronze_fmt_date((int32_t)(day > -INT32_MAX + 1 && day < INT32_MAX ? day - 1 : day),
-                            tmp);
-            brc = sqlite3_bind_text(s->st, 2, tmp, -1, SQLITE_TRANSIENT);
+                            s->cb.date);
+            s->cb.with_date = true;
         }
     } else if (f->type == BRONZE_T_INT16 || f->type == BRONZE_T_INT32 ||
                f->type == BRONZE_T_INT64 || f->type == BRONZE_T_BOOL) {
         if (bronze_dbc_value_parse(BRONZE_T_INT64, 0, bound, &v))
             v.i = 0;
-        brc = sqlite3_bind_int64(s->st, 1, v.i);
+        s->cb.kind = CB_INT;
+        s->cb.i = v.i;
     } else if (f->type == BRONZE_T_DOUBLE || f->type == BRONZE_T_FLOAT) {
         if (bronze_dbc_value_parse(BRONZE_T_DOUBLE, 0, bound, &v))
             v.f = 0;
-        brc = sqlite3_bind_double(s->st, 1, v.f);
+        s->cb.kind = CB_DOUBLE;
+        s->cb.f = v.f;
     } else {
-        brc = sqlite3_bind_text(s->st, 1, bound, -1, SQLITE_TRANSIENT);
+        s->cb.kind = CB_TEXT;
+        s->cb.text = strdup(bound);
+        if (!s->cb.text)
+            goto oom;
     }
     bronze_buf_free(&bind);
-    if (brc != SQLITE_OK)
+    if (bind_cursor(s, s->st) != SQLITE_OK)
         return sq_err(err, s, "binding the incremental cursor");
     BRONZE_DEBUG("incremental: %s > %s (cursor '%s')", f->name, dt ? "its instant" : "the cursor",
                  s->last_cursor);
@@ -336,6 +371,113 @@ oom:
     bronze_buf_free(&bind);
     bronze_buf_free(&sql);
     return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+}
+
+static const char *schema_name(const void *schema, size_t i)
+{
+    return ((const bronze_schema *)schema)->fields[i].name;
+}
+
+/* source.db.partitioning (SPEC §8, source/db_partition.h): s->st becomes
+ * the (cursor-filtered) query cut to this shard's key range. Keys are the
+ * integer itself, or a date/timestamp read by bronze_part_key() exactly as
+ * the batch reads it (SQLite keeps datetimes as text in several forms);
+ * bounds not configured come from min/max of those keys; the boundaries are
+ * bound as ?3 and ?4 (?1 and ?2 stay the cursor's). */
+static int apply_partitioning(struct bronze_source *s, const bronze_source_ctx *ctx,
+                              bronze_err *err)
+{
+    const bronze_config *cfg = s->cfg;
+    bronze_dbp_plan plan;
+    if (ctx->dry_run)
+        return 0;
+    if (bronze_dbp_plan_for(cfg, ctx->shard, ctx->nshards, &plan, err))
+        return -1;
+    if (!plan.active)
+        return 0;
+    int pc =
+        bronze_dbc_find_name(s->schema->ncols, schema_name, s->schema, cfg->db.partitioning.column);
+    const bronze_field *f = pc >= 0 ? &s->schema->fields[pc] : NULL;
+    if (bronze_dbp_check_column(cfg, pc, f, err))
+        return -1;
+    int64_t min = 0, max = 0;
+    bool have_min, have_max;
+    if (bronze_dbp_config_bounds(cfg, f->type, &min, &have_min, &max, &have_max, err))
+        return -1;
+    bronze_buf key = BRONZE_BUF_INIT, q = BRONZE_BUF_INIT;
+    char *inner = strdup(sqlite3_sql(s->st));
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    bool dt = f->type == BRONZE_T_DATE || f->type == BRONZE_T_TIMESTAMP ||
+              f->type == BRONZE_T_TIMESTAMPTZ;
+    if (!inner || (dt && bronze_buf_printf(&key, "bronze_part_key(")) ||
+        bronze_dbc_quote_ident(&key, f->name, '"') || (dt && bronze_buf_printf(&key, ")")) ||
+        bronze_buf_cstr(&key))
+        goto oom;
+    if (dt && sqlite3_create_function_v2(
+                  s->db, "bronze_part_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                  (void *)(intptr_t)f->type, cursor_key_fn, NULL, NULL, NULL) != SQLITE_OK) {
+        sq_err(err, s, "registering bronze_part_key");
+        goto out;
+    }
+    const char *k = (const char *)key.data;
+    if (!have_min || !have_max) {
+        /* a text that is no date keys as INT64_MAX: not a bound */
+        if (bronze_buf_printf(&q,
+                              "SELECT min(%s), max(CASE WHEN %s < 9223372036854775807 THEN %s END)"
+                              " FROM (%s) bronze_b",
+                              k, k, k, inner) ||
+            bronze_buf_cstr(&q))
+            goto oom;
+        if (sqlite3_prepare_v2(s->db, (const char *)q.data, -1, &st, NULL) != SQLITE_OK ||
+            bind_cursor(s, st) != SQLITE_OK) {
+            sq_err(err, s, "reading min/max of source.db.partitioning.column");
+            goto out;
+        }
+        int step = sqlite3_step(st);
+        if (step != SQLITE_ROW && step != SQLITE_DONE) {
+            sq_err(err, s, "reading min/max of source.db.partitioning.column");
+            goto out;
+        }
+        bool none = step != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL ||
+                    sqlite3_column_type(st, 1) == SQLITE_NULL;
+        int64_t dmin = none ? 0 : sqlite3_column_int64(st, 0);
+        int64_t dmax = none ? 0 : sqlite3_column_int64(st, 1);
+        sqlite3_finalize(st);
+        st = NULL;
+        if (!have_min)
+            min = have_max && dmin > max ? max : dmin;
+        if (!have_max)
+            max = dmax < min ? min : dmax;
+    }
+    bronze_dbp_note(ctx->part_note, ctx->part_note_cap, f->type, true, min, max);
+    bronze_dbp_range rg;
+    bronze_dbp_range_of(min, max, plan.n, plan.first, plan.last, &rg);
+    q.len = 0;
+    if (bronze_buf_printf(&q, "SELECT * FROM (%s) bronze_part WHERE ", inner) ||
+        bronze_dbp_condition(&q, k, &rg, "?3", "?4"))
+        goto oom;
+    if (sqlite3_prepare_v2(s->db, (const char *)q.data, -1, &st, NULL) != SQLITE_OK ||
+        bind_cursor(s, st) != SQLITE_OK || (!rg.lo_open && sqlite3_bind_int64(st, 3, rg.lo)) ||
+        (!rg.hi_open && sqlite3_bind_int64(st, 4, rg.hi))) {
+        sq_err(err, s, "applying source.db.partitioning to source.db.base_query");
+        goto out;
+    }
+    sqlite3_finalize(s->st);
+    s->st = st;
+    st = NULL;
+    BRONZE_DEBUG("sqlite: shard %d/%d reads partitions [%d, %d) of %d on %s", ctx->shard,
+                 ctx->nshards, plan.first, plan.last, plan.n, f->name);
+    rc = 0;
+    goto out;
+oom:
+    bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+out:
+    sqlite3_finalize(st);
+    free(inner);
+    bronze_buf_free(&key);
+    bronze_buf_free(&q);
+    return rc;
 }
 
 /* A locked database: wait up to run.timeout_seconds in 10 ms steps (what
@@ -417,6 +559,8 @@ static int sqlite_open(bronze_source **out, const bronze_source_ctx *ctx, bronze
                               "query's result",
                               cfg->path, cfg->db.cursor_column);
     if (s->cursor_col >= 0 && s->last_cursor && apply_cursor(s, err))
+        return -1;
+    if (apply_partitioning(s, ctx, err))
         return -1;
     if (sqlite3_column_count(s->st) != ncol)
         return bronze_err_set(err, BRONZE_E_RUNTIME,
@@ -727,6 +871,7 @@ static void sqlite_close(bronze_source *s)
     bronze_dbc_cursor_free(&s->cur);
     bronze_buf_free(&s->cursor_text);
     free(s->last_cursor);
+    free(s->cb.text);
     free(s);
 }
 
