@@ -238,9 +238,9 @@ PartitionName=main Nodes=localhost Default=YES MaxTime=INFINITE State=UP
     conf,
     /** The environment slurm's commands need (SLURM_CONF), merged over process.env. */
     env,
-    /** Runs a Slurm client command (scontrol, squeue, ...) with SLURM_CONF set. */
+    /** Runs a Slurm client command (scontrol, squeue, ...) or a script (a path) with SLURM_CONF set. */
     async cmd(name, args, opts = {}) {
-      return exec(which(name), args, { env: { ...env, ...(opts.env || {}) }, cwd: opts.cwd });
+      return exec(name.includes('/') ? name : which(name), args, { env: { ...env, ...(opts.env || {}) }, cwd: opts.cwd });
     },
     /**
      * sbatch ARGS in cwd with env (merged over process.env + SLURM_CONF; sbatch
