@@ -108,7 +108,7 @@ async function sharded(k, conninfo) {
     timedProc([BIN, '-q', '--config', cfg, '--date', DATE, '--shard', `${i}/${k}`], { PATH: process.env.PATH, BENCH_PG: conninfo(i) })));
   const extract = Number(process.hrtime.bigint() - t0) / 1e9;
   for (const [i, r] of runs.entries()) if (r.code !== 0) throw new Error(`shard ${i}/${k} failed (${r.code}): ${r.stderr}`);
-  const c = await timedProc([BIN, '-q', 'commit', '--config', cfg, '--date', DATE, '--shards', String(k)], { PATH: process.env.PATH, BENCH_PG: conninfo(0) });
+  const c = await timedProc([BIN, 'commit', '-q', '--config', cfg, '--date', DATE, '--shards', String(k)], { PATH: process.env.PATH, BENCH_PG: conninfo(0) });
   if (c.code !== 0) throw new Error(`commit K=${k} failed (${c.code}): ${c.stderr}`);
   const marker = JSON.parse(readFileSync(join(out, `system=bench/table=wan/dt=${DATE}/_metadata.json`), 'utf8'));
   const rows = marker.total_records;
