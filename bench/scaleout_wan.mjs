@@ -10,10 +10,10 @@
 // CPU seconds (user+sys, summed over the K processes), load average.
 //
 // Usage (as root, after `make release`):
-//   node bench/scaleout_wan.mjs [rows=400000] [rate=40mbit] [trials=3]
+//   node bench/scaleout_wan.mjs [rows=400000] [rate=40mbit] [trials=3] [loopback_rows=5*rows]
 // The namespace and the servers are removed on exit, also on failure or ^C.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, chownSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, chownSync, chmodSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, BIN } from './lib.mjs';
@@ -22,6 +22,7 @@ import { start as startPg } from '../tests/integration/lib/pg.mjs';
 const ROWS = Number(process.argv[2] || 400000);
 const RATE = process.argv[3] || '40mbit';
 const TRIALS = Number(process.argv[4] || 3);
+const LOOP_ROWS = Number(process.argv[5] || 5 * ROWS); // long enough to time without shaping
 const KS = [1, 2, 4];
 const NS = 'bfwan';
 const NETNS = join(ROOT, 'bench/scaleout_netns.sh');
@@ -34,6 +35,7 @@ if (!existsSync(BIN)) throw new Error(`no ${BIN}: run make release first`);
 if (!PG_BIN) throw new Error('no PostgreSQL 15 server binaries (scripts/deps.sh test installs them)');
 
 const work = mkdtempSync(join(tmpdir(), 'bf-scaleout-'));
+chmodSync(work, 0o755); // the postgres user works in it
 let pgDir = null, nsUp = false, loopPg = null;
 function cleanup() {
   if (pgDir) {
@@ -98,7 +100,7 @@ source:
  * One sharded run: K shard processes at once (shard i connects with conninfo(i)),
  * then the commit. Returns {extract, commit, cpu} seconds.
  */
-async function sharded(k, conninfo) {
+async function sharded(k, conninfo, rows) {
   const out = join(work, 'out');
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out);
@@ -111,36 +113,36 @@ async function sharded(k, conninfo) {
   const c = await timedProc([BIN, 'commit', '-q', '--config', cfg, '--date', DATE, '--shards', String(k)], { PATH: process.env.PATH, BENCH_PG: conninfo(0) });
   if (c.code !== 0) throw new Error(`commit K=${k} failed (${c.code}): ${c.stderr}`);
   const marker = JSON.parse(readFileSync(join(out, `system=bench/table=wan/dt=${DATE}/_metadata.json`), 'utf8'));
-  const rows = marker.total_records;
-  if (rows !== ROWS) throw new Error(`K=${k}: the marker counts ${rows} rows, the table has ${ROWS}`);
+  const marked = marker.total_records;
+  if (marked !== rows) throw new Error(`K=${k}: the marker counts ${marked} rows, the table has ${rows}`);
   return { extract, commit: c.wall, cpu: runs.reduce((s, r) => s + r.cpu, 0) + c.cpu };
 }
 
-const fillSql = `DROP TABLE IF EXISTS wan;
+const fillSql = (n) => `DROP TABLE IF EXISTS wan;
 CREATE TABLE wan AS SELECT i::int8 AS id, (i % 1000)::int4 AS customer_id, round((i * 0.37)::numeric, 2) AS amount,
   TIMESTAMPTZ '2025-01-01 00:00:00+00' + i * INTERVAL '1 second' AS updated_at,
   repeat(md5(i::text), 6) AS payload
-FROM generate_series(1, ${ROWS}) i;
-VACUUM ANALYZE wan;`;
+FROM generate_series(1, ${n}) i;
+ANALYZE wan;`;
 
-async function trials(label, ks, conninfo) {
+async function trials(label, ks, conninfo, rows) {
   const res = Object.fromEntries(ks.map((k) => [k, []]));
   for (let t = 0; t < TRIALS; t++) {
     const order = ks.map((_, j) => ks[(j + t) % ks.length]); // rotate: A B C, B C A, C A B
     for (const k of order) {
-      const r = await sharded(k, conninfo);
+      const r = await sharded(k, conninfo, rows);
       res[k].push(r);
       console.log(`  ${label} trial ${t + 1} K=${k}: extract ${r.extract.toFixed(2)} s, commit ${r.commit.toFixed(2)} s, cpu ${r.cpu.toFixed(2)} s  (load ${load()})`);
     }
   }
   const base = median(res[ks[0]].map((r) => r.extract + r.commit));
-  console.log(`${label}: ${ROWS} rows`);
+  console.log(`${label}: ${rows} rows`);
   for (const k of ks) {
     const tot = res[k].map((r) => r.extract + r.commit);
     const m = median(tot);
     console.log(`  K=${k}: median ${m.toFixed(2)} s [${tot.map((x) => x.toFixed(2)).join(', ')}] ` +
       `(extract ${median(res[k].map((r) => r.extract)).toFixed(2)} s + commit ${median(res[k].map((r) => r.commit)).toFixed(2)} s), ` +
-      `${Math.round(ROWS / m)} rows/s, cpu ${median(res[k].map((r) => r.cpu)).toFixed(2)} s, ` +
+      `${Math.round(rows / m)} rows/s, cpu ${median(res[k].map((r) => r.cpu)).toFixed(2)} s, ` +
       `speed-up vs K=${ks[0]} ${(base / m).toFixed(2)}x` + (label.startsWith('WAN') ? ` (goal >= ${(0.8 * k).toFixed(1)}x)` : ''));
   }
 }
@@ -161,11 +163,11 @@ try {
   sh('ip', ['netns', 'exec', NS, 'runuser', '-u', 'postgres', '--', join(PG_BIN, 'pg_ctl'), '-D', join(pgDir, 'data'),
     '-l', join(pgDir, 'server.log'), '-w', '-t', '60', 'start'], { cwd: pgDir });
   const psqlLocal = (sql) => sh(join(PG_BIN, 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', pgDir, '-U', 'postgres', '-d', 'postgres', '-c', sql]);
-  psqlLocal(fillSql);
+  psqlLocal(fillSql(ROWS));
   const bytes = Number(sh(join(PG_BIN, 'psql'), ['-X', '-A', '-t', '-h', pgDir, '-U', 'postgres', '-d', 'postgres', '-c',
     'SELECT sum(length(t::text) + 1) FROM wan t']).trim());
   console.log(`table wan: ${ROWS} rows, ${(bytes / 1e6).toFixed(1)} MB as COPY text; ${RATE} is ${(bytes / (parseFloat(RATE) * 1e6 / 8)).toFixed(1)} s of one link`);
-  await trials(`WAN (${RATE} per connection)`, KS, (i) => `host=10.77.${i}.1 port=5432 dbname=postgres user=postgres`);
+  await trials(`WAN (${RATE} per connection)`, KS, (i) => `host=10.77.${i}.1 port=5432 dbname=postgres user=postgres`, ROWS);
   try { asPg('pg_ctl', ['-D', join(pgDir, 'data'), '-m', 'fast', '-w', 'stop']); } catch { /* cleanup() retries */ }
   pgDir = null;
   execFileSync(NETNS, ['down', NS, String(Math.max(...KS))]);
@@ -173,8 +175,8 @@ try {
 
   // ---- for the record: loopback, no shaping (the 2 cores are the limit)
   loopPg = startPg();
-  loopPg.psql(fillSql);
-  await trials('loopback (no shaping)', [1, 2], () => loopPg.conninfo);
+  loopPg.psql(fillSql(LOOP_ROWS));
+  await trials('loopback (no shaping)', [1, 2], () => loopPg.conninfo, LOOP_ROWS);
   console.log(`done, load ${load()}`);
 } finally {
   cleanup();
