@@ -21,9 +21,9 @@ const DATE = '2025-01-12';
 const work = mkdtempSync(join(tmpdir(), 'bf-s3req-'));
 const s3 = await startS3({ bucket: 'bronze' });
 
-function run(args) {
+function run(args, extraEnv = {}) {
   return new Promise((resolve, reject) => {
-    const c = spawn(BIN, args, { cwd: work, env: { PATH: process.env.PATH, DB: `sqlite:${join(work, 'shop.db')}`, ...s3.configEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn(BIN, args, { cwd: work, env: { PATH: process.env.PATH, DB: `sqlite:${join(work, 'shop.db')}`, ...s3.configEnv, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     c.stderr.on('data', (d) => { err += d; });
     c.on('error', reject);
@@ -42,8 +42,11 @@ try {
 WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM s WHERE i < ${ROWS})
 INSERT INTO orders SELECT i, printf('row %d %s', i, hex(randomblob(16))), i * 1.25, datetime('2025-01-01', '+' || i || ' seconds') FROM s;` });
   console.log(`bench/scaleout_s3_requests.mjs: ${ROWS} rows, max_rows_per_file ${PER_PART}, ${new Date().toISOString()}`);
-  for (const k of KS) {
+  for (let k of [...KS, 'journal']) {
+    // the extra pass: K=64 again, its commit killed right after writing its own journal, to weigh that journal
     const prefix = `k${k}`;
+    const killed = k === 'journal';
+    if (killed) k = KS[KS.length - 1];
     writeFileSync(join(work, `c${k}.yaml`), `platform:
   bronze:
 ${s3Platform({ bucket: 'bronze', prefix })}
@@ -72,12 +75,20 @@ source:
     const journals = tmp.filter((o) => /journal-s\d+\.json$/.test(o.key));
     const staged = tmp.filter((o) => o.key.endsWith('.parquet'));
     s3.clearRequests();
+    const t0 = process.hrtime.bigint();
+    if (killed) {
+      await run(['commit', '-q', '--config', `c${k}.yaml`, '--date', DATE, '--shards', String(k)], { BRONZE_FAULT: 'after-journal' }).catch(() => {});
+      const j = (await s3.list(`${prefix}/.bronze-tmp/journals/`)).map((o) => `${o.key.split('/').pop()} ${o.size} B`);
+      console.log(`K=${k}, commit killed after its journal: commit journal ${j.join(', ') || 'none found'}`);
+      continue;
+    }
     await run(['commit', '-q', '--config', `c${k}.yaml`, '--date', DATE, '--shards', String(k)]);
+    const commitSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const commitOps = countOps();
     const part = await s3.list(`${prefix}/system=shop/table=orders/dt=${DATE}/`);
     const marker = part.find((o) => o.key.endsWith('_metadata.json'));
     const jb = journals.map((o) => o.size);
-    console.log(`K=${k}: ${staged.length} parts; shard runs (all ${k}): ${fmt(shardOps)}; commit: ${fmt(commitOps)}`);
+    console.log(`K=${k}: ${staged.length} parts; shard runs (all ${k}): ${fmt(shardOps)}; commit (${commitSeconds.toFixed(2)} s): ${fmt(commitOps)}`);
     console.log(`  journals: ${journals.length}, ${Math.min(...jb)}-${Math.max(...jb)} B each, ${jb.reduce((a, b) => a + b, 0)} B in all; ` +
       `marker ${marker.size} B for ${part.length - 1} parts; left in .bronze-tmp after the commit: ${(await s3.list(`${prefix}/.bronze-tmp/`)).length} keys`);
   }
