@@ -37,6 +37,7 @@
 
 #include "batch/batch.h"
 #include "run/commit.h"
+#include "run/fanin.h"
 #include "run/metadata.h"
 #include "run/reader.h"
 #include "run/roller.h"
@@ -585,15 +586,17 @@ static int scaleout_mode(job *j, bronze_err *err)
     if (j->mode == BRONZE_JOB_EXTRACT)
         return 0;
     const char *what = j->mode == BRONZE_JOB_SHARD ? "--shard" : "commit";
-    if (j->mode == BRONZE_JOB_SHARD && !partitioned)
+    if (j->mode == BRONZE_JOB_SHARD && !partitioned && cfg->type == BRONZE_SRC_DB)
         return bronze_err_set(err, BRONZE_E_CONFIG,
                               "%s: %s needs source.db.partitioning ({column, num_partitions}: how "
-                              "to split the query's rows); a %s source cannot be sharded",
-                              cfg->path, what,
-                              cfg->type == BRONZE_SRC_DB     ? "database"
-                              : cfg->type == BRONZE_SRC_FILE ? "file"
-                              : cfg->type == BRONZE_SRC_API  ? "REST API"
-                                                             : "custom");
+                              "to split the query's rows)",
+                              cfg->path, what);
+    if (j->mode == BRONZE_JOB_SHARD &&
+        (cfg->type == BRONZE_SRC_API || cfg->type == BRONZE_SRC_CUSTOM))
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: %s: a %s source cannot be sharded (a database with "
+                              "source.db.partitioning or a file glob can)",
+                              cfg->path, what, cfg->type == BRONZE_SRC_API ? "REST API" : "custom");
     if ((cfg->strategy == BRONZE_PART_HOURLY || cfg->strategy == BRONZE_PART_TIMESTAMP) &&
         !o->date.pinned)
         return bronze_err_set(err, BRONZE_E_CONFIG,
@@ -740,6 +743,8 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
     j->svt = bronze_source_for(cfg, err);
     if (!j->svt)
         goto done;
+    if (bronze_fanin_applies(cfg, opts->dry_run))
+        j->svt = &bronze_source_fanin; /* one connection per key range slice (run/fanin.h) */
     bronze_source_ctx ctx = {
         .cfg = cfg,
         .last_cursor = j->last_cursor,

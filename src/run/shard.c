@@ -211,9 +211,7 @@ static bool same_str(const char *a, const char *b)
     return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
-/* Typed order of two cursor texts of bronze_type t: <0, 0, >0; an
- * unreadable one sorts below. */
-static int cursor_cmp(int t, const char *a, const char *b)
+int bronze_shard_cursor_cmp(int t, const char *a, const char *b)
 {
     bronze_dbc_value va, vb;
     int ra = t >= 0 ? bronze_dbc_value_parse((bronze_type)t, 0, a, &va) : -1;
@@ -436,7 +434,7 @@ int bronze_shard_merge_load(bronze_storage *st, const bronze_shard_expect *x, br
         if (ts && (!m->batch_timestamp[0] || strcmp(ts, m->batch_timestamp) < 0))
             snprintf(m->batch_timestamp, sizeof m->batch_timestamp, "%s", ts);
         const char *c = jstr(j, "new_cursor");
-        if (c && (!m->new_cursor || cursor_cmp(ctype, c, m->new_cursor) > 0)) {
+        if (c && (!m->new_cursor || bronze_shard_cursor_cmp(ctype, c, m->new_cursor) > 0)) {
             free(m->new_cursor);
             if (!(m->new_cursor = strdup(c)))
                 goto oom;

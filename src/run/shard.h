@@ -112,4 +112,8 @@ int bronze_shard_merge_load(bronze_storage *st, const bronze_shard_expect *x, br
                             bronze_err *err);
 void bronze_shard_merge_free(bronze_shard_merge *m);
 
+/* Typed order of two cursor texts of bronze_type t (-1: as text): <0, 0,
+ * >0; an unreadable one sorts below. */
+int bronze_shard_cursor_cmp(int t, const char *a, const char *b);
+
 #endif

@@ -101,8 +101,8 @@ int bronze_dbp_condition(bronze_buf *out, const char *key_sql, const bronze_dbp_
     return rc || bronze_buf_cstr(out) ? -1 : 0;
 }
 
-int bronze_dbp_plan_for(const bronze_config *cfg, int shard, int nshards, bronze_dbp_plan *out,
-                        bronze_err *err)
+int bronze_dbp_plan_for(const bronze_config *cfg, int shard, int nshards, int sub, int nsub,
+                        bronze_dbp_plan *out, bronze_err *err)
 {
     memset(out, 0, sizeof *out);
     if (cfg->type != BRONZE_SRC_DB || !cfg->db.partitioning.column)
@@ -118,6 +118,11 @@ int bronze_dbp_plan_for(const bronze_config *cfg, int shard, int nshards, bronze
                               "least %d partitions (it is %d)",
                               cfg->path, nshards, nshards, n);
     bronze_dbp_shard_slice(n, shard, nshards, &out->first, &out->last);
+    if (nsub > 1) {
+        int len = out->last - out->first, f = out->first;
+        out->first = f + (int)((int64_t)sub * len / nsub);
+        out->last = f + (int)((int64_t)(sub + 1) * len / nsub);
+    }
     out->n = n;
     out->active = !(out->first == 0 && out->last == n);
     return 0;

@@ -65,14 +65,15 @@ int bronze_dbp_condition(bronze_buf *out, const char *key_sql, const bronze_dbp_
                          const char *lo_rhs, const char *hi_rhs);
 
 /* What a database source needs to cut its rows: the shard's slice of
- * the partitions, or nothing to do (*active false: no partitioning, or one
- * shard reading everything). */
+ * the partitions (and connection sub's part of it, nsub > 1, see
+ * run/fanin.h), or nothing to do (*active false: no partitioning, or one
+ * reader of everything). nsub must not exceed the slice's length. */
 typedef struct bronze_dbp_plan {
     bool active;
     int n, first, last; /* partitions [first, last) of n */
 } bronze_dbp_plan;
-int bronze_dbp_plan_for(const bronze_config *cfg, int shard, int nshards, bronze_dbp_plan *out,
-                        bronze_err *err);
+int bronze_dbp_plan_for(const bronze_config *cfg, int shard, int nshards, int sub, int nsub,
+                        bronze_dbp_plan *out, bronze_err *err);
 
 /* The partition column's checks once its type is known: missing (idx < 0)
  * or of a type that has no key is a config error naming

@@ -746,7 +746,31 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int find_files(bronze_source *s, const char *pattern, bronze_err *err)
+/* Scale-out (SPEC §8: "a file glob shards by file"): shard I of K keeps
+ * the sorted glob's files I, I+K, I+2K, ... */
+static int keep_shard(bronze_source *s, int shard, int nshards, bronze_err *err)
+{
+    if (nshards <= 1)
+        return 0;
+    if ((size_t)nshards > s->nfiles)
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "%s: source.file.path: the glob matches %zu file(s); a shard reads "
+                              "whole files, so run at most %zu shards (not %d)",
+                              s->cfg->path ? s->cfg->path : "config", s->nfiles, s->nfiles,
+                              nshards);
+    size_t k = 0;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        if ((int)(i % (size_t)nshards) == shard)
+            s->files[k++] = s->files[i];
+        else
+            free(s->files[i]);
+    }
+    s->nfiles = k;
+    return 0;
+}
+
+static int find_files(bronze_source *s, const char *pattern, int shard, int nshards,
+                      bronze_err *err)
 {
     const char *cfgp = s->cfg->path ? s->cfg->path : "config";
     glob_t g;
@@ -783,6 +807,8 @@ static int find_files(bronze_source *s, const char *pattern, bronze_err *err)
                               "%s: source.file.path: '%s' matches only directories, no files", cfgp,
                               pattern);
     qsort(s->files, s->nfiles, sizeof *s->files, cmp_str);
+    if (keep_shard(s, shard, nshards, err))
+        return -1;
     if (!(s->spools = calloc(s->nfiles, sizeof *s->spools)))
         return oom(err);
     for (size_t i = 0; i < s->nfiles; i++)
@@ -863,7 +889,8 @@ static int file_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_e
     s->delim = d;
     s->header = cfg->file.header;
     s->tmp_dir = ctx->tmp_dir;
-    if (find_files(s, cfg->file.path, err) || sample(s, err) || build_schema(s, err)) {
+    if (find_files(s, cfg->file.path, ctx->shard, ctx->nshards, err) || sample(s, err) ||
+        build_schema(s, err)) {
         file_close(s);
         return -1;
     }

@@ -65,6 +65,7 @@
 
 #include "source/db_common.h"
 #include "source/db_driver.h"
+#include "source/db_partition.h"
 #include "source/source.h"
 #include "util/utf8_locale.h"
 #include "util/buf.h"
@@ -144,6 +145,14 @@ typedef struct oc_drv {
     bool fetching;
     bronze_buf param; /* bound cursor value (char or UTF-16) */
     SQLLEN param_ind;
+    const bronze_source_ctx *ctx; /* shard (SPEC §8) */
+    struct {                      /* source.db.partitioning's bound boundaries */
+        bool on, lo, hi;
+        bronze_type type;
+        int64_t v[2];
+        char text[2][64];
+        SQLLEN ind[2];
+    } part;
     bronze_buf scratch; /* UTF-16 / text pieces */
     bronze_buf utf8;
     uint64_t row;
@@ -815,6 +824,144 @@ static int bind_cursor(oc_drv *s, const bronze_field *f, const oc_col *c, bronze
     return 0;
 }
 
+/* Binds the partition boundaries after the cursor's parameter. */
+static int bind_part(oc_drv *s, bronze_err *err)
+{
+    if (!s->part.on)
+        return 0;
+    SQLUSMALLINT p = s->last_cursor ? 2 : 1;
+    for (int k = 0; k < 2; k++) {
+        if (!(k ? s->part.hi : s->part.lo))
+            continue;
+        SQLRETURN r;
+        bronze_type t = s->part.type;
+        if (t == BRONZE_T_DATE || t == BRONZE_T_TIMESTAMP || t == BRONZE_T_TIMESTAMPTZ) {
+            /* ODBC's literal forms; a time-zone-aware key as its UTC timestamp */
+            bronze_dbp_key_text(t == BRONZE_T_DATE ? t : BRONZE_T_TIMESTAMP, s->part.v[k],
+                                s->part.text[k]);
+            s->part.ind[k] = (SQLLEN)strlen(s->part.text[k]);
+            bool d = t == BRONZE_T_DATE;
+            r = SQLBindParameter(s->st, p, SQL_PARAM_INPUT, SQL_C_CHAR,
+                                 d ? SQL_TYPE_DATE : SQL_TYPE_TIMESTAMP, d ? 10 : 26, d ? 0 : 6,
+                                 s->part.text[k], (SQLLEN)sizeof s->part.text[k], &s->part.ind[k]);
+        } else {
+            s->part.ind[k] = 0;
+            r = SQLBindParameter(s->st, p, SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0,
+                                 &s->part.v[k], 0, &s->part.ind[k]);
+        }
+        if (!SQL_SUCCEEDED(r))
+            return diag_err(s, SQL_HANDLE_STMT, s->st, "binding a partition boundary", err);
+        p++;
+    }
+    return 0;
+}
+
+/* source.db.partitioning (SPEC §8, source/db_partition.h): `sql` (the
+ * prepared, cursor-filtered query) becomes this shard's key range; bounds
+ * not configured come from min/max of it (on a second statement), the
+ * boundaries are bound as parameters after the cursor's. */
+static int apply_partitioning(oc_drv *s, const bronze_schema *sc, const oc_col *cols,
+                              bronze_buf *sql, bronze_err *err)
+{
+    const bronze_config *cfg = s->cfg;
+    const bronze_source_ctx *ctx = s->ctx;
+    bronze_dbp_plan plan;
+    s->part.on = false;
+    if (!ctx || ctx->dry_run || !cfg->db.partitioning.column)
+        return 0;
+    if (bronze_dbp_plan_for(cfg, ctx->shard, ctx->nshards, ctx->sub, ctx->nsub, &plan, err))
+        return -1;
+    int pc = bronze_dbc_find_name(sc->ncols, field_name, sc, cfg->db.partitioning.column);
+    const bronze_field *f = pc >= 0 ? &sc->fields[pc] : NULL;
+    if (bronze_dbp_check_column(cfg, pc, f, err))
+        return -1;
+    if (!plan.active)
+        return 0;
+    (void)cols;
+    int64_t min = 0, max = 0;
+    bool have_min, have_max;
+    if (bronze_dbp_config_bounds(cfg, f->type, &min, &have_min, &max, &have_max, err))
+        return -1;
+    bronze_buf q = BRONZE_BUF_INIT, id = BRONZE_BUF_INIT;
+    int rc = -1;
+    if (bronze_dbc_quote_ident(&id, f->name, s->quote) || bronze_buf_cstr(&id))
+        goto oom;
+    const char *c = (const char *)id.data;
+    if (!have_min || !have_max) {
+        if (bronze_buf_printf(&q, "SELECT min(%s), max(%s) FROM (%s\n) bronze_b", c, c,
+                              (const char *)sql->data) ||
+            bronze_buf_cstr(&q))
+            goto oom;
+        SQLHSTMT keep = s->st, st2 = NULL;
+        if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, s->dbc, &st2))) {
+            diag_err(s, SQL_HANDLE_DBC, s->dbc, "allocating a statement", err);
+            goto out;
+        }
+        char val[2][80] = {"", ""};
+        SQLLEN ind[2] = {SQL_NULL_DATA, SQL_NULL_DATA};
+        pthread_mutex_lock(&s->mu);
+        s->st = st2;
+        pthread_mutex_unlock(&s->mu);
+        bool okq = SQL_SUCCEEDED(SQLPrepare(st2, q.data, SQL_NTS));
+        int brc = 0;
+        if (okq && s->last_cursor) {
+            oc_col cc =
+                cols[bronze_dbc_find_name(sc->ncols, field_name, sc, cfg->db.cursor_column)];
+            bronze_field cf =
+                sc->fields[bronze_dbc_find_name(sc->ncols, field_name, sc, cfg->db.cursor_column)];
+            brc = bind_cursor(s, &cf, &cc, err);
+        }
+        okq = okq && brc == 0 && SQL_SUCCEEDED(SQLExecute(st2)) && SQL_SUCCEEDED(SQLFetch(st2));
+        for (int k = 0; okq && k < 2; k++)
+            okq = SQL_SUCCEEDED(
+                SQLGetData(st2, (SQLUSMALLINT)(k + 1), SQL_C_CHAR, val[k], sizeof val[k], &ind[k]));
+        if (!okq && brc == 0)
+            diag_err(s, SQL_HANDLE_STMT, st2, "reading min/max of source.db.partitioning.column",
+                     err);
+        pthread_mutex_lock(&s->mu);
+        s->st = keep;
+        pthread_mutex_unlock(&s->mu);
+        SQLFreeHandle(SQL_HANDLE_STMT, st2);
+        if (!okq)
+            goto out;
+        int64_t dmin = 0, dmax = 0;
+        bool none = ind[0] == SQL_NULL_DATA || ind[1] == SQL_NULL_DATA ||
+                    bronze_dbp_key_parse(f->type, val[0], &dmin) ||
+                    bronze_dbp_key_parse(f->type, val[1], &dmax);
+        if (none)
+            dmin = dmax = 0;
+        if (!have_min)
+            min = have_max && dmin > max ? max : dmin;
+        if (!have_max)
+            max = dmax < min ? min : dmax;
+    }
+    bronze_dbp_note(ctx->part_note, ctx->part_note_cap, f->type, true, min, max);
+    bronze_dbp_range rg;
+    bronze_dbp_range_of(min, max, plan.n, plan.first, plan.last, &rg);
+    bronze_buf w = BRONZE_BUF_INIT;
+    if (bronze_buf_printf(&w, "SELECT * FROM (%s\n) bronze_part WHERE ", (const char *)sql->data) ||
+        bronze_dbp_condition(&w, c, &rg, "?", "?")) {
+        bronze_buf_free(&w);
+        goto oom;
+    }
+    bronze_buf_free(sql);
+    *sql = w;
+    s->part.on = true;
+    s->part.type = f->type;
+    s->part.lo = !rg.lo_open;
+    s->part.hi = !rg.hi_open;
+    s->part.v[0] = rg.lo;
+    s->part.v[1] = rg.hi;
+    rc = 0;
+    goto out;
+oom:
+    bronze_err_set(err, BRONZE_E_RUNTIME, "odbc: out of memory");
+out:
+    bronze_buf_free(&q);
+    bronze_buf_free(&id);
+    return rc;
+}
+
 static void free_cols(oc_col *cols, size_t n)
 {
     if (!cols)
@@ -902,6 +1049,26 @@ static int odbc_setup(void *d, bronze_dbd_desc *out_desc, bronze_err *err)
                 goto out;
         }
     }
+    s->part.on = false;
+    if (cfg->db.partitioning.column) {
+        if (!s->last_cursor) {
+            sql.len = 0;
+            if (bronze_buf_append(&sql, cfg->db.base_query, qlen) || bronze_buf_cstr(&sql))
+                goto oom;
+        }
+        if (apply_partitioning(s, sc, cols, &sql, err))
+            goto out;
+        if (s->part.on) {
+            SQLFreeStmt(s->st, SQL_CLOSE);
+            if (!SQL_SUCCEEDED(SQLPrepare(s->st, sql.data, SQL_NTS))) {
+                diag_err(s, SQL_HANDLE_STMT, s->st, "preparing the partitioned query", err);
+                goto out;
+            }
+            if ((s->last_cursor && bind_cursor(s, &sc->fields[cc], &cols[cc], err)) ||
+                bind_part(s, err))
+                goto out;
+        }
+    }
     /* psqlodbc: the columns map_psql recovers are read as PostgreSQL's text
      * (SELECT c1, c2::text ... FROM (<prepared query>) bronze_q(c1, c2 ...),
      * positional like postgres.c's COPY, so duplicate names are harmless) */
@@ -933,7 +1100,8 @@ static int odbc_setup(void *d, bronze_dbd_desc *out_desc, bronze_err *err)
             diag_err(s, SQL_HANDLE_STMT, s->st, "preparing the query", err);
             goto out;
         }
-        if (s->last_cursor && cc >= 0 && bind_cursor(s, &sc->fields[cc], &cols[cc], err))
+        if ((s->last_cursor && cc >= 0 && bind_cursor(s, &sc->fields[cc], &cols[cc], err)) ||
+            bind_part(s, err))
             goto out;
     }
     /* block buffers or row mode */
@@ -1098,6 +1266,7 @@ static int odbc_create(void **out, const bronze_dbd_args *args, bronze_err *err)
     s->cfg = args->cfg;
     s->last_cursor = args->last_cursor;
     s->lookback = args->lookback;
+    s->ctx = args->ctx;
     if (parse_conn(s, err))
         return -1;
     s->watching = pthread_create(&s->watcher, NULL, watch, s) == 0;

@@ -614,9 +614,9 @@ static int apply_partitioning(pg_drv *s, const PGresult *r, const char *inner, b
     bronze_dbp_plan plan;
     if (!ctx || ctx->dry_run)
         return 0;
-    if (bronze_dbp_plan_for(cfg, ctx->shard, ctx->nshards, &plan, err))
+    if (bronze_dbp_plan_for(cfg, ctx->shard, ctx->nshards, ctx->sub, ctx->nsub, &plan, err))
         return -1;
-    if (!plan.active)
+    if (!cfg->db.partitioning.column)
         return 0;
     int pc = find_column(r, cfg->db.partitioning.column);
     pg_col col;
@@ -627,6 +627,8 @@ static int apply_partitioning(pg_drv *s, const PGresult *r, const char *inner, b
     }
     if (bronze_dbp_check_column(cfg, pc, &f, err))
         return -1;
+    if (!plan.active)
+        return 0; /* one shard reads everything */
     int64_t min = 0, max = 0;
     bool have_min, have_max;
     if (bronze_dbp_config_bounds(cfg, f.type, &min, &have_min, &max, &have_max, err))

@@ -46,6 +46,7 @@ typedef struct bronze_source_ctx {
      * split by into part_note (may be NULL), so the shards of one batch can
      * be checked to agree. */
     int shard, nshards;
+    int sub, nsub; /* this connection's part of the shard's ranges (run/fanin.h); nsub 0: all */
     char *part_note;
     size_t part_note_cap;
 } bronze_source_ctx;

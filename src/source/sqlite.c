@@ -391,15 +391,17 @@ static int apply_partitioning(struct bronze_source *s, const bronze_source_ctx *
     bronze_dbp_plan plan;
     if (ctx->dry_run)
         return 0;
-    if (bronze_dbp_plan_for(cfg, ctx->shard, ctx->nshards, &plan, err))
+    if (bronze_dbp_plan_for(cfg, ctx->shard, ctx->nshards, ctx->sub, ctx->nsub, &plan, err))
         return -1;
-    if (!plan.active)
+    if (!cfg->db.partitioning.column)
         return 0;
     int pc =
         bronze_dbc_find_name(s->schema->ncols, schema_name, s->schema, cfg->db.partitioning.column);
     const bronze_field *f = pc >= 0 ? &s->schema->fields[pc] : NULL;
     if (bronze_dbp_check_column(cfg, pc, f, err))
         return -1;
+    if (!plan.active)
+        return 0; /* one shard reads everything */
     int64_t min = 0, max = 0;
     bool have_min, have_max;
     if (bronze_dbp_config_bounds(cfg, f->type, &min, &have_min, &max, &have_max, err))
