@@ -21,7 +21,7 @@
 // Everything started here (the daemons, the job steps they started, the temp
 // dir) is also removed when the process exits (normal exit, uncaught error,
 // SIGINT/SIGTERM), as lib/pg.mjs does, so a failing test leaves nothing behind.
-import { spawn, execFile, execFileSync } from 'node:child_process';
+import { spawn, execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
@@ -268,8 +268,9 @@ PartitionName=main Nodes=localhost Default=YES MaxTime=INFINITE State=UP
       const t0 = Date.now();
       for (;;) {
         const jobs = await handle.jobs(id);
-        // a pending array shows one record with the remaining range ("1-3") until every task is split off
-        if (jobs.length && jobs.every((j) => FINAL.has(j.state) && (j.taskId !== null || j.arrayTaskSpec === null || j.arrayJobId === null))) {
+        // a pending array shows one record with the remaining range ("1-3") until every task is split off;
+        // that record is PENDING, so this waits for it too
+        if (jobs.length && jobs.every((j) => FINAL.has(j.state))) {
           return jobs.sort((a, b) => (a.taskId ?? -1) - (b.taskId ?? -1));
         }
         if (Date.now() - t0 > timeout) {
@@ -335,14 +336,5 @@ export async function withSlurm(opts, fn) {
     return await fn(slurm);
   } finally {
     await slurm.stop();
-  }
-}
-
-// not used here, kept for scripts that want a blocking check (bench)
-export function slurmVersion() {
-  try {
-    return execFileSync(which('sinfo') || 'sinfo', ['--version'], { encoding: 'utf8' }).trim();
-  } catch {
-    return null;
   }
 }
