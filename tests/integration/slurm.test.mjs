@@ -6,7 +6,9 @@
 // committed batch is compared with a one-process extraction of the same table
 // (DuckDB): same rows, no duplicates, one _metadata.json. A shard killed before
 // its journal leaves no marker (Slurm cancels the commit job, a commit by hand
-// exits 1); re-running that one shard and the commit publishes the batch.
+// exits 1); re-running that one shard and the commit publishes the batch. The
+// Kubernetes example runs as processes (its pods' args from the YAML, with
+// JOB_COMPLETION_INDEX), there being no Kubernetes here.
 //
 // lib/slurm.mjs starts slurmctld + slurmd (+ munged) in a temp dir. Without
 // Slurm installed the tests skip with the reason, except under CI, where
@@ -30,15 +32,17 @@ const missing = slurmMissing();
 if (missing && process.env.CI) throw new Error(`CI must run the Slurm tests: ${missing}`);
 const skip = missing ? `skipped: ${missing}` : false;
 
+// seq is unique; id, the partition key, is NULL on every 10000th row (those belong to shard 0)
+const ORDERS = `CREATE TABLE orders AS SELECT i::int8 AS seq, CASE WHEN i % 10000 = 0 THEN NULL ELSE i END::int8 AS id,
+    'note ' || i || ' ' || md5(i::text) AS note, round((i * 1.25)::numeric, 2)::numeric(12,2) AS amount,
+    TIMESTAMPTZ '2025-01-01 00:00:00+00' + i * INTERVAL '1 second' AS updated_at
+  FROM generate_series(1, ${ROWS}) i`;
+
 let slurm, db;
 before(async () => {
   if (skip) return;
   db = pg.start();
-  // seq is unique; id, the partition key, is NULL on every 10000th row (those belong to shard 0)
-  db.psql(`CREATE TABLE orders AS SELECT i::int8 AS seq, CASE WHEN i % 10000 = 0 THEN NULL ELSE i END::int8 AS id,
-      'note ' || i || ' ' || md5(i::text) AS note, round((i * 1.25)::numeric, 2)::numeric(12,2) AS amount,
-      TIMESTAMPTZ '2025-01-01 00:00:00+00' + i * INTERVAL '1 second' AS updated_at
-    FROM generate_series(1, ${ROWS}) i`);
+  db.psql(ORDERS);
   slurm = await startSlurm({ cpus: 2 });
 });
 after(async () => {
@@ -273,6 +277,41 @@ test('S3: the array and the commit publish one batch in the bucket; a killed sha
     await sameRows(parts.map((f) => join(dl, f.name)), single);
   } finally {
     await s3.stop();
+    cleanup(dir);
+  }
+});
+
+test('examples/k8s: the Indexed Job\'s container args (JOB_COMPLETION_INDEX 0..3) and the commit Job\'s publish one batch; the example configs validate', async () => {
+  // no Kubernetes here: the pods' command lines, taken from the YAML, run as processes
+  const argsOf = (file) => JSON.parse(/^\s*args: (\[.*\])\s*$/m.exec(readFileSync(join(ROOT, 'examples/k8s', file), 'utf8'))[1]);
+  const ex = argsOf('extract-job.yaml'), cm = argsOf('commit-job.yaml');
+  const completions = Number(/completions: (\d+)/.exec(readFileSync(join(ROOT, 'examples/k8s/extract-job.yaml'), 'utf8'))[1]);
+  assert.equal(ex[ex.indexOf('--shards') + 1], String(completions), '--shards K matches completions');
+  for (const f of ['examples/k8s/orders.yaml', 'examples/slurm/orders.yaml']) {
+    const r = await runAsync(ROOT, ['--validate-only', '--config', join(ROOT, f)]);
+    assert.equal(r.code, 0, `${f}: ${r.stderr}`);
+  }
+  const own = !db; // without Slurm, before() started no server
+  if (own) {
+    db = pg.start();
+    db.psql(ORDERS);
+  }
+  const dir = workdir('bf-k8s-');
+  try {
+    const cfg = shardedConfig(dir);
+    const single = await singleProcess(dir);
+    const local = (a) => a.map((x) => (x === '/config/orders.yaml' ? cfg : x));
+    const env = { SHOP_DB: db.conninfo };
+    const pods = await Promise.all([...Array(completions).keys()].map((i) =>
+      runAsync(dir, local(ex), { env: { ...env, JOB_COMPLETION_INDEX: String(i) } })));
+    for (const [i, r] of pods.entries()) assert.equal(r.code, 0, `index ${i}: ${r.stderr}`);
+    assert.ok(!existsSync(join(dir, 'shared/bronze', PART, '_metadata.json')), 'no marker before the commit Job');
+    const c = await runAsync(dir, local(cm), { env });
+    assert.equal(c.code, 0, c.stderr);
+    const parts = checkMarker(readJson(join(dir, 'shared/bronze', PART, '_metadata.json')));
+    await sameRows(parts.map((f) => join(dir, 'shared/bronze', PART, f.name)), single);
+  } finally {
+    if (own) { db.stop(); db = null; }
     cleanup(dir);
   }
 });
