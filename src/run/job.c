@@ -679,6 +679,9 @@ static int shard_finish(job *j, const char *new_cursor, double t0, bronze_err *e
     return rc;
 }
 
+static int commit_merged(job *j, bronze_shard_merge *mp, int r, double t0, bronze_job_result *res,
+                         bronze_err *err);
+
 static int commit_shards(job *j, double t0, bronze_job_result *res, bronze_err *err)
 {
     bronze_shard_expect x = {
@@ -691,6 +694,41 @@ static int commit_shards(job *j, double t0, bronze_job_result *res, bronze_err *
     };
     bronze_shard_merge m;
     int r = bronze_shard_merge_load(j->storage, &x, &m, err);
+    bronze_lock *locks = NULL;
+    int nlocks = r == 0 ? m.nshards : 0;
+    if (r == 0) {
+        /* no shard may (re-)run while its work is published: hold every
+         * shard's lock, then read the journals again under them */
+        bronze_shard_merge_free(&m);
+        char flat[600], path[4800], what[700];
+        if (!(locks = calloc((size_t)nlocks, sizeof *locks)))
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+        for (int i = 0; i < nlocks; i++)
+            locks[i] = (bronze_lock)BRONZE_LOCK_INIT;
+        for (int i = 0; r == 0 && i < nlocks; i++) {
+            snprintf(what, sizeof what, "shard %d of partition %s", i, j->partition);
+            if (bronze_commit_flat(j->partition, flat, sizeof flat, err) ||
+                bronze_path_fmt(path, sizeof path, err, "%s/.bronze-tmp/%s.s%02d.lock", j->root,
+                                flat, i) ||
+                bronze_lock_take(&locks[i], path, what, err))
+                r = -1;
+        }
+        x.tidy = true;
+        if (r == 0)
+            r = bronze_shard_merge_load(j->storage, &x, &m, err);
+    }
+    int rc = commit_merged(j, &m, r, t0, res, err);
+    for (int i = 0; i < nlocks; i++)
+        bronze_lock_release(&locks[i]);
+    free(locks);
+    return rc;
+}
+
+/* commit_shards' second half, r the journals' load. */
+static int commit_merged(job *j, bronze_shard_merge *mp, int r, double t0, bronze_job_result *res,
+                         bronze_err *err)
+{
+    bronze_shard_merge m = *mp;
     if (r < 0)
         return -1;
     if (r == 1) {

@@ -492,7 +492,7 @@ int bronze_shard_merge_load(bronze_storage *st, const bronze_shard_expect *x, br
     }
     /* staged files no journal names (a killed attempt of a shard) go, so the
      * folder holds exactly the batch (the commit may exchange it whole) */
-    for (size_t q = 0; q < staged.n; q++) {
+    for (size_t q = 0; x->tidy && q < staged.n; q++) {
         const char *nm = staged.v[q].key + strlen(m->stage);
         bool listed = false;
         for (size_t f = 0; f < m->nfiles && !listed; f++)

@@ -13,8 +13,11 @@
  * A shard run (bronze-extract --shard I/K) extracts its key range into
  * parts named -sII, then: removes its previous journal, removes its
  * previous parts (any batch folder), stages the new ones, writes its
- * journal last, so a journal that exists names parts that are staged. It
- * never touches the partition, the marker or the cursor.
+ * journal last, so a journal that exists names parts that are staged (a
+ * failure on the way removes what this attempt staged; fault point
+ * shard-before-journal, util/fault.h). It never touches the partition, the
+ * marker or the cursor, and takes only its own lock (<flat>.sNN.lock); the
+ * commit takes every shard's lock, so no shard re-runs while it publishes.
  *
  * The batch id is the same in every shard without any exchange: it is
  * derived from what they share, "<YYYYMMDD>_<HHMM>00_<8 hex>" where the date
@@ -101,6 +104,7 @@ typedef struct bronze_shard_expect {
     const bronze_config *cfg;
     const char *partition, *run_date, *config_sha, *start_cursor;
     int nshards; /* --shards K; 0: from the journals */
+    bool tidy;   /* remove staged files no journal names (the shards' locks held) */
 } bronze_shard_expect;
 
 /* Loads and checks the journals. 0 ok; 1 when there is no journal at all

@@ -205,6 +205,29 @@ test('a failed shard publishes nothing; re-running that shard and the commit pub
   }
 });
 
+test('commit refuses to publish while a shard is still running (its lock held)', async () => {
+  pg.psql(`DROP TABLE IF EXISTS lk; CREATE TABLE lk (id int8); INSERT INTO lk SELECT i FROM generate_series(1, 100) i;`);
+  const dir = workdir('bf-so-lock-');
+  try {
+    const env = { SRC: pg.url };
+    write(dir, 'c.yaml', cfg({ table: 'lk', q: 'SELECT lk.id FROM lk, pg_sleep(4)', part: '      column: "id"\n      num_partitions: 2\n' }));
+    ok(run(dir, ['--config', 'c.yaml', '--date', DATE, '--shard', '0/2'], { env }), 'shard 0');
+    ok(run(dir, ['--config', 'c.yaml', '--date', DATE, '--shard', '1/2'], { env }), 'shard 1');
+    // shard 1 runs again (slowly) while the commit starts
+    const slow = runAsync(dir, ['--config', 'c.yaml', '--date', DATE, '--shard', '1/2'], { env });
+    await new Promise((res) => setTimeout(res, 1500));
+    const r = run(dir, ['commit', '--config', 'c.yaml', '--date', DATE], { env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /shard 1 of partition system=pg\/table=lk\/dt=2025-01-12\/ is being written by another bronze-extract process/);
+    assert.ok(!existsSync(join(partDir(dir, 'pg', 'lk'), '_metadata.json')));
+    ok(await slow, 'the slow shard');
+    ok(run(dir, ['commit', '--config', 'c.yaml', '--date', DATE], { env }), 'commit after it');
+    assert.equal(readJson(join(partDir(dir, 'pg', 'lk'), '_metadata.json')).total_records, 100);
+  } finally {
+    cleanup(dir);
+  }
+});
+
 test('a commit killed at any step rolls forward on verify --repair (or the next commit) with every row once', async () => {
   pg.psql(`DROP TABLE IF EXISTS kk; CREATE TABLE kk (id int8, note text); INSERT INTO kk SELECT i, 'n' FROM generate_series(1, 1500) i;`);
   const env = { SRC: pg.url };
@@ -371,6 +394,10 @@ INSERT INTO ev SELECT CASE WHEN i % 101 = 0 THEN NULL ELSE i END,
     for (const column of ['id', 'at']) {
       await compareWithOneProcess({ table: 'ev', q: 'SELECT * FROM ev', part: `      column: "${column}"\n      num_partitions: 6\n`, env, system: 'sq', expectRows: 3000 });
     }
+    // an expression column that is NULL in every row of the first shards: every shard still
+    // types it from the whole query, so the batch has one schema
+    const meta = await compareWithOneProcess({ table: 'ev', q: "SELECT id, CASE WHEN id > 2500 THEN 'late' END AS tag FROM ev", part: '      column: "id"\n      num_partitions: 4\n', env, system: 'sq', expectRows: 3000 });
+    assert.deepEqual(meta.schema.map((c) => [c.name, c.type]), [['id', 'INT64'], ['tag', 'STRING']]);
   } finally {
     cleanup(dir);
   }
@@ -467,5 +494,34 @@ WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM s WHERE i < 2500) INS
     await s3.stop();
     cleanup(dir);
     cleanup(one);
+  }
+});
+
+test('S3: a commit killed mid-publish rolls forward on verify --repair; every row once, nothing left waiting', { timeout: 240000 }, async () => {
+  const s3 = await startS3({});
+  const dir = workdir('bf-so-s3k-');
+  try {
+    sqlite(join(dir, 'src.db'), `CREATE TABLE orders (id INTEGER PRIMARY KEY, note TEXT);
+WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM s WHERE i < 1200) INSERT INTO orders SELECT i, 'row ' || i FROM s;`);
+    const env = { SRC: `sqlite:${join(dir, 'src.db')}`, ...s3.configEnv };
+    write(dir, 'c.yaml', cfg({ table: 'orders', system: 'shop', q: 'SELECT * FROM orders', part: '      column: "id"\n      num_partitions: 4\n',
+      platform: `    local_path: "./output"\n${s3Platform({ bucket: s3.bucket, prefix: 'bronze' })}`, runKeys: '    s3_enabled: true\n' }));
+    for (const [n, point] of [['2025-01-12', 'after-first-publish'], ['2025-01-13', 'after-cleanup']]) {
+      const P = `bronze/system=shop/table=orders/dt=${n}/`;
+      for (let i = 0; i < K; i++) ok(await runAsync(dir, ['--config', 'c.yaml', '--date', n, '--shard', `${i}/${K}`], { env }), `shard ${i}`);
+      const r = await runAsync(dir, ['commit', '--config', 'c.yaml', '--date', n], { env: { ...env, BRONZE_FAULT: point } });
+      assert.equal(r.signal, 'SIGKILL', `${point}: ${r.stderr}`);
+      const v = await runAsync(dir, ['verify', '--repair', '--config', 'c.yaml'], { env });
+      assert.equal(v.code, 0, `${point}: ${v.stdout}${v.stderr}`);
+      const meta = JSON.parse((await s3.getBytes(`${P}_metadata.json`)).toString());
+      assert.equal(meta.total_records, 1200, point);
+      const keys = (await s3.list(P)).map((o) => o.key.slice(P.length)).sort();
+      assert.deepEqual(keys, ['_metadata.json', ...meta.files.map((f) => f.name)].sort(), point);
+      assert.equal(meta.files.filter((f) => f.format === 'parquet').reduce((a, f) => a + f.rows, 0), 1200, point);
+      assert.deepEqual((await s3.list('bronze/.bronze-tmp/')).map((o) => o.key), [], `${point}: journals and staging gone`);
+    }
+  } finally {
+    await s3.stop();
+    cleanup(dir);
   }
 });
