@@ -11,7 +11,7 @@
 // up front, and served from memory.
 // Usage: node bench/api_bench.mjs [pages=1000] [per_page=1000]   (after `make release`)
 import http from 'node:http';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,19 +89,26 @@ source:
     let lines = '';
     for (let p = 1; p <= PAGES + 1; p++) lines += `url = "${base}/items?page=${p}&page_size=${PER}"\noutput = "/dev/null"\n`;
     writeFileSync(curlCfg, lines);
-    const curl = () => timed('curl', ['-s', '-f', '--config', curlCfg]).seconds;
+    // whole processes under /usr/bin/time: wall seconds and CPU seconds (user + sys)
+    const cpuOf = (stderr) => { const m = /CPU ([\d.]+) ([\d.]+)\s*$/.exec(stderr); return m ? Number(m[1]) + Number(m[2]) : NaN; };
+    const curl = () => { const r = timed('/usr/bin/time', ['-f', 'CPU %U %S', 'curl', '-s', '-f', '--config', curlCfg]); return { seconds: r.seconds, cpu: cpuOf(r.stderr) }; };
     const bronze = () => {
       rmSync(join(dir, 'api_out'), { recursive: true, force: true });
-      return timed(BIN, ['--config', cfg, '--date', '2025-01-12']);
+      const r = timed('/usr/bin/time', ['-f', 'CPU %U %S', BIN, '--config', cfg, '--date', '2025-01-12']);
+      return { ...r, cpu: cpuOf(r.stderr) };
     };
     curl(); // warm-up
     const TRIALS = Number(process.env.BENCH_TRIALS || 3);
-    const ct = [], bt = [];
+    const ct = [], bt = [], cc = [], bc = [];
     let rss = [];
+    const load0 = execFileSync('uptime', { encoding: 'utf8' }).trim();
     for (let t = 0; t < TRIALS; t++) {
-      ct.push(curl());
+      const k = curl();
+      ct.push(k.seconds);
+      cc.push(k.cpu);
       const r = bronze();
       bt.push(r.seconds);
+      bc.push(r.cpu);
       rss.push(peakRss(r.stderr));
       if (!/Retrieved (\d+) records/.test(r.stderr) || Number(/Retrieved (\d+) records/.exec(r.stderr)[1]) !== PAGES * PER)
         throw new Error(`unexpected record count:\n${r.stderr}`);
@@ -110,9 +117,11 @@ source:
     const list = (a) => a.map((x) => x.toFixed(2)).join(', ');
     const c = median(ct), b = median(bt);
     console.log(`pages: ${PAGES} x ${PER} records, ${(bytes / 1048576).toFixed(1)} MiB of JSON`);
-    console.log(`curl (one connection, to /dev/null): median ${c.toFixed(2)} s [${list(ct)}]`);
-    console.log(`bronze-extract (api -> parquet):      median ${b.toFixed(2)} s [${list(bt)}], ${(PAGES * PER / b / 1e3).toFixed(0)}k records/s`);
-    console.log(`ratio curl/bronze: ${(c / b).toFixed(2)}x (goal >= 0.8x)`);
+    const load1 = execFileSync('uptime', { encoding: 'utf8' }).trim();
+    console.log(`curl (one connection, to /dev/null): median ${c.toFixed(2)} s [${list(ct)}], CPU median ${median(cc).toFixed(2)} s [${list(cc)}]`);
+    console.log(`bronze-extract (api -> parquet):      median ${b.toFixed(2)} s [${list(bt)}], ${(PAGES * PER / b / 1e3).toFixed(0)}k records/s, CPU median ${median(bc).toFixed(2)} s [${list(bc)}]`);
+    console.log(`ratio curl/bronze: ${(c / b).toFixed(2)}x wall (goal >= 0.8x)`);
+    console.log(`load before: ${load0}\nload after:  ${load1}`);
     console.log(`bronze-extract peak RSS: ${rss.map((x) => x.toFixed(1)).join(', ')} MiB (goal < 128 MiB)`);
   } finally {
     child.kill('SIGTERM');

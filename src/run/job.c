@@ -788,10 +788,7 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
         .last_cursor = j->last_cursor,
         .run_date = j->run_date,
         .tmp_dir = j->tmp_dir,
-        .batch_rows = cfg->type == BRONZE_SRC_DB && cfg->db.fetch_batch_size > 0 &&
-                              cfg->db.fetch_batch_size < 1000000
-                          ? (size_t)cfg->db.fetch_batch_size
-                          : DEFAULT_BATCH_ROWS,
+        .batch_rows = bronze_source_batch_rows(cfg, DEFAULT_BATCH_ROWS),
         .dry_run = opts->dry_run,
         .shard = j->mode == BRONZE_JOB_SHARD ? j->shard : 0,
         .nshards = j->mode == BRONZE_JOB_SHARD ? j->nshards : 0,

@@ -239,7 +239,8 @@ int bronze_shard_cursor_cmp(int t, const char *a, const char *b)
 /* One schema for the batch: the same columns in the same order; nullable
  * if any shard's is; a type that differs is refused (its parts are already
  * encoded: widening would need them rewritten). */
-static int merge_schema(json_t **into, json_t *s, int shard, const char *cfg_path, bronze_err *err)
+static int merge_schema(json_t **into, json_t *s, int shard, const bronze_config *cfg,
+                        bronze_err *err)
 {
     if (!json_is_array(s))
         return 0;
@@ -251,7 +252,7 @@ static int merge_schema(json_t **into, json_t *s, int shard, const char *cfg_pat
         return bronze_err_set(err, BRONZE_E_RUNTIME,
                               "%s: shard %d returned %zu columns, shard 0 %zu; the shards of one "
                               "batch must return the same columns: re-run the shards",
-                              cfg_path, shard, json_array_size(s), json_array_size(*into));
+                              cfg->path, shard, json_array_size(s), json_array_size(*into));
     size_t i;
     json_t *c;
     json_array_foreach(s, i, c)
@@ -262,13 +263,18 @@ static int merge_schema(json_t **into, json_t *s, int shard, const char *cfg_pat
             return bronze_err_set(err, BRONZE_E_RUNTIME,
                                   "%s: shard %d's column %zu is '%s', shard 0's '%s'; re-run the "
                                   "shards",
-                                  cfg_path, shard, i + 1, n ? n : "?", jstr(m, "name"));
+                                  cfg->path, shard, i + 1, n ? n : "?", jstr(m, "name"));
         if (!same_str(t, jstr(m, "type")))
             return bronze_err_set(err, BRONZE_E_RUNTIME,
                                   "%s: column '%s' is %s in shard %d but %s in an earlier shard; "
-                                  "one batch has one schema: CAST the column in base_query so "
-                                  "every shard reads the same type",
-                                  cfg_path, n, t ? t : "?", shard, jstr(m, "type"));
+                                  "one batch has one schema (parts already encoded are not "
+                                  "rewritten): %s",
+                                  cfg->path, n, t ? t : "?", shard, jstr(m, "type"),
+                                  cfg->type == BRONZE_SRC_DB
+                                      ? "CAST the column in base_query so every shard reads the "
+                                        "same type"
+                                      : "the shards' files read as different types; load them "
+                                        "in one run (without --shard)");
         if (json_is_true(json_object_get(c, "nullable")))
             json_object_set_new(m, "nullable", json_true());
     }
@@ -421,7 +427,7 @@ int bronze_shard_merge_load(bronze_storage *st, const bronze_shard_expect *x, br
                            bounds ? bounds : "none");
             goto out;
         }
-        if (merge_schema(&m->schema, json_object_get(j, "schema"), s, cfg->path, err))
+        if (merge_schema(&m->schema, json_object_get(j, "schema"), s, cfg, err))
             goto out;
         nfiles += json_array_size(json_object_get(j, "files"));
         m->records += (uint64_t)json_integer_value(json_object_get(j, "records"));

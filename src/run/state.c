@@ -7,12 +7,15 @@
 #include <string.h>
 
 #include "format/value_text.h"
+#include "source/source.h"
 #include "util/fs.h"
 
 void bronze_state_path(const bronze_config *cfg, char *out, size_t cap)
 {
-    if (cfg->db.state_file)
-        snprintf(out, cap, "%s", cfg->db.state_file);
+    const char *key;
+    const char *file = bronze_source_state_file(cfg, &key);
+    if (file)
+        snprintf(out, cap, "%s", file);
     else
         snprintf(out, cap, ".state/%s_%s_cursor.json", cfg->system, cfg->table);
 }
@@ -47,10 +50,17 @@ static int check_owner(const char *path, const bronze_config *cfg, json_t *root,
     const char *ft = json_is_string(tab) ? json_string_value(tab) : "?";
     if (!strcmp(fs, cfg->system) && !strcmp(ft, cfg->table))
         return 0;
+    const char *key;
+    (void)bronze_source_state_file(cfg, &key);
+    if (key)
+        return bronze_err_set(err, BRONZE_E_CONFIG,
+                              "state file %s holds the cursor of system=%s/table=%s, not of this "
+                              "config's system=%s/table=%s; give this table its own file with %s",
+                              path, fs, ft, cfg->system, cfg->table, key);
     return bronze_err_set(err, BRONZE_E_CONFIG,
                           "state file %s holds the cursor of system=%s/table=%s, not of this "
-                          "config's system=%s/table=%s; give this table its own file with "
-                          "source.db.incremental.state_file",
+                          "config's system=%s/table=%s (both map to this path); rename one of "
+                          "the two tables, or move the other's state file away",
                           path, fs, ft, cfg->system, cfg->table);
 }
 

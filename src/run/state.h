@@ -1,13 +1,13 @@
 /*
  * state.h - the incremental cursor state file (SPEC §3 "State", §6.6).
  *
- * Path: source.db.incremental.state_file, else .state/<system>_<table>_cursor.json
- * (1.0's path). Shape: 1.0's {"cursor": "...", "last_run": "YYYY-MM-DD"}, with
- * our fields beside them: "system" and "table", the owner (1.0's path is
- * ambiguous: a_b + c and a + b_c share a file, so a file owned by another
- * table is refused; a 1.0 file without an owner is adopted), and "pending"
- * {partition_path, batch_id, new_cursor} written before a commit, cleared
- * after it. Written atomically.
+ * Path: the state file the source kind names (bronze_source_state_file: db
+ * source.db.incremental.state_file), else .state/<system>_<table>_cursor.json
+ * (1.0's path), whatever the source kind (db, api, custom). Shape: 1.0's {"cursor": "...",
+ * "last_run": "YYYY-MM-DD"}, with our fields beside them: "system" and "table", the owner (1.0's
+ * path is ambiguous: a_b + c and a + b_c share a file, so a file owned by another table is refused;
+ * a 1.0 file without an owner is adopted), and "pending" {partition_path, batch_id, new_cursor}
+ * written before a commit, cleared after it. Written atomically.
  */
 #ifndef BRONZE_RUN_STATE_H
 #define BRONZE_RUN_STATE_H

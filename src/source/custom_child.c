@@ -92,7 +92,7 @@ int bronze_custom_next(bronze_source *s, bronze_batch *b, bronze_err *err)
 {
     if (!s->inner)
         return BRONZE_SRC_END;
-    int r = bronze_source_file.next(s->inner, b, err);
+    int r = bronze_spool_next(s->spool, s->inner, b, err);
     if (r < 0)
         bronze_err_prefix(err, "%s: custom extractor %s: its records", s->cfg->path, s->what);
     return r;

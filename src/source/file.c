@@ -661,8 +661,12 @@ static int read_file_row(bronze_source *s, bronze_err *err)
     for (size_t j = 0; j < s->ncols; j++)
         s->cells[j].kind = C_NULL;
     for (size_t i = 0; i < n; i++) {
-        size_t j;
-        if (col_get(s, f[i].key, f[i].key_len, &j, err))
+        size_t j = i;
+        /* records usually repeat the first one's key order, which is the
+         * columns' order: field i is column i, checked without hashing */
+        if ((i >= s->ncols || s->cols[i].key_len != f[i].key_len ||
+             memcmp(s->cols[i].key, f[i].key, f[i].key_len)) &&
+            col_get(s, f[i].key, f[i].key_len, &j, err))
             return -1;
         static const int kinds[] = {
             [BRONZE_JV_NULL] = C_NULL,   [BRONZE_JV_BOOL] = C_JBOOL, [BRONZE_JV_INT] = C_JINT,

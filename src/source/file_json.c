@@ -32,6 +32,7 @@
 #include "source/file_csv.h"
 #include "source/input.h"
 #include "util/buf.h"
+#include "util/json_plain.h"
 
 #define JSON_CHUNK (16 * 1024)
 
@@ -51,6 +52,8 @@ struct bronze_json {
     bronze_input *in;
     bool array_form;
     bool lenient_utf8; /* leave invalid UTF-8 to the roller (invalid_utf8: replace) */
+    bool slow_lines;   /* JSON Lines: every line through yajl (tests compare both paths) */
+    bool yajl_fed;     /* yajl was given at least one piece */
     bool done;         /* end of input reached and finished */
     bool saw_content;  /* a non-whitespace byte was fed */
     yajl_handle h;
@@ -236,6 +239,11 @@ static int structure_error(bronze_json *r)
 void bronze_json_set_lenient_utf8(bronze_json *r, bool on)
 {
     r->lenient_utf8 = on;
+}
+
+void bronze_json_set_fast_lines(bronze_json *r, bool on)
+{
+    r->slow_lines = !on;
 }
 
 /* Refuses text a column cannot hold, naming the field: invalid UTF-8 (an
@@ -668,6 +676,7 @@ static int eof_error(bronze_json *r, const char *msg, bronze_err *err)
 static int feed(bronze_json *r, size_t off, size_t n, bronze_err *err)
 {
     r->piece_off = off;
+    r->yajl_fed = true;
     r->fail_msg = NULL;
     r->fail_data = false;
     yajl_status st = yajl_parse(r->h, r->buf + off, n);
@@ -697,6 +706,8 @@ static int finish(bronze_json *r, bronze_err *err)
     }
     if (!r->array_form && r->depth)
         return eof_error(r, "incomplete JSON object at the end of the file", err);
+    if (!r->array_form && !r->yajl_fed)
+        return 0; /* every line took the fast path: yajl has nothing to finish */
     r->fail_msg = NULL;
     r->fail_data = false;
     yajl_status st = yajl_complete_parse(r->h);
@@ -787,6 +798,273 @@ static void fix_surrogates(bronze_json *r, unsigned char *b, size_t from, size_t
     }
 }
 
+/* ---- the JSON Lines fast path (issue #11 throughput) ----
+ *
+ * Most JSON Lines (an API's spool, an exporter's output) are plain: one
+ * object per line, keys and strings without escapes, nested values without
+ * escapes. Such a line is split here in one pass straight into the record
+ * queue, exactly as the yajl callbacks would have queued it (same kinds, same
+ * texts, nested values compacted the same way), without yajl's per-token
+ * callbacks. Anything else (an escape, a syntax error, text that fails
+ * check_text, a second value on the line) rolls back and goes to yajl, whose
+ * messages stay the reference. Only whole lines that start a line (column 0,
+ * no object open) take this path. */
+
+typedef struct fl {
+    bronze_json *r;
+    const unsigned char *p;
+    size_t n, i;
+} fl;
+
+static inline void fl_ws(fl *f)
+{
+    while (f->i < f->n &&
+           (f->p[f->i] == ' ' || f->p[f->i] == '\t' || f->p[f->i] == '\r' || f->p[f->i] == '\n'))
+        f->i++;
+}
+
+/* A string without escapes at f->i (the quote): its bytes [*b, *b + *len). */
+static bool fl_string(fl *f, size_t *b, size_t *len)
+{
+    size_t i = f->i + 1, start = i;
+    bool high = false;
+    for (;;) {
+        i = bronze_json_plain_end(f->p, i, f->n);
+        if (i >= f->n)
+            return false;
+        unsigned char c = f->p[i];
+        if (c == '"')
+            break;
+        if (c < 0x80)
+            return false; /* an escape or a control character: yajl decides */
+        high = true;
+        i++;
+    }
+    if (high && !f->r->lenient_utf8 && bronze_utf8_check(f->p + start, i - start) != i - start)
+        return false;
+    *b = start;
+    *len = i - start;
+    f->i = i + 1;
+    return true;
+}
+
+static bool fl_number(fl *f, bool *frac)
+{
+    size_t i = f->i;
+    *frac = false;
+    if (i < f->n && f->p[i] == '-')
+        i++;
+    if (i >= f->n || f->p[i] < '0' || f->p[i] > '9')
+        return false;
+    if (f->p[i] == '0')
+        i++;
+    else
+        while (i < f->n && f->p[i] >= '0' && f->p[i] <= '9')
+            i++;
+    if (i < f->n && f->p[i] == '.') {
+        *frac = true;
+        if (++i >= f->n || f->p[i] < '0' || f->p[i] > '9')
+            return false;
+        while (i < f->n && f->p[i] >= '0' && f->p[i] <= '9')
+            i++;
+    }
+    if (i < f->n && (f->p[i] == 'e' || f->p[i] == 'E')) {
+        *frac = true;
+        i++;
+        if (i < f->n && (f->p[i] == '+' || f->p[i] == '-'))
+            i++;
+        if (i >= f->n || f->p[i] < '0' || f->p[i] > '9')
+            return false;
+        while (i < f->n && f->p[i] >= '0' && f->p[i] <= '9')
+            i++;
+    }
+    /* yajl ends a number at any byte that cannot continue it; a letter
+     * right after (1x) is its error */
+    if (i < f->n && ((f->p[i] | 0x20) >= 'a' && (f->p[i] | 0x20) <= 'z'))
+        return false;
+    f->i = i;
+    return true;
+}
+
+static bool fl_literal(fl *f, const char *w, size_t n)
+{
+    if (f->n - f->i < n || memcmp(f->p + f->i, w, n))
+        return false;
+    f->i += n;
+    if (f->i < f->n && ((f->p[f->i] | 0x20) >= 'a' && (f->p[f->i] | 0x20) <= 'z'))
+        return false;
+    return true;
+}
+
+/* A nested value at f->i, appended compactly to tb (what open_nested,
+ * nested_sep, put_json_string and close_nested write). */
+static bool fl_nested(fl *f, int depth)
+{
+    bronze_json *r = f->r;
+    if (depth > 256)
+        return false;
+    unsigned char open = f->p[f->i], close = open == '{' ? '}' : ']';
+    if (bronze_buf_putc(&r->tb, open))
+        return false;
+    f->i++;
+    fl_ws(f);
+    if (f->i < f->n && f->p[f->i] == close) {
+        f->i++;
+        return !bronze_buf_putc(&r->tb, close);
+    }
+    for (bool first = true;; first = false) {
+        fl_ws(f);
+        if (!first && bronze_buf_putc(&r->tb, ','))
+            return false;
+        if (open == '{') {
+            size_t kb, kl;
+            if (f->i >= f->n || f->p[f->i] != '"' || !fl_string(f, &kb, &kl))
+                return false;
+            if (bronze_buf_putc(&r->tb, '"') || bronze_buf_append(&r->tb, f->p + kb, kl) ||
+                bronze_buf_append(&r->tb, "\":", 2))
+                return false;
+            fl_ws(f);
+            if (f->i >= f->n || f->p[f->i] != ':')
+                return false;
+            f->i++;
+            fl_ws(f);
+        }
+        if (f->i >= f->n)
+            return false;
+        unsigned char c = f->p[f->i];
+        size_t vb = f->i;
+        bool frac;
+        if (c == '{' || c == '[') {
+            if (!fl_nested(f, depth + 1))
+                return false;
+        } else if (c == '"') {
+            size_t sb, sl;
+            if (!fl_string(f, &sb, &sl) || bronze_buf_append(&r->tb, f->p + vb, f->i - vb))
+                return false;
+        } else if (c == 't' || c == 'f' || c == 'n') {
+            if (!(c == 't'   ? fl_literal(f, "true", 4)
+                  : c == 'f' ? fl_literal(f, "false", 5)
+                             : fl_literal(f, "null", 4)) ||
+                bronze_buf_append(&r->tb, f->p + vb, f->i - vb))
+                return false;
+        } else if (!fl_number(f, &frac) || bronze_buf_append(&r->tb, f->p + vb, f->i - vb)) {
+            return false;
+        }
+        fl_ws(f);
+        if (f->i >= f->n)
+            return false;
+        if (f->p[f->i] == ',') {
+            f->i++;
+            continue;
+        }
+        if (f->p[f->i] != close)
+            return false;
+        f->i++;
+        return !bronze_buf_putc(&r->tb, close);
+    }
+}
+
+static bool fl_member_value(fl *f)
+{
+    bronze_json *r = f->r;
+    unsigned char c = f->p[f->i];
+    size_t vb = f->i, off = r->tb.len;
+    bronze_json_kind kind;
+    bool frac;
+    if (c == '"') {
+        size_t sb, sl;
+        if (!fl_string(f, &sb, &sl))
+            return false;
+        if (bronze_buf_append(&r->tb, f->p + sb, sl) || bronze_buf_putc(&r->tb, 0))
+            return false;
+        return push_ent(r, BRONZE_JV_STRING, off, sl);
+    }
+    if (c == '{' || c == '[') {
+        if (!fl_nested(f, 1))
+            return false;
+        size_t n = r->tb.len - off;
+        return !bronze_buf_putc(&r->tb, 0) && push_ent(r, BRONZE_JV_NESTED, off, n);
+    }
+    if (c == 't' || c == 'f') {
+        bool t = c == 't';
+        if (!fl_literal(f, t ? "true" : "false", t ? 4 : 5))
+            return false;
+        kind = BRONZE_JV_BOOL;
+    } else if (c == 'n') {
+        if (!fl_literal(f, "null", 4))
+            return false;
+        kind = BRONZE_JV_NULL;
+    } else {
+        if (!fl_number(f, &frac))
+            return false;
+        kind = frac ? BRONZE_JV_NUMBER : BRONZE_JV_INT;
+    }
+    size_t n = f->i - vb;
+    if (bronze_buf_append(&r->tb, f->p + vb, n) || bronze_buf_putc(&r->tb, 0))
+        return false;
+    return push_ent(r, kind, off, n);
+}
+
+/* One whole line p[0..n) (its newline included). true: queued as a record. */
+static bool fast_line(bronze_json *r, const unsigned char *p, size_t n)
+{
+    fl f = {.r = r, .p = p, .n = n};
+    size_t tb0 = r->tb.len, ent0 = r->nents;
+    fl_ws(&f);
+    if (f.i >= n || p[f.i] != '{')
+        return false; /* blank lines and errors: yajl */
+    f.i++;
+    r->cur_ent = r->nents;
+    r->cur_text = r->tb.len;
+    fl_ws(&f);
+    if (f.i < n && p[f.i] == '}') {
+        f.i++;
+    } else {
+        for (;;) {
+            fl_ws(&f);
+            size_t kb, kl;
+            if (f.i >= n || p[f.i] != '"' || !fl_string(&f, &kb, &kl))
+                goto back;
+            r->key_off = r->tb.len;
+            r->key_len = kl;
+            if (bronze_buf_append(&r->tb, p + kb, kl) || bronze_buf_putc(&r->tb, 0))
+                goto back;
+            fl_ws(&f);
+            if (f.i >= n || p[f.i] != ':')
+                goto back;
+            f.i++;
+            fl_ws(&f);
+            if (f.i >= n || !fl_member_value(&f))
+                goto back;
+            fl_ws(&f);
+            if (f.i >= n)
+                goto back;
+            if (p[f.i] == ',') {
+                f.i++;
+                continue;
+            }
+            if (p[f.i] != '}')
+                goto back;
+            f.i++;
+            break;
+        }
+    }
+    fl_ws(&f);
+    if (f.i != n)
+        goto back; /* a second value on the line: yajl says so */
+    r->line_recs = 1;
+    if (!push_rec(r))
+        goto back;
+    return true;
+back:
+    r->tb.len = tb0;
+    r->nents = ent0;
+    r->cur_ent = ent0;
+    r->cur_text = tb0;
+    r->fail_msg = NULL;
+    return false;
+}
+
 /* Reads and parses one more chunk. Returns 0 (ok, maybe finished), -1 on error. */
 static int feed_chunk(bronze_json *r, bronze_err *err)
 {
@@ -838,7 +1116,9 @@ static int feed_chunk(bronze_json *r, bronze_err *err)
         while (off < to) {
             const unsigned char *nl = memchr(b + off, '\n', to - off);
             size_t len = nl ? (size_t)(nl - (b + off)) + 1 : to - off;
-            if (feed(r, off, len, err))
+            if (!(nl && r->depth == 0 && r->col0 == 0 && !r->slow_lines &&
+                  fast_line(r, b + off, len)) &&
+                feed(r, off, len, err))
                 return -1;
             off += len;
             if (!nl) {

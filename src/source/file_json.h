@@ -55,6 +55,11 @@ typedef struct bronze_json bronze_json;
 /* As bronze_csv_set_lenient_utf8, for JSON text (NUL checks stay). */
 void bronze_json_set_lenient_utf8(bronze_json *r, bool on);
 
+/* JSON Lines: plain lines (no escapes) are split by a fast scanner that
+ * queues exactly what the yajl path would (on by default); off sends every
+ * line through yajl. For tests that compare the two. */
+void bronze_json_set_fast_lines(bronze_json *r, bool on);
+
 /* Reads from in, which it owns from here on (closed by bronze_json_close, or
  * at once when open fails); messages name in->name. array_form: true for
  * `format: json`, false for JSON Lines. *out is owned by the caller

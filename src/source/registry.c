@@ -163,3 +163,25 @@ bool bronze_source_appends(const bronze_config *cfg, const char *last_cursor)
         return last_cursor != NULL; /* no cursor yet: the extractor loads everything */
     return bronze_source_keeps_state(cfg);
 }
+
+const char *bronze_source_state_file(const bronze_config *cfg, const char **key)
+{
+    *key = NULL;
+    switch (cfg->type) {
+    case BRONZE_SRC_DB:
+        *key = "source.db.incremental.state_file";
+        return cfg->db.state_file;
+    default:
+        return NULL; /* api, custom, file: 1.0's default path only */
+    }
+}
+
+size_t bronze_source_batch_rows(const bronze_config *cfg, size_t dflt)
+{
+    /* a database hands rows over fetch_batch_size at a time; every other
+     * source fills the job's default batch */
+    if (cfg->type == BRONZE_SRC_DB && cfg->db.fetch_batch_size > 0 &&
+        cfg->db.fetch_batch_size < 1000000)
+        return (size_t)cfg->db.fetch_batch_size;
+    return dflt;
+}

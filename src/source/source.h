@@ -91,6 +91,14 @@ const bronze_source_vt *bronze_source_for(const bronze_config *cfg, bronze_err *
  *              (db incremental; a custom source once it has a cursor). */
 bool bronze_source_keeps_state(const bronze_config *cfg);
 bool bronze_source_appends(const bronze_config *cfg, const char *last_cursor);
+/* state_file  the cursor state file this config names (NULL: 1.0's default
+ *             .state/<system>_<table>_cursor.json); *key gets the config key
+ *             that names it for this source kind (NULL when the kind has
+ *             none), for messages;
+ * batch_rows  rows per batch the source hands over (dflt unless the source
+ *             kind has its own setting: db fetch_batch_size). */
+const char *bronze_source_state_file(const bronze_config *cfg, const char **key);
+size_t bronze_source_batch_rows(const bronze_config *cfg, size_t dflt);
 
 extern const bronze_source_vt bronze_source_sqlite;
 /* The database path of a sqlite: connection string (sqlite:///abs,

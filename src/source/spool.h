@@ -12,7 +12,18 @@
  *                               over the spool (the inner source's vtable is
  *                               bronze_source_file); the spool must outlive it;
  *   bronze_spool_free()         closes and removes the file.
- * The spool logs the seed's lines: "Retrieved N records from extractor".
+ *   bronze_spool_next()         the inner source's next(), counting chunks.
+ *
+ * Chunks (the seed's "chunk-level" lines, issue #11 item 7 / #14 item 1): as
+ * records are spooled they are cut into chunks, consecutive runs of records
+ * of at most max_rows_per_file records and at most max_file_size_mb of
+ * spooled JSON (64 MiB without it, a row group's budget), so a chunk is what
+ * fits one part file before compression. When the spool is finished it logs
+ *   Retrieved N records from extractor
+ *   Chunked N records into M chunks (max_file_size_mb=...)
+ *   Processing M chunks with W workers            (W: run.parallel_workers)
+ * and, at debug, "Chunk K completed successfully" once every record of chunk
+ * K has been handed to the encoders (once per chunk, even after a restart).
  */
 #ifndef BRONZE_SOURCE_SPOOL_H
 #define BRONZE_SOURCE_SPOOL_H
@@ -28,10 +39,15 @@ int bronze_spool_create(bronze_spool **out, const bronze_source_ctx *ctx, const 
                         bronze_err *err);
 /* json is one JSON object (no newline inside: a serialiser's compact text). */
 int bronze_spool_add(bronze_spool *sp, const char *json, size_t n, bronze_err *err);
+/* json is one valid JSON object's raw text; a line break in it (whitespace
+ * outside strings in valid JSON) becomes a space. */
+int bronze_spool_add_raw(bronze_spool *sp, const char *json, size_t n, bronze_err *err);
 uint64_t bronze_spool_records(const bronze_spool *sp);
 /* Opens the file source over the finished spool (format jsonl, the config's
  * run settings). *inner is closed by the caller with bronze_source_file.close. */
 int bronze_spool_open_reader(bronze_spool *sp, bronze_source **inner, bronze_err *err);
+/* inner's next() (inner: the reader from bronze_spool_open_reader). */
+int bronze_spool_next(bronze_spool *sp, bronze_source *inner, bronze_batch *b, bronze_err *err);
 void bronze_spool_free(bronze_spool *sp);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -83,7 +84,18 @@ typedef struct {
     uint64_t sent; /* body bytes handed to curl so far */
     bool status_known, ok_status, sink_failed;
     int io_errno;
+    /* the idle timeout: the last time a byte moved either way */
+    curl_off_t seen_dl, seen_ul;
+    double last_move;
+    bool stalled;
 } xfer;
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static size_t read_cb(char *dst, size_t size, size_t nmemb, void *userp)
 {
@@ -232,11 +244,25 @@ static int progress_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
 {
     xfer *x = userp;
     (void)dltotal;
-    (void)dlnow;
     (void)ultotal;
-    (void)ulnow;
     /* stop a long transfer on SIGINT */
-    return bronze_interrupted() && !x->r->ignore_interrupt ? 1 : 0;
+    if (bronze_interrupted() && !x->r->ignore_interrupt)
+        return 1;
+    /* timeout_seconds without a byte either way: a stalled transfer (libcurl
+     * calls this about once a second while idle, so it ends within a second
+     * of the limit, where CURLOPT_LOW_SPEED_TIME's window ran seconds late) */
+    double now = mono_s();
+    if (dlnow != x->seen_dl || ulnow != x->seen_ul) {
+        x->seen_dl = dlnow;
+        x->seen_ul = ulnow;
+        x->last_move = now;
+        return 0;
+    }
+    if (now - x->last_move >= (double)x->h->timeout) {
+        x->stalled = true;
+        return 1;
+    }
+    return 0;
 }
 
 int bronze_http_do(bronze_http *h, const bronze_http_req *r, bronze_http_resp *resp,
@@ -253,7 +279,7 @@ int bronze_http_do(bronze_http *h, const bronze_http_req *r, bronze_http_resp *r
         what = "(request)";
     CURL *c = h->curl;
     curl_easy_reset(c);
-    xfer x = {.h = h, .r = r, .resp = resp};
+    xfer x = {.h = h, .r = r, .resp = resp, .last_move = mono_s()};
     struct curl_slist *hl = NULL;
     int rc = -1;
     for (size_t i = 0; i < r->nheaders; i++) {
@@ -288,9 +314,14 @@ int bronze_http_do(bronze_http *h, const bronze_http_req *r, bronze_http_resp *r
     if (h->ca_bundle)
         curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_bundle);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)h->timeout);
+    /* a backstop only: progress_cb's idle timeout ends a stall first */
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)h->timeout);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)h->timeout + 5);
     curl_easy_setopt(c, CURLOPT_USERAGENT, h->user_agent);
+    /* a response read into memory (an API page): 256 KiB receive buffer, a
+     * sixteenth of the write callbacks and recv() calls of curl's 16 KiB */
+    if (r->out)
+        curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
     if (r->accept_encoding)
         curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* every encoding curl decodes */
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_msg);
@@ -339,6 +370,10 @@ int bronze_http_do(bronze_http *h, const bronze_http_req *r, bronze_http_resp *r
     } else if (x.io_errno) {
         bronze_err_set(err, BRONZE_E_RUNTIME, "%s %s: reading the local file: %s", r->method, what,
                        strerror(x.io_errno));
+    } else if (cc == CURLE_ABORTED_BY_CALLBACK && x.stalled) {
+        bronze_err_set(err, BRONZE_E_RETRY,
+                       "%s %s: timed out: no data %s for %d s (source.run.timeout_seconds)",
+                       r->method, what, resp->status ? "received" : "and no response", h->timeout);
     } else if (cc == CURLE_ABORTED_BY_CALLBACK && bronze_interrupted()) {
         bronze_err_set(err, BRONZE_E_RUNTIME, "%s %s: interrupted", r->method, what);
     } else {

@@ -10,11 +10,13 @@
  * cap fails before a byte is read. Non-2xx bodies always go to a small internal
  * buffer (the S3 <Error> document), whatever the request asked.
  *
- * Timeouts are a connect timeout plus a low-speed limit (under 1 byte/s for
- * timeout_seconds aborts), never a total cap, which would kill a large
- * upload. TLS is always verified (ca_bundle -> CURLOPT_CAINFO); only http and
- * https; no redirects followed. Nothing here logs a header: callers put
- * secrets into headers (Authorization, tokens).
+ * Timeouts are a connect timeout plus an idle timeout: timeout_seconds
+ * without a byte moving either way (no response, a body that stops) fails
+ * the request within about a second of the limit, as a retryable
+ * "timed out" (kind BRONZE_E_RETRY). Never a total cap, which would kill a
+ * large upload or download that keeps moving. TLS is always verified (ca_bundle -> CURLOPT_CAINFO);
+ * only http and https; no redirects followed. Nothing here logs a header: callers put secrets into
+ * headers (Authorization, tokens).
  */
 #ifndef BRONZE_UTIL_HTTP_H
 #define BRONZE_UTIL_HTTP_H
@@ -29,7 +31,7 @@
 typedef struct bronze_http bronze_http;
 
 typedef struct bronze_http_opts {
-    int timeout_seconds;    /* connect + low-speed window; 0 -> 30 */
+    int timeout_seconds;    /* connect + idle timeout; 0 -> 30 */
     const char *ca_bundle;  /* NULL: the system store; copied */
     const char *user_agent; /* NULL: "bronze-extract"; copied */
 } bronze_http_opts;

@@ -193,6 +193,19 @@ test('an integer beyond int64 keeps its exact text: its column widens to text', 
   cleanup(dir);
 });
 
+test('a pretty-printed page (CRLF, \\u escapes, surrogate pairs, nested) lands its exact values', async () => {
+  const dir = workdir();
+  const r = await extract(dir, cfg({ apiYaml: '    endpoint: /pretty' }));
+  assert.equal(r.code, 0, r.stderr);
+  const got = await rows(dir);
+  assert.deepEqual(got.map((x) => x.id), [1n, 2n]);
+  assert.deepEqual(got.map((x) => x.name), ['caf\u00e9 \u{1F600}', 'plain']);
+  assert.deepEqual(got.map((x) => x.note), ['line1\nline2', 'tab\there']);
+  assert.deepEqual(JSON.parse(got[0].nested), { a: [1, 2.5], b: null });
+  assert.deepEqual(JSON.parse(got[1].nested), { a: [], b: 'x' });
+  cleanup(dir);
+});
+
 // ---------------------------------------------------------------- auth
 
 const AUTH = {
@@ -312,15 +325,29 @@ test('a 503 burst is retried with backoff; one more than max_retries fails namin
 });
 
 test('a response stalled past timeout_seconds is retried; stalling every time fails', async () => {
+  // Elapsed bounds: each stalled attempt ends within timeout_seconds + 1.5 s
+  // (the idle check runs about once a second), plus the retry delays the run
+  // announces; a low-speed window that ran seconds late fails them.
+  const T = 2;
+  const delays = (stderr) => [...stderr.matchAll(/retry \d+\/\d+ in ([\d.]+) s/g)].reduce((a, m) => a + Number(m[1]), 0);
   const dir = workdir();
-  let r = await extract(dir, cfg({ apiYaml: '    endpoint: /stall', run: '    timeout_seconds: 1' }));
+  let t0 = Date.now();
+  let r = await extract(dir, cfg({ apiYaml: '    endpoint: /stall', run: `    timeout_seconds: ${T}` }));
+  let secs = (Date.now() - t0) / 1000;
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /retry 1\/3/);
+  assert.match(r.stderr, /page 1: GET .*\/stall: timed out: no data and no response for 2 s \(source\.run\.timeout_seconds\); retry 1\/3/);
   assert.equal((await rows(dir)).length, 4);
+  assert.ok(secs >= T + delays(r.stderr) - 0.2, `${secs} s: the stall was cut before timeout_seconds`);
+  assert.ok(secs <= T + 1.5 + delays(r.stderr) + 1.5, `${secs} s: one stall of ${T} s took too long`);
   api.reset();
   const d2 = workdir();
-  r = await extract(d2, cfg({ apiYaml: '    endpoint: /stall\n    params: {stalls: 9}', run: '    timeout_seconds: 1' }).replace('max_retries: 3', 'max_retries: 1'));
-  assertFailed(r, d2, /page 1: GET .*\/stall\?stalls=9: .*(timed out|Timeout|too slow)/i);
+  t0 = Date.now();
+  r = await extract(d2, cfg({ apiYaml: '    endpoint: /stall\n    params: {stalls: 9}', run: `    timeout_seconds: ${T}` }).replace('max_retries: 3', 'max_retries: 1'));
+  secs = (Date.now() - t0) / 1000;
+  assertFailed(r, d2, /page 1: GET .*\/stall\?stalls=9: timed out: no data and no response for 2 s \(source\.run\.timeout_seconds\)/);
+  assert.equal(api.requests.length, 2, 'one try and one retry');
+  assert.ok(secs >= 2 * T + delays(r.stderr) - 0.2, `${secs} s`);
+  assert.ok(secs <= 2 * (T + 1.5) + delays(r.stderr) + 1.5, `${secs} s: two stalls of ${T} s took too long`);
   cleanup(dir);
   cleanup(d2);
 });

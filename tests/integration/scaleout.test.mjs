@@ -318,6 +318,11 @@ test('bad input: --shard 5/4, 0/0 and junk, a missing or text partitioning colum
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /1 of 4 shard\(s\) have no journal .*\(shard 3\)/);
     nothing();
+    // a commit that expects another shard count
+    r = run(dir, ['commit', '--config', 'c.yaml', '--date', DATE, '--shards', '3'], { env });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /the journal of shard 0 was written by a run of 4 shards, this commit expects 3/);
+    nothing();
     // commit for another date: no journal there
     r = run(dir, ['commit', '--config', 'c.yaml', '--date', '2025-01-13'], { env });
     assert.equal(r.code, 1, r.stderr);

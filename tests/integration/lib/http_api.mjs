@@ -70,7 +70,7 @@ export async function startApi() {
       const body = Buffer.concat(chunks).toString('utf8');
       const u = new URL(req.url, `http://${req.headers.host}`);
       const q = Object.fromEntries(u.searchParams);
-      api.requests.push({ t: Date.now(), method: req.method, path: u.pathname, query: q, headers: req.headers, body });
+      api.requests.push({ t: Date.now(), method: req.method, path: u.pathname, query: q, headers: req.headers, body, port: req.socket.remotePort });
       try {
         route(api, req, res, u, q, body);
       } catch (e) {
@@ -243,6 +243,20 @@ function route(api, req, res, u, q, body) {
   }
   if (p === '/bigint') {                    // an integer beyond int64 (and one in a string)
     return json(res, 200, '{"items": [{"id": 1, "big": 5, "s": "12345678901234567890123"}, {"id": 2, "big": 123456789012345678901234567890, "s": "x\\"y"}]}');
+  }
+  if (p === '/pretty') {                    // pretty-printed with CRLF, \u escapes (Python's ensure_ascii), nested
+    const text = JSON.stringify({ count: 2, results: [
+      { id: 1, name: 'caf\u00e9 \ud83d\ude00', note: 'line1\nline2', nested: { a: [1, 2.5], b: null } },
+      { id: 2, name: 'plain', note: 'tab\there', nested: { a: [], b: 'x' } },
+    ] }, null, 2).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).replace(/\n/g, '\r\n');
+    return json(res, 200, text);
+  }
+  if (p.startsWith('/tables/')) {           // /tables/<name>: page paging, 50 ms a page, its own ids
+    const name = p.slice(8);                 // /tables/fail500: HTTP 500 forever
+    if (name === 'fail500') return json(res, 500, { error: 'down for good' });
+    const page = Number(q.page), size = Number(q.page_size);
+    const rows = api.data.slice((page - 1) * size, page * size).map((r) => ({ ...r, src: name }));
+    return setTimeout(() => json(res, 200, { data: rows }), 50);
   }
   if (p === '/scalars') return json(res, 200, { items: [{ id: 1 }, 'two', { id: 3 }] });
   if (p === '/loop') {                       // ignores ?page: the same full page forever

@@ -1,0 +1,152 @@
+/* Unit tests for the API source's page splitter (source/api_scan.h): the
+ * record spans it finds, the default lookup order, and every case it must
+ * hand back to the jansson path (BRONZE_SCAN_FALLBACK) so that the page's
+ * error message stays the jansson path's. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "source/api_scan.h"
+
+static int scan(bronze_scan *sc, const char *doc, const char *path)
+{
+    return bronze_scan_page(sc, doc, strlen(doc), path);
+}
+
+static void assert_rec(const bronze_scan *sc, const char *doc, size_t i, const char *want)
+{
+    assert_true(i < sc->nrecs);
+    assert_int_equal(sc->recs[i].len, strlen(want));
+    assert_memory_equal(doc + sc->recs[i].off, want, strlen(want));
+}
+
+static void test_spans(void **state)
+{
+    (void)state;
+    bronze_scan sc = {0};
+    const char *d =
+        "{\"next\": \"x\", \"data\": [ {\"a\":1} ,\n {\"b\": \"x\\ny\",\n \"c\": [1, {}]}],"
+        " \"done\": true}";
+    assert_int_equal(scan(&sc, d, "data"), BRONZE_SCAN_OK);
+    assert_int_equal(sc.nrecs, 2);
+    assert_rec(&sc, d, 0, "{\"a\":1}");
+    assert_rec(&sc, d, 1, "{\"b\": \"x\\ny\",\n \"c\": [1, {}]}");
+    assert_memory_equal(d + sc.arr_off, "[ {", 3);
+    assert_int_equal(d[sc.arr_off + sc.arr_len - 1], ']');
+    assert_false(sc.big_int);
+    /* a dotted path with an array index */
+    const char *e = "{\"r\": [0, {\"items\": [{\"k\": \"\\ud83d\\ude00\"}]}]}";
+    assert_int_equal(scan(&sc, e, "r.1.items"), BRONZE_SCAN_OK);
+    assert_int_equal(sc.nrecs, 1);
+    assert_rec(&sc, e, 0, "{\"k\": \"\\ud83d\\ude00\"}");
+    /* empty array */
+    assert_int_equal(scan(&sc, "{\"data\":[]}", "data"), BRONZE_SCAN_OK);
+    assert_int_equal(sc.nrecs, 0);
+    bronze_scan_free(&sc);
+}
+
+static void test_default_lookup(void **state)
+{
+    (void)state;
+    bronze_scan sc = {0};
+    const char *a = " [{\"x\":1},{\"x\":2}] ";
+    assert_int_equal(scan(&sc, a, NULL), BRONZE_SCAN_OK);
+    assert_int_equal(sc.nrecs, 2);
+    assert_string_equal(sc.where, "");
+    /* items, data, results, records: the first that is an array */
+    const char *b = "{\"results\":[{\"r\":1}],\"data\":[{\"d\":1},{\"d\":2}],\"items\":3}";
+    assert_int_equal(scan(&sc, b, ""), BRONZE_SCAN_OK);
+    assert_string_equal(sc.where, "data");
+    assert_int_equal(sc.nrecs, 2);
+    assert_rec(&sc, b, 1, "{\"d\":2}");
+    /* a nested "data" is not a candidate */
+    assert_int_equal(scan(&sc, "{\"meta\":{\"data\":[{}]}}", NULL), BRONZE_SCAN_FALLBACK);
+    bronze_scan_free(&sc);
+}
+
+static void test_fallbacks(void **state)
+{
+    (void)state;
+    bronze_scan sc = {0};
+    static const char *const bad[] = {
+        "",
+        "<html><body>502 Bad Gateway</body></html>",
+        "{\"data\":[{\"a\":1},{\"a\":",       /* truncated */
+        "{\"data\":[{\"a\":1}]} x",           /* something after */
+        "{\"data\":[{\"a\":1}, 2]}",          /* a record that is not an object */
+        "{\"data\":[{\"a\":1}],\"data\":[]}", /* repeated key: jansson keeps the last */
+        "{\"data\":{\"a\":1}}",               /* not an array */
+        "{\"data\":null}",
+        "{\"other\":[{}]}",                   /* no record array */
+        "{\"data\":[{\"a\":\"\\u0000\"}]}",   /* NUL escape */
+        "{\"data\":[{\"a\":\"\\ud800x\"}]}",  /* lone surrogate */
+        "{\"data\":[{\"a\":\"\\udc00\"}]}",   /* lone low surrogate */
+        "{\"data\":[{\"a\":\"caf\xe9\"}]}",   /* Latin-1, not UTF-8 */
+        "{\"data\":[{\"a\":\"tab\there\"}]}", /* raw control character */
+        "{\"data\":[{\"a\":01}]}",            /* leading zero */
+        "{\"data\":[{\"a\":1.}]}",            /* no fraction digits */
+        "{\"data\":[{\"a\":1e400}]}",         /* real overflow: jansson refuses it */
+        "{\"data\":[{\"a\":tru}]}",           /* bad literal */
+        "{\"data\":[{\"a\":1,}]}",            /* trailing comma */
+        "{\"data\":[{\"a\" 1}]}",             /* no colon */
+        "{\"data\":[{'a':1}]}",               /* single quotes */
+        "{\"d\\u0061ta\":[{}]}",              /* an escaped key on the lookup */
+        "42",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int r = scan(&sc, bad[i], i == 8 ? NULL : "data");
+        if (r != BRONZE_SCAN_FALLBACK)
+            fail_msg("case %zu (%s): %d, want a fallback", i, bad[i], r);
+    }
+    assert_int_equal(scan(&sc, "{\"d\\u0061ta\":[{}]}", NULL), BRONZE_SCAN_FALLBACK);
+    /* too deep for jansson */
+    char deep[5000];
+    strcpy(deep, "{\"data\":[{\"a\":");
+    size_t k = strlen(deep);
+    for (int i = 0; i < 2100; i++)
+        deep[k++] = '[';
+    for (int i = 0; i < 2100; i++)
+        deep[k++] = ']';
+    strcpy(deep + k, "}]}");
+    assert_int_equal(scan(&sc, deep, "data"), BRONZE_SCAN_FALLBACK);
+    bronze_scan_free(&sc);
+}
+
+static void test_big_int_and_member(void **state)
+{
+    (void)state;
+    bronze_scan sc = {0};
+    assert_int_equal(scan(&sc, "{\"data\":[{\"a\":9223372036854775807}]}", "data"), BRONZE_SCAN_OK);
+    assert_false(sc.big_int);
+    assert_int_equal(scan(&sc, "{\"data\":[{\"a\":9223372036854775808}]}", "data"), BRONZE_SCAN_OK);
+    assert_true(sc.big_int);
+    assert_int_equal(scan(&sc, "{\"data\":[{\"a\":-9223372036854775809}]}", "data"),
+                     BRONZE_SCAN_OK);
+    assert_true(sc.big_int);
+    assert_int_equal(scan(&sc, "{\"data\":[{\"a\":1.5e300, \"b\":\"\\u00e9\\/\"}]}", "data"),
+                     BRONZE_SCAN_OK);
+    bronze_scan_free(&sc);
+
+    const char *r = "{ \"id\": 1, \"ts\" : \"2024-01-01\", \"n\": {\"ts\": 5}, \"ts\": \"2025\" }";
+    bronze_span sp;
+    assert_true(bronze_scan_member(r, strlen(r), "ts", &sp));
+    assert_int_equal(sp.len, 6);
+    assert_memory_equal(r + sp.off, "\"2025\"", 6); /* the last one wins */
+    assert_true(bronze_scan_member(r, strlen(r), "id", &sp));
+    assert_memory_equal(r + sp.off, "1", 1);
+    assert_false(bronze_scan_member(r, strlen(r), "missing", &sp));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spans),
+        cmocka_unit_test(test_default_lookup),
+        cmocka_unit_test(test_fallbacks),
+        cmocka_unit_test(test_big_int_and_member),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
