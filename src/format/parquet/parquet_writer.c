@@ -12,21 +12,38 @@
  * memory flat however many rows one part holds. A ColumnChunk's page index
  * references are only known at finish(): rg_meta keeps each chunk's struct
  * with a note of where its stop byte is, and the footer splices them in.
- * One row group lives in memory at a time (SPEC §7 "Memory": at most 64 MiB,
+ * One row group lives in memory at a time per worker (SPEC §7 "Memory": 64 MiB,
  * 1 Mi rows, and a tenth of max_file_size_mb: rg_cap = min(64 MiB,
  * max_bytes / 10)).
  *
- * Row groups. A row group is cut on its rows' PLAIN bits (plain_bits():
- * validity, values, byte-array lengths; a function of the values alone, that
- * adds up over rows, so the cut does not depend on batch slicing, codec
- * state or threads): at 1 Mi rows, at RG_RAW_MAX (64 MiB) of PLAIN bytes,
- * and at rg_cap * 7/8 divided by the compression ratio (compressed / PLAIN)
- * of the part's row group RG_LAG back (or its first), so that compressed it
- * fills ~7/8 of rg_cap. The part's first row group has no ratio yet and is
- * cut on the bytes it holds, the open pages closed first so those bytes are
- * compressed ones (not raw open pages, which made row groups at small limits
- * a few thousand rows). The ratio lag lets row groups be encoded elsewhere
- * while the next ones are cut.
+ * Row groups. Rows are cut into *chunks* on their PLAIN bits (plain_bits():
+ * validity, values, byte-array lengths; a function of the values alone that
+ * adds up over rows, so a cut does not depend on batch slicing, codec state
+ * or threads): at 1 Mi rows, at RG_RAW_MAX (64 MiB) of PLAIN bytes, and at
+ * rg_cap * RG_TARGET (0.85) over the ratio held-bytes / PLAIN of the chunk
+ * RG_LAG (8) back (or of the part's first), so a chunk normally is one row
+ * group that holds ~0.85 of rg_cap. The part's first chunk has no ratio and
+ * ends at the guard. The guard keeps every row group at most rg_cap held
+ * (compressed pages + raw dictionaries, bronze_pq_col_mem()): it looks at
+ * row counts derived from the group's own rows only (guard_step()), closes
+ * the pages when the cap is reached and, if that does not free enough, cuts
+ * the row group there (its chunk goes on in a new one). Ordinary data: one
+ * row group per chunk of ~3/4 rg_cap (7-10 MiB at max_file_size_mb 128,
+ * 16-27 MiB / 64 MiB PLAIN with no limit), never a run of small ones.
+ *
+ * Chunk workers (parallel_workers > 1). Every chunk but a part's first is
+ * copied (rowcopy.h) and handed whole to a worker (job_pool.h), which
+ * encodes and compresses it with its own column writers, the guard
+ * included, while this thread goes on cutting; finished chunks are written
+ * here strictly in order. Every decision (cuts, pages, fit()'s answers) is
+ * the one a single worker makes: cuts use PLAIN bits and the history of a
+ * chunk RG_LAG back (waited for when not written yet); fit()'s fast check
+ * (check_bound()) counts chunks in flight by their worst-case bound, which
+ * is never below what they write, so when it passes the single-worker check
+ * passes too, and when it fails the chunks in flight are written and the
+ * open chunk encoded here (catch_up()) - the single-worker state - before
+ * anything else is decided. Parts are byte-identical for any worker count;
+ * memory grows by one chunk (its rows and its encoding) per worker.
  *
  * Size control (fit). Everything already written is exact; what is still in
  * memory has a worst-case bound (raw open pages and dictionaries through the
@@ -83,11 +100,12 @@
 /* the guard's check steps (rows) */
 #define GUARD_MIN 16
 #define GUARD_MAX 65536
-/* Row-group cut on PLAIN bytes (see "Row groups" above): a group's PLAIN
- * size is held under RG_RAW_MAX and under rg_cap * RG_TARGET / ratio, the
- * ratio being (compressed / PLAIN) of the group RG_LAG groups back. */
+#define CHUNK_WORKERS_MAX 64
+/* Chunk cuts on PLAIN bytes (see "Row groups" above): a chunk's PLAIN size
+ * is held under RG_RAW_MAX and under rg_cap * RG_TARGET / ratio, the ratio
+ * being held-bytes / PLAIN of the chunk RG_LAG chunks back. */
 #define RG_RAW_MAX ((uint64_t)64 << 20)
-#define RG_TARGET 0.75
+#define RG_TARGET 0.85
 #define RG_LAG 8
 
 /* Where a flushed chunk's page index went, and where its ColumnChunk ends. */
@@ -876,10 +894,14 @@ static int end_chunk(bronze_encoder *e, bronze_err *err)
  * first (cut by the guard, so it must be encoded as it comes). */
 static int chunk_begin(bronze_encoder *e, bronze_err *err)
 {
-    if (e->nchunk)
-        while (e->nhist <= ratio_chunk(e->nchunk))
-            if (collect_one(e, true, err) < 0)
-                return -1;
+    while (e->nchunk && e->nhist <= ratio_chunk(e->nchunk)) {
+        int rc = collect_one(e, true, err);
+        if (rc < 0)
+            return -1;
+        if (!rc)
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "internal: chunk %zu has no history",
+                                  ratio_chunk(e->nchunk));
+    }
     e->raw = e->jobs && e->nchunk && !e->zone;
     if (!e->inflight)
         mark_now(e);
@@ -1706,9 +1728,12 @@ static int open_impl(bronze_encoder *e, const char *path, const bronze_schema *s
      * thread cuts the next ones; the column pool helps this thread with the
      * row groups it encodes itself (a part's first, and its end) */
     if (opts->workers > 1) {
-        e->max_jobs = (size_t)opts->workers;
+        /* threads and row groups in flight, capped (the output is the same
+         * for any count) */
+        e->max_jobs =
+            (size_t)(opts->workers < CHUNK_WORKERS_MAX ? opts->workers : CHUNK_WORKERS_MAX);
         if (!(e->all_jobs = calloc(e->max_jobs, sizeof *e->all_jobs)) ||
-            bronze_pq_jobs_new(&e->jobs, opts->workers, e->max_jobs, job_run, err))
+            bronze_pq_jobs_new(&e->jobs, (int)e->max_jobs, e->max_jobs, job_run, err))
             return e->all_jobs ? -1 : oom(err);
     }
     if (opts->workers > 1 && e->ncols > 1 &&
