@@ -12,24 +12,58 @@
  * memory flat however many rows one part holds. A ColumnChunk's page index
  * references are only known at finish(): rg_meta keeps each chunk's struct
  * with a note of where its stop byte is, and the footer splices them in.
- * One row group lives in memory at a time; it is flushed at 1 Mi rows or when
- * the bytes it holds (compressed pages + open pages + dictionaries) reach
- * min(64 MiB, max_bytes / 10) (SPEC §7 "Memory").
+ * One row group lives in memory at a time per worker (SPEC §7 "Memory": 64 MiB,
+ * 1 Mi rows, and a tenth of max_file_size_mb: rg_cap = min(64 MiB,
+ * max_bytes / 10)).
+ *
+ * Row groups. Rows are cut into *chunks* on their PLAIN bits (plain_bits():
+ * validity, values, byte-array lengths; a function of the values alone that
+ * adds up over rows, so a cut does not depend on batch slicing, codec state
+ * or threads): at 1 Mi rows, at RG_RAW_MAX (64 MiB) of PLAIN bytes, and at
+ * rg_cap * RG_TARGET (0.85) over the ratio held-bytes / PLAIN of the chunk
+ * RG_LAG (8) back (or of the part's first), so a chunk normally is one row
+ * group that holds ~0.85 of rg_cap. The part's first chunk has no ratio and
+ * ends at the guard. The guard keeps every row group at most rg_cap held
+ * (compressed pages + raw dictionaries, bronze_pq_col_mem()): it looks at
+ * row counts derived from the group's own rows only (guard_step()), closes
+ * the pages when the cap is reached and, if that does not free enough, cuts
+ * the row group there (its chunk goes on in a new one). Ordinary data: one
+ * row group per chunk of ~3/4 rg_cap (7-10 MiB at max_file_size_mb 128,
+ * 16-27 MiB / 64 MiB PLAIN with no limit), never a run of small ones.
+ *
+ * Chunk workers (parallel_workers > 1). Every chunk but a part's first is
+ * copied (rowcopy.h) and handed whole to a worker (job_pool.h), which
+ * encodes and compresses it with its own column writers, the guard
+ * included, while this thread goes on cutting; finished chunks are written
+ * here strictly in order. Every decision (cuts, pages, fit()'s answers) is
+ * the one a single worker makes: cuts use PLAIN bits and the history of a
+ * chunk RG_LAG back (waited for when not written yet); fit()'s fast check
+ * (check_bound()) counts chunks in flight by their worst-case bound, which
+ * is never below what they write, so when it passes the single-worker check
+ * passes too, and when it fails the chunks in flight are written and the
+ * open chunk encoded here (catch_up()) - the single-worker state - before
+ * anything else is decided. Parts are byte-identical for any worker count;
+ * memory grows by one chunk (its rows and its encoding) per worker.
  *
  * Size control (fit). Everything already written is exact; what is still in
  * memory has a worst-case bound (raw open pages and dictionaries through the
  * codec's worst-case expansion, page-header and footer bounds), and so do new
  * rows (their PLAIN + dictionary-index size, computed in O(columns) from the
  * batch offsets). While bound <= max_bytes, fit() answers at once. When it
- * would not hold, fit() flushes the row group (now exact) and, if the rows
- * still do not fit under the bound, *stages* them: it appends them to a fresh
- * row group in steps, closing and compressing the pages after each step so
- * that the bound becomes exact again, and stops when the next step cannot be
- * proven to fit. Steps are sized from the compression ratio seen so far (so
- * a few steps reach ~98% of the limit); a step that overshoots is undone by
- * rebuilding the staged rows from the step log. write() of exactly the staged
- * rows just keeps them; any other write() truncates the file back to where
- * staging began and replays the log (for a prefix) or writes normally.
+ * would not hold, fit() closes the open pages (the row group stays open:
+ * flushing it here gave runs of one-batch row groups) and, if the rows still
+ * do not fit under the bound, enters the *zone*: from the open row group's
+ * first row (its rows are kept in e->tail whenever max_bytes is set) every
+ * row is copied into e->tail and every step logged, and rows are *staged*:
+ * appended in steps, closing and compressing the pages after each step so
+ * that the bound becomes exact again, until the next step cannot be proven
+ * to fit. Steps are sized from the compression ratio seen so far (so a few
+ * steps reach ~98% of the limit); a step that overshoots is undone by
+ * truncating the file back to the zone's start and replaying the log over
+ * e->tail. write() of exactly the staged rows just keeps them; any other
+ * write() replays the log (for a prefix) or adds its rows afresh. The zone
+ * lasts to the part's end (it restarts after ZONE_MAX_BYTES of rows), so a
+ * part ends in one or two row groups cut by staging, not in a run of them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +76,9 @@
 #include "format/parquet/codec.h"
 #include "format/parquet/col_pool.h"
 #include "format/parquet/column_writer.h"
+#include "format/parquet/job_pool.h"
 #include "format/parquet/rle.h"
+#include "format/parquet/rowcopy.h"
 #include "format/parquet/thrift_compact.h"
 #include "util/sha256.h"
 
@@ -60,6 +96,17 @@
 /* ColumnChunk fields 4-7 (page index offsets and lengths), serialized */
 #define PIDX_TAIL_MAX 34
 #define BLOOM_MAX_BYTES ((size_t)1 << 20)
+#define ZONE_MAX_BYTES ((size_t)16 << 20)
+/* the guard's check steps (rows) */
+#define GUARD_MIN 16
+#define GUARD_MAX 65536
+#define CHUNK_WORKERS_MAX 64
+/* Chunk cuts on PLAIN bytes (see "Row groups" above): a chunk's PLAIN size
+ * is held under RG_RAW_MAX and under rg_cap * RG_TARGET / ratio, the ratio
+ * being held-bytes / PLAIN of the chunk RG_LAG chunks back. */
+#define RG_RAW_MAX ((uint64_t)64 << 20)
+#define RG_TARGET 0.85
+#define RG_LAG 8
 
 /* Where a flushed chunk's page index went, and where its ColumnChunk ends. */
 typedef struct chunk_ref {
@@ -68,12 +115,39 @@ typedef struct chunk_ref {
     uint32_t ci_len, oi_len;
 } chunk_ref;
 
-enum { ACT_FINISH_PAGES = 1, ACT_FLUSH_RG = 2 };
+/* Log actions: close the pages; cut the row group inside its chunk (a
+ * guard cut); end the chunk (its row group with it). */
+enum { ACT_FINISH_PAGES = 1, ACT_FLUSH_RG = 2, ACT_END_CHUNK = 3 };
 
 typedef struct sched_entry {
     size_t pos; /* rows staged before the action */
     int act;
 } sched_entry;
+
+/* One chunk (a row group, or more after guard cuts) encoded by a chunk
+ * worker: its rows, its own column writers and codec context. */
+typedef struct rg_job {
+    bronze_pq_rows rows;
+    bronze_pq_col *cols;
+    bronze_pq_ctx ctx;
+    bronze_buf *dicts;     /* per column: the dictionary page */
+    uint64_t *dict_uncomp; /* per column */
+    size_t from, taken;    /* rows [from, taken) are this pass's row group */
+    size_t next_check;     /* the guard's next check (rows in the group) */
+    uint64_t mm;           /* the group's raw memory estimate so far */
+    uint64_t plain;        /* PLAIN bits of the chunk */
+    uint64_t bound;        /* worst-case bytes the chunk adds to the file */
+    size_t index;          /* chunk number in the part */
+    uint64_t held;         /* this pass's row group, pages closed (write_group()) */
+    uint64_t rg_cap;
+    struct rg_job *next_free;
+} rg_job;
+
+/* The file state at the open chunk's start (for the fast size check). */
+typedef struct mark {
+    uint64_t pos;
+    size_t meta_len, ci_len, oi_len, nrefs;
+} mark;
 
 struct bronze_encoder {
     int fd;
@@ -82,7 +156,7 @@ struct bronze_encoder {
     size_t ncols;
     bronze_pq_col *cols;
     bronze_pq_ctx ctx;
-    bronze_pq_pool *pool; /* column workers (parallel_workers > 1), else NULL */
+    bronze_pq_pool *pool; /* column workers for the caller's thread, else NULL */
     bronze_sha256 hash;   /* of every byte written; invalid after a truncation */
     uint64_t synced;      /* writeback started up to here */
     bronze_codec codec;
@@ -90,6 +164,10 @@ struct bronze_encoder {
     uint64_t max_bytes;
     uint64_t rg_cap;
     char *created_by;
+    char *const *bloom_names; /* bloom filter columns (not owned) */
+    size_t n_bloom;
+    double bloom_fpp;
+    size_t bloom_cap;
 
     bronze_buf out;     /* buffered file bytes */
     uint64_t flushed;   /* bytes already in the file; file size = flushed + out.len */
@@ -106,15 +184,47 @@ struct bronze_encoder {
     uint64_t rg_meta_max; /* one RowGroup's metadata, upper bound */
     uint64_t page_ov;     /* per-page bound: header, codec constant, level/index slack */
 
-    uint64_t part_raw; /* raw-cost bytes of the rows in the file (for the ratio) */
+    uint64_t part_raw; /* PLAIN bits of the rows in the part (for the ratio) */
     double step_ratio; /* compressed / raw of the last staging step */
 
-    /* staging (fit slow path) */
+    /* Chunks (see "Row groups"): the open one is number nchunk; its rows
+     * since its start are ch_rows (ch_plain PLAIN bits), ch_comp the bytes of
+     * its row groups already cut by the guard. */
+    size_t nchunk;
+    size_t ch_rows;
+    uint64_t ch_plain, ch_comp;
+    mark ch_mark;
+    uint64_t *hist_comp, *hist_plain; /* per ended chunk */
+    size_t hist_cap;
+    /* the open row group: rows since the pages were closed, the guard's next
+     * check, its raw memory estimate */
+    size_t open_rows, next_check;
+    uint64_t rg_mm;
+    /* rows of the open chunk (whenever max_bytes is set or chunk workers
+     * run); g_start: the open row group's first row in it */
+    bronze_pq_rows tail;
+    size_t g_start;
+    bronze_pq_rows spare;
+
+    /* chunk workers (parallel_workers > 1) */
+    bronze_pq_jobs *jobs;
+    rg_job **all_jobs, *free_jobs;
+    size_t njobs, max_jobs, inflight, nhist;
+    uint64_t inflight_bound;
+    bool raw; /* the open chunk's rows are in `tail` only (not encoded yet) */
+
+    /* staging (fit slow path): from the zone's start (an empty row group at
+     * st_pos) the rows go through `tail`, so any step can be undone by
+     * replaying the log over it */
+    bool zone;
+    size_t tail_n, tail_sched;
     bool staged;
     const bronze_batch *st_b;
     size_t st_off, st_n, st_k;
     uint64_t st_pos, st_total_rows, st_part_raw;
     size_t st_nrg, st_meta_len, st_nrefs, st_ci_len, st_oi_len;
+    size_t st_nchunk, st_ch_rows;
+    uint64_t st_ch_plain, st_ch_comp;
     sched_entry *sched;
     size_t nsched, sched_cap;
 };
@@ -292,18 +402,223 @@ static bool footer(const bronze_encoder *e, bronze_buf *b, int64_t num_rows, boo
 
 /* ---- row groups ---- */
 
-static uint64_t rg_mem(const bronze_encoder *e)
+static uint64_t cols_mem(const bronze_pq_col *cols, size_t n)
 {
     uint64_t m = 0;
-    for (size_t i = 0; i < e->ncols; i++)
-        m += bronze_pq_col_mem(&e->cols[i]);
+    for (size_t i = 0; i < n; i++)
+        m += bronze_pq_col_mem(&cols[i]);
     return m;
 }
 
-static int flush_rg(bronze_encoder *e, bronze_err *err)
+static uint64_t rg_mem(const bronze_encoder *e)
 {
-    if (!e->rg_rows)
+    return cols_mem(e->cols, e->ncols);
+}
+
+/* PLAIN bits of rows [off, off+k): validity, values, byte-array lengths.
+ * Depends on the values only (not on dictionaries or codecs) and adds up
+ * over rows, so where it cuts does not depend on how batches are sliced. */
+static uint64_t plain_bits(const bronze_pq_col *cols, size_t ncols, const bronze_batch *b,
+                           size_t off, size_t k)
+{
+    uint64_t bt = 0;
+    for (size_t i = 0; i < ncols; i++) {
+        const bronze_pq_col *c = &cols[i];
+        if (c->nullable)
+            bt += k;
+        switch (c->ptype) {
+        case PQ_BOOLEAN:
+            bt += k;
+            break;
+        case PQ_BYTE_ARRAY: {
+            const uint64_t *o = b->cols[i].v.off;
+            bt += 8 * (4 * (uint64_t)k + (o[off + k] - o[off]));
+            break;
+        }
+        default:
+            bt += 8 * (uint64_t)c->width * k;
+            break;
+        }
+    }
+    return bt;
+}
+
+/* Memory rows [off, off+k) may take in a row group before their pages are
+ * compressed (levels, PLAIN values or indices); also adds up over rows. */
+static uint64_t mem_est(const bronze_pq_col *cols, size_t ncols, const bronze_batch *b, size_t off,
+                        size_t k)
+{
+    uint64_t mm = 0;
+    for (size_t i = 0; i < ncols; i++) {
+        const bronze_pq_col *c = &cols[i];
+        uint64_t w = (uint64_t)c->width;
+        if (c->nullable)
+            mm += k;
+        switch (c->ptype) {
+        case PQ_BOOLEAN:
+            mm += k;
+            break;
+        case PQ_FLBA:
+            mm += w * k;
+            break;
+        case PQ_BYTE_ARRAY:
+            mm += 8 * (uint64_t)k + (b->cols[i].v.off[off + k] - b->cols[i].v.off[off]);
+            break;
+        default:
+            mm += (w + 4) * k;
+            break;
+        }
+    }
+    return mm;
+}
+
+static int hist_put(bronze_encoder *e, size_t k, uint64_t comp, uint64_t plain, bronze_err *err)
+{
+    if (k >= e->hist_cap) {
+        size_t cap = e->hist_cap ? e->hist_cap * 2 : 64;
+        while (cap <= k)
+            cap *= 2;
+        uint64_t *hc = realloc(e->hist_comp, cap * sizeof *hc);
+        if (!hc)
+            return oom(err);
+        e->hist_comp = hc;
+        uint64_t *hp = realloc(e->hist_plain, cap * sizeof *hp);
+        if (!hp)
+            return oom(err);
+        e->hist_plain = hp;
+        e->hist_cap = cap;
+    }
+    e->hist_comp[k] = comp;
+    e->hist_plain[k] = plain;
+    return 0;
+}
+
+/* The chunk that ratio_chunk(k) reads. */
+static size_t ratio_chunk(size_t k)
+{
+    return k > RG_LAG ? k - RG_LAG : 0;
+}
+
+/* The open chunk's cap in PLAIN bits, or 0 for the part's first chunk, which
+ * ends at its first guard cut (no ratio known yet). Needs the history of
+ * chunk ratio_chunk(nchunk) (chunk_begin() waits for it). */
+static uint64_t chunk_pcap(const bronze_encoder *e)
+{
+    size_t k = e->nchunk;
+    if (!k)
         return 0;
+    size_t j = ratio_chunk(k);
+    double ratio =
+        e->hist_plain[j] ? (double)e->hist_comp[j] * 8.0 / (double)e->hist_plain[j] : 1.0;
+    double cap = (double)e->rg_cap * RG_TARGET / (ratio > 1e-6 ? ratio : 1e-6);
+    uint64_t lo = e->rg_cap / 4, c = cap > (double)RG_RAW_MAX ? RG_RAW_MAX : (uint64_t)cap;
+    return 8 * (c < lo ? lo : c);
+}
+
+/* Rows (<= n) of [off, off+n) that still belong to the open chunk. */
+static size_t rg_room(const bronze_encoder *e, const bronze_batch *b, size_t off, size_t n)
+{
+    if (n > RG_MAX_ROWS - e->ch_rows)
+        n = RG_MAX_ROWS - e->ch_rows;
+    uint64_t pcap = chunk_pcap(e);
+    uint64_t lim = pcap ? pcap : 8 * RG_RAW_MAX;
+    if (e->ch_plain >= lim)
+        return 0;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo + 1) / 2;
+        if (plain_bits(e->cols, e->ncols, b, off, mid) <= lim - e->ch_plain)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+/* Most rows (<= n) whose memory estimate fits the row group's cap. */
+static size_t mem_room(const bronze_encoder *e, const bronze_batch *b, size_t off, size_t n)
+{
+    uint64_t used = rg_mem(e);
+    if (used >= e->rg_cap)
+        return 0;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo + 1) / 2;
+        if (used + mem_est(e->cols, e->ncols, b, off, mid) <= e->rg_cap)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+/* The guard (a row group's bytes held <= rg_cap whatever the ratio said) looks again after this
+ * many more rows: as many as the group's raw memory per row says fit. Depends on the group's own
+ * rows only. */
+static size_t guard_step(uint64_t full, uint64_t mem, size_t rows, uint64_t mm)
+{
+    if (!rows || !mm || mem >= full)
+        return GUARD_MIN;
+    uint64_t per = mm / rows ? mm / rows : 1, st = (full - mem) / per;
+    return st < GUARD_MIN ? GUARD_MIN : st > GUARD_MAX ? GUARD_MAX : (size_t)st;
+}
+
+static int finish_one(bronze_pq_col *c, bronze_pq_ctx *x, size_t i, void *arg, bronze_err *err)
+{
+    (void)i;
+    (void)arg;
+    return bronze_pq_col_finish_page(c, x, err);
+}
+
+static int finish_cols(bronze_pq_pool *pool, bronze_pq_col *cols, size_t n, bronze_pq_ctx *x,
+                       bronze_err *err)
+{
+    if (pool)
+        return bronze_pq_pool_run(pool, cols, n, x, finish_one, NULL, err);
+    for (size_t i = 0; i < n; i++)
+        if (bronze_pq_col_finish_page(&cols[i], x, err))
+            return -1;
+    return 0;
+}
+
+static int finish_pages(bronze_encoder *e, bronze_err *err)
+{
+    e->open_rows = 0;
+    return finish_cols(e->pool, e->cols, e->ncols, &e->ctx, err);
+}
+
+/* The guard's check of a row group of `rows` rows (the same on the caller's
+ * thread and in a chunk worker): at rg_cap, the pages are closed
+ * first, and if the bytes held are still over, *cut. */
+static int guard_check(uint64_t rg_cap, bronze_pq_pool *pool, bronze_pq_col *cols, size_t ncols,
+                       bronze_pq_ctx *x, size_t rows, uint64_t mm, size_t *open_rows,
+                       size_t *next_check, bool *cut, bronze_err *err)
+{
+    const uint64_t full = rg_cap;
+    uint64_t mem = cols_mem(cols, ncols);
+    *cut = false;
+    if (mem >= full && *open_rows) {
+        if (finish_cols(pool, cols, ncols, x, err))
+            return -1;
+        *open_rows = 0;
+        mem = cols_mem(cols, ncols);
+    }
+    if (mem >= full) {
+        *cut = true;
+        return 0;
+    }
+    *next_check = rows + guard_step(full, mem, rows, mm);
+    return 0;
+}
+
+/* Writes a row group from cols (closing each chunk here when dicts is NULL,
+ * else with the dictionary pages a worker made). *held = the bytes it held
+ * with its pages closed, as bronze_pq_col_mem() counts them (compressed
+ * pages, raw dictionaries): the guard's units, in which chunk ratios are
+ * kept (a worker's job counts them itself, the same way). */
+static int write_group(bronze_encoder *e, bronze_pq_col *cols, bronze_buf *dicts,
+                       const uint64_t *dict_uncomp, size_t rows, uint64_t *held, bronze_err *err)
+{
     if (e->nrefs + e->ncols > e->refs_cap) {
         size_t cap = e->refs_cap ? e->refs_cap * 2 : 64;
         while (cap < e->nrefs + e->ncols)
@@ -315,21 +630,30 @@ static int flush_rg(bronze_encoder *e, bronze_err *err)
         e->refs_cap = cap;
     }
     uint64_t rg_start = file_pos(e), uncomp = 0, comp = 0;
+    *held = 0;
     /* the chunks, then the row group's bloom filters */
     for (size_t i = 0; i < e->ncols; i++) {
-        bronze_pq_col *c = &e->cols[i];
+        bronze_pq_col *c = &cols[i];
         c->at_start = file_pos(e);
-        e->scratch.len = 0;
-        if (bronze_pq_col_close_chunk(c, &e->ctx, &e->scratch, &c->at_dict_uncomp, err) ||
-            put(e, e->scratch.data, e->scratch.len, err) ||
-            put(e, c->pages.data, c->pages.len, err))
+        const bronze_buf *dp = dicts ? &dicts[i] : &e->scratch;
+        if (dicts) {
+            c->at_dict_uncomp = dict_uncomp[i];
+        } else {
+            e->scratch.len = 0;
+            if (bronze_pq_col_finish_page(c, &e->ctx, err))
+                return -1;
+            *held += bronze_pq_col_mem(c);
+            if (bronze_pq_col_close_chunk(c, &e->ctx, &e->scratch, &c->at_dict_uncomp, err))
+                return -1;
+        }
+        if (put(e, dp->data, dp->len, err) || put(e, c->pages.data, c->pages.len, err))
             return -1;
-        c->at_dict_len = e->scratch.len;
+        c->at_dict_len = dp->len;
         uncomp += c->pages_uncomp + c->at_dict_uncomp;
         comp += c->pages.len + c->at_dict_len;
     }
     for (size_t i = 0; i < e->ncols; i++) {
-        bronze_pq_col *c = &e->cols[i];
+        bronze_pq_col *c = &cols[i];
         c->at_bloom = file_pos(e);
         e->scratch.len = 0;
         if (bronze_pq_col_bloom(c, &e->scratch))
@@ -343,7 +667,7 @@ static int flush_rg(bronze_encoder *e, bronze_err *err)
     bronze_tc_field_list(&t, 1, BRONZE_TC_STRUCT, e->ncols);
     bool pidx = e->ci.len + e->oi.len < PIDX_MAX_BYTES;
     for (size_t i = 0; i < e->ncols; i++) {
-        bronze_pq_col *c = &e->cols[i];
+        bronze_pq_col *c = &cols[i];
         bronze_pq_col_meta(c, &t, e->codec);
         chunk_ref *r = &e->refs[e->nrefs++];
         r->stop = e->rg_meta.len - 1;
@@ -359,21 +683,392 @@ static int flush_rg(bronze_encoder *e, bronze_err *err)
         bronze_pq_col_reset_chunk(c);
     }
     bronze_tc_field_i64(&t, 2, (int64_t)uncomp); /* total_byte_size: uncompressed */
-    bronze_tc_field_i64(&t, 3, (int64_t)e->rg_rows);
+    bronze_tc_field_i64(&t, 3, (int64_t)rows);
     bronze_tc_field_i64(&t, 5, (int64_t)rg_start);
     bronze_tc_field_i64(&t, 6, (int64_t)comp);
     bronze_tc_struct_end(&t);
     if (t.failed)
         return oom(err);
     e->nrg++;
-    e->total_rows += e->rg_rows;
-    e->rg_rows = 0;
+    e->total_rows += rows;
     return 0;
 }
 
-/* The page index (ColumnIndexes, then OffsetIndexes) at the current file
- * position, and e->groups = the RowGroup list with each ColumnChunk's
- * references to it spliced in before its stop byte. */
+/* Writes the open row group (of the caller's thread); *held = its bytes
+ * held once closed (see write_group()). */
+static int flush_rg(bronze_encoder *e, uint64_t *held, bronze_err *err)
+{
+    *held = 0;
+    if (!e->rg_rows)
+        return 0;
+    if (write_group(e, e->cols, NULL, NULL, e->rg_rows, held, err))
+        return -1;
+    e->rg_rows = 0;
+    e->open_rows = 0;
+    e->rg_mm = 0;
+    e->next_check = GUARD_MIN;
+    return 0;
+}
+
+/* A guard cut: the open row group ends, its chunk goes on (the first chunk
+ * of a part ends with it). */
+static int end_chunk(bronze_encoder *e, bronze_err *err);
+
+static int group_cut(bronze_encoder *e, bronze_err *err)
+{
+    if (!e->nchunk)
+        return end_chunk(e, err);
+    uint64_t comp;
+    if (flush_rg(e, &comp, err))
+        return -1;
+    e->ch_comp += comp;
+    e->g_start = e->ch_rows;
+    return 0;
+}
+
+static void mark_now(bronze_encoder *e)
+{
+    e->ch_mark = (mark){file_pos(e), e->rg_meta.len, e->ci.len, e->oi.len, e->nrefs};
+}
+
+/* ---- chunk workers ---- */
+
+static int job_init(bronze_encoder *e, rg_job *j, bronze_err *err);
+static void job_free(bronze_encoder *e, rg_job *j);
+
+/* A chunk worker's pass over a job: rows from j->from on, as one row group,
+ * until its chunk ends or the guard cuts it (j->taken), pages and
+ * dictionaries closed and compressed. The same steps as append_rows(). */
+static int job_run(void *arg, bronze_err *err)
+{
+    rg_job *j = arg;
+    const bronze_batch *b = &j->rows.b;
+    size_t ncols = b->schema->ncols, n = b->nrows, r = j->from, open = 0;
+    j->next_check = GUARD_MIN;
+    j->mm = 0;
+    while (r < n) {
+        size_t g = r - j->from;
+        if (g && g == j->next_check) {
+            bool cut;
+            if (guard_check(j->rg_cap, NULL, j->cols, ncols, &j->ctx, g, j->mm, &open,
+                            &j->next_check, &cut, err))
+                return -1;
+            if (cut)
+                break;
+        }
+        size_t m = n - r;
+        if (m > j->next_check - g)
+            m = j->next_check - g;
+        for (size_t i = 0; i < ncols; i++)
+            if (bronze_pq_col_add(&j->cols[i], &j->ctx, &b->cols[i], r, m, err))
+                return -1;
+        j->mm += mem_est(j->cols, ncols, b, r, m);
+        open += m;
+        r += m;
+    }
+    j->taken = r;
+    j->held = 0;
+    for (size_t i = 0; i < ncols; i++) {
+        bronze_pq_col *c = &j->cols[i];
+        if (bronze_pq_col_finish_page(c, &j->ctx, err))
+            return -1;
+        j->held += bronze_pq_col_mem(c);
+        if (bronze_pq_col_close_chunk(c, &j->ctx, &j->dicts[i], &j->dict_uncomp[i], err))
+            return -1;
+    }
+    return 0;
+}
+
+/* Writes a collected job's row groups (running the passes after a guard cut
+ * here), records its chunk's history, frees the job for reuse. */
+static int write_job(bronze_encoder *e, rg_job *j, bronze_err *err)
+{
+    uint64_t total = 0;
+    for (;;) {
+        uint64_t unused;
+        if (write_group(e, j->cols, j->dicts, j->dict_uncomp, j->taken - j->from, &unused, err))
+            return -1;
+        total += j->held;
+        if (j->taken >= j->rows.b.nrows)
+            break;
+        j->from = j->taken;
+        if (job_run(j, err))
+            return -1;
+    }
+    if (hist_put(e, j->index, total, j->plain, err))
+        return -1;
+    e->nhist = j->index + 1;
+    e->inflight--;
+    e->inflight_bound -= j->bound;
+    bronze_pq_rows_truncate(&j->rows, 0);
+    j->next_free = e->free_jobs;
+    e->free_jobs = j;
+    return 0;
+}
+
+/* Writes the oldest job once it has run (waiting for it when `wait`).
+ * 1 when one was written, 0 when none was ready, -1 on error. */
+static int collect_one(bronze_encoder *e, bool wait, bronze_err *err)
+{
+    if (!e->jobs || !e->inflight)
+        return 0;
+    int rc = 0;
+    rg_job *j = bronze_pq_jobs_collect(e->jobs, wait, &rc, err);
+    if (!j)
+        return 0;
+    if (rc || write_job(e, j, err))
+        return -1;
+    return 1;
+}
+
+static int drain(bronze_encoder *e, bronze_err *err)
+{
+    while (e->inflight)
+        if (collect_one(e, true, err) < 0)
+            return -1;
+    return 0;
+}
+
+static uint64_t rows_bound(const bronze_encoder *e, const bronze_batch *b1, size_t off1, size_t k1,
+                           const bronze_batch *b2, size_t off2, size_t k2);
+
+/* The open chunk (its rows in e->tail) goes to a chunk worker. */
+static int submit_chunk(bronze_encoder *e, bronze_err *err)
+{
+    while (e->inflight >= e->max_jobs)
+        if (collect_one(e, true, err) < 0)
+            return -1;
+    rg_job *j = e->free_jobs;
+    if (j) {
+        e->free_jobs = j->next_free;
+    } else {
+        if (!(j = calloc(1, sizeof *j)))
+            return oom(err);
+        if (job_init(e, j, err)) {
+            job_free(e, j);
+            return -1;
+        }
+        j->next_free = NULL;
+        e->all_jobs[e->njobs++] = j;
+    }
+    bronze_pq_rows t = j->rows;
+    j->rows = e->tail;
+    e->tail = t;
+    bronze_pq_rows_truncate(&e->tail, 0);
+    j->plain = e->ch_plain;
+    j->index = e->nchunk;
+    j->from = j->taken = 0;
+    j->bound = rows_bound(e, &j->rows.b, 0, j->rows.b.nrows, NULL, 0, 0);
+    if (bronze_pq_jobs_submit(e->jobs, j, err))
+        return -1;
+    e->inflight++;
+    e->inflight_bound += j->bound;
+    e->nchunk++;
+    e->ch_rows = 0;
+    e->ch_plain = e->ch_comp = 0;
+    e->g_start = 0;
+    e->raw = false;
+    return 0;
+}
+
+/* The open chunk ends (its row group with it). */
+static int end_chunk(bronze_encoder *e, bronze_err *err)
+{
+    if (e->raw)
+        return submit_chunk(e, err);
+    uint64_t comp;
+    if (flush_rg(e, &comp, err) || hist_put(e, e->nchunk, e->ch_comp + comp, e->ch_plain, err))
+        return -1;
+    e->nchunk++;
+    e->nhist = e->nchunk;
+    e->ch_rows = 0;
+    e->ch_plain = e->ch_comp = 0;
+    e->g_start = 0;
+    if (!e->zone)
+        bronze_pq_rows_truncate(&e->tail, 0);
+    return 0;
+}
+
+/* A chunk starts: the history its cap needs is written, and it is encoded
+ * by a chunk worker (raw: rows only copied here) unless it is the part's
+ * first (cut by the guard, so it must be encoded as it comes). */
+static int chunk_begin(bronze_encoder *e, bronze_err *err)
+{
+    while (e->nchunk && e->nhist <= ratio_chunk(e->nchunk)) {
+        int rc = collect_one(e, true, err);
+        if (rc < 0)
+            return -1;
+        if (!rc)
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "internal: chunk %zu has no history",
+                                  ratio_chunk(e->nchunk));
+    }
+    e->raw = e->jobs && e->nchunk && !e->zone;
+    if (!e->inflight)
+        mark_now(e);
+    return 0;
+}
+
+/* ---- size bounds ---- */
+
+/* Index width bound for a column after k more values. */
+static int bw_after(const bronze_pq_col *c, size_t k)
+{
+    int bw = bronze_rle_bit_width((uint64_t)c->dict_n + k);
+    return bw < 1 ? 1 : bw > 20 ? 20 : bw; /* a row group has at most 2^20 rows */
+}
+
+/* Raw cost of rows [off, off+k): *bits of encoded data (levels, PLAIN
+ * values, dictionary entry + index), *mem of memory they may take. With
+ * fresh != 0 the rows go into new row groups of `fresh` rows in all (index
+ * width from that, whatever the open row group's dictionary holds). */
+static void raw_cost(const bronze_encoder *e, const bronze_batch *b, size_t off, size_t k,
+                     size_t fresh, uint64_t *bits, uint64_t *mem)
+{
+    uint64_t bt = 0, mm = 0;
+    int fbw = bronze_rle_bit_width((uint64_t)fresh);
+    fbw = fbw < 1 ? 1 : fbw > 20 ? 20 : fbw;
+    for (size_t i = 0; i < e->ncols; i++) {
+        const bronze_pq_col *c = &e->cols[i];
+        int bw = fresh ? fbw : bw_after(c, k);
+        if (c->nullable) {
+            bt += 2 * (uint64_t)k;
+            mm += k;
+        }
+        uint64_t w = (uint64_t)c->width;
+        switch (c->ptype) {
+        case PQ_BOOLEAN:
+            bt += k;
+            mm += k;
+            break;
+        case PQ_FLBA:
+            bt += 8 * w * k;
+            mm += w * k;
+            break;
+        case PQ_BYTE_ARRAY: {
+            const uint64_t *o = b->cols[i].v.off;
+            uint64_t len = o[off + k] - o[off];
+            bt += 8 * (4 * (uint64_t)k + len) + (uint64_t)k * (uint64_t)(bw + 1);
+            mm += 8 * (uint64_t)k + len;
+            break;
+        }
+        default:
+            bt += (uint64_t)k * (8 * w + (uint64_t)bw + 1);
+            mm += (w + 4) * k;
+            break;
+        }
+    }
+    *bits += bt;
+    *mem += mm;
+}
+
+static uint64_t lin(const bronze_encoder *e, uint64_t x)
+{
+    return x + (x * e->lin.num + e->lin.den - 1) / e->lin.den;
+}
+
+static uint64_t bloom_bound(const bronze_encoder *e, const bronze_batch *b, size_t off, size_t k)
+{
+    uint64_t s = 0;
+    if (!e->rg_rows && !k)
+        return 0;
+    for (size_t i = 0; i < e->ncols; i++) {
+        const bronze_pq_col *c = &e->cols[i];
+        if (!c->bloom)
+            continue;
+        uint64_t rows = c->num_values + c->pending_rows + c->page_rows - c->null_count + k;
+        uint64_t ndv = rows;
+        if (c->dict_on && c->dict_decided) {
+            uint64_t add =
+                c->width
+                    ? (uint64_t)c->width * k
+                    : 4 * (uint64_t)k + (k ? b->cols[i].v.off[off + k] - b->cols[i].v.off[off] : 0);
+            if (c->dict.len + add <= e->ctx.dict_limit)
+                ndv = c->dict_n + (uint64_t)k;
+        }
+        s += BRONZE_PQ_BLOOM_HDR + bronze_pq_col_bloom_bytes(c, ndv < rows ? ndv : rows);
+    }
+    return s;
+}
+
+static uint64_t bound_after(const bronze_encoder *e, const bronze_batch *b, size_t off, size_t k)
+{
+    uint64_t s = file_pos(e) + e->footer_base + e->rg_meta.len + e->ci.len + e->oi.len +
+                 e->nrefs * PIDX_TAIL_MAX;
+    if (e->rg_rows)
+        s += e->rg_meta_max;
+    uint64_t mem = 0;
+    for (size_t i = 0; i < e->ncols; i++) {
+        const bronze_pq_col *c = &e->cols[i];
+        s += bronze_pq_col_bound(c, e->codec, bw_after(c, k));
+        mem += bronze_pq_col_mem(c);
+    }
+    s += bloom_bound(e, b, off, k);
+    if (!k)
+        return s;
+    uint64_t bits = 0, kmem = 0;
+    raw_cost(e, b, off, k, 0, &bits, &kmem);
+    uint64_t bytes = (bits + 7) / 8;
+    uint64_t pages = e->ncols * (3 + k / BRONZE_PQ_PAGE_ROWS) + bytes / BRONZE_PQ_PAGE_BYTES;
+    uint64_t body = lin(e, bytes) + pages * e->page_ov;
+    /* Every row group these rows open: its metadata, and per column one more
+     * dictionary page and page split. A group is flushed at the row cap, or
+     * holding >= cap/2 bytes in memory, or before a row of > cap/2 bytes, or
+     * at its chunk's PLAIN cap (>= cap/4 bytes), or once more by staging. */
+    uint64_t groups =
+        (e->rg_rows ? 0 : 1) + (e->rg_rows + k) / RG_MAX_ROWS + 2 * (mem + kmem) / e->rg_cap +
+        (e->ch_plain + plain_bits(e->cols, e->ncols, b, off, k)) / (2 * e->rg_cap) + 1;
+    uint64_t per_group = e->rg_meta_max + e->ncols * e->page_ov;
+    for (size_t i = 0; i < e->ncols; i++)
+        if (e->cols[i].bloom)
+            per_group += BRONZE_PQ_BLOOM_HDR + bronze_pq_col_bloom_bytes(&e->cols[i], k);
+    return s + body + groups * per_group;
+}
+
+/* Worst-case bytes rows [off1, off1+k1) of b1 then [off2, off2+k2) of b2
+ * add to the file in new row groups of their own (bound_after()'s rows term
+ * for an empty row group): the same whichever thread encodes them. */
+static uint64_t rows_bound(const bronze_encoder *e, const bronze_batch *b1, size_t off1, size_t k1,
+                           const bronze_batch *b2, size_t off2, size_t k2)
+{
+    size_t k = k1 + k2;
+    if (!k)
+        return 0;
+    uint64_t bits = 0, mem = 0, plain = 0;
+    if (k1) {
+        raw_cost(e, b1, off1, k1, k, &bits, &mem);
+        plain += plain_bits(e->cols, e->ncols, b1, off1, k1);
+    }
+    if (k2) {
+        raw_cost(e, b2, off2, k2, k, &bits, &mem);
+        plain += plain_bits(e->cols, e->ncols, b2, off2, k2);
+    }
+    uint64_t bytes = (bits + 7) / 8;
+    uint64_t pages = e->ncols * (3 + k / BRONZE_PQ_PAGE_ROWS) + bytes / BRONZE_PQ_PAGE_BYTES;
+    uint64_t body = lin(e, bytes) + pages * e->page_ov;
+    uint64_t groups = 1 + k / RG_MAX_ROWS + 2 * mem / e->rg_cap + plain / (2 * e->rg_cap) + 1;
+    uint64_t per_group = e->rg_meta_max + e->ncols * e->page_ov, blooms = 0;
+    for (size_t i = 0; i < e->ncols; i++)
+        if (e->cols[i].bloom) {
+            uint64_t bb = BRONZE_PQ_BLOOM_HDR + bronze_pq_col_bloom_bytes(&e->cols[i], k);
+            per_group += bb;
+            blooms += bb;
+        }
+    return body + groups * per_group + blooms;
+}
+
+/* The fast size check, the same quantity for every worker count: the file
+ * as written before the open chunk (or as written now plus the bounds of
+ * the chunks in flight, which are >= what they will write) and the open
+ * chunk's rows with the new ones, bounded as new row groups. */
+static uint64_t check_bound(const bronze_encoder *e, const bronze_batch *b, size_t off, size_t n)
+{
+    mark m =
+        e->raw ? (mark){file_pos(e), e->rg_meta.len, e->ci.len, e->oi.len, e->nrefs} : e->ch_mark;
+    uint64_t s = m.pos + e->footer_base + m.meta_len + m.ci_len + m.oi_len +
+                 m.nrefs * PIDX_TAIL_MAX + e->inflight_bound;
+    return s + rows_bound(e, &e->tail.b, 0, e->ch_rows, b, off, n);
+}
+
 static int write_page_index(bronze_encoder *e, bronze_err *err)
 {
     uint64_t ci_at = file_pos(e), oi_at = ci_at + e->ci.len;
@@ -406,167 +1101,6 @@ static int write_page_index(bronze_encoder *e, bronze_err *err)
     return 0;
 }
 
-static int finish_one(bronze_pq_col *c, bronze_pq_ctx *x, size_t i, void *arg, bronze_err *err)
-{
-    (void)i;
-    (void)arg;
-    return bronze_pq_col_finish_page(c, x, err);
-}
-
-static int finish_pages(bronze_encoder *e, bronze_err *err)
-{
-    if (e->pool)
-        return bronze_pq_pool_run(e->pool, e->cols, e->ncols, &e->ctx, finish_one, NULL, err);
-    for (size_t i = 0; i < e->ncols; i++)
-        if (bronze_pq_col_finish_page(&e->cols[i], &e->ctx, err))
-            return -1;
-    return 0;
-}
-
-/* ---- size bounds ---- */
-
-/* Index width bound for a column after k more values. */
-static int bw_after(const bronze_pq_col *c, size_t k)
-{
-    int bw = bronze_rle_bit_width((uint64_t)c->dict_n + k);
-    return bw < 1 ? 1 : bw > 20 ? 20 : bw; /* a row group has at most 2^20 rows */
-}
-
-/* Raw cost of rows [off, off+k): *bits of encoded data (levels, PLAIN
- * values, dictionary entry + index), *mem of memory they may take. */
-static void raw_cost(const bronze_encoder *e, const bronze_batch *b, size_t off, size_t k,
-                     uint64_t *bits, uint64_t *mem)
-{
-    uint64_t bt = 0, mm = 0;
-    for (size_t i = 0; i < e->ncols; i++) {
-        const bronze_pq_col *c = &e->cols[i];
-        if (c->nullable) {
-            bt += 2 * (uint64_t)k;
-            mm += k;
-        }
-        uint64_t w = (uint64_t)c->width;
-        switch (c->ptype) {
-        case PQ_BOOLEAN:
-            bt += k;
-            mm += k;
-            break;
-        case PQ_FLBA:
-            bt += 8 * w * k;
-            mm += w * k;
-            break;
-        case PQ_BYTE_ARRAY: {
-            const uint64_t *o = b->cols[i].v.off;
-            uint64_t len = o[off + k] - o[off];
-            bt += 8 * (4 * (uint64_t)k + len) + (uint64_t)k * (uint64_t)(bw_after(c, k) + 1);
-            mm += 8 * (uint64_t)k + len;
-            break;
-        }
-        default:
-            bt += (uint64_t)k * (8 * w + (uint64_t)bw_after(c, k) + 1);
-            mm += (w + 4) * k;
-            break;
-        }
-    }
-    *bits = bt;
-    *mem = mm;
-}
-
-static uint64_t lin(const bronze_encoder *e, uint64_t x)
-{
-    return x + (x * e->lin.num + e->lin.den - 1) / e->lin.den;
-}
-
-/* Bloom filters of the open row group if rows [off, off+k) join it: sized
- * from its distinct count, which k rows raise by at most k while the
- * dictionary holds (it cannot fill up with k more entries), else bounded by
- * its non-null rows. Rows that open new groups are counted by bound_after. */
-static uint64_t bloom_bound(const bronze_encoder *e, const bronze_batch *b, size_t off, size_t k)
-{
-    uint64_t s = 0;
-    if (!e->rg_rows && !k)
-        return 0;
-    for (size_t i = 0; i < e->ncols; i++) {
-        const bronze_pq_col *c = &e->cols[i];
-        if (!c->bloom)
-            continue;
-        uint64_t rows = c->num_values + c->pending_rows + c->page_rows - c->null_count + k;
-        uint64_t ndv = rows;
-        if (c->dict_on && c->dict_decided) {
-            uint64_t add =
-                c->width
-                    ? (uint64_t)c->width * k
-                    : 4 * (uint64_t)k + (k ? b->cols[i].v.off[off + k] - b->cols[i].v.off[off] : 0);
-            if (c->dict.len + add <= e->ctx.dict_limit)
-                ndv = c->dict_n + (uint64_t)k;
-        }
-        s += BRONZE_PQ_BLOOM_HDR + bronze_pq_col_bloom_bytes(c, ndv < rows ? ndv : rows);
-    }
-    return s;
-}
-
-/* Worst-case file size if rows [off, off+k) were added and the file closed. */
-static uint64_t bound_after(const bronze_encoder *e, const bronze_batch *b, size_t off, size_t k)
-{
-    uint64_t s = file_pos(e) + e->footer_base + e->rg_meta.len + e->ci.len + e->oi.len +
-                 e->nrefs * PIDX_TAIL_MAX;
-    if (e->rg_rows)
-        s += e->rg_meta_max;
-    uint64_t mem = 0;
-    for (size_t i = 0; i < e->ncols; i++) {
-        const bronze_pq_col *c = &e->cols[i];
-        s += bronze_pq_col_bound(c, e->codec, bw_after(c, k));
-        mem += bronze_pq_col_mem(c);
-    }
-    s += bloom_bound(e, b, off, k);
-    if (!k)
-        return s;
-    uint64_t bits, kmem;
-    raw_cost(e, b, off, k, &bits, &kmem);
-    uint64_t bytes = (bits + 7) / 8;
-    uint64_t pages = e->ncols * (3 + k / BRONZE_PQ_PAGE_ROWS) + bytes / BRONZE_PQ_PAGE_BYTES;
-    uint64_t body = lin(e, bytes) + pages * e->page_ov;
-    /* Every row group these rows open: its metadata, and per column one more
-     * dictionary page and page split. A group is flushed at the row cap, or
-     * holding >= cap/2 bytes in memory, or before a row of > cap/2 bytes, or
-     * once more by staging (see stage()). */
-    uint64_t groups =
-        (e->rg_rows ? 0 : 1) + (e->rg_rows + k) / RG_MAX_ROWS + 2 * (mem + kmem) / e->rg_cap + 1;
-    uint64_t per_group = e->rg_meta_max + e->ncols * e->page_ov;
-    for (size_t i = 0; i < e->ncols; i++)
-        if (e->cols[i].bloom)
-            per_group += BRONZE_PQ_BLOOM_HDR + bronze_pq_col_bloom_bytes(&e->cols[i], k);
-    return s + body + groups * per_group;
-}
-
-/* Raw cost bytes of rows (for the compression ratio). */
-static uint64_t raw_bytes(const bronze_encoder *e, const bronze_batch *b, size_t off, size_t k)
-{
-    uint64_t bits, mem;
-    raw_cost(e, b, off, k, &bits, &mem);
-    return (bits + 7) / 8;
-}
-
-/* Most rows (<= n) that fit the row group's memory cap and row cap. */
-static size_t rg_room(const bronze_encoder *e, const bronze_batch *b, size_t off, size_t n)
-{
-    if (n > RG_MAX_ROWS - e->rg_rows)
-        n = RG_MAX_ROWS - e->rg_rows;
-    uint64_t used = rg_mem(e);
-    if (used >= e->rg_cap)
-        return 0;
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo + 1) / 2;
-        uint64_t bits, mem;
-        raw_cost(e, b, off, mid, &bits, &mem);
-        if (used + mem <= e->rg_cap)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    return lo;
-}
-
 /* ---- appending rows ---- */
 
 typedef struct add_arg {
@@ -583,6 +1117,7 @@ static int add_one(bronze_pq_col *c, bronze_pq_ctx *x, size_t i, void *arg, bron
 /* Below this many rows a slice is not worth waking the column workers. */
 #define POOL_MIN_ROWS 256
 
+/* Adds rows to the open row group (this thread's column writers). */
 static int add_rows(bronze_encoder *e, const bronze_batch *b, size_t off, size_t n, bronze_err *err)
 {
     if (!n)
@@ -596,33 +1131,107 @@ static int add_rows(bronze_encoder *e, const bronze_batch *b, size_t off, size_t
             if (bronze_pq_col_add(&e->cols[i], &e->ctx, &b->cols[i], off, n, err))
                 return -1;
     }
+    uint64_t p = plain_bits(e->cols, e->ncols, b, off, n);
     e->rg_rows += n;
-    if (e->max_bytes)
-        e->part_raw += raw_bytes(e, b, off, n);
+    e->open_rows += n;
+    e->rg_mm += mem_est(e->cols, e->ncols, b, off, n);
+    e->ch_rows += n;
+    e->ch_plain += p;
+    e->part_raw += p;
     return 0;
 }
 
-/* Appends rows, flushing row groups at their caps. */
+/* Appends rows: chunks end at their caps (rg_room()), row groups inside
+ * them at the guard; a raw chunk's rows are only copied, for a worker. */
 static int append_rows(bronze_encoder *e, const bronze_batch *b, size_t off, size_t n,
                        bronze_err *err)
 {
     while (n) {
+        if (!e->ch_rows && chunk_begin(e, err))
+            return -1;
         size_t m = rg_room(e, b, off, n);
         if (!m) {
-            if (e->rg_rows) {
-                if (flush_rg(e, err))
+            if (e->ch_rows) {
+                if (end_chunk(e, err))
                     return -1;
                 continue;
             }
             m = 1; /* one row larger than a row group: it gets its own */
         }
+        if (e->raw) {
+            if (bronze_pq_rows_append(&e->tail, b, off, m))
+                return oom(err);
+            uint64_t p = plain_bits(e->cols, e->ncols, b, off, m);
+            e->ch_rows += m;
+            e->ch_plain += p;
+            e->part_raw += p;
+            off += m;
+            n -= m;
+            if (collect_one(e, false, err) < 0) /* write what is done meanwhile */
+                return -1;
+            continue;
+        }
+        if (e->rg_rows && e->rg_rows == e->next_check) {
+            bool cut;
+            if (guard_check(e->rg_cap, e->pool, e->cols, e->ncols, &e->ctx, e->rg_rows, e->rg_mm,
+                            &e->open_rows, &e->next_check, &cut, err))
+                return -1;
+            if (cut) {
+                if (group_cut(e, err))
+                    return -1;
+                continue;
+            }
+        }
+        if (m > e->next_check - e->rg_rows)
+            m = e->next_check - e->rg_rows;
         if (add_rows(e, b, off, m, err))
             return -1;
+        if (e->max_bytes && bronze_pq_rows_append(&e->tail, b, off, m))
+            return oom(err);
         off += m;
         n -= m;
-        if (e->rg_rows >= RG_MAX_ROWS || rg_mem(e) >= e->rg_cap - e->rg_cap / 16)
-            if (flush_rg(e, err))
+    }
+    return 0;
+}
+
+/* After the chunks in flight are written: the open raw chunk's rows are
+ * encoded here, as a single worker would have encoded them as they came. */
+static int catch_up(bronze_encoder *e, bronze_err *err)
+{
+    if (!e->raw)
+        return 0;
+    e->raw = false;
+    mark_now(e);
+    bronze_pq_rows t = e->spare;
+    e->spare = e->tail;
+    e->tail = t;
+    bronze_pq_rows_truncate(&e->tail, 0);
+    size_t n = e->ch_rows;
+    e->part_raw -= e->ch_plain;
+    e->ch_rows = 0;
+    e->ch_plain = 0;
+    e->raw = false;
+    /* append_rows() must not start a new chunk: the rows are the open one's */
+    while (e->ch_rows < n) {
+        size_t done = e->ch_rows, m = n - done;
+        const bronze_batch *b = &e->spare.b;
+        if (e->rg_rows && e->rg_rows == e->next_check) {
+            bool cut;
+            if (guard_check(e->rg_cap, e->pool, e->cols, e->ncols, &e->ctx, e->rg_rows, e->rg_mm,
+                            &e->open_rows, &e->next_check, &cut, err))
                 return -1;
+            if (cut) {
+                if (group_cut(e, err))
+                    return -1;
+                continue;
+            }
+        }
+        if (m > e->next_check - e->rg_rows)
+            m = e->next_check - e->rg_rows;
+        if (add_rows(e, b, done, m, err))
+            return -1;
+        if (e->max_bytes && bronze_pq_rows_append(&e->tail, b, done, m))
+            return oom(err);
     }
     return 0;
 }
@@ -656,13 +1265,34 @@ static int unstage(bronze_encoder *e, bronze_err *err)
     e->nrg = e->st_nrg;
     e->total_rows = e->st_total_rows;
     e->part_raw = e->st_part_raw;
+    e->nchunk = e->nhist = e->st_nchunk;
+    e->ch_rows = e->st_ch_rows;
+    e->ch_plain = e->st_ch_plain;
+    e->ch_comp = e->st_ch_comp;
     for (size_t i = 0; i < e->ncols; i++)
         bronze_pq_col_reset_chunk(&e->cols[i]);
     e->rg_rows = 0;
+    e->open_rows = 0;
+    e->rg_mm = 0;
+    e->next_check = GUARD_MIN;
     return 0;
 }
 
 /* Re-applies the first `steps` logged steps, then rows up to `upto`. */
+/* One logged action (see the enum). */
+static int do_act(bronze_encoder *e, int act, bronze_err *err)
+{
+    return act == ACT_END_CHUNK  ? end_chunk(e, err)
+           : act == ACT_FLUSH_RG ? group_cut(e, err)
+                                 : finish_pages(e, err);
+}
+
+/* Cutting the open row group: a guard cut, or the end of the first chunk. */
+static int cut_act(const bronze_encoder *e)
+{
+    return e->nchunk ? ACT_FLUSH_RG : ACT_END_CHUNK;
+}
+
 static int replay(bronze_encoder *e, const bronze_batch *b, size_t off, size_t steps, size_t upto,
                   bronze_err *err)
 {
@@ -671,8 +1301,7 @@ static int replay(bronze_encoder *e, const bronze_batch *b, size_t off, size_t s
         if (add_rows(e, b, off + k, e->sched[i].pos - k, err))
             return -1;
         k = e->sched[i].pos;
-        int rc = e->sched[i].act == ACT_FLUSH_RG ? flush_rg(e, err) : finish_pages(e, err);
-        if (rc)
+        if (do_act(e, e->sched[i].act, err))
             return -1;
     }
     return add_rows(e, b, off + k, upto - k, err);
@@ -708,7 +1337,7 @@ static size_t estimate(const bronze_encoder *e, const bronze_batch *b, size_t of
                        uint64_t budget, uint64_t fixed, double margin)
 {
     /* nothing written yet: assume the codec gains nothing */
-    double ratio = e->part_raw ? (double)actual_bytes(e) / (double)e->part_raw : 1.0;
+    double ratio = e->part_raw ? (double)actual_bytes(e) * 8.0 / (double)e->part_raw : 1.0;
     if (e->step_ratio > ratio) /* the data may have changed: trust the worse */
         ratio = e->step_ratio;
     if (ratio > 1.0)
@@ -722,7 +1351,7 @@ static size_t estimate(const bronze_encoder *e, const bronze_batch *b, size_t of
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo + 1) / 2;
-        if ((double)raw_bytes(e, b, off, mid) <= room)
+        if ((double)plain_bits(e->cols, e->ncols, b, off, mid) / 8.0 <= room)
             lo = mid;
         else
             hi = mid - 1;
@@ -730,16 +1359,13 @@ static size_t estimate(const bronze_encoder *e, const bronze_batch *b, size_t of
     return lo;
 }
 
-/* Stages as many of rows [off, off+n) as provably fit (see the file comment).
- * The row group is empty on entry. Returns the count or (size_t)-1. */
-static size_t stage(bronze_encoder *e, const bronze_batch *b, size_t off, size_t n, bronze_err *err)
+/* Starts the staging zone: the row group is empty, and from here on every
+ * row goes through e->tail and every step into the log. */
+static void zone_begin(bronze_encoder *e, size_t keep)
 {
-    e->staged = true;
-    e->st_b = b;
-    e->st_off = off;
-    e->st_n = n;
-    e->st_k = 0;
-    e->st_pos = file_pos(e);
+    e->zone = true;
+    e->staged = false;
+    e->st_pos = file_pos(e); /* the open row group is in memory only */
     e->st_nrg = e->nrg;
     e->st_meta_len = e->rg_meta.len;
     e->st_nrefs = e->nrefs;
@@ -747,14 +1373,34 @@ static size_t stage(bronze_encoder *e, const bronze_batch *b, size_t off, size_t
     e->st_oi_len = e->oi.len;
     e->st_total_rows = e->total_rows;
     e->st_part_raw = e->part_raw;
+    e->st_nchunk = e->nchunk;
+    e->st_ch_rows = e->ch_rows;
+    e->st_ch_plain = e->ch_plain;
+    e->st_ch_comp = e->ch_comp;
     e->nsched = 0;
+    e->tail_n = e->tail_sched = 0;
+    bronze_pq_rows_truncate(&e->tail, keep);
     e->step_ratio = 0;
+}
+
+/* Stages rows [k0, n) of the zone's rows b (rows [0, k0) are in the row
+ * groups already, as the log says) as far as they provably fit (see the
+ * file comment). Returns the rows staged in all, >= k0, or (size_t)-1. */
+static size_t stage(bronze_encoder *e, const bronze_batch *b, size_t k0, size_t n, bronze_err *err)
+{
+    const size_t off = 0;
     const uint64_t max = e->max_bytes;
-    size_t k = 0;
+    size_t k = k0;
     bool size_safe = false, rg_safe = false, tried_flush = false;
     for (int step = 0; k < n && step < STAGE_MAX_STEPS; step++) {
-        if (e->rg_rows && (e->rg_rows >= RG_MAX_ROWS || rg_mem(e) >= e->rg_cap / 4 * 3)) {
-            if (flush_rg(e, err) || sched_push(e, k, ACT_FLUSH_RG, err))
+        if (e->rg_rows && !rg_room(e, b, off + k, n - k)) {
+            if (end_chunk(e, err) || sched_push(e, k, ACT_END_CHUNK, err))
+                return (size_t)-1;
+            continue;
+        }
+        if (e->rg_rows && rg_mem(e) >= e->rg_cap - e->rg_cap / 16) {
+            int act = cut_act(e);
+            if (do_act(e, act, err) || sched_push(e, k, act, err))
                 return (size_t)-1;
             continue;
         }
@@ -766,19 +1412,26 @@ static size_t stage(bronze_encoder *e, const bronze_batch *b, size_t off, size_t
             break; /* >= 98% full: close the part here */
         /* the row group's memory cap, judged by the compressed size the
          * rows are expected to keep once their pages are closed */
-        size_t lim = rg_room(e, b, off + k, n - k), raw_lim = lim ? lim : 1;
+        size_t lim = rg_room(e, b, off + k, n - k);
         uint64_t mem = rg_mem(e);
-        if (!rg_safe && mem < e->rg_cap) {
+        size_t by_mem_lim = mem_room(e, b, off + k, lim);
+        if (by_mem_lim < lim)
+            lim = by_mem_lim;
+        size_t raw_lim = lim ? lim : 1;
+        bool by_mem = true;
+        if (by_mem && !rg_safe && mem < e->rg_cap) {
             size_t est =
                 estimate(e, b, off + k, n - k, e->rg_cap - mem, e->ncols * e->page_ov, 1.25);
+            size_t chunk_lim = rg_room(e, b, off + k, n - k);
             if (est > lim)
-                lim = est < RG_MAX_ROWS - e->rg_rows ? est : RG_MAX_ROWS - e->rg_rows;
+                lim = est < chunk_lim ? est : chunk_lim;
         }
         if (!lim) {
             if (!e->rg_rows)
                 lim = 1;
             else {
-                if (flush_rg(e, err) || sched_push(e, k, ACT_FLUSH_RG, err))
+                int act = rg_room(e, b, off + k, n - k) ? cut_act(e) : ACT_END_CHUNK;
+                if (do_act(e, act, err) || sched_push(e, k, act, err))
                     return (size_t)-1;
                 continue;
             }
@@ -794,7 +1447,8 @@ static size_t stage(bronze_encoder *e, const bronze_batch *b, size_t off, size_t
         /* the dictionaries are the last inexact part: make them exact */
         if (!m && e->rg_rows && !tried_flush) {
             tried_flush = true;
-            if (flush_rg(e, err) || sched_push(e, k, ACT_FLUSH_RG, err))
+            int act = cut_act(e);
+            if (do_act(e, act, err) || sched_push(e, k, act, err))
                 return (size_t)-1;
             continue;
         }
@@ -815,9 +1469,9 @@ static size_t stage(bronze_encoder *e, const bronze_batch *b, size_t off, size_t
         k += m;
         uint64_t actual1 = actual_bytes(e);
         if (e->part_raw > raw0 && actual1 > actual0)
-            e->step_ratio = (double)(actual1 - actual0) / (double)(e->part_raw - raw0);
+            e->step_ratio = (double)(actual1 - actual0) * 8.0 / (double)(e->part_raw - raw0);
         bool over_size = m > safe && bound_after(e, b, off + k, 0) > max;
-        bool over_rg = m > raw_lim && rg_mem(e) > e->rg_cap;
+        bool over_rg = by_mem && m > raw_lim && rg_mem(e) > e->rg_cap;
         if (over_size || over_rg) {
             /* too bold (over the size or the row-group cap): rebuild the
              * staged rows without the last step */
@@ -825,7 +1479,6 @@ static size_t stage(bronze_encoder *e, const bronze_batch *b, size_t off, size_t
             size_t back = steps ? e->sched[steps - 1].pos : 0;
             if (unstage(e, err))
                 return (size_t)-1;
-            e->staged = true;
             e->nsched = steps;
             if (replay(e, b, off, steps, back, err))
                 return (size_t)-1;
@@ -836,13 +1489,185 @@ static size_t stage(bronze_encoder *e, const bronze_batch *b, size_t off, size_t
             rg_safe |= over_rg;
         }
     }
-    e->st_k = k;
     return k;
+}
+
+/* Number of log entries at or before row `upto`. */
+static size_t sched_upto(const bronze_encoder *e, size_t upto)
+{
+    size_t i = 0;
+    while (i < e->nsched && e->sched[i].pos <= upto)
+        i++;
+    return i;
+}
+
+/* Back to the zone's accepted rows (drops the staged ones). */
+static int zone_restore(bronze_encoder *e, size_t upto, bronze_err *err)
+{
+    size_t steps = sched_upto(e, upto);
+    if (unstage(e, err) || replay(e, &e->tail.b, 0, steps, upto, err))
+        return -1;
+    e->nsched = steps;
+    return 0;
+}
+
+/* After rows [tail_n, upto) were accepted: the log ends at a step at upto. */
+static int zone_accept(bronze_encoder *e, size_t upto, bronze_err *err)
+{
+    e->nsched = sched_upto(e, upto);
+    if (upto > (e->nsched ? e->sched[e->nsched - 1].pos : 0) &&
+        (finish_pages(e, err) || sched_push(e, upto, ACT_FINISH_PAGES, err)))
+        return -1;
+    e->tail_n = upto;
+    e->tail_sched = e->nsched;
+    bronze_pq_rows_truncate(&e->tail, upto);
+    e->staged = false;
+    /* a zone that grew past a few row groups of rows (data that compresses
+     * far better than its bound) starts again after its rows */
+    if (bronze_pq_rows_bytes(&e->tail) > ZONE_MAX_BYTES) {
+        if (e->rg_rows && group_cut(e, err))
+            return -1;
+        zone_begin(e, 0);
+    }
+    return 0;
+}
+
+/* Rows [off, off+n) of b appended to the zone without a fit(): added like
+ * append_rows() does, each row-group cut logged. */
+static int zone_add(bronze_encoder *e, size_t k, size_t n, bronze_err *err)
+{
+    const bronze_batch *b = &e->tail.b;
+    while (k < n) {
+        size_t m = rg_room(e, b, k, n - k);
+        if (!m) {
+            if (e->ch_rows) {
+                if (end_chunk(e, err) || sched_push(e, k, ACT_END_CHUNK, err))
+                    return -1;
+                continue;
+            }
+            m = 1;
+        }
+        if (e->rg_rows && e->rg_rows >= e->next_check) {
+            bool cut;
+            size_t open0 = e->open_rows;
+            if (guard_check(e->rg_cap, e->pool, e->cols, e->ncols, &e->ctx, e->rg_rows, e->rg_mm,
+                            &e->open_rows, &e->next_check, &cut, err))
+                return -1;
+            if (open0 && !e->open_rows && sched_push(e, k, ACT_FINISH_PAGES, err))
+                return -1;
+            if (cut) {
+                int act = cut_act(e);
+                if (do_act(e, act, err) || sched_push(e, k, act, err))
+                    return -1;
+                continue;
+            }
+        }
+        if (e->next_check > e->rg_rows && m > e->next_check - e->rg_rows)
+            m = e->next_check - e->rg_rows;
+        if (add_rows(e, b, k, m, err))
+            return -1;
+        k += m;
+    }
+    return 0;
+}
+
+static size_t zone_fit(bronze_encoder *e, const bronze_batch *b, size_t off, size_t n,
+                       bronze_err *err)
+{
+    if (e->staged) {
+        if (b == e->st_b && off == e->st_off && n == e->st_n)
+            return e->st_k;
+        if (zone_restore(e, e->tail_n, err))
+            return (size_t)-1;
+        e->staged = false;
+    }
+    bronze_pq_rows_truncate(&e->tail, e->tail_n);
+    if (bronze_pq_rows_append(&e->tail, b, off, n))
+        return oom(err), (size_t)-1;
+    size_t k = stage(e, &e->tail.b, e->tail_n, e->tail_n + n, err);
+    if (k == (size_t)-1)
+        return k;
+    e->staged = true;
+    e->st_b = b;
+    e->st_off = off;
+    e->st_n = n;
+    e->st_k = k - e->tail_n;
+    return e->st_k;
+}
+
+static int zone_write(bronze_encoder *e, const bronze_batch *b, size_t off, size_t n,
+                      bronze_err *err)
+{
+    size_t t = e->tail_n;
+    if (e->staged && b == e->st_b && off == e->st_off && n <= e->st_k) {
+        if (n < e->st_k && zone_restore(e, t + n, err)) /* a prefix of the staged rows */
+            return -1;
+        return zone_accept(e, t + n, err);
+    }
+    if (e->staged && zone_restore(e, t, err))
+        return -1;
+    bronze_pq_rows_truncate(&e->tail, t);
+    if (bronze_pq_rows_append(&e->tail, b, off, n))
+        return oom(err);
+    if (zone_add(e, t, t + n, err))
+        return -1;
+    return zone_accept(e, t + n, err);
 }
 
 /* ---- the encoder interface ---- */
 
 static void pq_destroy(bronze_encoder *e);
+
+/* Column writers like the encoder's own (bloom filters included). */
+static int init_cols(bronze_encoder *e, bronze_pq_col *cols, bronze_err *err)
+{
+    for (size_t i = 0; i < e->ncols; i++) {
+        bronze_pq_col *c = &cols[i];
+        if (bronze_pq_col_init(c, &e->schema->fields[i], err))
+            return -1;
+        for (size_t j = 0; j < e->n_bloom; j++)
+            if (!strcmp(e->bloom_names[j], c->f->name) &&
+                bronze_pq_col_bloom_init(c, e->bloom_fpp, e->bloom_cap, err))
+                return -1;
+    }
+    return 0;
+}
+
+static int job_init(bronze_encoder *e, rg_job *j, bronze_err *err)
+{
+    j->ctx.codec = e->codec;
+    j->ctx.dict_limit = e->ctx.dict_limit;
+    j->rg_cap = e->rg_cap;
+    if (bronze_pq_rows_init(&j->rows, e->schema) ||
+        !(j->cols = calloc(e->ncols, sizeof *j->cols)) ||
+        !(j->dicts = calloc(e->ncols, sizeof *j->dicts)) ||
+        !(j->dict_uncomp = calloc(e->ncols, sizeof *j->dict_uncomp)))
+        return oom(err);
+    if (bronze_pq_codec_new(&j->ctx.cz, e->codec, err))
+        return -1;
+    return init_cols(e, j->cols, err);
+}
+
+static void job_free(bronze_encoder *e, rg_job *j)
+{
+    if (!j)
+        return;
+    if (j->cols)
+        for (size_t i = 0; i < e->ncols; i++)
+            bronze_pq_col_free(&j->cols[i]);
+    if (j->dicts)
+        for (size_t i = 0; i < e->ncols; i++)
+            bronze_buf_free(&j->dicts[i]);
+    free(j->cols);
+    free(j->dicts);
+    free(j->dict_uncomp);
+    bronze_pq_codec_free(j->ctx.cz);
+    bronze_buf_free(&j->ctx.body);
+    bronze_buf_free(&j->ctx.comp);
+    bronze_buf_free(&j->ctx.hdr);
+    bronze_pq_rows_free(&j->rows);
+    free(j);
+}
 
 static int open_impl(bronze_encoder *e, const char *path, const bronze_schema *schema,
                      const bronze_encoder_opts *opts, bronze_err *err)
@@ -870,14 +1695,10 @@ static int open_impl(bronze_encoder *e, const char *path, const bronze_schema *s
     if (bronze_pq_codec_new(&e->ctx.cz, opts->codec, err))
         return -1;
     bronze_sha256_begin(&e->hash); /* on failure the roller hashes the file itself */
-    if (!(e->cols = calloc(e->ncols, sizeof *e->cols)))
+    if (!(e->cols = calloc(e->ncols, sizeof *e->cols)) || bronze_pq_rows_init(&e->tail, schema) ||
+        bronze_pq_rows_init(&e->spare, schema))
         return oom(err);
-    e->rg_meta_max = RG_META_FIXED;
-    for (size_t i = 0; i < e->ncols; i++) {
-        if (bronze_pq_col_init(&e->cols[i], &schema->fields[i], err))
-            return -1;
-        e->rg_meta_max += bronze_pq_col_meta_bound(&e->cols[i]);
-    }
+    e->next_check = GUARD_MIN;
     e->rg_cap = RG_MAX_BYTES;
     if (e->max_bytes && e->max_bytes / 10 < e->rg_cap)
         e->rg_cap = e->max_bytes / 10 > RG_MIN_BYTES ? e->max_bytes / 10 : RG_MIN_BYTES;
@@ -889,16 +1710,31 @@ static int open_impl(bronze_encoder *e, const char *path, const bronze_schema *s
     size_t bloom_cap = BLOOM_MAX_BYTES;
     while (bloom_cap > BRONZE_PQ_BLOOM_MIN && bloom_cap > e->rg_cap / 4)
         bloom_cap /= 2;
-    double fpp = opts->bloom_fpp > 0 && opts->bloom_fpp < 1 ? opts->bloom_fpp : 0.01;
+    e->bloom_fpp = opts->bloom_fpp > 0 && opts->bloom_fpp < 1 ? opts->bloom_fpp : 0.01;
+    e->bloom_cap = bloom_cap;
+    e->bloom_names = opts->bloom_columns;
+    e->n_bloom = opts->n_bloom_columns;
+    if (init_cols(e, e->cols, err))
+        return -1;
+    e->rg_meta_max = RG_META_FIXED;
     uint64_t pidx_page = 0;
     for (size_t i = 0; i < e->ncols; i++) {
         bronze_pq_col *c = &e->cols[i];
-        for (size_t j = 0; j < opts->n_bloom_columns; j++)
-            if (!strcmp(opts->bloom_columns[j], c->f->name) &&
-                bronze_pq_col_bloom_init(c, fpp, bloom_cap, err))
-                return -1;
+        e->rg_meta_max += bronze_pq_col_meta_bound(c);
         if (bronze_pq_col_pidx_page_bound(c) > pidx_page)
             pidx_page = bronze_pq_col_pidx_page_bound(c);
+    }
+    /* parallel_workers: chunk workers encode whole row groups while this
+     * thread cuts the next ones; the column pool helps this thread with the
+     * row groups it encodes itself (a part's first, and its end) */
+    if (opts->workers > 1) {
+        /* threads and row groups in flight, capped (the output is the same
+         * for any count) */
+        e->max_jobs =
+            (size_t)(opts->workers < CHUNK_WORKERS_MAX ? opts->workers : CHUNK_WORKERS_MAX);
+        if (!(e->all_jobs = calloc(e->max_jobs, sizeof *e->all_jobs)) ||
+            bronze_pq_jobs_new(&e->jobs, (int)e->max_jobs, e->max_jobs, job_run, err))
+            return e->all_jobs ? -1 : oom(err);
     }
     if (opts->workers > 1 && e->ncols > 1 &&
         bronze_pq_pool_new(&e->pool, opts->workers < (int)e->ncols ? opts->workers : (int)e->ncols,
@@ -941,46 +1777,68 @@ static size_t pq_fit(bronze_encoder *e, const bronze_batch *b, size_t off, size_
 {
     if (!e->max_bytes || !n)
         return n;
-    if (e->staged) {
-        if (b == e->st_b && off == e->st_off && n == e->st_n)
-            return e->st_k;
-        if (unstage(e, err))
-            return (size_t)-1;
-    }
+    if (e->zone)
+        return zone_fit(e, b, off, n, err);
+    /* the same answer for every worker count: chunks in flight count with
+     * their bound, which is never below what they write */
+    if (check_bound(e, b, off, n) <= e->max_bytes)
+        return n;
+    /* now as exact as a single worker would be */
+    if (drain(e, err) || catch_up(e, err))
+        return (size_t)-1;
     if (bound_after(e, b, off, n) <= e->max_bytes)
         return n;
     if (e->rg_rows) {
-        /* learn the real size of what is buffered */
-        if (flush_rg(e, err))
+        /* learn the real size of what is buffered: the open pages (the
+         * row group stays open; staging measures the rest) */
+        if (finish_pages(e, err))
             return (size_t)-1;
         if (bound_after(e, b, off, n) <= e->max_bytes)
             return n;
     }
-    return stage(e, b, off, n, err);
+    /* The zone starts where the open row group starts (its rows are the
+     * chunk's from g_start in e->tail), so it does not end in a row group
+     * of its own. */
+    size_t open = e->rg_rows;
+    if (e->g_start) {
+        bronze_pq_rows_truncate(&e->spare, 0);
+        if (bronze_pq_rows_append(&e->spare, &e->tail.b, e->g_start, open))
+            return oom(err), (size_t)-1;
+        bronze_pq_rows t = e->spare;
+        e->spare = e->tail;
+        e->tail = t;
+        e->g_start = 0;
+    }
+    uint64_t open_plain = open ? plain_bits(e->cols, e->ncols, &e->tail.b, 0, open) : 0;
+    for (size_t i = 0; i < e->ncols; i++)
+        bronze_pq_col_reset_chunk(&e->cols[i]);
+    e->rg_rows = 0;
+    e->open_rows = 0;
+    e->rg_mm = 0;
+    e->next_check = GUARD_MIN;
+    e->part_raw -= open_plain;
+    e->ch_rows -= open;
+    e->ch_plain -= open_plain;
+    zone_begin(e, open);
+    if (zone_add(e, 0, open, err) || zone_accept(e, open, err))
+        return (size_t)-1;
+    return zone_fit(e, b, off, n, err);
 }
 
 static int pq_write(bronze_encoder *e, const bronze_batch *b, size_t off, size_t n, bronze_err *err)
 {
-    if (e->staged) {
-        bool same = b == e->st_b && off == e->st_off;
-        if (same && n == e->st_k) {
-            e->staged = false; /* the staged rows are the written rows */
-            return 0;
-        }
-        size_t steps = e->nsched;
-        if (unstage(e, err))
-            return -1;
-        if (same && n < e->st_k)
-            return replay(e, b, off, steps, n, err);
-    }
+    if (e->zone)
+        return zone_write(e, b, off, n, err);
     return append_rows(e, b, off, n, err);
 }
 
 static int pq_finish(bronze_encoder *e, uint64_t *bytes, bronze_err *err)
 {
-    if (e->staged && unstage(e, err))
+    if (e->zone && e->staged && zone_restore(e, e->tail_n, err))
         return -1;
-    if (flush_rg(e, err) || write_page_index(e, err))
+    uint64_t comp;
+    if ((e->raw && e->ch_rows && submit_chunk(e, err)) || drain(e, err) ||
+        flush_rg(e, &comp, err) || write_page_index(e, err))
         return -1;
     e->scratch.len = 0;
     if (!footer(e, &e->scratch, (int64_t)e->total_rows, true))
@@ -1019,6 +1877,11 @@ static void pq_destroy(bronze_encoder *e)
 {
     if (!e)
         return;
+    bronze_pq_jobs_free(e->jobs); /* the running jobs end first */
+    for (size_t i = 0; i < e->njobs; i++)
+        job_free(e, e->all_jobs[i]);
+    free(e->all_jobs);
+    bronze_pq_rows_free(&e->spare);
     if (e->fd >= 0)
         close(e->fd);
     if (e->cols)
@@ -1038,6 +1901,9 @@ static void pq_destroy(bronze_encoder *e)
     bronze_buf_free(&e->oi);
     bronze_buf_free(&e->groups);
     free(e->refs);
+    bronze_pq_rows_free(&e->tail);
+    free(e->hist_comp);
+    free(e->hist_plain);
     free(e->sched);
     free(e->created_by);
     free(e->path);
