@@ -862,6 +862,10 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
     _Static_assert(sizeof res->partition == sizeof j->partition, "partition buffers");
     memcpy(res->partition, j->partition, sizeof res->partition);
     j->storage->vt->describe(j->storage, j->partition, res->location, sizeof res->location);
+    if (j->mode == BRONZE_JOB_SHARD) {
+        res->shard = j->shard;
+        res->nshards = j->nshards;
+    }
     rc = 0;
 done:
     res->seconds = mono_now() - t0;

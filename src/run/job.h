@@ -36,6 +36,7 @@ typedef struct bronze_job_result {
     double seconds;
     char partition[512]; /* relative partition path */
     char location[4400]; /* where the batch landed, for the user */
+    int shard, nshards;  /* nshards > 0: one shard staged, nothing published yet */
 } bronze_job_result;
 
 int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze_job_result *res,

@@ -109,7 +109,11 @@ static void run_one(pool *p, size_t i)
                               (unsigned long long)res.rows, (unsigned long long)res.files,
                               (double)res.bytes / 1048576.0, res.seconds,
                               res.seconds > 0 ? (double)res.rows / res.seconds : 0.0, rss);
-            BRONZE_INFO("Batch committed to %s", res.location);
+            if (res.nshards)
+                BRONZE_INFO("Shard %d/%d staged for %s (published by `bronze-extract commit`)",
+                            res.shard, res.nshards, res.location);
+            else
+                BRONZE_INFO("Batch committed to %s", res.location);
             BRONZE_INFO("✓ Successfully completed extraction for %s", tag);
         }
         atomic_fetch_add(&p->ok, 1);

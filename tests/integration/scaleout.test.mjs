@@ -44,8 +44,16 @@ function ok(r, what) {
 
 /** Runs the K shards of a config, then the commit. */
 function shardsAndCommit(dir, env, { k = K, date = DATE, config = 'c.yaml' } = {}) {
-  for (let i = 0; i < k; i++) ok(run(dir, ['--config', config, '--date', date, '--shard', `${i}/${k}`], { env }), `shard ${i}`);
-  ok(run(dir, ['commit', '--config', config, '--date', date], { env }), 'commit');
+  for (let i = 0; i < k; i++) {
+    const r = run(dir, ['--config', config, '--date', date, '--shard', `${i}/${k}`], { env });
+    ok(r, `shard ${i}`);
+    // a shard publishes nothing, and its log says so
+    assert.match(r.stderr, new RegExp(`Shard ${i}/${k} staged for .*published by \`bronze-extract commit\``));
+    assert.doesNotMatch(r.stderr, /Batch committed/);
+  }
+  const c = run(dir, ['commit', '--config', config, '--date', date], { env });
+  ok(c, 'commit');
+  assert.match(c.stderr, /Batch committed to /);
 }
 
 /** The rows of a partition's Parquet parts as sorted JSON lines, and the count of distinct ids. */
