@@ -63,6 +63,13 @@ int bronze_input_open_path(bronze_input **out, const char *path, const char *nam
 int bronze_input_open_fd(bronze_input **out, int fd, bool own_fd, const char *name,
                          const bronze_input_opts *opts, bronze_err *err);
 
+/* Bytes [start, limit) of a regular file's descriptor, read with pread(2),
+ * so several threads can each read their own range of one descriptor (the
+ * parallel CSV reader, file_csv_par.c). fd stays the caller's and must
+ * outlive the input. A layer of its own: decoders do not stack on it. */
+int bronze_input_open_range(bronze_input **out, int fd, const char *name, uint64_t start,
+                            uint64_t limit, bronze_err *err);
+
 static inline ssize_t bronze_input_read(bronze_input *in, void *buf, size_t cap, bronze_err *err)
 {
     return in->vt->read(in, buf, cap, err);
