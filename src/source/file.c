@@ -151,7 +151,7 @@ struct bronze_source {
     const bronze_csvp_range *par_rg; /* the range rows are copied from */
     size_t par_bi, par_row;          /* next row: batch, row in it */
     uint64_t par_pos, par_line;      /* verified: where the next record starts, its line */
-    bool no_par;                     /* sample and widening scan read sequentially */
+    bool voting;                     /* the widening scan: parallel readers only vote */
     size_t par_taken, par_reread;    /* ranges used as parsed / re-read (for the log) */
     size_t batch_rows;
 
@@ -630,14 +630,32 @@ static int par_row(void *ctx, void *scratch, bronze_batch *b, const bronze_csv_f
     return 0;
 }
 
+/* The worker callback of the widening scan: votes of one record. */
+static int par_vote(void *ctx, void *scratch, unsigned *votes, const bronze_csv_field *f, size_t n)
+{
+    const bronze_source *s = ctx;
+    cell *cells = scratch;
+    if (n != s->file_ncols)
+        return n == 1 && !f[0].quoted && !f[0].len && s->file_ncols >= 2 ? 1 : 2;
+    for (size_t i = 0; i < n; i++)
+        cells[s->map[i]] = (cell){is_null_marker(s, &f[i]) ? C_NULL : C_TEXT, f[i].p, f[i].len};
+    for (size_t j = 0; j < s->ncols; j++) {
+        if (cells[j].kind == C_NULL || (votes[j] & K_STRING))
+            continue;
+        gval g;
+        votes[j] |= classify(&cells[j], &g);
+    }
+    return 0;
+}
+
 /* After the header: a plain regular file with parallel_workers > 1 is read by
  * the parallel reader from here on. When it cannot start, the sequential
  * reader just goes on. */
 static int start_par(bronze_source *s, const char *path, const char *name, bool lenient)
 {
     struct stat st;
-    if (s->no_par || !s->schema || s->cfg->run.parallel_workers < 2 || !s->file_ncols ||
-        stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    if (!s->schema || s->cfg->run.parallel_workers < 2 || !s->file_ncols || stat(path, &st) != 0 ||
+        !S_ISREG(st.st_mode))
         return 0;
     uint64_t start =
         s->pending_first ? bronze_csv_record_offset(s->csv) : bronze_csv_offset(s->csv);
@@ -653,6 +671,8 @@ static int start_par(bronze_source *s, const char *path, const char *name, bool 
         .batch_rows = s->batch_rows,
         .workers = s->cfg->run.parallel_workers,
         .row = par_row,
+        .vote = s->voting ? par_vote : NULL,
+        .nvotes = s->ncols,
         .ctx = s,
         .scratch_size = s->ncols * sizeof(cell),
     };
@@ -769,6 +789,50 @@ static int read_file_row(bronze_source *s, bronze_err *err)
 
 enum { READ_PAR = 3 }; /* read_row: the file just opened is read in parallel */
 
+static void observe_row(bronze_source *s);
+
+/* The widening scan over the rest of a file read in parallel (s->par in vote
+ * mode, from the verified s->par_pos): the same walk as par_step, votes
+ * instead of rows; a range whose guess was wrong, or the rest of one whose
+ * worker stopped, is voted on by csv. Ends with the file closed. */
+static int par_vote_walk(bronze_source *s, bronze_err *err)
+{
+    const bronze_csvp_range *rg;
+    while (bronze_csvp_next(s->par, &rg)) {
+        if (s->par_pos >= rg->next_nominal)
+            continue;
+        if (rg->start == s->par_pos) {
+            s->par_taken++;
+            for (size_t j = 0; j < s->ncols; j++)
+                s->cols[j].mask |= rg->votes[j];
+            s->par_pos = rg->stop;
+            s->par_line += rg->lines;
+            if (rg->complete)
+                continue;
+        }
+        s->par_reread++;
+        if (bronze_csvp_open_reader(bronze_csvp_options(s->par), s->par_pos, s->par_line, &s->csv,
+                                    err))
+            return -1;
+        s->csv_limit = rg->next_nominal;
+        int r;
+        while ((r = read_file_row(s, err)) == 1)
+            observe_row(s);
+        if (r < 0)
+            return -1;
+        s->par_pos = bronze_csv_offset(s->csv);
+        s->par_line = bronze_csv_line(s->csv);
+        bronze_csv_close(s->csv);
+        s->csv = NULL;
+        s->csv_limit = UINT64_MAX;
+        if (s->par_pos < rg->next_nominal)
+            break; /* the end of the file */
+    }
+    close_file(s);
+    s->file_idx++;
+    return 0;
+}
+
 /* The next row across the files. Returns 1, 0 (no more), -1, or READ_PAR. */
 static int read_row(bronze_source *s, bronze_err *err)
 {
@@ -778,6 +842,11 @@ static int read_row(bronze_source *s, bronze_err *err)
                 return 0;
             if (open_file(s, err))
                 return -1;
+            if (s->par && s->voting) {
+                if (par_vote_walk(s, err))
+                    return -1;
+                continue;
+            }
             if (s->par)
                 return READ_PAR; /* file_next takes rows from the parallel reader */
         }
@@ -1080,17 +1149,54 @@ static int widen_and_rewind(bronze_source *s, size_t col, bronze_err *err)
                     "of the input to settle the types, then starting over",
                     s->cols[col].key, file, bronze_type_name(s->cols[col].type));
     /* In a file read in parallel the row came from csv re-reading a range:
-     * it reads on to the end of the file, and later files sequentially. */
+     * csv votes on to the range's end, then the rest of the file is voted on
+     * in parallel from there (and so are later files: s->voting). */
+    bool par = s->par != NULL;
     bronze_csvp_close(s->par);
     s->par = NULL;
     s->par_rg = NULL;
-    s->csv_limit = UINT64_MAX;
-    s->no_par = true;
-    int r;
-    do
-        observe_row(s);
-    while ((r = read_row(s, err)) == 1);
-    s->no_par = false;
+    s->voting = true;
+    observe_row(s);
+    int r = 0;
+    if (par) {
+        while ((r = read_file_row(s, err)) == 1)
+            observe_row(s);
+        if (r == 0 && bronze_csv_offset(s->csv) >= s->csv_limit) {
+            const char *name = s->files[s->file_idx];
+            uint64_t at = bronze_csv_offset(s->csv), line = bronze_csv_line(s->csv);
+            bronze_csv_close(s->csv);
+            s->csv = NULL;
+            s->csv_limit = UINT64_MAX;
+            bool lenient = s->cfg->run.invalid_utf8 == BRONZE_UTF8_REPLACE;
+            bronze_csvp_opts o = {
+                .path = s->spools[s->file_idx] ? s->spools[s->file_idx] : name,
+                .name = name,
+                .delimiter = s->delim,
+                .lenient_utf8 = lenient,
+                .data_start = at,
+                .ncols = s->file_ncols,
+                .schema = s->schema,
+                .batch_rows = s->batch_rows,
+                .workers = s->cfg->run.parallel_workers,
+                .row = par_row,
+                .vote = par_vote,
+                .nvotes = s->ncols,
+                .ctx = s,
+                .scratch_size = s->ncols * sizeof(cell),
+            };
+            s->par_pos = at;
+            s->par_line = line;
+            if (bronze_csvp_open(&s->par, &o, err) || par_vote_walk(s, err))
+                r = -1;
+        } else if (r == 0) {
+            close_file(s);
+            s->file_idx++;
+        }
+    }
+    if (r == 0)
+        while ((r = read_row(s, err)) == 1)
+            observe_row(s);
+    s->voting = false;
     if (r < 0)
         return -1;
     close_file(s);

@@ -30,6 +30,7 @@ typedef struct slot {
     bronze_csvp_range r;
     size_t index;
     int state;
+    unsigned *votes; /* vote mode */
     size_t cap_batches;
 } slot;
 
@@ -174,6 +175,9 @@ static void parse_range(bronze_csvp *p, slot *s, void *scratch)
     r->next_nominal = i + 1 == p->nranges ? p->fsize : r->nominal + rb;
     r->nbatches = 0;
     r->complete = false;
+    if (s->votes)
+        memset(s->votes, 0, p->o.nvotes * sizeof *s->votes);
+    r->votes = s->votes;
     r->lines = 0;
     r->start = i == 0 ? r->nominal : find_start(p, r->nominal, r->next_nominal);
     r->stop = r->start;
@@ -205,6 +209,12 @@ static void parse_range(bronze_csvp *p, slot *s, void *scratch)
         }
         if (rc < 0 || (limit < p->fsize && bronze_csv_offset(csv) >= limit))
             break; /* an error (the caller's sequential read reports it) or a long record */
+        if (p->o.vote) {
+            int c = p->o.vote(p->o.ctx, scratch, s->votes, f, n);
+            if (c == 2 || c < 0)
+                break;
+            continue;
+        }
         if (!cur || bronze_batch_full(cur)) {
             if (r->nbatches == s->cap_batches) {
                 size_t cap = s->cap_batches ? s->cap_batches * 2 : 4;
@@ -303,7 +313,10 @@ int bronze_csvp_open(bronze_csvp **out, const bronze_csvp_opts *o, bronze_err *e
     pthread_cond_init(&p->cv_done, NULL);
     p->ring = calloc(p->window, sizeof *p->ring);
     p->threads = calloc((size_t)p->o.workers, sizeof *p->threads);
-    if (!p->ring || !p->threads) {
+    for (size_t i = 0; p->ring && o->vote && i < p->window; i++)
+        if (!(p->ring[i].votes = calloc(o->nvotes ? o->nvotes : 1, sizeof(unsigned))))
+            p->o.vote = NULL; /* checked below */
+    if (!p->ring || !p->threads || (o->vote && !p->o.vote)) {
         bronze_csvp_close(p);
         return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", o->name);
     }
@@ -384,6 +397,7 @@ void bronze_csvp_close(bronze_csvp *p)
             for (size_t k = 0; k < s->r.nbatches; k++)
                 bronze_batch_free(&s->r.batches[k]);
             free(s->r.batches);
+            free(s->votes);
         }
         free(p->ring);
     }

@@ -47,6 +47,11 @@
 typedef int (*bronze_csvp_row_fn)(void *ctx, void *scratch, bronze_batch *b,
                                   const bronze_csv_field *f, size_t n);
 
+/* Vote mode: what a worker does with one record instead: |= each column's
+ * vote into votes (the range's own array of nvotes), the same return codes. */
+typedef int (*bronze_csvp_vote_fn)(void *ctx, void *scratch, unsigned *votes,
+                                   const bronze_csv_field *f, size_t n);
+
 typedef struct bronze_csvp_opts {
     const char *path;    /* the file to read */
     const char *name;    /* for messages */
@@ -59,6 +64,8 @@ typedef struct bronze_csvp_opts {
     int workers;
     uint64_t range_bytes; /* 0: BRONZE_CSVP_RANGE_BYTES or the env override */
     bronze_csvp_row_fn row;
+    bronze_csvp_vote_fn vote; /* set: vote mode (no batches; schema unused) */
+    size_t nvotes;
     void *ctx;
     size_t scratch_size;
 } bronze_csvp_opts;
@@ -72,6 +79,7 @@ typedef struct bronze_csvp_range {
     bool complete;                  /* stop is the first record start >= next_nominal, or the end */
     bronze_batch *batches;          /* the rows of [start, stop), in order */
     size_t nbatches;
+    const unsigned *votes; /* vote mode: the votes of [start, stop) */
 } bronze_csvp_range;
 
 typedef struct bronze_csvp bronze_csvp;

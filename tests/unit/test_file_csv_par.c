@@ -484,6 +484,18 @@ static void test_parallel_widening(void **state)
         outcome_free(&got);
     }
     outcome_free(&base);
+    /* The scan after the widening meets a bad record: the same message. */
+    bronze_buf_printf(&b, "23000,7,2024-01-02,\"x\",extra\n");
+    p = write_bytes("widen_bad.csv", b.data, b.len);
+    base = run_file(p, 1, "1", true, 8192);
+    assert_int_equal(base.rc, -1);
+    assert_non_null(strstr(base.err.msg, "expected 4 fields"));
+    for (size_t i = 0; i < 2; i++) {
+        outcome got = run_file(p, 3, sizes[i], true, 8192);
+        assert_same(&base, &got);
+        outcome_free(&got);
+    }
+    outcome_free(&base);
     bronze_buf_free(&b);
 }
 
