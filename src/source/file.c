@@ -47,6 +47,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +193,41 @@ static bool parse_i64(const char *p, size_t n, int64_t *out)
     return true;
 }
 
+/* The digits of a decimal beyond 2^53 (up to 18 of them, so m < 2^63) with
+ * a power of ten within 10^±27: m and 10^|e| are exact in x87's 64-bit
+ * long double, so one multiply or divide rounds once, to 64 bits; rounding
+ * that to double gives strtod's double unless the 64-bit result lies exactly
+ * halfway between two doubles (its 11 extra bits 10000000000), which is
+ * left to strtod. Returns false when the text needs strtod. */
+static bool wide_double(uint64_t m, int exp10, bool neg, double *out)
+{
+#if defined(__x86_64__) && LDBL_MANT_DIG == 64
+    if (exp10 < -27 || exp10 > 27)
+        return false;
+    /* Exact: 10^k = 2^k * 5^k and 5^27 < 2^64. */
+    static const long double p10l[] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,
+                                       1e7L,  1e8L,  1e9L,  1e10L, 1e11L, 1e12L, 1e13L,
+                                       1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L,
+                                       1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+    long double t = p10l[exp10 < 0 ? -exp10 : exp10];
+    long double x = (long double)m;
+    x = exp10 < 0 ? x / t : x * t;
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits); /* the 64-bit significand, explicit leading 1 */
+    if ((bits & 0x7FF) == 0x400)
+        return false;
+    double d = (double)x;
+    *out = neg ? -d : d;
+    return true;
+#else
+    (void)m;
+    (void)exp10;
+    (void)neg;
+    (void)out;
+    return false;
+#endif
+}
+
 /* Clinger's fast path: a decimal with at most 2^53 as its digits and a power
  * of ten within 10^±22 converts with one correctly rounded multiply or divide,
  * the same double strtod gives. Returns false when the text needs strtod. */
@@ -230,12 +266,15 @@ static bool fast_double(const char *p, double *out)
                 return false;
         exp10 += eneg ? -e : e;
     }
-    if (*p || m > (1ULL << 53) || exp10 < -22 || exp10 > 22)
+    if (*p)
         return false;
-    double d = (double)m;
-    d = exp10 < 0 ? d / p10[-exp10] : d * p10[exp10];
-    *out = neg ? -d : d;
-    return true;
+    if (m <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
+        double d = (double)m;
+        d = exp10 < 0 ? d / p10[-exp10] : d * p10[exp10];
+        *out = neg ? -d : d;
+        return true;
+    }
+    return wide_double(m, exp10, neg, out);
 }
 
 /* p must be NUL-terminated and already checked against the number grammar. */
@@ -1071,6 +1110,30 @@ static int put_value(bronze_type type, const cell *c, bronze_batch *b, unsigned 
             int32_t d;
             if (!bronze_parse_date(c->p, c->len, &d)) {
                 bronze_batch_put_i32(b, d);
+                return 0;
+            }
+        } else if (type == BRONZE_T_DOUBLE &&
+                   (is_digit(c->p[0]) || (c->p[0] == '-' && c->len > 1 && is_digit(c->p[1])))) {
+            /* What classify_text() does with such text when it is a number
+             * (a date shape never is one). */
+            gval g;
+            unsigned k = classify_number(c->p, c->len, &g);
+            if (k == K_INT || k == K_DOUBLE) {
+                bronze_batch_put_f64(b, k == K_INT ? (double)g.i : g.d);
+                return 0;
+            }
+        } else if (type == BRONZE_T_BOOL && (c->len == 4 || c->len == 5)) {
+            if (c->len == 4 ? !memcmp(c->p, "true", 4) : !memcmp(c->p, "false", 5)) {
+                bronze_batch_put_bool(b, c->len == 4);
+                return 0;
+            }
+        } else if ((type == BRONZE_T_TIMESTAMP || type == BRONZE_T_TIMESTAMPTZ) && c->len > 10 &&
+                   c->p[4] == '-' && is_digit(c->p[0]) && is_digit(c->p[1]) && is_digit(c->p[2]) &&
+                   is_digit(c->p[3])) {
+            gval g;
+            if (classify_datetime(c->p, c->len, &g) ==
+                (type == BRONZE_T_TIMESTAMP ? K_TS : K_TSTZ)) {
+                bronze_batch_put_i64(b, g.i);
                 return 0;
             }
         }

@@ -306,19 +306,20 @@ static int fast_record(bronze_csv *r, bronze_err *err)
     if (bronze_buf_reserve(&r->text, body + 1))
         return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
     char *t = (char *)r->text.data;
-    const unsigned char delim = (unsigned char)r->delim;
-    size_t start = 0, nf = 0;
-    for (size_t i = 0; i <= body; i++) {
-        unsigned char c = i < body ? p[i] : delim;
-        if (c != delim) {
-            t[i] = (char)c;
-            continue;
-        }
-        t[i] = 0;
+    memcpy(t, p, body);
+    t[body] = 0;
+    size_t nf = 0;
+    for (char *f = t, *e = t + body;;) {
+        char *d = memchr(f, r->delim, (size_t)(e - f));
+        if (!d)
+            d = e;
+        *d = 0;
         if (nf == r->cap_fields && reserve_fields(r, nf + 1, err))
             return -1;
-        r->fields[nf++] = (bronze_csv_field){t + start, i - start, false};
-        start = i + 1;
+        r->fields[nf++] = (bronze_csv_field){f, (size_t)(d - f), false};
+        if (d == e)
+            break;
+        f = d + 1;
     }
     r->nspans = nf;
     r->text.len = body + 1;

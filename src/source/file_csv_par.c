@@ -451,33 +451,39 @@ size_t bronze_csvp_rows_fitting(const bronze_batch *dst, const bronze_batch *src
     return k;
 }
 
-static void copy_bits(uint8_t *dst, size_t doff, const uint8_t *src, size_t soff, size_t n)
+/* Copies n validity bits from bit soff of src to bit doff of dst, eight at a
+ * time; returns how many of them are 0 (nulls). */
+static size_t copy_bits(uint8_t *dst, size_t doff, const uint8_t *src, size_t soff, size_t n)
 {
-    size_t i = 0;
-    /* Byte at a time once both sides are byte-aligned. */
-    if ((doff & 7) == (soff & 7)) {
-        for (; i < n && ((doff + i) & 7); i++) {
-            size_t d = doff + i, s = soff + i;
-            uint8_t bit = (uint8_t)(1u << (d & 7));
-            if ((src[s >> 3] >> (s & 7)) & 1)
-                dst[d >> 3] |= bit;
-            else
-                dst[d >> 3] &= (uint8_t)~bit;
-        }
-        size_t bytes = (n - i) / 8;
-        if (bytes) {
-            memcpy(dst + ((doff + i) >> 3), src + ((soff + i) >> 3), bytes);
-            i += bytes * 8;
+    size_t i = 0, zeros = 0;
+    for (; i + 8 <= n; i += 8) {
+        size_t sb = soff + i, db = doff + i;
+        unsigned ss = sb & 7, ds = db & 7;
+        unsigned v = src[sb >> 3] >> ss;
+        if (ss)
+            v |= (unsigned)src[(sb >> 3) + 1] << (8 - ss); /* bits sb..sb+7 end in that byte */
+        v &= 0xFF;
+        zeros += 8 - (size_t)__builtin_popcount(v);
+        uint8_t *d = dst + (db >> 3);
+        if (!ds) {
+            d[0] = (uint8_t)v;
+        } else {
+            unsigned low = (1u << ds) - 1;
+            d[0] = (uint8_t)((d[0] & low) | (v << ds));
+            d[1] = (uint8_t)((d[1] & ~low) | (v >> (8 - ds)));
         }
     }
     for (; i < n; i++) {
-        size_t d = doff + i, s = soff + i;
+        size_t d = doff + i, sb = soff + i;
         uint8_t bit = (uint8_t)(1u << (d & 7));
-        if ((src[s >> 3] >> (s & 7)) & 1)
+        if ((src[sb >> 3] >> (sb & 7)) & 1) {
             dst[d >> 3] |= bit;
-        else
+        } else {
             dst[d >> 3] &= (uint8_t)~bit;
+            zeros++;
+        }
     }
+    return zeros;
 }
 
 int bronze_csvp_copy_rows(bronze_batch *dst, const bronze_batch *src, size_t from, size_t n)
@@ -489,11 +495,7 @@ int bronze_csvp_copy_rows(bronze_batch *dst, const bronze_batch *src, size_t fro
         bronze_column *d = &dst->cols[j];
         const bronze_column *s = &src->cols[j];
         bronze_type t = dst->schema->fields[j].type;
-        copy_bits(d->valid, at, s->valid, from, n);
-        size_t nulls = 0;
-        for (size_t i = 0; i < n; i++)
-            nulls += !((s->valid[(from + i) >> 3] >> ((from + i) & 7)) & 1);
-        d->null_count += nulls;
+        d->null_count += copy_bits(d->valid, at, s->valid, from, n);
         if (bronze_type_is_varlen(t)) {
             uint64_t b0 = s->v.off[from], b1 = s->v.off[from + n];
             size_t len = (size_t)(b1 - b0);
