@@ -307,7 +307,7 @@ int bronze_csvp_open(bronze_csvp **out, const bronze_csvp_opts *o, bronze_err *e
     p->fsize = (uint64_t)st.st_size;
     uint64_t data = p->fsize > o->data_start ? p->fsize - o->data_start : 0;
     p->nranges = (size_t)((data + p->o.range_bytes - 1) / p->o.range_bytes);
-    p->window = (size_t)p->o.workers * 2 + 2; /* one slot is the caller's */
+    p->window = (size_t)p->o.workers + 2; /* the caller holds one; one parsed ahead */
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv_work, NULL);
     pthread_cond_init(&p->cv_done, NULL);

@@ -21,7 +21,7 @@
  * numbers) and widenings are the single-threaded reader's for any worker
  * count; a wrong guess only costs time.
  *
- * Memory: at most 2 * workers + 1 ranges are parsed ahead of the caller,
+ * Memory: at most workers + 1 ranges are parsed ahead of the caller,
  * each about range_bytes of rows.
  */
 #ifndef BRONZE_SOURCE_FILE_CSV_PAR_H

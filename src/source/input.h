@@ -9,6 +9,8 @@
  *   gzip      zlib inflate, concatenated members as one stream.
  *   zstd      libzstd streaming, every frame in turn.
  *   iconv     any encoding iconv knows -> UTF-8 (`source.file.encoding`).
+ *   range     bytes [start, limit) of a shared descriptor by pread(2): the
+ *             parallel CSV reader's workers (file_csv_par.h), one each.
  *
  * Every layer holds one fixed buffer (64 KiB or less): memory does not grow
  * with the input. Inputs that cannot be re-read (pipes, FIFOs, /dev/stdin,
