@@ -2,7 +2,10 @@
 // DuckDB in-process as the yardstick.
 import { spawnSync } from 'node:child_process';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { resolve, dirname } from 'node:path';
+import { resolve, dirname, join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,3 +34,27 @@ export async function duckTimed(conn, sql) {
   await conn.run(sql);
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
+
+/** Like timed(), plus the child's CPU seconds (user + sys, via /usr/bin/time)
+ * and peak RSS in MiB: {seconds, cpu, user, sys, rssMiB, stdout, stderr}. */
+export function timedCpu(cmd, args, opts = {}) {
+  const tf = join(tmpdir(), `bench-time-${process.pid}.txt`);
+  const r = timed('/usr/bin/time', ['-o', tf, '-f', '%U %S %M', cmd, ...args], opts);
+  const [user, sys, kb] = readFileSync(tf, 'utf8').trim().split('\n').pop().split(/\s+/).map(Number);
+  rmSync(tf, { force: true });
+  return { ...r, user, sys, cpu: user + sys, rssMiB: kb / 1024 };
+}
+
+/** In-process DuckDB statement with this process's CPU seconds. */
+export async function duckTimedCpu(conn, sql) {
+  const c0 = process.cpuUsage();
+  const seconds = await duckTimed(conn, sql);
+  const c = process.cpuUsage(c0);
+  return { seconds, cpu: (c.user + c.system) / 1e6 };
+}
+
+export const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+/** "median s [min-max] over n" for a list of numbers. */
+export const spread = (a, unit = 's') =>
+  `${median(a).toFixed(2)} ${unit} [${Math.min(...a).toFixed(2)}-${Math.max(...a).toFixed(2)}]`;
+export const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');

@@ -2,10 +2,17 @@
 // (type: file) and by DuckDB (COPY ... FORMAT parquet, COMPRESSION snappy), in
 // one run. Prints the throughput ratio (DuckDB time / bronze time: > 1 means
 // bronze-extract is faster) and bronze-extract's peak RSS at 1M and 10M rows.
+// Issue #14 item 2: bronze-extract runs with parallel_workers 1 and N (N = the
+// machine's cores, so the parallel CSV reader is on), interleaved with DuckDB;
+// it prints wall medians with [min-max], CPU seconds (user+sys), the load
+// average, the ratios, and checks both worker counts wrote identical parts.
 // Usage: node bench/parquet_vs_duckdb.mjs [rows=5000000]   (after `make release`)
-import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+//        BENCH_TRIALS=5 (default 5), BENCH_RSS=0 skips the 1M/10M RSS runs.
+import { mkdirSync, rmSync, writeFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, BIN, timed, peakRss, duck, duckTimed } from './lib.mjs';
+import { ROOT, BIN, peakRss, duck, duckTimedCpu, timedCpu, median, spread, load } from './lib.mjs';
 
 const rows = Number(process.argv[2] || 5_000_000);
 const dir = join(ROOT, 'bench/data');
@@ -25,7 +32,7 @@ async function makeCsv(n) {
   return path;
 }
 
-function bronze(csv, out) {
+function bronze(csv, out, workers) {
   const cfg = join(dir, 'bench.yaml');
   writeFileSync(cfg, `platform:
   bronze:
@@ -42,37 +49,67 @@ source:
   run:
     write_csv: false
     write_parquet: true
+    parallel_workers: ${workers}
 `);
   rmSync(out, { recursive: true, force: true });
-  return timed(BIN, ['--config', cfg, '--date', '2025-01-12'], { cwd: dir });
+  return timedCpu(BIN, ['--config', cfg, '--date', '2025-01-12'], { cwd: dir });
+}
+
+/** sha256 of every part file under out, in name order. */
+function partsHash(out) {
+  const h = createHash('sha256');
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((x, y) => (x.name < y.name ? -1 : 1))) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else if (e.name.startsWith('part-')) h.update(e.name).update(readFileSync(join(d, e.name)));
+    }
+  };
+  walk(out);
+  return h.digest('hex');
 }
 
 const csv = await makeCsv(rows);
 const out = join(dir, 'out');
 const dOut = join(dir, 'duck.parquet');
-// Trials interleave the two writers so both see the same machine; medians.
-const TRIALS = Number(process.env.BENCH_TRIALS || 3);
-const bt = [], dt = [];
-bronze(csv, out); // warm-up, untimed: both writers start with the input in the page cache
+const N = Math.max(2, availableParallelism());
+const duckSql = `COPY (SELECT * FROM read_csv('${csv}')) TO '${dOut}' (FORMAT parquet, COMPRESSION snappy)`;
+// Trials interleave the writers (bronze 1 worker, bronze N workers, DuckDB) so
+// all see the same machine; medians.
+const TRIALS = Number(process.env.BENCH_TRIALS || 5);
+const r = { b1: [], bN: [], d: [], c1: [], cN: [], cd: [] };
+const load0 = load();
+bronze(csv, out, N); // warm-up, untimed: every writer starts with the input in the page cache
 rmSync(dOut, { force: true });
-await duckTimed(conn, `COPY (SELECT * FROM read_csv('${csv}')) TO '${dOut}' (FORMAT parquet, COMPRESSION snappy)`);
+await duckTimedCpu(conn, duckSql);
+let h1 = '', hN = '';
 for (let t = 0; t < TRIALS; t++) {
-  bt.push(bronze(csv, out).seconds);
+  let x = bronze(csv, out, 1);
+  r.b1.push(x.seconds); r.c1.push(x.cpu);
+  if (!t) h1 = partsHash(out);
+  x = bronze(csv, out, N);
+  r.bN.push(x.seconds); r.cN.push(x.cpu);
+  if (!t) hN = partsHash(out);
   rmSync(dOut, { force: true });
-  dt.push(await duckTimed(conn, `COPY (SELECT * FROM read_csv('${csv}')) TO '${dOut}' (FORMAT parquet, COMPRESSION snappy)`));
+  const y = await duckTimedCpu(conn, duckSql);
+  r.d.push(y.seconds); r.cd.push(y.cpu);
 }
-const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-const b = median(bt), d = median(dt);
+const load1 = load();
 const check = await conn.runAndReadAll(`SELECT count(*)::BIGINT n FROM '${out}/**/*.parquet'`);
-console.log(`rows: ${rows}  (rows read back from bronze output: ${check.getRowObjectsJS()[0].n})`);
-console.log(`bronze-extract: median ${b.toFixed(2)} s of [${bt.map((x) => x.toFixed(2)).join(', ')}] (${(rows / b / 1e6).toFixed(2)} M rows/s)`);
-console.log(`duckdb:         median ${d.toFixed(2)} s of [${dt.map((x) => x.toFixed(2)).join(', ')}] (${(rows / d / 1e6).toFixed(2)} M rows/s)`);
-console.log(`throughput ratio bronze/duckdb (medians): ${(d / b).toFixed(2)}x  (goal >= 1.0x)`);
+console.log(`rows: ${rows}  (rows read back from bronze output: ${check.getRowObjectsJS()[0].n}); ${TRIALS} trials; load average before ${load0}, after ${load1}`);
+console.log(`bronze-extract, 1 worker:   wall ${spread(r.b1)}  cpu ${spread(r.c1)}  (${(rows / median(r.b1) / 1e6).toFixed(2)} M rows/s)`);
+console.log(`bronze-extract, ${N} workers:  wall ${spread(r.bN)}  cpu ${spread(r.cN)}  (${(rows / median(r.bN) / 1e6).toFixed(2)} M rows/s)`);
+console.log(`duckdb:                     wall ${spread(r.d)}  cpu ${spread(r.cd)}  (${(rows / median(r.d) / 1e6).toFixed(2)} M rows/s)`);
+console.log(`parts identical for 1 and ${N} workers (sha256): ${h1 === hN ? 'yes' : 'NO'}`);
+console.log(`throughput ratio bronze(${N} workers)/duckdb (medians): ${(median(r.d) / median(r.bN)).toFixed(2)}x  (goal >= 1.5x)`);
+console.log(`throughput ratio bronze(1 worker)/duckdb (medians): ${(median(r.d) / median(r.b1)).toFixed(2)}x`);
+console.log(`${N} workers vs 1: ${(median(r.b1) / median(r.bN)).toFixed(2)}x wall; cpu/wall with ${N} workers ${(median(r.cN) / median(r.bN)).toFixed(2)}`);
 
-const rss = {};
-for (const n of [1_000_000, 10_000_000]) {
-  const c = await makeCsv(n);
-  rss[n] = peakRss(bronze(c, out).stderr);
+if (process.env.BENCH_RSS !== '0') {
+  const rss = {};
+  for (const n of [1_000_000, 10_000_000]) {
+    const c = await makeCsv(n);
+    rss[n] = peakRss(bronze(c, out, N).stderr);
+  }
+  console.log(`peak RSS (${N} workers): 1M rows ${rss[1_000_000]} MiB, 10M rows ${rss[10_000_000]} MiB, ratio ${(rss[10_000_000] / rss[1_000_000]).toFixed(2)} (goal <= 1.2)`);
 }
-console.log(`peak RSS: 1M rows ${rss[1_000_000]} MiB, 10M rows ${rss[10_000_000]} MiB, ratio ${(rss[10_000_000] / rss[1_000_000]).toFixed(2)} (goal <= 1.2)`);
 rmSync(out, { recursive: true, force: true });

@@ -47,6 +47,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@
 #include <unistd.h>
 
 #include "source/file_csv.h"
+#include "source/file_csv_par.h"
 #include "source/file_json.h"
 #include "source/input.h"
 #include "source/source.h"
@@ -142,6 +144,17 @@ struct bronze_source {
     size_t file_ncols, cap_map;
     bool pending_first; /* header:false: the first row was read at open */
     const bronze_csv_field *pf;
+    uint64_t csv_limit; /* csv stops before a record starting here (UINT64_MAX: none) */
+
+    /* The open file's parallel reader (file_csv_par.h), when it has one: rows
+     * come from its ranges, or from csv re-reading a range sequentially. */
+    bronze_csvp *par;
+    const bronze_csvp_range *par_rg; /* the range rows are copied from */
+    size_t par_bi, par_row;          /* next row: batch, row in it */
+    uint64_t par_pos, par_line;      /* verified: where the next record starts, its line */
+    bool voting;                     /* the widening scan: parallel readers only vote */
+    size_t par_taken, par_reread;    /* ranges used as parsed / re-read (for the log) */
+    size_t batch_rows;
 
     bool done;
     int restarts;
@@ -178,6 +191,41 @@ static bool parse_i64(const char *p, size_t n, int64_t *out)
         *out = (int64_t)v;
     }
     return true;
+}
+
+/* The digits of a decimal beyond 2^53 (up to 18 of them, so m < 2^63) with
+ * a power of ten within 10^±27: m and 10^|e| are exact in x87's 64-bit
+ * long double, so one multiply or divide rounds once, to 64 bits; rounding
+ * that to double gives strtod's double unless the 64-bit result lies exactly
+ * halfway between two doubles (its 11 extra bits 10000000000), which is
+ * left to strtod. Returns false when the text needs strtod. */
+static bool wide_double(uint64_t m, int exp10, bool neg, double *out)
+{
+#if defined(__x86_64__) && LDBL_MANT_DIG == 64
+    if (exp10 < -27 || exp10 > 27)
+        return false;
+    /* Exact: 10^k = 2^k * 5^k and 5^27 < 2^64. */
+    static const long double p10l[] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,
+                                       1e7L,  1e8L,  1e9L,  1e10L, 1e11L, 1e12L, 1e13L,
+                                       1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L,
+                                       1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+    long double t = p10l[exp10 < 0 ? -exp10 : exp10];
+    long double x = (long double)m;
+    x = exp10 < 0 ? x / t : x * t;
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits); /* the 64-bit significand, explicit leading 1 */
+    if ((bits & 0x7FF) == 0x400)
+        return false;
+    double d = (double)x;
+    *out = neg ? -d : d;
+    return true;
+#else
+    (void)m;
+    (void)exp10;
+    (void)neg;
+    (void)out;
+    return false;
+#endif
 }
 
 /* Clinger's fast path: a decimal with at most 2^53 as its digits and a power
@@ -218,12 +266,15 @@ static bool fast_double(const char *p, double *out)
                 return false;
         exp10 += eneg ? -e : e;
     }
-    if (*p || m > (1ULL << 53) || exp10 < -22 || exp10 > 22)
+    if (*p)
         return false;
-    double d = (double)m;
-    d = exp10 < 0 ? d / p10[-exp10] : d * p10[exp10];
-    *out = neg ? -d : d;
-    return true;
+    if (m <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
+        double d = (double)m;
+        d = exp10 < 0 ? d / p10[-exp10] : d * p10[exp10];
+        *out = neg ? -d : d;
+        return true;
+    }
+    return wide_double(m, exp10, neg, out);
 }
 
 /* p must be NUL-terminated and already checked against the number grammar. */
@@ -509,6 +560,14 @@ static int build_schema(bronze_source *s, bronze_err *err)
 
 static void close_file(bronze_source *s)
 {
+    if (s->par)
+        BRONZE_DEBUG("file source: %s: %zu ranges parsed by %d workers, %zu re-read on one thread",
+                     s->files[s->file_idx], s->par_taken, s->cfg->run.parallel_workers,
+                     s->par_reread);
+    bronze_csvp_close(s->par);
+    s->par = NULL;
+    s->par_rg = NULL;
+    s->csv_limit = UINT64_MAX;
     bronze_csv_close(s->csv);
     bronze_json_close(s->json);
     s->csv = NULL;
@@ -582,6 +641,94 @@ static int open_csv_header(bronze_source *s, bronze_err *err)
     return 0;
 }
 
+static int put_value(bronze_type type, const cell *c, bronze_batch *b, unsigned *vote);
+static bool is_null_marker(const bronze_source *s, const bronze_csv_field *f);
+
+/* The parallel reader's worker callback: one record into b with the current
+ * schema, or 2 where the sequential reader must decide (a field count that
+ * is not the file's, a value that does not fit). Reads only what stays fixed
+ * while the parallel reader runs (map, column types, config). */
+static int par_row(void *ctx, void *scratch, bronze_batch *b, const bronze_csv_field *f, size_t n)
+{
+    const bronze_source *s = ctx;
+    cell *cells = scratch; /* zeroed: columns this file lacks stay C_NULL */
+    if (n != s->file_ncols)
+        return n == 1 && !f[0].quoted && !f[0].len && s->file_ncols >= 2 ? 1 : 2;
+    for (size_t i = 0; i < n; i++)
+        cells[s->map[i]] = (cell){is_null_marker(s, &f[i]) ? C_NULL : C_TEXT, f[i].p, f[i].len};
+    size_t nc = s->schema->ncols;
+    for (size_t j = 0; j < nc; j++) {
+        unsigned vote;
+        int p = put_value(s->cols[j].type, &cells[j], b, &vote);
+        if (p) {
+            bronze_batch_abort_row(b);
+            return p < 0 ? -1 : 2;
+        }
+    }
+    bronze_batch_end_row(b);
+    return 0;
+}
+
+/* The worker callback of the widening scan: votes of one record. */
+static int par_vote(void *ctx, void *scratch, unsigned *votes, const bronze_csv_field *f, size_t n)
+{
+    const bronze_source *s = ctx;
+    cell *cells = scratch;
+    if (n != s->file_ncols)
+        return n == 1 && !f[0].quoted && !f[0].len && s->file_ncols >= 2 ? 1 : 2;
+    for (size_t i = 0; i < n; i++)
+        cells[s->map[i]] = (cell){is_null_marker(s, &f[i]) ? C_NULL : C_TEXT, f[i].p, f[i].len};
+    for (size_t j = 0; j < s->ncols; j++) {
+        if (cells[j].kind == C_NULL || (votes[j] & K_STRING))
+            continue;
+        gval g;
+        votes[j] |= classify(&cells[j], &g);
+    }
+    return 0;
+}
+
+/* After the header: a plain regular file with parallel_workers > 1 is read by
+ * the parallel reader from here on. When it cannot start, the sequential
+ * reader just goes on. */
+static int start_par(bronze_source *s, const char *path, const char *name, bool lenient)
+{
+    struct stat st;
+    if (!s->schema || s->cfg->run.parallel_workers < 2 || !s->file_ncols || stat(path, &st) != 0 ||
+        !S_ISREG(st.st_mode))
+        return 0;
+    uint64_t start =
+        s->pending_first ? bronze_csv_record_offset(s->csv) : bronze_csv_offset(s->csv);
+    uint64_t line = s->pending_first ? bronze_csv_record_line(s->csv) : bronze_csv_line(s->csv);
+    bronze_csvp_opts o = {
+        .path = path,
+        .name = name,
+        .delimiter = s->delim,
+        .lenient_utf8 = lenient,
+        .data_start = start,
+        .ncols = s->file_ncols,
+        .schema = s->schema,
+        .batch_rows = s->batch_rows,
+        .workers = s->cfg->run.parallel_workers,
+        .row = par_row,
+        .vote = s->voting ? par_vote : NULL,
+        .nvotes = s->ncols,
+        .ctx = s,
+        .scratch_size = s->ncols * sizeof(cell),
+    };
+    bronze_err e = BRONZE_ERR_INIT;
+    if (bronze_csvp_open(&s->par, &o, &e)) {
+        BRONZE_DEBUG("file source: %s: reading on one thread (%s)", name, e.msg);
+        return 0;
+    }
+    bronze_csv_close(s->csv);
+    s->csv = NULL;
+    s->pending_first = false;
+    s->par_pos = start;
+    s->par_line = line;
+    s->par_taken = s->par_reread = 0;
+    return 0;
+}
+
 static int open_file(bronze_source *s, bronze_err *err)
 {
     const char *name = s->files[s->file_idx];
@@ -594,10 +741,14 @@ static int open_file(bronze_source *s, bronze_err *err)
     if (bronze_input_open_path(&in, path, name, &o, err))
         return -1;
     if (s->format == BRONZE_FILE_CSV) {
+        bool plain = !in->below; /* no decompressor or iconv stacked */
         if (bronze_csv_open(&s->csv, in, s->delim, err))
             return -1;
         bronze_csv_set_lenient_utf8(s->csv, lenient);
-        return open_csv_header(s, err);
+        s->csv_limit = UINT64_MAX;
+        if (open_csv_header(s, err))
+            return -1;
+        return plain ? start_par(s, path, name, lenient) : 0;
     }
     if (bronze_json_open(&s->json, in, s->format == BRONZE_FILE_JSON, s->cfg->file.data_path, err))
         return -1;
@@ -631,6 +782,8 @@ static int read_file_row(bronze_source *s, bronze_err *err)
                 f = s->pf;
                 n = s->file_ncols;
             } else {
+                if (bronze_csv_offset(s->csv) >= s->csv_limit)
+                    return 0; /* the next record is the next range's */
                 int r = bronze_csv_next(s->csv, &f, &n, err);
                 if (r <= 0)
                     return r;
@@ -677,7 +830,53 @@ static int read_file_row(bronze_source *s, bronze_err *err)
     return 1;
 }
 
-/* The next row across the files. Returns 1, 0 (no more), -1. */
+enum { READ_PAR = 3 }; /* read_row: the file just opened is read in parallel */
+
+static void observe_row(bronze_source *s);
+
+/* The widening scan over the rest of a file read in parallel (s->par in vote
+ * mode, from the verified s->par_pos): the same walk as par_step, votes
+ * instead of rows; a range whose guess was wrong, or the rest of one whose
+ * worker stopped, is voted on by csv. Ends with the file closed. */
+static int par_vote_walk(bronze_source *s, bronze_err *err)
+{
+    const bronze_csvp_range *rg;
+    while (bronze_csvp_next(s->par, &rg)) {
+        if (s->par_pos >= rg->next_nominal)
+            continue;
+        if (rg->start == s->par_pos) {
+            s->par_taken++;
+            for (size_t j = 0; j < s->ncols; j++)
+                s->cols[j].mask |= rg->votes[j];
+            s->par_pos = rg->stop;
+            s->par_line += rg->lines;
+            if (rg->complete)
+                continue;
+        }
+        s->par_reread++;
+        if (bronze_csvp_open_reader(bronze_csvp_options(s->par), s->par_pos, s->par_line, &s->csv,
+                                    err))
+            return -1;
+        s->csv_limit = rg->next_nominal;
+        int r;
+        while ((r = read_file_row(s, err)) == 1)
+            observe_row(s);
+        if (r < 0)
+            return -1;
+        s->par_pos = bronze_csv_offset(s->csv);
+        s->par_line = bronze_csv_line(s->csv);
+        bronze_csv_close(s->csv);
+        s->csv = NULL;
+        s->csv_limit = UINT64_MAX;
+        if (s->par_pos < rg->next_nominal)
+            break; /* the end of the file */
+    }
+    close_file(s);
+    s->file_idx++;
+    return 0;
+}
+
+/* The next row across the files. Returns 1, 0 (no more), -1, or READ_PAR. */
 static int read_row(bronze_source *s, bronze_err *err)
 {
     for (;;) {
@@ -686,6 +885,13 @@ static int read_row(bronze_source *s, bronze_err *err)
                 return 0;
             if (open_file(s, err))
                 return -1;
+            if (s->par && s->voting) {
+                if (par_vote_walk(s, err))
+                    return -1;
+                continue;
+            }
+            if (s->par)
+                return READ_PAR; /* file_next takes rows from the parallel reader */
         }
         int r = read_file_row(s, err);
         if (r)
@@ -912,6 +1118,8 @@ static int file_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_e
     s->delim = d;
     s->header = cfg->file.header;
     s->tmp_dir = ctx->tmp_dir;
+    s->batch_rows = ctx->batch_rows;
+    s->csv_limit = UINT64_MAX;
     if (find_files(s, cfg->file.path, ctx->shard, ctx->nshards, err) || sample(s, err) ||
         build_schema(s, err)) {
         file_close(s);
@@ -926,21 +1134,21 @@ static const bronze_schema *file_schema(bronze_source *s)
     return s->schema;
 }
 
-/* Decodes cell j into the batch. Returns 0, 1 (does not fit: votes cast), -1 OOM. */
-static int put_cell(bronze_source *s, bronze_batch *b, size_t j)
+/* Decodes c into the batch as a value of `type`. Returns 0, 1 (does not
+ * fit: *vote is its vote), -1 OOM. Reads nothing else (worker threads call
+ * it, file_csv_par.h). */
+static int put_value(bronze_type type, const cell *c, bronze_batch *b, unsigned *vote)
 {
-    const cell *c = &s->cells[j];
-    fcol *col = &s->cols[j];
     if (c->kind == C_NULL) {
         bronze_batch_put_null(b);
         return 0;
     }
-    if (col->type == BRONZE_T_STRING)
+    if (type == BRONZE_T_STRING)
         return bronze_batch_put_bytes(b, c->p, c->len);
     /* The common cases straight, with classify()'s own rules (no leading
      * zero; strict dates); anything else goes through classify(). */
     if (c->kind == C_TEXT && c->len) {
-        if (col->type == BRONZE_T_INT64) {
+        if (type == BRONZE_T_INT64) {
             size_t neg = c->p[0] == '-';
             int64_t v;
             if (c->len > neg && is_digit(c->p[neg]) && (c->p[neg] != '0' || c->len == neg + 1) &&
@@ -948,17 +1156,41 @@ static int put_cell(bronze_source *s, bronze_batch *b, size_t j)
                 bronze_batch_put_i64(b, v);
                 return 0;
             }
-        } else if (col->type == BRONZE_T_DATE && c->len == 10) {
+        } else if (type == BRONZE_T_DATE && c->len == 10) {
             int32_t d;
             if (!bronze_parse_date(c->p, c->len, &d)) {
                 bronze_batch_put_i32(b, d);
+                return 0;
+            }
+        } else if (type == BRONZE_T_DOUBLE &&
+                   (is_digit(c->p[0]) || (c->p[0] == '-' && c->len > 1 && is_digit(c->p[1])))) {
+            /* What classify_text() does with such text when it is a number
+             * (a date shape never is one). */
+            gval g;
+            unsigned k = classify_number(c->p, c->len, &g);
+            if (k == K_INT || k == K_DOUBLE) {
+                bronze_batch_put_f64(b, k == K_INT ? (double)g.i : g.d);
+                return 0;
+            }
+        } else if (type == BRONZE_T_BOOL && (c->len == 4 || c->len == 5)) {
+            if (c->len == 4 ? !memcmp(c->p, "true", 4) : !memcmp(c->p, "false", 5)) {
+                bronze_batch_put_bool(b, c->len == 4);
+                return 0;
+            }
+        } else if ((type == BRONZE_T_TIMESTAMP || type == BRONZE_T_TIMESTAMPTZ) && c->len > 10 &&
+                   c->p[4] == '-' && is_digit(c->p[0]) && is_digit(c->p[1]) && is_digit(c->p[2]) &&
+                   is_digit(c->p[3])) {
+            gval g;
+            if (classify_datetime(c->p, c->len, &g) ==
+                (type == BRONZE_T_TIMESTAMP ? K_TS : K_TSTZ)) {
+                bronze_batch_put_i64(b, g.i);
                 return 0;
             }
         }
     }
     gval g;
     unsigned k = classify(c, &g);
-    switch (col->type) {
+    switch (type) {
     case BRONZE_T_INT64:
         if (k == K_INT) {
             bronze_batch_put_i64(b, g.i);
@@ -989,7 +1221,7 @@ static int put_cell(bronze_source *s, bronze_batch *b, size_t j)
         break;
     case BRONZE_T_TIMESTAMP:
     case BRONZE_T_TIMESTAMPTZ:
-        if (k == (col->type == BRONZE_T_TIMESTAMP ? K_TS : K_TSTZ)) {
+        if (k == (type == BRONZE_T_TIMESTAMP ? K_TS : K_TSTZ)) {
             bronze_batch_put_i64(b, g.i);
             return 0;
         }
@@ -997,8 +1229,18 @@ static int put_cell(bronze_source *s, bronze_batch *b, size_t j)
     default:
         break;
     }
-    col->mask |= k;
+    *vote = k;
     return 1;
+}
+
+/* Decodes cell j into the batch. Returns 0, 1 (does not fit: votes cast), -1 OOM. */
+static int put_cell(bronze_source *s, bronze_batch *b, size_t j)
+{
+    unsigned vote;
+    int p = put_value(s->cols[j].type, &s->cells[j], b, &vote);
+    if (p > 0)
+        s->cols[j].mask |= vote;
+    return p;
 }
 
 /* A value in column `col` (SIZE_MAX: a new column) did not fit: vote on
@@ -1019,10 +1261,55 @@ static int widen_and_rewind(bronze_source *s, size_t col, bronze_err *err)
         BRONZE_INFO("file source: a value of column '%s' in %s does not fit %s; reading the rest "
                     "of the input to settle the types, then starting over",
                     s->cols[col].key, file, bronze_type_name(s->cols[col].type));
-    int r;
-    do
-        observe_row(s);
-    while ((r = read_row(s, err)) == 1);
+    /* In a file read in parallel the row came from csv re-reading a range:
+     * csv votes on to the range's end, then the rest of the file is voted on
+     * in parallel from there (and so are later files: s->voting). */
+    bool par = s->par != NULL;
+    bronze_csvp_close(s->par);
+    s->par = NULL;
+    s->par_rg = NULL;
+    s->voting = true;
+    observe_row(s);
+    int r = 0;
+    if (par) {
+        while ((r = read_file_row(s, err)) == 1)
+            observe_row(s);
+        if (r == 0 && bronze_csv_offset(s->csv) >= s->csv_limit) {
+            const char *name = s->files[s->file_idx];
+            uint64_t at = bronze_csv_offset(s->csv), line = bronze_csv_line(s->csv);
+            bronze_csv_close(s->csv);
+            s->csv = NULL;
+            s->csv_limit = UINT64_MAX;
+            bool lenient = s->cfg->run.invalid_utf8 == BRONZE_UTF8_REPLACE;
+            bronze_csvp_opts o = {
+                .path = s->spools[s->file_idx] ? s->spools[s->file_idx] : name,
+                .name = name,
+                .delimiter = s->delim,
+                .lenient_utf8 = lenient,
+                .data_start = at,
+                .ncols = s->file_ncols,
+                .schema = s->schema,
+                .batch_rows = s->batch_rows,
+                .workers = s->cfg->run.parallel_workers,
+                .row = par_row,
+                .vote = par_vote,
+                .nvotes = s->ncols,
+                .ctx = s,
+                .scratch_size = s->ncols * sizeof(cell),
+            };
+            s->par_pos = at;
+            s->par_line = line;
+            if (bronze_csvp_open(&s->par, &o, err) || par_vote_walk(s, err))
+                r = -1;
+        } else if (r == 0) {
+            close_file(s);
+            s->file_idx++;
+        }
+    }
+    if (r == 0)
+        while ((r = read_row(s, err)) == 1)
+            observe_row(s);
+    s->voting = false;
     if (r < 0)
         return -1;
     close_file(s);
@@ -1031,6 +1318,98 @@ static int widen_and_rewind(bronze_source *s, size_t col, bronze_err *err)
     if (build_schema(s, err))
         return -1;
     return BRONZE_SRC_RESTART;
+}
+
+/* s->cells into the batch. Returns 0, BRONZE_SRC_RESTART (a widening), -1. */
+static int put_row(bronze_source *s, bronze_batch *b, bronze_err *err)
+{
+    for (size_t j = 0; j < s->schema->ncols; j++) {
+        int p = put_cell(s, b, j);
+        if (p < 0) {
+            bronze_batch_clear(b);
+            return oom(err);
+        }
+        if (p > 0) {
+            bronze_batch_clear(b);
+            return widen_and_rewind(s, j, err);
+        }
+    }
+    bronze_batch_end_row(b);
+    return 0;
+}
+
+/* Re-reads sequentially from the verified record start up to the first
+ * record starting at or after `limit`. */
+static int par_seq(bronze_source *s, uint64_t limit, bronze_err *err)
+{
+    s->par_reread++;
+    if (bronze_csvp_open_reader(bronze_csvp_options(s->par), s->par_pos, s->par_line, &s->csv, err))
+        return -1;
+    s->csv_limit = limit;
+    return 0;
+}
+
+static int par_end_file(bronze_source *s)
+{
+    close_file(s);
+    s->file_idx++;
+    return 0;
+}
+
+/* One step of reading a file in parallel, in order (file_csv_par.h): rows
+ * from a range whose start is the verified offset, else a sequential
+ * re-read. Returns 0 (go on), BRONZE_SRC_RESTART, -1. */
+static int par_step(bronze_source *s, bronze_batch *b, bronze_err *err)
+{
+    if (s->csv) {
+        int r = read_file_row(s, err);
+        if (r < 0)
+            return -1;
+        if (r > 0)
+            return put_row(s, b, err);
+        s->par_pos = bronze_csv_offset(s->csv);
+        s->par_line = bronze_csv_line(s->csv);
+        bool end = s->par_pos < s->csv_limit; /* the file ended first */
+        bronze_csv_close(s->csv);
+        s->csv = NULL;
+        s->csv_limit = UINT64_MAX;
+        return end ? par_end_file(s) : 0;
+    }
+    const bronze_csvp_range *rg = s->par_rg;
+    if (rg) {
+        while (s->par_bi < rg->nbatches) {
+            const bronze_batch *src = &rg->batches[s->par_bi];
+            size_t n = bronze_csvp_rows_fitting(b, src, s->par_row);
+            if (!n && s->par_row < src->nrows)
+                return 0; /* b is full */
+            if (bronze_csvp_copy_rows(b, src, s->par_row, n)) {
+                bronze_batch_clear(b);
+                return oom(err);
+            }
+            s->par_row += n;
+            if (s->par_row >= src->nrows) {
+                s->par_bi++;
+                s->par_row = 0;
+            }
+            if (bronze_batch_full(b))
+                return 0;
+        }
+        s->par_pos = rg->stop;
+        s->par_line += rg->lines;
+        s->par_rg = NULL;
+        /* A worker that stopped early leaves the rest of its range to csv. */
+        return rg->complete ? 0 : par_seq(s, rg->next_nominal, err);
+    }
+    if (!bronze_csvp_next(s->par, &rg))
+        return par_end_file(s);
+    if (s->par_pos >= rg->next_nominal)
+        return 0; /* no record starts in this range */
+    if (rg->start != s->par_pos)
+        return par_seq(s, rg->next_nominal, err); /* the worker guessed wrong */
+    s->par_rg = rg;
+    s->par_bi = s->par_row = 0;
+    s->par_taken++;
+    return 0;
 }
 
 static int file_next(bronze_source *s, bronze_batch *b, bronze_err *err)
@@ -1043,9 +1422,14 @@ static int file_next(bronze_source *s, bronze_batch *b, bronze_err *err)
         return bronze_err_set(err, BRONZE_E_RUNTIME,
                               "file source: the batch does not have the source's schema");
     while (!bronze_batch_full(b)) {
-        int r = read_row(s, err);
+        bool par = s->par != NULL;
+        int r = par ? par_step(s, b, err) : read_row(s, err);
         if (r < 0)
             return -1;
+        if (par && r == BRONZE_SRC_RESTART)
+            return r;
+        if (par || r == READ_PAR)
+            continue;
         if (r == 0) {
             s->done = true;
             break;
@@ -1054,18 +1438,8 @@ static int file_next(bronze_source *s, bronze_batch *b, bronze_err *err)
             bronze_batch_clear(b);
             return widen_and_rewind(s, SIZE_MAX, err);
         }
-        for (size_t j = 0; j < nc; j++) {
-            int p = put_cell(s, b, j);
-            if (p < 0) {
-                bronze_batch_clear(b);
-                return oom(err);
-            }
-            if (p > 0) {
-                bronze_batch_clear(b);
-                return widen_and_rewind(s, j, err);
-            }
-        }
-        bronze_batch_end_row(b);
+        if ((r = put_row(s, b, err)))
+            return r;
     }
     return b->nrows ? BRONZE_SRC_ROWS : BRONZE_SRC_END;
 }

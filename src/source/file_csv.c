@@ -39,6 +39,8 @@ struct bronze_csv {
     bool bom_done;
     unsigned char *buf;
     size_t pos, end;
+    uint64_t base;     /* offset in the input of buf[0] */
+    uint64_t rec_off;  /* offset the last record started at */
     uint64_t line;     /* physical line of buf[pos] */
     uint64_t rec_line; /* line the last record started on */
     bool stop[256];    /* bytes that end an unquoted field */
@@ -59,7 +61,28 @@ uint64_t bronze_csv_record_line(const bronze_csv *r)
     return r->rec_line;
 }
 
+uint64_t bronze_csv_offset(const bronze_csv *r)
+{
+    return r->base + r->pos;
+}
+
+uint64_t bronze_csv_record_offset(const bronze_csv *r)
+{
+    return r->rec_off;
+}
+
+uint64_t bronze_csv_line(const bronze_csv *r)
+{
+    return r->line;
+}
+
 int bronze_csv_open(bronze_csv **out, bronze_input *in, char delimiter, bronze_err *err)
+{
+    return bronze_csv_open_at(out, in, delimiter, 0, 1, err);
+}
+
+int bronze_csv_open_at(bronze_csv **out, bronze_input *in, char delimiter, uint64_t offset,
+                       uint64_t line, bronze_err *err)
 {
     *out = NULL;
     bronze_csv *r = calloc(1, sizeof *r);
@@ -73,7 +96,9 @@ int bronze_csv_open(bronze_csv **out, bronze_input *in, char delimiter, bronze_e
     }
     r->in = in;
     r->delim = delimiter ? delimiter : ',';
-    r->line = 1;
+    r->line = line;
+    r->base = offset;
+    r->bom_done = offset > 0; /* a byte order mark only opens the file */
     r->stop[(unsigned char)r->delim] = true;
     r->stop['\n'] = true;
     r->stop['\r'] = true;
@@ -102,6 +127,7 @@ static int fill(bronze_csv *r, bronze_err *err)
         return 1;
     if (r->eof)
         return 0;
+    r->base += r->end;
     r->pos = r->end = 0;
     for (;;) {
         ssize_t n = bronze_input_read(r->in, r->buf + r->end, CSV_BUF_SIZE - r->end, err);
@@ -280,19 +306,20 @@ static int fast_record(bronze_csv *r, bronze_err *err)
     if (bronze_buf_reserve(&r->text, body + 1))
         return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
     char *t = (char *)r->text.data;
-    const unsigned char delim = (unsigned char)r->delim;
-    size_t start = 0, nf = 0;
-    for (size_t i = 0; i <= body; i++) {
-        unsigned char c = i < body ? p[i] : delim;
-        if (c != delim) {
-            t[i] = (char)c;
-            continue;
-        }
-        t[i] = 0;
+    memcpy(t, p, body);
+    t[body] = 0;
+    size_t nf = 0;
+    for (char *f = t, *e = t + body;;) {
+        char *d = memchr(f, r->delim, (size_t)(e - f));
+        if (!d)
+            d = e;
+        *d = 0;
         if (nf == r->cap_fields && reserve_fields(r, nf + 1, err))
             return -1;
-        r->fields[nf++] = (bronze_csv_field){t + start, i - start, false};
-        start = i + 1;
+        r->fields[nf++] = (bronze_csv_field){f, (size_t)(d - f), false};
+        if (d == e)
+            break;
+        f = d + 1;
     }
     r->nspans = nf;
     r->text.len = body + 1;
@@ -324,6 +351,7 @@ int bronze_csv_next(bronze_csv *r, const bronze_csv_field **fields, size_t *nfie
     if (f <= 0)
         return f;
     r->rec_line = r->line;
+    r->rec_off = r->base + r->pos;
     int fast = fast_record(r, err);
     if (fast < 0)
         return -1;

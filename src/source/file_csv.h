@@ -37,6 +37,13 @@ typedef struct bronze_csv bronze_csv;
  * caller (bronze_csv_close). */
 int bronze_csv_open(bronze_csv **out, bronze_input *in, char delimiter, bronze_err *err);
 
+/* The same for an input that starts at byte `offset` of the file, on
+ * physical line `line` (a record boundary found by file_csv_par.c): offsets
+ * and lines then count from there, and no byte order mark is looked for
+ * unless offset is 0. */
+int bronze_csv_open_at(bronze_csv **out, bronze_input *in, char delimiter, uint64_t offset,
+                       uint64_t line, bronze_err *err);
+
 /* Reads the next record. Returns 1 with *fields and *nfields set (valid until the
  * next call), 0 at end of file, -1 with err set. */
 int bronze_csv_next(bronze_csv *r, const bronze_csv_field **fields, size_t *nfields,
@@ -44,6 +51,16 @@ int bronze_csv_next(bronze_csv *r, const bronze_csv_field **fields, size_t *nfie
 
 /* 1-based physical line on which the last returned record started. */
 uint64_t bronze_csv_record_line(const bronze_csv *r);
+
+/* Offset (in the file) of the next unread byte: between records, where the
+ * next record starts. */
+uint64_t bronze_csv_offset(const bronze_csv *r);
+
+/* Offset at which the last returned record started. */
+uint64_t bronze_csv_record_offset(const bronze_csv *r);
+
+/* 1-based physical line of the next unread byte. */
+uint64_t bronze_csv_line(const bronze_csv *r);
 
 /* The input's name (as given to open). */
 const char *bronze_csv_path(const bronze_csv *r);

@@ -476,6 +476,61 @@ int bronze_input_open_path(bronze_input **out, const char *path, const char *nam
     return bronze_input_open_fd(out, fd, true, name ? name : path, opts, err);
 }
 
+/* ---- range: [start, limit) of a descriptor others share (pread) ---- */
+
+typedef struct range_in {
+    bronze_input base;
+    int fd;
+    uint64_t start, pos, limit;
+} range_in;
+
+static ssize_t range_read(bronze_input *in, void *buf, size_t cap, bronze_err *err)
+{
+    range_in *r = (range_in *)in;
+    if (r->pos >= r->limit)
+        return 0;
+    if (cap > r->limit - r->pos)
+        cap = (size_t)(r->limit - r->pos);
+    for (;;) {
+        ssize_t n = pread(r->fd, buf, cap, (off_t)r->pos);
+        if (n >= 0) {
+            r->pos += (uint64_t)n;
+            return n;
+        }
+        if (errno != EINTR)
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: read failed: %s", in->name,
+                                  strerror(errno));
+    }
+}
+
+static int range_rewind(bronze_input *in, bronze_err *err)
+{
+    (void)err;
+    range_in *r = (range_in *)in;
+    r->pos = r->start;
+    return 0;
+}
+
+static const bronze_input_vt range_vt = {range_read, range_rewind, plain_close};
+
+int bronze_input_open_range(bronze_input **out, int fd, const char *name, uint64_t start,
+                            uint64_t limit, bronze_err *err)
+{
+    *out = NULL;
+    range_in *r = calloc(1, sizeof *r);
+    if (!r)
+        return in_oom(name, err);
+    r->fd = fd;
+    r->start = r->pos = start;
+    r->limit = limit < start ? start : limit;
+    if (init_layer(&r->base, &range_vt, NULL, name ? name : "input", err)) {
+        free(r);
+        return -1;
+    }
+    *out = &r->base;
+    return 0;
+}
+
 /* ---- spool ---- */
 
 int bronze_input_spool(bronze_input *in, const char *dir, char **path_out, uint64_t *bytes,

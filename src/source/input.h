@@ -9,6 +9,8 @@
  *   gzip      zlib inflate, concatenated members as one stream.
  *   zstd      libzstd streaming, every frame in turn.
  *   iconv     any encoding iconv knows -> UTF-8 (`source.file.encoding`).
+ *   range     bytes [start, limit) of a shared descriptor by pread(2): the
+ *             parallel CSV reader's workers (file_csv_par.h), one each.
  *
  * Every layer holds one fixed buffer (64 KiB or less): memory does not grow
  * with the input. Inputs that cannot be re-read (pipes, FIFOs, /dev/stdin,
@@ -62,6 +64,13 @@ int bronze_input_open_path(bronze_input **out, const char *path, const char *nam
  * closes it. */
 int bronze_input_open_fd(bronze_input **out, int fd, bool own_fd, const char *name,
                          const bronze_input_opts *opts, bronze_err *err);
+
+/* Bytes [start, limit) of a regular file's descriptor, read with pread(2),
+ * so several threads can each read their own range of one descriptor (the
+ * parallel CSV reader, file_csv_par.c). fd stays the caller's and must
+ * outlive the input. A layer of its own: decoders do not stack on it. */
+int bronze_input_open_range(bronze_input **out, int fd, const char *name, uint64_t start,
+                            uint64_t limit, bronze_err *err);
 
 static inline ssize_t bronze_input_read(bronze_input *in, void *buf, size_t cap, bronze_err *err)
 {

@@ -944,7 +944,9 @@ static int numeric_to_dec(const uint8_t *p, int32_t len, int precision, int scal
             continue;
         int e = 4 * (weight - i) + scale;
         if (e >= 0) {
-            if (e > 38 || d > (p10[38] - 1) / p10[e])
+            /* d < 10^4, so d * 10^e < 10^38 for e <= 34: the division
+             * (a 128-bit one) is only needed above. */
+            if (e > 38 || (e > 34 && d > (p10[38] - 1) / p10[e]))
                 return -2;
             acc += (unsigned __int128)d * p10[e];
         } else {
