@@ -10,7 +10,7 @@
 FUZZ_CC      ?= clang
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := $(BASE) -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN)
-FUZZ_TARGETS := config csv json jsonl infer pgcopy s3xml custom
+FUZZ_TARGETS := config csv json jsonl infer pgcopy s3xml custom api
 FUZZ_LIB     := $(LIB_SRCS:%.c=build/fuzz/%.o)
 FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 FUZZ_SECONDS ?= 60

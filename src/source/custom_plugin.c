@@ -30,7 +30,6 @@
 
 #include "bronze/extractor.h"
 #include "source/custom.h"
-#include "source/custom_config.h"
 #include "util/interrupt.h"
 #include "util/log.h"
 
@@ -560,6 +559,8 @@ const bronze_source_vt bronze_source_plugin = {
 };
 
 /* ---- tests/fuzz (custom_config.h) ---- */
+
+#include "source/custom_config.h"
 
 int bronze_custom_config_probe(const char *config_json, const char *path, char *out, size_t cap)
 {

@@ -59,7 +59,6 @@
 #include "source/db_common.h"
 #include "source/db_driver.h"
 #include "source/source.h"
-#include "source/postgres_copy.h"
 #include "util/buf.h"
 #include "util/interrupt.h"
 #include "util/log.h"
@@ -1252,6 +1251,8 @@ const bronze_source_vt bronze_source_postgres = {
 };
 
 /* ------------------------------------------- tests/fuzz (postgres_copy.h) */
+
+#include "source/postgres_copy.h"
 
 int bronze_pg_copy_decode(const uint32_t *oids, const int32_t *typmods, size_t ncols,
                           bool time_text, const void *const *msgs, const size_t *lens, size_t nmsgs,
