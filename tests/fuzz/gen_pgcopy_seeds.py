@@ -43,7 +43,7 @@ seed("numeric.bin", [7, 8, 9, 10, 11, 12], 0x10, [
         numeric([5], -2, 0x4000, 8), None),
     row(numeric([1], -3, 0, 12), numeric([1], 3), numeric([1], 10), numeric([1], 2), numeric([9999], 0), numeric([1], -9)),
 ])
-# text, varchar, bpchar, name, json, jsonb, bytea, interval (::text), "char"
+# text, varchar, bpchar, name, json, jsonb, bytea
 seed("text.bin", [13, 14, 15, 16, 22, 23, 24], 0x10 | 4, [
     row(b"h\xc3\xa9", b"", b"pad  ", b"n", b'{"a":1}', b'\x01{"b":[]}', b"\x00\xff"),
     row(b"\xff", None, b"x", b"y", b"[]", b"\x02{}", b""),

@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 mode=$1 secs=$2
 shift 2
-smoke_runs=${FUZZ_SMOKE_RUNS:-6000}
+smoke_runs=${FUZZ_SMOKE_RUNS:-20000}
 smoke_secs=${FUZZ_SMOKE_SECONDS:-15}
 fail=0
 for t in "$@"; do
