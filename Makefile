@@ -95,3 +95,4 @@ clean:
 	rm -rf build
 
 -include $(REL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
+include mk/fuzz.mk

@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 build_pkgs=(build-essential pkg-config libyaml-dev libsqlite3-dev libjansson-dev libyajl-dev
   libpq-dev unixodbc-dev libsnappy-dev zlib1g-dev libzstd-dev liblz4-dev libbrotli-dev
   libssl-dev libcurl4-openssl-dev libxxhash-dev sqlite3)
-test_pkgs=(libcmocka-dev clang-format odbc-postgresql unixodbc nodejs npm zstd python3 openssl
+test_pkgs=(libcmocka-dev clang-format clang libclang-rt-14-dev odbc-postgresql unixodbc nodejs npm
+  zstd python3 openssl
   slurm-wlm munge) # a single-node Slurm cluster for the scale-out tests (tests/integration/lib/slurm.mjs)
 PG_LOCAL=/usr/local/lib/bronze-foundry-pg
 

@@ -9,3 +9,4 @@ make -s -j2 release asan >/dev/null
 make -s format-check
 make -s -j2 unit
 make -s integration
+make -s -j2 fuzz-smoke

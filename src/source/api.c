@@ -1358,3 +1358,94 @@ const bronze_source_vt bronze_source_api = {
     .cursor = api_cursor,
     .close = api_close,
 };
+
+/* ------------------------------------------------ tests/fuzz (api_page.h) */
+
+#include "source/api_page.h"
+
+int bronze_api_page_parse(const bronze_source_ctx *ctx, const char *url, const void *body,
+                          size_t len, const char *link, bronze_api_page *out, bronze_err *err)
+{
+    const bronze_config *cfg = ctx->cfg;
+    const __typeof__(cfg->api.pagination) *pg = &cfg->api.pagination;
+    memset(out, 0, sizeof *out);
+    bronze_source *s = calloc(1, sizeof *s);
+    json_t *doc = NULL;
+    int rc = -1;
+    if (!s)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    s->cfg = cfg;
+    s->ctx = *ctx;
+    if (!(s->base = strdup(url)) || bronze_buf_append(&s->body, body, len))
+        goto oom;
+    if (ctx->tmp_dir && bronze_spool_create(&s->spool, ctx, "api", err))
+        goto out;
+    int64_t room = pg->max_records > 0 ? pg->max_records : 0;
+    if (take_page(s, 1, url, room, &out->records, &doc, err))
+        goto out;
+    json_t *nc = pg->cursor_path ? dot_get(doc, pg->cursor_path) : NULL;
+    char numtext[64];
+    const char *t = NULL;
+    if (json_is_string(nc))
+        t = json_string_value(nc);
+    else if (json_is_integer(nc)) {
+        snprintf(numtext, sizeof numtext, "%lld", (long long)json_integer_value(nc));
+        t = numtext;
+    }
+    json_t *nu = pg->next_url_path ? dot_get(doc, pg->next_url_path) : NULL;
+    if ((t && !(out->cursor = strdup(t))) ||
+        (json_is_string(nu) && !(out->next_url = strdup(json_string_value(nu)))))
+        goto oom;
+    out->link = link ? link_next(link) : NULL;
+    const char *ref = out->cursor && (is_abs_url(out->cursor) || out->cursor[0] == '/')
+                          ? out->cursor
+                      : out->next_url && *out->next_url ? out->next_url
+                                                        : out->link;
+    if (ref && *ref && !(out->resolved = resolve_url(url, ref)))
+        goto oom;
+    if (s->best_text && !(out->max_cursor = strdup(s->best_text)))
+        goto oom;
+    if (s->spool) {
+        rc = -2; /* from here on, the page was taken but does not read back */
+        if (bronze_spool_open_reader(s->spool, &s->inner, err))
+            goto out;
+        bronze_batch b;
+        if (bronze_batch_init(&b, bronze_source_file.schema(s->inner), 64))
+            goto oom;
+        int r;
+        while ((r = bronze_source_file.next(s->inner, &b, err)) != BRONZE_SRC_END) {
+            if (r < 0) {
+                bronze_batch_free(&b);
+                goto out;
+            }
+            if (r == BRONZE_SRC_RESTART) {
+                out->read_back = 0;
+                bronze_batch_free(&b);
+                if (bronze_batch_init(&b, bronze_source_file.schema(s->inner), 64))
+                    goto oom;
+                continue;
+            }
+            out->read_back += b.nrows;
+        }
+        bronze_batch_free(&b);
+    }
+    rc = 0;
+    goto out;
+oom:
+    bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    rc = -1;
+out:
+    json_decref(doc);
+    api_close(s);
+    return rc;
+}
+
+void bronze_api_page_free(bronze_api_page *out)
+{
+    free(out->cursor);
+    free(out->next_url);
+    free(out->link);
+    free(out->resolved);
+    free(out->max_cursor);
+    memset(out, 0, sizeof *out);
+}

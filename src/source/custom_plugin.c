@@ -557,3 +557,33 @@ const bronze_source_vt bronze_source_plugin = {
     .cursor = bronze_custom_cursor,
     .close = bronze_custom_close,
 };
+
+/* ---- tests/fuzz (custom_config.h) ---- */
+
+#include "source/custom_config.h"
+
+int bronze_custom_config_probe(const char *config_json, const char *path, char *out, size_t cap)
+{
+    bronze_source_ctx ctx = {0};
+    bronze_extractor_host h = {.ctx = &ctx};
+    json_error_t je;
+    h.cfg = json_loads(config_json, 0, &je);
+    h.scratch = json_array();
+    int rc = -1;
+    if (h.cfg && h.scratch) {
+        const char *s = NULL;
+        int64_t i = 0;
+        double d = 0;
+        int b = 0;
+        int rs = API.config_string(&h, path, &s);
+        int ri = API.config_int(&h, path, &i);
+        int rd = API.config_double(&h, path, &d);
+        int rb = API.config_bool(&h, path, &b);
+        snprintf(out, cap, "%d:%s %d:%lld %d:%.17g %d:%d", rs, rs == BRONZE_EXTRACTOR_OK ? s : "",
+                 ri, (long long)i, rd, d, rb, b);
+        rc = 0;
+    }
+    json_decref(h.cfg);
+    json_decref(h.scratch);
+    return rc;
+}

@@ -1383,3 +1383,62 @@ const bronze_source_vt bronze_source_postgres = {
     .cursor = bronze_dbd_cursor,
     .close = bronze_dbd_close,
 };
+
+/* ------------------------------------------- tests/fuzz (postgres_copy.h) */
+
+#include "source/postgres_copy.h"
+
+int bronze_pg_copy_decode(const uint32_t *oids, const int32_t *typmods, size_t ncols,
+                          bool time_text, const void *const *msgs, const size_t *lens, size_t nmsgs,
+                          size_t batch_rows, uint64_t *rows, bronze_err *err)
+{
+    pg_drv s = {.target = "fuzz"};
+    bronze_schema *schema = bronze_schema_new(ncols);
+    s.cols = calloc(ncols ? ncols : 1, sizeof *s.cols);
+    s.ncols = ncols;
+    bronze_batch b = {0};
+    int rc = -1;
+    if (!schema || !s.cols) {
+        set_err(&s, err, BRONZE_E_RUNTIME, "postgres: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < ncols; i++) {
+        bronze_field f = {0};
+        char name[32];
+        snprintf(name, sizeof name, "c%zu", i + 1);
+        map_type(oids[i], typmods[i], time_text, &s.cols[i], &f);
+        if (bronze_schema_set(schema, i, name, f.type, f.precision, f.scale, true)) {
+            set_err(&s, err, BRONZE_E_RUNTIME, "postgres: out of memory");
+            goto out;
+        }
+    }
+    s.schema = schema;
+    if (bronze_batch_init(&b, schema, batch_rows)) {
+        set_err(&s, err, BRONZE_E_RUNTIME, "postgres: out of memory");
+        goto out;
+    }
+    for (size_t m = 0; m < nmsgs; m++) {
+        s.msg = (char *)msgs[m]; /* parse_message only reads it */
+        s.msg_len = lens[m];
+        s.msg_pos = 0;
+        int r;
+        while ((r = parse_message(&s, &b, err)) == 1)
+            bronze_batch_clear(&b);
+        if (r < 0)
+            goto out;
+    }
+    if (!s.trailer_seen) {
+        malformed(&s, err, "the stream ended without its end marker");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rows)
+        *rows = s.row;
+    s.msg = NULL;
+    bronze_batch_free(&b);
+    bronze_schema_free(schema);
+    free(s.cols);
+    bronze_buf_free(&s.scratch);
+    return rc;
+}
