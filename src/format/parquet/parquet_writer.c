@@ -1141,6 +1141,30 @@ static int add_rows(bronze_encoder *e, const bronze_batch *b, size_t off, size_t
     return 0;
 }
 
+/* One step of appending to the open row group: at a guard point the guard
+ * may cut the group (returns 1: nothing added, the caller asks again);
+ * else adds up to *m rows, at most to the next guard point, keeping a copy
+ * when a size limit is set (*m: the rows added; returns 0). */
+static int guarded_add(bronze_encoder *e, const bronze_batch *b, size_t off, size_t *m,
+                       bronze_err *err)
+{
+    if (e->rg_rows && e->rg_rows == e->next_check) {
+        bool cut;
+        if (guard_check(e->rg_cap, e->pool, e->cols, e->ncols, &e->ctx, e->rg_rows, e->rg_mm,
+                        &e->open_rows, &e->next_check, &cut, err))
+            return -1;
+        if (cut)
+            return group_cut(e, err) ? -1 : 1;
+    }
+    if (*m > e->next_check - e->rg_rows)
+        *m = e->next_check - e->rg_rows;
+    if (add_rows(e, b, off, *m, err))
+        return -1;
+    if (e->max_bytes && bronze_pq_rows_append(&e->tail, b, off, *m))
+        return oom(err);
+    return 0;
+}
+
 /* Appends rows: chunks end at their caps (rg_room()), row groups inside
  * them at the guard; a raw chunk's rows are only copied, for a worker. */
 static int append_rows(bronze_encoder *e, const bronze_batch *b, size_t off, size_t n,
@@ -1171,23 +1195,11 @@ static int append_rows(bronze_encoder *e, const bronze_batch *b, size_t off, siz
                 return -1;
             continue;
         }
-        if (e->rg_rows && e->rg_rows == e->next_check) {
-            bool cut;
-            if (guard_check(e->rg_cap, e->pool, e->cols, e->ncols, &e->ctx, e->rg_rows, e->rg_mm,
-                            &e->open_rows, &e->next_check, &cut, err))
-                return -1;
-            if (cut) {
-                if (group_cut(e, err))
-                    return -1;
-                continue;
-            }
-        }
-        if (m > e->next_check - e->rg_rows)
-            m = e->next_check - e->rg_rows;
-        if (add_rows(e, b, off, m, err))
+        int rc = guarded_add(e, b, off, &m, err);
+        if (rc < 0)
             return -1;
-        if (e->max_bytes && bronze_pq_rows_append(&e->tail, b, off, m))
-            return oom(err);
+        if (rc)
+            continue;
         off += m;
         n -= m;
     }
@@ -1215,23 +1227,8 @@ static int catch_up(bronze_encoder *e, bronze_err *err)
     while (e->ch_rows < n) {
         size_t done = e->ch_rows, m = n - done;
         const bronze_batch *b = &e->spare.b;
-        if (e->rg_rows && e->rg_rows == e->next_check) {
-            bool cut;
-            if (guard_check(e->rg_cap, e->pool, e->cols, e->ncols, &e->ctx, e->rg_rows, e->rg_mm,
-                            &e->open_rows, &e->next_check, &cut, err))
-                return -1;
-            if (cut) {
-                if (group_cut(e, err))
-                    return -1;
-                continue;
-            }
-        }
-        if (m > e->next_check - e->rg_rows)
-            m = e->next_check - e->rg_rows;
-        if (add_rows(e, b, done, m, err))
+        if (guarded_add(e, b, done, &m, err) < 0)
             return -1;
-        if (e->max_bytes && bronze_pq_rows_append(&e->tail, b, done, m))
-            return oom(err);
     }
     return 0;
 }
