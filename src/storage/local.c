@@ -44,11 +44,18 @@ static int ensure_parent(const char *path, bronze_err *err)
 
 static int move_into(const char *from, const char *to, bronze_err *err)
 {
-    if (ensure_parent(to, err))
-        return -1;
-    if (rename(from, to) != 0)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "moving %s to %s: %s", from, to,
-                              strerror(errno));
+    /* another run may prune the (empty) target folder between the two
+     * steps (see bronze_mkdirs): while the source is there, make it again */
+    for (int attempt = 0;; attempt++) {
+        if (ensure_parent(to, err))
+            return -1;
+        if (rename(from, to) == 0)
+            break;
+        int e = errno;
+        if (e != ENOENT || attempt == 100 || access(from, F_OK) != 0)
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "moving %s to %s: %s", from, to,
+                                  strerror(e));
+    }
     if (bronze_fsync_parent(to, err))
         return -1;
     /* the folder it left changed too */
@@ -215,7 +222,8 @@ static int local_remove(bronze_storage *base, const char *const *keys, size_t n,
         char p[PATH_CAP], dir[PATH_CAP];
         if (full_path(s, keys[i], p, err))
             return -1;
-        if (unlink(p) != 0 && errno != ENOENT)
+        bool gone = unlink(p) == 0;
+        if (!gone && errno != ENOENT)
             return bronze_err_set(err, BRONZE_E_RUNTIME, "removing %s: %s", p, strerror(errno));
         bronze_dir_of(p, dir, sizeof dir);
         if (strcmp(dir, last_dir)) {
@@ -224,7 +232,8 @@ static int local_remove(bronze_storage *base, const char *const *keys, size_t n,
                                       strerror(errno));
             snprintf(last_dir, sizeof last_dir, "%s", dir);
         }
-        prune_staging_dirs(s, keys[i]);
+        if (gone) /* removing nothing empties no folder another run may be filling */
+            prune_staging_dirs(s, keys[i]);
     }
     return 0;
 }

@@ -23,23 +23,49 @@ int bronze_path_fmt(char *out, size_t cap, bronze_err *err, const char *fmt, ...
     return 0;
 }
 
+/* One pass of mkdir -p; ENOENT when a parent vanished under it. */
+static int mkdirs_once(char *tmp, char **failed)
+{
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        int rc = mkdir(tmp, 0755) != 0 && errno != EEXIST;
+        if (rc) {
+            *failed = p; /* tmp ends at the component that failed */
+            return -1;
+        }
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+        *failed = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Runs sharing .bronze-tmp remove the staging folders they leave empty, so a
+ * parent can vanish between two of our mkdir calls (ENOENT): start again
+ * from the top, as `mkdir -p` implementations do, a bounded number of times. */
 int bronze_mkdirs(const char *path, bronze_err *err)
 {
     char tmp[4096];
     if (bronze_path_fmt(tmp, sizeof tmp, err, "%s", path))
         return -1;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return bronze_err_set(err, BRONZE_E_RUNTIME, "creating directory %s: %s", tmp,
-                                  strerror(errno));
-        *p = '/';
+    for (int attempt = 0;; attempt++) {
+        char *failed = NULL;
+        if (mkdirs_once(tmp, &failed) == 0)
+            break;
+        int e = errno;
+        if (e != ENOENT || attempt == 10000) {
+            bronze_err_set(err, BRONZE_E_RUNTIME, "creating directory %s: %s", tmp, strerror(e));
+            if (failed)
+                *failed = '/';
+            return -1;
+        }
+        if (failed)
+            *failed = '/';
     }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "creating directory %s: %s", tmp,
-                              strerror(errno));
     struct stat st;
     if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode))
         return bronze_err_set(err, BRONZE_E_RUNTIME, "%s is not a directory", tmp);

@@ -5,7 +5,9 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 #include "util/utf8_locale.h"
 #include "source/db_common.h"
 #include "util/datetime.h"
+#include "util/fs.h"
 
 static void test_dates(void **state)
 {
@@ -400,9 +403,64 @@ static void test_sha256_file(void **state)
     assert_non_null(strstr(err.msg, "hashing"));
 }
 
+/* Two runs share .bronze-tmp: one prunes the folders its removes left empty
+ * while another is creating a path through them (seen as "creating
+ * directory ...: No such file or directory" from a Slurm shard). mkdirs
+ * must get through a parent removed under it. */
+static volatile int g_prune_stop;
+static char g_prune_root[64];
+
+static void *pruner(void *arg)
+{
+    (void)arg;
+    char b[128], a[128];
+    snprintf(a, sizeof a, "%s/a", g_prune_root);
+    snprintf(b, sizeof b, "%s/a/b", g_prune_root);
+    while (!g_prune_stop) {
+        rmdir(b);
+        rmdir(a);
+        usleep(20);
+    }
+    return NULL;
+}
+
+static void test_mkdirs_races_a_pruner(void **state)
+{
+    (void)state;
+    snprintf(g_prune_root, sizeof g_prune_root, "/tmp/bf-mkdirs-XXXXXX");
+    assert_non_null(mkdtemp(g_prune_root));
+    char leaf[128];
+    snprintf(leaf, sizeof leaf, "%s/a/b/c", g_prune_root);
+    g_prune_stop = 0;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, pruner, NULL), 0);
+    int failures = 0;
+    char first[sizeof((bronze_err *)0)->msg] = "";
+    for (int i = 0; i < 2000; i++) {
+        bronze_err err = BRONZE_ERR_INIT;
+        if (bronze_mkdirs(leaf, &err) != 0) {
+            if (!failures++)
+                snprintf(first, sizeof first, "%s", err.msg);
+            continue;
+        }
+        rmdir(leaf); /* empty again: the pruner may take its parents */
+    }
+    g_prune_stop = 1;
+    pthread_join(t, NULL);
+    char p[128];
+    snprintf(p, sizeof p, "%s/a/b", g_prune_root);
+    rmdir(p);
+    snprintf(p, sizeof p, "%s/a", g_prune_root);
+    rmdir(p);
+    rmdir(g_prune_root);
+    if (failures)
+        fail_msg("%d of 2000 mkdirs failed, first: %s", failures, first);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mkdirs_races_a_pruner),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_timestamps),
         cmocka_unit_test(test_numbers_text),
