@@ -38,3 +38,36 @@ for (const codec of ['gzip', 'zstd']) {
     cleanup(dir);
   });
 }
+
+// No size limit: a part's first chunk goes to the workers too, column by
+// column, and is accepted when its columns' peaks stay under the row-group
+// cap; BRONZE_PQ_RG_CAP_BYTES (a test hook) lowers the cap so that the
+// guard cuts the first chunk early and every later chunk is at the cap, so
+// the first chunk is redone on the writer's thread and later ones by
+// job_run() with the guard. Every path gives the bytes one worker does.
+for (const [label, env] of [['row-group cap 64 MiB', {}], ['row-group cap 1.5 MiB (guard cuts)', { BRONZE_PQ_RG_CAP_BYTES: String(1536 << 10) }]]) {
+  test(`parallel_workers 1, 2, 4 without a size limit, ${label}: identical parts`, async () => {
+    const dir = workdir();
+    const csv = join(dir, 'in.csv');
+    await writeCsv(csv, 400000);
+    const hashes = {};
+    for (const w of [1, 2, 4]) {
+      write(dir, `c${w}.yaml`, fileConfig(csv, { codec: 'gzip', workers: w }).replace('./output', `./out${w}`));
+      const r = run(dir, ['--config', `c${w}.yaml`, '--date', '2025-01-12'], { bin: BIN_RELEASE, env, timeout: 300000 });
+      assert.equal(r.code, 0, r.stderr);
+      const p = join(dir, `out${w}/system=s/table=t/dt=2025-01-12`);
+      const meta = readJson(join(p, '_metadata.json'));
+      assert.equal(meta.total_records, 400000);
+      hashes[w] = meta.files.map((f) => [f.name, sha256(join(p, f.name))]);
+      if (w === 1 && env.BRONZE_PQ_RG_CAP_BYTES) {
+        const g = await query(`SELECT count(DISTINCT row_group_id)::INT n FROM parquet_metadata('${join(p, meta.files[0].name)}')`);
+        assert.ok(g[0].n >= 4, `${g[0].n} row groups`);
+      }
+    }
+    assert.deepEqual(hashes[2], hashes[1]);
+    assert.deepEqual(hashes[4], hashes[1]);
+    const rows = await query(`SELECT count(*)::INT n FROM read_parquet('${join(dir, 'out4/system=s/table=t/dt=2025-01-12')}/*.parquet')`);
+    assert.equal(rows[0].n, 400000);
+    cleanup(dir);
+  });
+}

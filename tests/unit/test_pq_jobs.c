@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,10 @@ typedef struct tjob {
     int ran;
 } tjob;
 
-static int run_tjob(void *arg, bronze_err *err)
+static int run_tjob(void *arg, size_t task, int tid, bronze_err *err)
 {
+    (void)task;
+    (void)tid;
     tjob *j = arg;
     struct timespec ts = {0, (long)j->spin * 1000};
     nanosleep(&ts, NULL);
@@ -46,13 +49,13 @@ static void test_order_and_results(void **state)
     tjob jobs[N];
     bronze_pq_jobs *p;
     bronze_err err = BRONZE_ERR_INIT;
-    assert_int_equal(bronze_pq_jobs_new(&p, W, CAP, run_tjob, &err), 0);
+    assert_int_equal(bronze_pq_jobs_new(&p, W, CAP, run_tjob, NULL, &err), 0);
     int next = 0, got = 0;
     while (got < N) {
         while (next < N && bronze_pq_jobs_outstanding(p) < CAP) {
             /* later jobs are often quicker: they finish out of order */
             jobs[next] = (tjob){.id = next, .spin = (N - next) % 7 * 150};
-            assert_int_equal(bronze_pq_jobs_submit(p, &jobs[next], &err), 0);
+            assert_int_equal(bronze_pq_jobs_submit(p, &jobs[next], 1, &err), 0);
             next++;
         }
         int rc = 1;
@@ -75,10 +78,10 @@ static void test_capacity_and_error(void **state)
     tjob a = {.id = 1, .spin = 2000}, b = {.id = 2, .fail = 1}, c = {.id = 3};
     bronze_pq_jobs *p;
     bronze_err err = BRONZE_ERR_INIT;
-    assert_int_equal(bronze_pq_jobs_new(&p, 2, 2, run_tjob, &err), 0);
-    assert_int_equal(bronze_pq_jobs_submit(p, &a, &err), 0);
-    assert_int_equal(bronze_pq_jobs_submit(p, &b, &err), 0);
-    assert_int_equal(bronze_pq_jobs_submit(p, &c, &err), -1);
+    assert_int_equal(bronze_pq_jobs_new(&p, 2, 2, run_tjob, NULL, &err), 0);
+    assert_int_equal(bronze_pq_jobs_submit(p, &a, 1, &err), 0);
+    assert_int_equal(bronze_pq_jobs_submit(p, &b, 1, &err), 0);
+    assert_int_equal(bronze_pq_jobs_submit(p, &c, 1, &err), -1);
     assert_non_null(strstr(err.msg, "queue full"));
     int rc = -1;
     assert_ptr_equal(bronze_pq_jobs_collect(p, true, &rc, &err), &a);
@@ -95,16 +98,101 @@ static void test_free_with_jobs_outstanding(void **state)
     tjob jobs[8];
     bronze_pq_jobs *p;
     bronze_err err = BRONZE_ERR_INIT;
-    assert_int_equal(bronze_pq_jobs_new(&p, 2, 8, run_tjob, &err), 0);
+    assert_int_equal(bronze_pq_jobs_new(&p, 2, 8, run_tjob, NULL, &err), 0);
     for (int i = 0; i < 8; i++) {
         jobs[i] = (tjob){.id = i, .spin = 3000};
-        assert_int_equal(bronze_pq_jobs_submit(p, &jobs[i], &err), 0);
+        assert_int_equal(bronze_pq_jobs_submit(p, &jobs[i], 1, &err), 0);
     }
     bronze_pq_jobs_free(p); /* returns after the running ones; the rest never run */
     int ran = 0;
     for (int i = 0; i < 8; i++)
         ran += jobs[i].ran;
     assert_true(ran <= 8);
+}
+
+/* A job of many tasks: its tasks run on several threads at once, each
+ * exactly once, and its done step runs once, after the last of them, on the
+ * thread that ran it; a failed task's job reports that task's error and its
+ * done step never runs. */
+enum { NT = 16 };
+typedef struct mjob {
+    int id;
+    int ran[NT];
+    int tid_mask; /* threads that ran a task */
+    int done;     /* done steps run */
+    int done_after; /* tasks that had run when done ran */
+    int fail_task;  /* -1: none */
+    pthread_mutex_t mu;
+} mjob;
+
+static int run_mtask(void *arg, size_t task, int tid, bronze_err *err)
+{
+    mjob *j = arg;
+    struct timespec ts = {0, 400000};
+    nanosleep(&ts, NULL);
+    pthread_mutex_lock(&j->mu);
+    j->ran[task]++;
+    j->tid_mask |= 1 << tid;
+    pthread_mutex_unlock(&j->mu);
+    if ((int)task == j->fail_task)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "job %d task %zu failed", j->id, task);
+    return 0;
+}
+
+static int run_mdone(void *arg, int tid, bronze_err *err)
+{
+    (void)tid;
+    (void)err;
+    mjob *j = arg;
+    pthread_mutex_lock(&j->mu);
+    j->done++;
+    for (int t = 0; t < NT; t++)
+        j->done_after += j->ran[t];
+    pthread_mutex_unlock(&j->mu);
+    return 0;
+}
+
+static void test_tasks_and_done(void **state)
+{
+    (void)state;
+    enum { N = 12, W = 3, CAP = 4 };
+    static mjob jobs[N];
+    bronze_pq_jobs *p;
+    bronze_err err = BRONZE_ERR_INIT;
+    assert_int_equal(bronze_pq_jobs_new(&p, W, CAP, run_mtask, run_mdone, &err), 0);
+    int next = 0, got = 0, multi = 0;
+    while (got < N) {
+        while (next < N && bronze_pq_jobs_outstanding(p) < CAP) {
+            memset(&jobs[next], 0, sizeof jobs[next]);
+            jobs[next].id = next;
+            jobs[next].fail_task = next == 5 ? 9 : -1;
+            pthread_mutex_init(&jobs[next].mu, NULL);
+            assert_int_equal(bronze_pq_jobs_submit(p, &jobs[next], next % 2 ? NT : 1, &err), 0);
+            next++;
+        }
+        int rc = 1;
+        mjob *j = bronze_pq_jobs_collect(p, true, &rc, &err);
+        assert_non_null(j);
+        assert_int_equal(j->id, got); /* strictly in queue order */
+        int ntasks = got % 2 ? NT : 1;
+        for (int t = 0; t < NT; t++)
+            assert_int_equal(j->ran[t], t < ntasks ? 1 : 0);
+        if (got == 5) {
+            assert_int_equal(rc, -1);
+            assert_string_equal(err.msg, "job 5 task 9 failed");
+            assert_int_equal(j->done, 0);
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(j->done, 1);
+            assert_int_equal(j->done_after, ntasks); /* after every task */
+        }
+        if (ntasks > 1 && (j->tid_mask & (j->tid_mask - 1)))
+            multi++;
+        pthread_mutex_destroy(&j->mu);
+        got++;
+    }
+    assert_true(multi > 0); /* some job's tasks ran on two threads */
+    bronze_pq_jobs_free(p);
 }
 
 static void test_rowcopy(void **state)
@@ -169,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_order_and_results),
         cmocka_unit_test(test_capacity_and_error),
         cmocka_unit_test(test_free_with_jobs_outstanding),
+        cmocka_unit_test(test_tasks_and_done),
         cmocka_unit_test(test_rowcopy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

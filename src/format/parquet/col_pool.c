@@ -161,10 +161,7 @@ void bronze_pq_pool_free(bronze_pq_pool *p)
     for (int i = 0; i < p->nthreads; i++)
         pthread_join(p->th[i], NULL);
     for (int i = 0; i < p->nctx; i++) {
-        bronze_pq_codec_free(p->ctx[i].cz);
-        bronze_buf_free(&p->ctx[i].body);
-        bronze_buf_free(&p->ctx[i].comp);
-        bronze_buf_free(&p->ctx[i].hdr);
+        bronze_pq_ctx_free(&p->ctx[i]);
     }
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->go);

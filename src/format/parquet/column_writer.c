@@ -150,6 +150,7 @@ void bronze_pq_col_reset_chunk(bronze_pq_col *c)
     c->npg = 0;
     c->npending = 0;
     c->pending_rows = 0;
+    c->peak_mem = 0;
     stat_clear(&c->cs);
     stat_clear(&c->ps);
     if (c->bloom)
@@ -789,6 +790,9 @@ static int flush_pending(bronze_pq_col *c, bronze_pq_ctx *x, bool use_dict, bron
 
 int bronze_pq_col_finish_page(bronze_pq_col *c, bronze_pq_ctx *x, bronze_err *err)
 {
+    uint64_t mem = bronze_pq_col_mem(c);
+    if (mem > c->peak_mem)
+        c->peak_mem = mem;
     if (!c->page_rows)
         return 0;
     if (c->dict_on && c->page_vals)
@@ -1440,6 +1444,15 @@ uint64_t bronze_pq_col_bound(const bronze_pq_col *c, bronze_codec codec, int bw)
     if (c->dict.len)
         b += BRONZE_PQ_HDR_MAX + bronze_pq_codec_bound(codec, c->dict.len);
     return b;
+}
+
+void bronze_pq_ctx_free(bronze_pq_ctx *x)
+{
+    bronze_pq_codec_free(x->cz);
+    x->cz = NULL;
+    bronze_buf_free(&x->body);
+    bronze_buf_free(&x->comp);
+    bronze_buf_free(&x->hdr);
 }
 
 uint64_t bronze_pq_col_mem(const bronze_pq_col *c)

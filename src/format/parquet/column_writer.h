@@ -144,6 +144,10 @@ typedef struct bronze_pq_col {
     uint32_t pending[BRONZE_PQ_PENDING_MAX]; /* rows of held-back pages of NULLs */
     uint32_t npending;
     uint64_t pending_rows;
+    /* the most bronze_pq_col_mem() was since the chunk began (it only grows
+     * between pages, so its value as each page closes is its peak): a row
+     * group whose columns' peaks add up below the guard's cap never met it */
+    uint64_t peak_mem;
 
     /* dictionary */
     bool dict_on;       /* new values go through the dictionary */
@@ -222,6 +226,8 @@ void bronze_pq_col_reset_chunk(bronze_pq_col *c);
 uint64_t bronze_pq_col_bound(const bronze_pq_col *c, bronze_codec codec, int bw);
 /* Bytes held in memory (pages, open page, dictionary). */
 uint64_t bronze_pq_col_mem(const bronze_pq_col *c);
+/* Frees a context's codec and scratch buffers. */
+void bronze_pq_ctx_free(bronze_pq_ctx *x);
 /* Upper bound of the serialized ColumnChunk metadata of one chunk, with its
  * page index references and the page index's per-chunk part. */
 uint64_t bronze_pq_col_meta_bound(const bronze_pq_col *c);

@@ -140,6 +140,10 @@ typedef struct rg_job {
     size_t index;          /* chunk number in the part */
     uint64_t held;         /* this pass's row group, pages closed (write_group()) */
     uint64_t rg_cap;
+    bronze_pq_ctx *tctx;   /* the workers' contexts, by thread (column tasks) */
+    uint64_t *col_held;    /* per column: bytes held once its pages closed */
+    bool whole;            /* one task: job_run() (else one per column) */
+    bool redone;           /* its columns' peaks reached the cap: job_run() ran */
     struct rg_job *next_free;
 } rg_job;
 
@@ -208,10 +212,22 @@ struct bronze_encoder {
 
     /* chunk workers (parallel_workers > 1) */
     bronze_pq_jobs *jobs;
+    bronze_pq_ctx *tctx; /* one per chunk worker thread */
     rg_job **all_jobs, *free_jobs;
     size_t njobs, max_jobs, inflight, nhist;
     uint64_t inflight_bound;
     bool raw; /* the open chunk's rows are in `tail` only (not encoded yet) */
+    /* the last chunk written had to be encoded again with the guard (the
+     * next goes whole to one worker: chunks at the cap come in runs) */
+    bool last_redone;
+    bool serial_first; /* the part's first chunk is encoded here (redo_first()) */
+    /* no size limit: the open raw chunk was begun before the history its
+     * cap needs was written, and takes rows up to the largest cap there can
+     * be; once the cap is known, resolve() moves the rows past it to carry,
+     * which append_rows() takes before any new row */
+    bool spec;
+    bronze_pq_rows carry;
+    size_t carry_off;
 
     /* staging (fit slow path): from the zone's start (an empty row group at
      * st_pos) the rows go through `tail`, so any step can be undone by
@@ -520,7 +536,7 @@ static size_t rg_room(const bronze_encoder *e, const bronze_batch *b, size_t off
 {
     if (n > RG_MAX_ROWS - e->ch_rows)
         n = RG_MAX_ROWS - e->ch_rows;
-    uint64_t pcap = chunk_pcap(e);
+    uint64_t pcap = e->spec ? 0 : chunk_pcap(e); /* every cap is <= RG_RAW_MAX */
     uint64_t lim = pcap ? pcap : 8 * RG_RAW_MAX;
     if (e->ch_plain >= lim)
         return 0;
@@ -779,10 +795,113 @@ static int job_run(void *arg, bronze_err *err)
     return 0;
 }
 
+/* A chunk's column on a chunk worker (a job's task): every row of the
+ * chunk as one row group, its pages and dictionary closed, as job_run()
+ * would if the guard never acted. job_done() checks that it never would. */
+static int job_column(void *arg, size_t i, int tid, bronze_err *err)
+{
+    rg_job *j = arg;
+    if (j->whole)
+        return job_run(j, err);
+    const bronze_batch *b = &j->rows.b;
+    bronze_pq_col *c = &j->cols[i];
+    bronze_pq_ctx *x = &j->tctx[tid];
+    if (bronze_pq_col_add(c, x, &b->cols[i], 0, b->nrows, err) ||
+        bronze_pq_col_finish_page(c, x, err))
+        return -1;
+    j->col_held[i] = bronze_pq_col_mem(c);
+    return bronze_pq_col_close_chunk(c, x, &j->dicts[i], &j->dict_uncomp[i], err);
+}
+
+/* Once a chunk's columns are encoded: the guard checks the sum of the
+ * columns' bytes held at its check points, which never passes the sum of
+ * their peaks; below the cap the guard never acted, and the row group is
+ * the one job_run() makes. Else it is made again by job_run(), guard and
+ * all (a chunk at the edge of the cap; rare). */
+static int job_done(void *arg, int tid, bronze_err *err)
+{
+    (void)tid;
+    rg_job *j = arg;
+    if (j->whole)
+        return 0;
+    size_t ncols = j->rows.b.schema->ncols;
+    uint64_t peak = 0, held = 0;
+    for (size_t i = 0; i < ncols; i++) {
+        peak += j->cols[i].peak_mem;
+        held += j->col_held[i];
+    }
+    if (peak < j->rg_cap) {
+        j->taken = j->rows.b.nrows;
+        j->held = held;
+        return 0;
+    }
+    j->redone = true;
+    if (!j->index)
+        return 0; /* a part's first chunk ends at a guard cut: write_job() redoes it */
+    for (size_t i = 0; i < ncols; i++) {
+        bronze_pq_col_reset_chunk(&j->cols[i]);
+        j->dicts[i].len = 0;
+    }
+    return job_run(j, err);
+}
+
+static void release_job(bronze_encoder *e, rg_job *j)
+{
+    e->inflight--;
+    e->inflight_bound -= j->bound;
+    bronze_pq_rows_truncate(&j->rows, 0);
+    j->next_free = e->free_jobs;
+    e->free_jobs = j;
+}
+
+/* Rows [off, off+n) of src, then the carry not taken yet, become the carry. */
+static int carry_front(bronze_encoder *e, const bronze_batch *src, size_t off, size_t n,
+                       bronze_err *err)
+{
+    bronze_pq_rows_truncate(&e->spare, 0);
+    if ((n && bronze_pq_rows_append(&e->spare, src, off, n)) ||
+        (e->carry_off < e->carry.b.nrows &&
+         bronze_pq_rows_append(&e->spare, &e->carry.b, e->carry_off,
+                               e->carry.b.nrows - e->carry_off)))
+        return oom(err);
+    bronze_pq_rows t = e->carry;
+    e->carry = e->spare;
+    e->spare = t;
+    bronze_pq_rows_truncate(&e->spare, 0);
+    e->carry_off = 0;
+    return 0;
+}
+
+/* A part's first chunk went to the workers whole (no size limit) but its
+ * columns' peaks reached the cap: the guard may have cut it shorter, so its
+ * rows, the open chunk's after them, go through this thread again as a
+ * single worker takes them (chunk 0 encoded here, the rows after its guard
+ * cut starting chunk 1). No other chunk is in flight: chunk 1 is not
+ * submitted before chunk 0's history is written. */
+static int redo_first(bronze_encoder *e, rg_job *j, bronze_err *err)
+{
+    for (size_t i = 0; i < e->ncols; i++)
+        bronze_pq_col_reset_chunk(&j->cols[i]);
+    if (carry_front(e, &e->tail.b, 0, e->ch_rows, err) ||
+        carry_front(e, &j->rows.b, 0, j->rows.b.nrows, err))
+        return -1;
+    e->part_raw -= j->plain + e->ch_plain;
+    release_job(e, j);
+    bronze_pq_rows_truncate(&e->tail, 0);
+    e->ch_rows = 0;
+    e->ch_plain = 0;
+    e->nchunk = e->nhist = 0;
+    e->raw = e->spec = false;
+    e->serial_first = true;
+    return 0;
+}
+
 /* Writes a collected job's row groups (running the passes after a guard cut
  * here), records its chunk's history, frees the job for reuse. */
 static int write_job(bronze_encoder *e, rg_job *j, bronze_err *err)
 {
+    if (!j->index && j->redone)
+        return redo_first(e, j, err);
     uint64_t total = 0;
     for (;;) {
         uint64_t unused;
@@ -797,12 +916,9 @@ static int write_job(bronze_encoder *e, rg_job *j, bronze_err *err)
     }
     if (hist_put(e, j->index, total, j->plain, err))
         return -1;
+    e->last_redone = j->redone;
     e->nhist = j->index + 1;
-    e->inflight--;
-    e->inflight_bound -= j->bound;
-    bronze_pq_rows_truncate(&j->rows, 0);
-    j->next_free = e->free_jobs;
-    e->free_jobs = j;
+    release_job(e, j);
     return 0;
 }
 
@@ -859,7 +975,9 @@ static int submit_chunk(bronze_encoder *e, bronze_err *err)
     j->index = e->nchunk;
     j->from = j->taken = 0;
     j->bound = rows_bound(e, &j->rows.b, 0, j->rows.b.nrows, NULL, 0, 0);
-    if (bronze_pq_jobs_submit(e->jobs, j, err))
+    j->whole = e->nchunk && (e->last_redone || e->ncols == 1);
+    j->redone = false;
+    if (bronze_pq_jobs_submit(e->jobs, j, j->whole ? 1 : e->ncols, err))
         return -1;
     e->inflight++;
     e->inflight_bound += j->bound;
@@ -867,7 +985,7 @@ static int submit_chunk(bronze_encoder *e, bronze_err *err)
     e->ch_rows = 0;
     e->ch_plain = e->ch_comp = 0;
     e->g_start = 0;
-    e->raw = false;
+    e->raw = e->spec = false;
     return 0;
 }
 
@@ -889,12 +1007,17 @@ static int end_chunk(bronze_encoder *e, bronze_err *err)
     return 0;
 }
 
-/* A chunk starts: the history its cap needs is written, and it is encoded
- * by a chunk worker (raw: rows only copied here) unless it is the part's
- * first (cut by the guard, so it must be encoded as it comes). */
+/* A chunk starts: it is encoded by a chunk worker (raw: rows only copied
+ * here) unless it is a part's first with a size limit (cut by the guard, so
+ * it must be encoded as it comes); the history its cap needs is written
+ * first, or, with no size limit, later (spec: see resolve()). */
 static int chunk_begin(bronze_encoder *e, bronze_err *err)
 {
-    while (e->nchunk && e->nhist <= ratio_chunk(e->nchunk)) {
+    /* a part's first chunk goes to the workers too when no size limit
+     * can stop it early (it is redone here if the guard may have cut it) */
+    e->raw = e->jobs && !e->zone && (e->nchunk || (!e->max_bytes && !e->serial_first));
+    e->spec = e->raw && !e->max_bytes && e->nchunk && e->nhist <= ratio_chunk(e->nchunk);
+    while (!e->spec && e->nchunk && e->nhist <= ratio_chunk(e->nchunk)) {
         int rc = collect_one(e, true, err);
         if (rc < 0)
             return -1;
@@ -902,7 +1025,6 @@ static int chunk_begin(bronze_encoder *e, bronze_err *err)
             return bronze_err_set(err, BRONZE_E_RUNTIME, "internal: chunk %zu has no history",
                                   ratio_chunk(e->nchunk));
     }
-    e->raw = e->jobs && e->nchunk && !e->zone;
     if (!e->inflight)
         mark_now(e);
     return 0;
@@ -1165,45 +1287,114 @@ static int guarded_add(bronze_encoder *e, const bronze_batch *b, size_t off, siz
     return 0;
 }
 
-/* Appends rows: chunks end at their caps (rg_room()), row groups inside
- * them at the guard; a raw chunk's rows are only copied, for a worker. */
+/* The open raw chunk was begun before the history its cap needs was
+ * written (spec): once it is (waiting for it when `wait`), the rows past
+ * the cap go to the carry and the chunk is submitted, cut where a single
+ * worker cuts it (the cap on a prefix of PLAIN bits, at least one row). */
+static int resolve(bronze_encoder *e, bool wait, bronze_err *err)
+{
+    while (e->spec && e->nhist <= ratio_chunk(e->nchunk)) {
+        if (!wait)
+            return 0;
+        int rc = collect_one(e, true, err);
+        if (rc < 0)
+            return -1;
+        if (!rc)
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "internal: chunk %zu has no history",
+                                  ratio_chunk(e->nchunk));
+    }
+    if (!e->spec) /* a first chunk redone meanwhile (redo_first()) */
+        return 0;
+    e->spec = false;
+    uint64_t lim = chunk_pcap(e);
+    if (e->ch_plain <= lim)
+        return 0;
+    const bronze_batch *t = &e->tail.b;
+    size_t lo = 1, hi = e->ch_rows;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo + 1) / 2;
+        if (plain_bits(e->cols, e->ncols, t, 0, mid) <= lim)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    if (lo < e->ch_rows) {
+        uint64_t keep = plain_bits(e->cols, e->ncols, t, 0, lo);
+        if (carry_front(e, t, lo, e->ch_rows - lo, err))
+            return -1;
+        bronze_pq_rows_truncate(&e->tail, lo);
+        e->part_raw -= e->ch_plain - keep;
+        e->ch_plain = keep;
+        e->ch_rows = lo;
+    }
+    return submit_chunk(e, err);
+}
+
+/* One step of appending rows [off, off+n) of b: a chunk begins or ends, or
+ * *used rows join the open one (a raw chunk's rows are only copied, for a
+ * worker; else encoded here, row groups inside the chunk cut at the guard).
+ * A step that waits for a worker (which may move rows to the carry) takes
+ * no row. */
+static int append_step(bronze_encoder *e, const bronze_batch *b, size_t off, size_t n,
+                       size_t *used, bronze_err *err)
+{
+    *used = 0;
+    if (!e->ch_rows && chunk_begin(e, err))
+        return -1;
+    size_t m = rg_room(e, b, off, n);
+    if (!m) {
+        if (e->ch_rows)
+            return e->spec ? resolve(e, true, err) : end_chunk(e, err);
+        m = 1; /* one row larger than a row group: it gets its own */
+    }
+    if (e->raw) {
+        if (bronze_pq_rows_append(&e->tail, b, off, m))
+            return oom(err);
+        uint64_t p = plain_bits(e->cols, e->ncols, b, off, m);
+        e->ch_rows += m;
+        e->ch_plain += p;
+        e->part_raw += p;
+        *used = m;
+        return 0;
+    }
+    int rc = guarded_add(e, b, off, &m, err);
+    if (rc < 0)
+        return -1;
+    if (!rc)
+        *used = m;
+    return 0;
+}
+
+/* Appends rows: chunks end at their caps (rg_room()); rows in the carry go
+ * first. b may be NULL with n 0 (the carry only). */
 static int append_rows(bronze_encoder *e, const bronze_batch *b, size_t off, size_t n,
                        bronze_err *err)
 {
-    while (n) {
-        if (!e->ch_rows && chunk_begin(e, err))
+    for (;;) {
+        bool from_carry = e->carry_off < e->carry.b.nrows;
+        const bronze_batch *src = from_carry ? &e->carry.b : b;
+        size_t so = from_carry ? e->carry_off : off;
+        size_t sn = from_carry ? e->carry.b.nrows - e->carry_off : n;
+        if (!sn)
+            return 0;
+        size_t used;
+        if (append_step(e, src, so, sn, &used, err))
             return -1;
-        size_t m = rg_room(e, b, off, n);
-        if (!m) {
-            if (e->ch_rows) {
-                if (end_chunk(e, err))
-                    return -1;
-                continue;
+        if (from_carry) {
+            e->carry_off += used;
+            if (e->carry_off == e->carry.b.nrows) {
+                bronze_pq_rows_truncate(&e->carry, 0);
+                e->carry_off = 0;
             }
-            m = 1; /* one row larger than a row group: it gets its own */
+        } else {
+            off += used;
+            n -= used;
         }
-        if (e->raw) {
-            if (bronze_pq_rows_append(&e->tail, b, off, m))
-                return oom(err);
-            uint64_t p = plain_bits(e->cols, e->ncols, b, off, m);
-            e->ch_rows += m;
-            e->ch_plain += p;
-            e->part_raw += p;
-            off += m;
-            n -= m;
-            if (collect_one(e, false, err) < 0) /* write what is done meanwhile */
-                return -1;
-            continue;
-        }
-        int rc = guarded_add(e, b, off, &m, err);
-        if (rc < 0)
+        /* write what is done meanwhile; a cap that became known cuts */
+        if (used && e->raw &&
+            (collect_one(e, false, err) < 0 || (e->spec && resolve(e, false, err))))
             return -1;
-        if (rc)
-            continue;
-        off += m;
-        n -= m;
     }
-    return 0;
 }
 
 /* After the chunks in flight are written: the open raw chunk's rows are
@@ -1635,8 +1826,10 @@ static int job_init(bronze_encoder *e, rg_job *j, bronze_err *err)
     j->ctx.codec = e->codec;
     j->ctx.dict_limit = e->ctx.dict_limit;
     j->rg_cap = e->rg_cap;
+    j->tctx = e->tctx;
     if (bronze_pq_rows_init(&j->rows, e->schema) ||
         !(j->cols = calloc(e->ncols, sizeof *j->cols)) ||
+        !(j->col_held = calloc(e->ncols, sizeof *j->col_held)) ||
         !(j->dicts = calloc(e->ncols, sizeof *j->dicts)) ||
         !(j->dict_uncomp = calloc(e->ncols, sizeof *j->dict_uncomp)))
         return oom(err);
@@ -1658,10 +1851,8 @@ static void job_free(bronze_encoder *e, rg_job *j)
     free(j->cols);
     free(j->dicts);
     free(j->dict_uncomp);
-    bronze_pq_codec_free(j->ctx.cz);
-    bronze_buf_free(&j->ctx.body);
-    bronze_buf_free(&j->ctx.comp);
-    bronze_buf_free(&j->ctx.hdr);
+    free(j->col_held);
+    bronze_pq_ctx_free(&j->ctx);
     bronze_pq_rows_free(&j->rows);
     free(j);
 }
@@ -1693,12 +1884,20 @@ static int open_impl(bronze_encoder *e, const char *path, const bronze_schema *s
         return -1;
     bronze_sha256_begin(&e->hash); /* on failure the roller hashes the file itself */
     if (!(e->cols = calloc(e->ncols, sizeof *e->cols)) || bronze_pq_rows_init(&e->tail, schema) ||
-        bronze_pq_rows_init(&e->spare, schema))
+        bronze_pq_rows_init(&e->spare, schema) || bronze_pq_rows_init(&e->carry, schema))
         return oom(err);
     e->next_check = GUARD_MIN;
     e->rg_cap = RG_MAX_BYTES;
     if (e->max_bytes && e->max_bytes / 10 < e->rg_cap)
         e->rg_cap = e->max_bytes / 10 > RG_MIN_BYTES ? e->max_bytes / 10 : RG_MIN_BYTES;
+    /* tests: a smaller row-group cap without a size limit, so that the
+     * guard cuts a part's first chunk before its PLAIN cap */
+    const char *cap_env = getenv("BRONZE_PQ_RG_CAP_BYTES");
+    if (cap_env && *cap_env) {
+        unsigned long long v = strtoull(cap_env, NULL, 10);
+        if (v >= RG_MIN_BYTES && v < e->rg_cap)
+            e->rg_cap = v;
+    }
     /* a dictionary may take up to an eighth of a row group */
     e->ctx.dict_limit = BRONZE_PQ_DICT_BYTES;
     if (e->rg_cap / 8 < e->ctx.dict_limit)
@@ -1730,8 +1929,17 @@ static int open_impl(bronze_encoder *e, const char *path, const bronze_schema *s
         e->max_jobs =
             (size_t)(opts->workers < CHUNK_WORKERS_MAX ? opts->workers : CHUNK_WORKERS_MAX);
         if (!(e->all_jobs = calloc(e->max_jobs, sizeof *e->all_jobs)) ||
-            bronze_pq_jobs_new(&e->jobs, (int)e->max_jobs, e->max_jobs, job_run, err))
-            return e->all_jobs ? -1 : oom(err);
+            !(e->tctx = calloc(e->max_jobs, sizeof *e->tctx)))
+            return oom(err);
+        for (size_t i = 0; i < e->max_jobs; i++) {
+            e->tctx[i].codec = e->codec;
+            e->tctx[i].dict_limit = e->ctx.dict_limit;
+            if (bronze_pq_codec_new(&e->tctx[i].cz, e->codec, err))
+                return -1;
+        }
+        if (bronze_pq_jobs_new(&e->jobs, (int)e->max_jobs, e->max_jobs, job_column, job_done,
+                               err))
+            return -1;
     }
     if (opts->workers > 1 && e->ncols > 1 &&
         bronze_pq_pool_new(&e->pool, opts->workers < (int)e->ncols ? opts->workers : (int)e->ncols,
@@ -1834,8 +2042,16 @@ static int pq_finish(bronze_encoder *e, uint64_t *bytes, bronze_err *err)
     if (e->zone && e->staged && zone_restore(e, e->tail_n, err))
         return -1;
     uint64_t comp;
-    if ((e->raw && e->ch_rows && submit_chunk(e, err)) || drain(e, err) ||
-        flush_rg(e, &comp, err) || write_page_index(e, err))
+    do { /* a cut (resolve()) or a redone first chunk leaves rows again */
+        if (append_rows(e, NULL, 0, 0, err))
+            return -1;
+        if (e->raw && e->ch_rows &&
+            (e->spec ? resolve(e, true, err) : submit_chunk(e, err)))
+            return -1;
+        if (!e->spec && drain(e, err))
+            return -1;
+    } while ((e->raw && e->ch_rows) || e->carry_off < e->carry.b.nrows);
+    if (flush_rg(e, &comp, err) || write_page_index(e, err))
         return -1;
     e->scratch.len = 0;
     if (!footer(e, &e->scratch, (int64_t)e->total_rows, true))
@@ -1878,7 +2094,12 @@ static void pq_destroy(bronze_encoder *e)
     for (size_t i = 0; i < e->njobs; i++)
         job_free(e, e->all_jobs[i]);
     free(e->all_jobs);
+    if (e->tctx)
+        for (size_t i = 0; i < e->max_jobs; i++)
+            bronze_pq_ctx_free(&e->tctx[i]);
+    free(e->tctx);
     bronze_pq_rows_free(&e->spare);
+    bronze_pq_rows_free(&e->carry);
     if (e->fd >= 0)
         close(e->fd);
     if (e->cols)
@@ -1887,10 +2108,7 @@ static void pq_destroy(bronze_encoder *e)
     bronze_pq_pool_free(e->pool);
     bronze_sha256_free(&e->hash);
     free(e->cols);
-    bronze_pq_codec_free(e->ctx.cz);
-    bronze_buf_free(&e->ctx.body);
-    bronze_buf_free(&e->ctx.comp);
-    bronze_buf_free(&e->ctx.hdr);
+    bronze_pq_ctx_free(&e->ctx);
     bronze_buf_free(&e->out);
     bronze_buf_free(&e->scratch);
     bronze_buf_free(&e->rg_meta);
