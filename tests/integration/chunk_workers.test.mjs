@@ -71,3 +71,44 @@ for (const [label, env] of [['row-group cap 64 MiB', {}], ['row-group cap 1.5 Mi
     cleanup(dir);
   });
 }
+
+// A chunk begun before its cap is known (no size limit; the first chunk
+// still encoding) takes rows up to the largest cap there can be; when the
+// cap comes in smaller, the rows past it start the next chunk. Here the
+// first 2^20 rows (a chunk's row cap) are random integers, so the first
+// chunk's ratio is near 1 and the next chunks' cap under the 16 MiB
+// row-group cap is a fraction of the 100-byte-string rows that follow.
+test('parallel_workers 1, 2, 4: a chunk cut after the fact where its cap came in: identical parts', async () => {
+  const dir = workdir();
+  const csv = join(dir, 'in.csv');
+  const { createWriteStream } = await import('node:fs');
+  const out = createWriteStream(csv);
+  out.write('a,note\n');
+  let x = 12345;
+  for (let i = 0; i < 1_500_000; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) | 0;
+    if (!out.write(`${x},${i < 1 << 20 ? '' : `n${i}-${'x'.repeat(90)}`}\n`))
+      await new Promise((r) => out.once('drain', r));
+  }
+  await new Promise((r) => out.end(r));
+  const env = { BRONZE_PQ_RG_CAP_BYTES: String(16 << 20) };
+  const hashes = {};
+  for (const w of [1, 2, 4]) {
+    write(dir, `c${w}.yaml`, fileConfig(csv, { codec: 'gzip', workers: w }).replace('./output', `./out${w}`));
+    const r = run(dir, ['--config', `c${w}.yaml`, '--date', '2025-01-12'], { bin: BIN_RELEASE, env, timeout: 300000 });
+    assert.equal(r.code, 0, r.stderr);
+    const p = join(dir, `out${w}/system=s/table=t/dt=2025-01-12`);
+    const meta = readJson(join(p, '_metadata.json'));
+    hashes[w] = meta.files.map((f) => [f.name, sha256(join(p, f.name))]);
+    if (w === 1) {
+      const g = await query(`SELECT row_group_id::INT g, max(row_group_num_rows)::INT n FROM parquet_metadata('${join(p, meta.files[0].name)}') GROUP BY 1 ORDER BY 1`);
+      assert.equal(g[0].n, 1 << 20);
+      assert.ok(g.length >= 3 && g[1].n < 500000, JSON.stringify(g));
+    }
+  }
+  assert.deepEqual(hashes[2], hashes[1]);
+  assert.deepEqual(hashes[4], hashes[1]);
+  const rows = await query(`SELECT count(*)::INT n, count(note)::INT s FROM read_parquet('${join(dir, 'out2/system=s/table=t/dt=2025-01-12')}/*.parquet')`);
+  assert.deepEqual(rows[0], { n: 1_500_000, s: 1_500_000 - (1 << 20) });
+  cleanup(dir);
+});
