@@ -158,6 +158,9 @@ struct bronze_source {
 
     bool done;
     int restarts;
+    /* null_values by length: bit L (L < 63) when one has L bytes, bit 63
+     * when one is longer (a field of no such length is never one) */
+    uint64_t null_lens;
 };
 
 /* ---- text -> value ---- */
@@ -762,6 +765,8 @@ static bool is_null_marker(const bronze_source *s, const bronze_csv_field *f)
         return false;
     if (!f->len)
         return true;
+    if (!(s->null_lens >> (f->len < 63 ? f->len : 63) & 1))
+        return false;
     for (size_t i = 0; i < s->cfg->file.n_null_values; i++) {
         const char *m = s->cfg->file.null_values[i];
         if (m && strlen(m) == f->len && !memcmp(m, f->p, f->len))
@@ -1120,6 +1125,11 @@ static int file_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_e
     s->tmp_dir = ctx->tmp_dir;
     s->batch_rows = ctx->batch_rows;
     s->csv_limit = UINT64_MAX;
+    for (size_t i = 0; i < cfg->file.n_null_values; i++)
+        if (cfg->file.null_values[i]) {
+            size_t n = strlen(cfg->file.null_values[i]);
+            s->null_lens |= (uint64_t)1 << (n < 63 ? n : 63);
+        }
     if (find_files(s, cfg->file.path, ctx->shard, ctx->nshards, err) || sample(s, err) ||
         build_schema(s, err)) {
         file_close(s);

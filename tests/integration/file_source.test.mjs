@@ -83,6 +83,16 @@ test('CSV types: booleans, ints, doubles, dates, timestamps, leading zeros, null
   cleanup(dir);
 });
 
+test('null_values of every length: short, one of 63+ bytes, and texts of the same lengths that are not one', async () => {
+  const dir = workdir();
+  const long = 'NO VALUE RECORDED FOR THIS FIELD BY THE UPSTREAM SYSTEM (SEE NOTE 7)';
+  writeFileSync(join(dir, 'in.csv'), `id,a\n1,NA\n2,${long}\n3,nA\n4,${long.replace('7', '8')}\n5,-\n6,x\n`);
+  extract(dir, cfg('in.csv', `    null_values: ["NA", "-", "${long}"]\n`));
+  const rows = await query(`SELECT id::INT id, a FROM ${pq(join(dir, P, 'part-0001.parquet'))} ORDER BY id`);
+  assert.deepEqual(rows.map((r) => r.a), [null, null, 'nA', long.replace('7', '8'), null, 'x']);
+  cleanup(dir);
+});
+
 test('an empty file and a header-only file commit zero rows', () => {
   const dir = workdir();
   writeFileSync(join(dir, 'empty.csv'), '');
