@@ -31,19 +31,31 @@
  * row group per chunk of ~3/4 rg_cap (7-10 MiB at max_file_size_mb 128,
  * 16-27 MiB / 64 MiB PLAIN with no limit), never a run of small ones.
  *
- * Chunk workers (parallel_workers > 1). Every chunk but a part's first is
- * copied (rowcopy.h) and handed whole to a worker (job_pool.h), which
- * encodes and compresses it with its own column writers, the guard
- * included, while this thread goes on cutting; finished chunks are written
- * here strictly in order. Every decision (cuts, pages, fit()'s answers) is
+ * Chunk workers (parallel_workers > 1). A chunk is copied (rowcopy.h) and
+ * handed to the workers (job_pool.h) while this thread goes on cutting;
+ * finished chunks are written here strictly in order. Its columns are
+ * tasks any worker takes (job_column()), oldest chunk first, so the last
+ * chunks of a part keep every worker busy too; the guard is not run, and
+ * job_done() accepts the result only when the columns' peaks of bytes held
+ * add up below rg_cap, where the guard could never have acted (else the
+ * chunk is encoded again by job_run(), guard and all; the next one goes to
+ * a single worker whole). Every decision (cuts, pages, fit()'s answers) is
  * the one a single worker makes: cuts use PLAIN bits and the history of a
- * chunk RG_LAG back (waited for when not written yet); fit()'s fast check
- * (check_bound()) counts chunks in flight by their worst-case bound, which
- * is never below what they write, so when it passes the single-worker check
- * passes too, and when it fails the chunks in flight are written and the
- * open chunk encoded here (catch_up()) - the single-worker state - before
- * anything else is decided. Parts are byte-identical for any worker count;
- * memory grows by one chunk (its rows and its encoding) per worker.
+ * chunk RG_LAG back; fit()'s fast check (check_bound()) counts chunks in
+ * flight by their worst-case bound, which is never below what they write,
+ * so when it passes the single-worker check passes too, and when it fails
+ * the chunks in flight are written and the open chunk encoded here
+ * (catch_up()) - the single-worker state - before anything else is decided.
+ * With a size limit a part's first chunk is encoded here as it comes (the
+ * guard ends it), and a chunk waits for its history before it begins. With
+ * none, the first chunk goes to the workers too, cut at its PLAIN cap
+ * (redo_first() runs it through this thread again when its peaks reached
+ * rg_cap: the guard may have ended it earlier), and a chunk begins before
+ * its history is written, taking rows up to the largest cap there can be
+ * (spec); resolve() cuts it where its cap turns out to be and carries the
+ * rows past it to the next chunk. Parts are byte-identical for any worker
+ * count; memory grows by one chunk (its rows and its encoding) per worker,
+ * plus the open chunk's rows.
  *
  * Size control (fit). Everything already written is exact; what is still in
  * memory has a worst-case bound (raw open pages and dictionaries through the
