@@ -1019,6 +1019,18 @@ static int end_chunk(bronze_encoder *e, bronze_err *err)
     return 0;
 }
 
+/* The history the open chunk's cap needs is written by the chunks in
+ * flight: the oldest one is written (waiting for it). */
+static int await_history(bronze_encoder *e, bronze_err *err)
+{
+    int rc = collect_one(e, true, err);
+    if (rc < 0)
+        return -1;
+    return rc ? 0
+              : bronze_err_set(err, BRONZE_E_RUNTIME, "internal: chunk %zu has no history",
+                               ratio_chunk(e->nchunk));
+}
+
 /* A chunk starts: it is encoded by a chunk worker (raw: rows only copied
  * here) unless it is a part's first with a size limit (cut by the guard, so
  * it must be encoded as it comes); the history its cap needs is written
@@ -1029,14 +1041,9 @@ static int chunk_begin(bronze_encoder *e, bronze_err *err)
      * can stop it early (it is redone here if the guard may have cut it) */
     e->raw = e->jobs && !e->zone && (e->nchunk || (!e->max_bytes && !e->serial_first));
     e->spec = e->raw && !e->max_bytes && e->nchunk && e->nhist <= ratio_chunk(e->nchunk);
-    while (!e->spec && e->nchunk && e->nhist <= ratio_chunk(e->nchunk)) {
-        int rc = collect_one(e, true, err);
-        if (rc < 0)
+    while (!e->spec && e->nchunk && e->nhist <= ratio_chunk(e->nchunk))
+        if (await_history(e, err))
             return -1;
-        if (!rc)
-            return bronze_err_set(err, BRONZE_E_RUNTIME, "internal: chunk %zu has no history",
-                                  ratio_chunk(e->nchunk));
-    }
     if (!e->inflight)
         mark_now(e);
     return 0;
@@ -1308,12 +1315,8 @@ static int resolve(bronze_encoder *e, bool wait, bronze_err *err)
     while (e->spec && e->nhist <= ratio_chunk(e->nchunk)) {
         if (!wait)
             return 0;
-        int rc = collect_one(e, true, err);
-        if (rc < 0)
+        if (await_history(e, err))
             return -1;
-        if (!rc)
-            return bronze_err_set(err, BRONZE_E_RUNTIME, "internal: chunk %zu has no history",
-                                  ratio_chunk(e->nchunk));
     }
     if (!e->spec) /* a first chunk redone meanwhile (redo_first()) */
         return 0;
