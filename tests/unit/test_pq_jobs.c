@@ -118,8 +118,8 @@ enum { NT = 16 };
 typedef struct mjob {
     int id;
     int ran[NT];
-    int tid_mask; /* threads that ran a task */
-    int done;     /* done steps run */
+    int tid_mask;   /* threads that ran a task */
+    int done;       /* done steps run */
     int done_after; /* tasks that had run when done ran */
     int fail_task;  /* -1: none */
     pthread_mutex_t mu;

@@ -152,10 +152,10 @@ typedef struct rg_job {
     size_t index;          /* chunk number in the part */
     uint64_t held;         /* this pass's row group, pages closed (write_group()) */
     uint64_t rg_cap;
-    bronze_pq_ctx *tctx;   /* the workers' contexts, by thread (column tasks) */
-    uint64_t *col_held;    /* per column: bytes held once its pages closed */
-    bool whole;            /* one task: job_run() (else one per column) */
-    bool redone;           /* its columns' peaks reached the cap: job_run() ran */
+    bronze_pq_ctx *tctx; /* the workers' contexts, by thread (column tasks) */
+    uint64_t *col_held;  /* per column: bytes held once its pages closed */
+    bool whole;          /* one task: job_run() (else one per column) */
+    bool redone;         /* its columns' peaks reached the cap: job_run() ran */
     struct rg_job *next_free;
 } rg_job;
 
@@ -1350,8 +1350,8 @@ static int resolve(bronze_encoder *e, bool wait, bronze_err *err)
  * worker; else encoded here, row groups inside the chunk cut at the guard).
  * A step that waits for a worker (which may move rows to the carry) takes
  * no row. */
-static int append_step(bronze_encoder *e, const bronze_batch *b, size_t off, size_t n,
-                       size_t *used, bronze_err *err)
+static int append_step(bronze_encoder *e, const bronze_batch *b, size_t off, size_t n, size_t *used,
+                       bronze_err *err)
 {
     *used = 0;
     if (!e->ch_rows && chunk_begin(e, err))
@@ -1952,8 +1952,7 @@ static int open_impl(bronze_encoder *e, const char *path, const bronze_schema *s
             if (bronze_pq_codec_new(&e->tctx[i].cz, e->codec, err))
                 return -1;
         }
-        if (bronze_pq_jobs_new(&e->jobs, (int)e->max_jobs, e->max_jobs, job_column, job_done,
-                               err))
+        if (bronze_pq_jobs_new(&e->jobs, (int)e->max_jobs, e->max_jobs, job_column, job_done, err))
             return -1;
     }
     if (opts->workers > 1 && e->ncols > 1 &&
@@ -2060,8 +2059,7 @@ static int pq_finish(bronze_encoder *e, uint64_t *bytes, bronze_err *err)
     do { /* a cut (resolve()) or a redone first chunk leaves rows again */
         if (append_rows(e, NULL, 0, 0, err))
             return -1;
-        if (e->raw && e->ch_rows &&
-            (e->spec ? resolve(e, true, err) : submit_chunk(e, err)))
+        if (e->raw && e->ch_rows && (e->spec ? resolve(e, true, err) : submit_chunk(e, err)))
             return -1;
         if (!e->spec && drain(e, err))
             return -1;
