@@ -155,6 +155,8 @@ typedef struct rg_job {
     bronze_pq_ctx *tctx; /* the workers' contexts, by thread (column tasks) */
     uint64_t *col_held;  /* per column: bytes held once its pages closed */
     bool whole;          /* one task: job_run() (else one per column) */
+    size_t *order;       /* column tasks, largest PLAIN size first */
+    uint64_t *weight;    /* per column: its PLAIN bits in the chunk */
     bool redone;         /* its columns' peaks reached the cap: job_run() ran */
     struct rg_job *next_free;
 } rg_job;
@@ -446,28 +448,26 @@ static uint64_t rg_mem(const bronze_encoder *e)
 /* PLAIN bits of rows [off, off+k): validity, values, byte-array lengths.
  * Depends on the values only (not on dictionaries or codecs) and adds up
  * over rows, so where it cuts does not depend on how batches are sliced. */
+static uint64_t col_plain_bits(const bronze_pq_col *c, const bronze_column *bc, size_t off,
+                               size_t k)
+{
+    uint64_t bt = c->nullable ? k : 0;
+    switch (c->ptype) {
+    case PQ_BOOLEAN:
+        return bt + k;
+    case PQ_BYTE_ARRAY:
+        return bt + 8 * (4 * (uint64_t)k + (bc->v.off[off + k] - bc->v.off[off]));
+    default:
+        return bt + 8 * (uint64_t)c->width * k;
+    }
+}
+
 static uint64_t plain_bits(const bronze_pq_col *cols, size_t ncols, const bronze_batch *b,
                            size_t off, size_t k)
 {
     uint64_t bt = 0;
-    for (size_t i = 0; i < ncols; i++) {
-        const bronze_pq_col *c = &cols[i];
-        if (c->nullable)
-            bt += k;
-        switch (c->ptype) {
-        case PQ_BOOLEAN:
-            bt += k;
-            break;
-        case PQ_BYTE_ARRAY: {
-            const uint64_t *o = b->cols[i].v.off;
-            bt += 8 * (4 * (uint64_t)k + (o[off + k] - o[off]));
-            break;
-        }
-        default:
-            bt += 8 * (uint64_t)c->width * k;
-            break;
-        }
-    }
+    for (size_t i = 0; i < ncols; i++)
+        bt += col_plain_bits(&cols[i], &b->cols[i], off, k);
     return bt;
 }
 
@@ -816,6 +816,7 @@ static int job_column(void *arg, size_t i, int tid, bronze_err *err)
     if (j->whole)
         return job_run(j, err);
     const bronze_batch *b = &j->rows.b;
+    i = j->order[i];
     bronze_pq_col *c = &j->cols[i];
     bronze_pq_ctx *x = &j->tctx[tid];
     if (bronze_pq_col_add(c, x, &b->cols[i], 0, b->nrows, err) ||
@@ -960,6 +961,24 @@ static int drain(bronze_encoder *e, bronze_err *err)
 static uint64_t rows_bound(const bronze_encoder *e, const bronze_batch *b1, size_t off1, size_t k1,
                            const bronze_batch *b2, size_t off2, size_t k2);
 
+/* The column tasks of a job, the largest first (by PLAIN size, which the
+ * codec's work follows), so that the last to start are the quick ones and
+ * the workers finish a chunk together. Insertion sort: stable, and columns
+ * are few. */
+static void order_columns(const bronze_encoder *e, rg_job *j)
+{
+    for (size_t i = 0; i < e->ncols; i++) {
+        uint64_t w = col_plain_bits(&e->cols[i], &j->rows.b.cols[i], 0, j->rows.b.nrows);
+        size_t k = i;
+        while (k && j->weight[j->order[k - 1]] < w) {
+            j->order[k] = j->order[k - 1];
+            k--;
+        }
+        j->weight[i] = w;
+        j->order[k] = i;
+    }
+}
+
 /* The open chunk (its rows in e->tail) goes to a chunk worker. */
 static int submit_chunk(bronze_encoder *e, bronze_err *err)
 {
@@ -989,6 +1008,8 @@ static int submit_chunk(bronze_encoder *e, bronze_err *err)
     j->bound = rows_bound(e, &j->rows.b, 0, j->rows.b.nrows, NULL, 0, 0);
     j->whole = e->nchunk && (e->last_redone || e->ncols == 1);
     j->redone = false;
+    if (!j->whole)
+        order_columns(e, j);
     if (bronze_pq_jobs_submit(e->jobs, j, j->whole ? 1 : e->ncols, err))
         return -1;
     e->inflight++;
@@ -1845,6 +1866,8 @@ static int job_init(bronze_encoder *e, rg_job *j, bronze_err *err)
     if (bronze_pq_rows_init(&j->rows, e->schema) ||
         !(j->cols = calloc(e->ncols, sizeof *j->cols)) ||
         !(j->col_held = calloc(e->ncols, sizeof *j->col_held)) ||
+        !(j->order = calloc(e->ncols, sizeof *j->order)) ||
+        !(j->weight = calloc(e->ncols, sizeof *j->weight)) ||
         !(j->dicts = calloc(e->ncols, sizeof *j->dicts)) ||
         !(j->dict_uncomp = calloc(e->ncols, sizeof *j->dict_uncomp)))
         return oom(err);
@@ -1867,6 +1890,8 @@ static void job_free(bronze_encoder *e, rg_job *j)
     free(j->dicts);
     free(j->dict_uncomp);
     free(j->col_held);
+    free(j->order);
+    free(j->weight);
     bronze_pq_ctx_free(&j->ctx);
     bronze_pq_rows_free(&j->rows);
     free(j);
