@@ -17,6 +17,7 @@
 #include "format/encoder.h"
 #include "format/value_text.h"
 #include "util/buf.h"
+#include "util/fs.h"
 #include "util/sha256.h"
 
 #define CSV_WRITEBACK_STEP ((uint64_t)8 << 20)
@@ -26,10 +27,11 @@ struct bronze_encoder {
     char *path;
     const bronze_schema *schema;
     uint64_t max_bytes;
-    uint64_t written; /* bytes flushed to the file */
-    uint64_t synced;  /* writeback started up to here */
-    bronze_buf out;   /* formatted, not yet flushed (committed rows only) */
-    bronze_buf cell;  /* scratch for one value */
+    uint64_t written;  /* bytes flushed to the file */
+    uint64_t synced;   /* writeback started up to here */
+    bool drop_written; /* opts.drop_written */
+    bronze_buf out;    /* formatted, not yet flushed (committed rows only) */
+    bronze_buf cell;   /* scratch for one value */
     /* rows formatted by fit() but not yet written: */
     bronze_buf pending;
     bronze_sha256 hash; /* of every byte written (CSV never rewrites) */
@@ -104,13 +106,9 @@ static int flush_out(bronze_encoder *e, bronze_err *err)
     }
     e->written += e->out.len;
     e->out.len = 0;
-    /* Start writeback of every full 8 MiB behind us (advisory, no wait), so
-     * finish()'s fsync has little left to flush. */
-    if (e->written - e->synced >= CSV_WRITEBACK_STEP) {
-        uint64_t end = e->written & ~(CSV_WRITEBACK_STEP - 1);
-        sync_file_range(e->fd, (off_t)e->synced, (off_t)(end - e->synced), SYNC_FILE_RANGE_WRITE);
-        e->synced = end;
-    }
+    /* writeback of every full 8 MiB behind us starts, so finish()'s fsync
+     * has little left to flush; with drop_written, older bytes leave the cache */
+    bronze_writeback(e->fd, &e->synced, e->written, CSV_WRITEBACK_STEP, e->drop_written);
     return 0;
 }
 
@@ -124,6 +122,7 @@ static int csv_open(bronze_encoder **out, const char *path, const bronze_schema 
     }
     e->schema = schema;
     e->max_bytes = opts->max_bytes;
+    e->drop_written = opts->drop_written;
     bronze_sha256_begin(&e->hash); /* on failure the roller hashes the file itself */
     e->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (e->fd < 0) {

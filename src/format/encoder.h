@@ -47,6 +47,9 @@ typedef struct bronze_encoder_opts {
     char *const *bloom_columns;
     size_t n_bloom_columns;
     double bloom_fpp;
+    /* the file is not read again in this run (local storage renames it into
+     * place): once on disk its bytes are dropped from the page cache */
+    bool drop_written;
 } bronze_encoder_opts;
 
 typedef struct bronze_encoder bronze_encoder;

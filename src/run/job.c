@@ -825,6 +825,7 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
         .bloom_columns = cfg->bloom_columns,
         .n_bloom_columns = cfg->n_bloom_columns,
         .bloom_fpp = cfg->bloom_fpp,
+        .drop_written = !j->storage->vt->remote,
     };
     unsigned first = j->previous ? bronze_metadata_max_part(j->previous) + 1 : 1;
     if (bronze_roller_init(&j->roller, j->tmp_dir, formats, &eo, cfg->run.max_rows_per_file, first,

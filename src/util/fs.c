@@ -191,6 +191,20 @@ static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ft
     return 0;
 }
 
+void bronze_writeback(int fd, uint64_t *synced, uint64_t written, uint64_t step, bool drop)
+{
+    if (written - *synced < step)
+        return;
+    uint64_t end = written & ~(step - 1);
+    sync_file_range(fd, (off_t)*synced, (off_t)(end - *synced), SYNC_FILE_RANGE_WRITE);
+    if (drop && *synced > step) {
+        off_t len = (off_t)(*synced - step);
+        sync_file_range(fd, 0, len, SYNC_FILE_RANGE_WAIT_BEFORE);
+        posix_fadvise(fd, 0, len, POSIX_FADV_DONTNEED);
+    }
+    *synced = end;
+}
+
 void bronze_remove_tree(const char *path)
 {
     nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);

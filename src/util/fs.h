@@ -24,6 +24,14 @@ int bronze_fsync_parent(const char *path, bronze_err *err);
 int bronze_write_file_atomic(const char *path, const void *data, size_t n, bronze_err *err);
 /* Reads a whole file (NUL-terminated, len excludes it); *found false if absent. */
 int bronze_read_file(const char *path, bronze_buf *out, bool *found, bronze_err *err);
+/* Writeback of a file written front to back, `written` bytes so far: at
+ * each `step` (a power of two) boundary passed, writeback of the full steps
+ * behind starts (no wait), so a final fsync has little left. With `drop`,
+ * what was sent to disk a step or more ago is then dropped from the page
+ * cache (waiting for its writeback first): nothing reads it again in this
+ * run, and new page-cache pages cost more than reusing freed ones.
+ * Advisory: errors are ignored. *synced: writeback started up to here. */
+void bronze_writeback(int fd, uint64_t *synced, uint64_t written, uint64_t step, bool drop);
 /* rm -rf of a tree we own (staging). Best effort. */
 void bronze_remove_tree(const char *path);
 /* The folder part of path ("." when none) into out. */

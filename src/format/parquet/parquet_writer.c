@@ -92,6 +92,7 @@
 #include "format/parquet/rle.h"
 #include "format/parquet/rowcopy.h"
 #include "format/parquet/thrift_compact.h"
+#include "util/fs.h"
 #include "util/sha256.h"
 
 #ifndef BRONZE_VERSION
@@ -177,6 +178,7 @@ struct bronze_encoder {
     bronze_pq_pool *pool; /* column workers for the caller's thread, else NULL */
     bronze_sha256 hash;   /* of every byte written; invalid after a truncation */
     uint64_t synced;      /* writeback started up to here */
+    bool drop_written;    /* opts.drop_written */
     bronze_codec codec;
     bronze_pq_codec_linear lin;
     uint64_t max_bytes;
@@ -287,14 +289,9 @@ static int write_all(bronze_encoder *e, const uint8_t *p, size_t n, bronze_err *
         p += w;
         n -= (size_t)w;
         e->flushed += (uint64_t)w;
-        /* Start writeback of every full 8 MiB behind us without waiting for
-         * it, so finish()'s fsync has little left to flush. Advisory only. */
-        if (e->flushed - e->synced >= WRITEBACK_STEP) {
-            uint64_t end = e->flushed & ~(uint64_t)(WRITEBACK_STEP - 1);
-            sync_file_range(e->fd, (off_t)e->synced, (off_t)(end - e->synced),
-                            SYNC_FILE_RANGE_WRITE);
-            e->synced = end;
-        }
+        /* writeback of every full 8 MiB behind us starts (fsync at finish()
+         * has little left); with drop_written, older bytes leave the cache */
+        bronze_writeback(e->fd, &e->synced, e->flushed, WRITEBACK_STEP, e->drop_written);
     }
     return 0;
 }
@@ -1904,6 +1901,7 @@ static int open_impl(bronze_encoder *e, const char *path, const bronze_schema *s
     e->ncols = schema->ncols;
     e->codec = opts->codec;
     e->max_bytes = opts->max_bytes;
+    e->drop_written = opts->drop_written;
     e->ctx.codec = opts->codec;
     e->lin = bronze_pq_codec_linear_bound(opts->codec);
     if (!(e->path = strdup(path)))
