@@ -645,7 +645,23 @@ static int open_csv_header(bronze_source *s, bronze_err *err)
 }
 
 static int put_value(bronze_type type, const cell *c, bronze_batch *b, unsigned *vote);
-static bool is_null_marker(const bronze_source *s, const bronze_csv_field *f);
+
+/* An unquoted empty field, or one of source.file.null_values. */
+static inline bool is_null_marker(const bronze_source *s, const bronze_csv_field *f)
+{
+    if (f->quoted)
+        return false;
+    if (!f->len)
+        return true;
+    if (!(s->null_lens >> (f->len < 63 ? f->len : 63) & 1))
+        return false;
+    for (size_t i = 0; i < s->cfg->file.n_null_values; i++) {
+        const char *m = s->cfg->file.null_values[i];
+        if (m && strlen(m) == f->len && !memcmp(m, f->p, f->len))
+            return true;
+    }
+    return false;
+}
 
 /* The parallel reader's worker callback: one record into b with the current
  * schema, or 2 where the sequential reader must decide (a field count that
@@ -757,22 +773,6 @@ static int open_file(bronze_source *s, bronze_err *err)
         return -1;
     bronze_json_set_lenient_utf8(s->json, lenient);
     return 0;
-}
-
-static bool is_null_marker(const bronze_source *s, const bronze_csv_field *f)
-{
-    if (f->quoted)
-        return false;
-    if (!f->len)
-        return true;
-    if (!(s->null_lens >> (f->len < 63 ? f->len : 63) & 1))
-        return false;
-    for (size_t i = 0; i < s->cfg->file.n_null_values; i++) {
-        const char *m = s->cfg->file.null_values[i];
-        if (m && strlen(m) == f->len && !memcmp(m, f->p, f->len))
-            return true;
-    }
-    return false;
 }
 
 /* One row of the open file into s->cells. Returns 1, 0 (end of file), -1. */
