@@ -234,11 +234,11 @@ static bool wide_double(uint64_t m, int exp10, bool neg, double *out)
 /* Clinger's fast path: a decimal with at most 2^53 as its digits and a power
  * of ten within 10^±22 converts with one correctly rounded multiply or divide,
  * the same double strtod gives. Returns false when the text needs strtod. */
+static const double P10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                             1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
 static bool fast_double(const char *p, double *out)
 {
-    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     bool neg = *p == '-';
     p += neg;
     uint64_t m = 0;
@@ -273,7 +273,37 @@ static bool fast_double(const char *p, double *out)
         return false;
     if (m <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
         double d = (double)m;
-        d = exp10 < 0 ? d / p10[-exp10] : d * p10[exp10];
+        d = exp10 < 0 ? d / P10[-exp10] : d * P10[exp10];
+        *out = neg ? -d : d;
+        return true;
+    }
+    return wide_double(m, exp10, neg, out);
+}
+
+/* The common DOUBLE text, -?\d+\.\d* (no leading zero in \d+, at most 18
+ * significant digits, no exponent), in one pass: the double classify_number()
+ * and fast_double() give it. False for anything else (they decide). */
+static bool plain_decimal(const char *p, size_t n, double *out)
+{
+    size_t i = p[0] == '-', ds = i;
+    bool neg = i;
+    uint64_t m = 0;
+    int digits = 0, exp10 = 0;
+    for (; i < n && is_digit(p[i]); i++) {
+        digits += digits || p[i] != '0';
+        m = m * 10 + (uint64_t)(p[i] - '0');
+    }
+    if (i == ds || i == n || p[i] != '.' || (i - ds > 1 && p[ds] == '0'))
+        return false;
+    for (i++; i < n && is_digit(p[i]); i++) {
+        digits += digits || p[i] != '0';
+        m = m * 10 + (uint64_t)(p[i] - '0');
+        exp10--;
+    }
+    if (i != n || digits > 18)
+        return false;
+    if (m <= (1ULL << 53) && exp10 >= -22) {
+        double d = (double)m / P10[-exp10];
         *out = neg ? -d : d;
         return true;
     }
@@ -1176,6 +1206,11 @@ static int put_value(bronze_type type, const cell *c, bronze_batch *b, unsigned 
                    (is_digit(c->p[0]) || (c->p[0] == '-' && c->len > 1 && is_digit(c->p[1])))) {
             /* What classify_text() does with such text when it is a number
              * (a date shape never is one). */
+            double d;
+            if (plain_decimal(c->p, c->len, &d)) {
+                bronze_batch_put_f64(b, d);
+                return 0;
+            }
             gval g;
             unsigned k = classify_number(c->p, c->len, &g);
             if (k == K_INT || k == K_DOUBLE) {

@@ -499,8 +499,9 @@ static void test_parallel_widening(void **state)
     bronze_buf_free(&b);
 }
 
-/* Decimals of 15-18 digits with exponents (the long double path of
- * fast_double in file.c) read back as the very double strtod gives. */
+/* Decimals of 1-18 digits, some with exponents (plain_decimal(), the fast
+ * path and the long double path of fast_double in file.c), read back as the
+ * very double strtod gives. */
 static void test_doubles_match_strtod(void **state)
 {
     (void)state;
@@ -514,7 +515,10 @@ static void test_doubles_match_strtod(void **state)
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        int nd = 15 + (int)(x % 4), dot = 1 + (int)((x >> 8) % (uint64_t)nd);
+        /* half of them 15-18 digits, half 1-18 (the one-pass and the
+         * fast-path shapes: 0.x, x., -0.0 among them) */
+        int nd = i % 2 ? 15 + (int)(x % 4) : 1 + (int)(x % 18),
+            dot = 1 + (int)((x >> 8) % (uint64_t)nd);
         char t[64];
         size_t k = 0;
         if ((x >> 16) & 1)
@@ -524,10 +528,13 @@ static void test_doubles_match_strtod(void **state)
             if (d == dot)
                 t[k++] = '.';
             y = y * 6364136223846793005ull + 1442695040888963407ull;
-            t[k++] = (char)('0' + (d == 0 ? 1 + (y >> 60) % 9 : (y >> 59) % 10));
+            t[k++] = (char)('0' + (d == 0 ? (dot == 1 && (y >> 40) % 3 == 0 ? 0 : 1 + (y >> 60) % 9)
+                                          : (y >> 59) % 10));
         }
         if (dot == nd)
-            t[k++] = '.', t[k++] = '5';
+            t[k++] = '.';
+        if (dot == nd && (x >> 28) & 1)
+            t[k++] = '5';
         if ((x >> 20) % 3 == 0)
             k += (size_t)snprintf(t + k, sizeof t - k, "e%d", (int)((x >> 24) % 61) - 30);
         t[k] = 0;
