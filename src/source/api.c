@@ -292,6 +292,18 @@ static char *resolve_url(const char *from, const char *ref)
     return (char *)b.data;
 }
 
+/* A next-page cursor's text: a string as it is, an integer in decimal (into
+ * numtext); NULL for anything else or none. */
+static const char *cursor_text(const json_t *v, char numtext[64])
+{
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (!json_is_integer(v))
+        return NULL;
+    snprintf(numtext, 64, "%lld", (long long)json_integer_value(v));
+    return numtext;
+}
+
 /* A dot path into a JSON document ("data.items", "links.next", "a.0.b"). */
 static json_t *dot_get(json_t *doc, const char *path)
 {
@@ -1123,16 +1135,9 @@ static int fetch_all(bronze_source *s, bronze_err *err)
             page++;
             break;
         case BRONZE_PAGE_CURSOR: {
-            json_t *nc = dot_get(doc, pg->cursor_path);
             json_t *done = json_object_get(doc, "done");
             char numtext[64];
-            const char *t = NULL;
-            if (json_is_string(nc))
-                t = json_string_value(nc);
-            else if (json_is_integer(nc)) {
-                snprintf(numtext, sizeof numtext, "%lld", (long long)json_integer_value(nc));
-                t = numtext;
-            }
+            const char *t = cursor_text(dot_get(doc, pg->cursor_path), numtext);
             more = n > 0 && t && *t && !json_is_true(done);
             if (more) {
                 int sb = seen_before(s, fnv1a(t, strlen(t)));
@@ -1383,15 +1388,8 @@ int bronze_api_page_parse(const bronze_source_ctx *ctx, const char *url, const v
     int64_t room = pg->max_records > 0 ? pg->max_records : 0;
     if (take_page(s, 1, url, room, &out->records, &doc, err))
         goto out;
-    json_t *nc = pg->cursor_path ? dot_get(doc, pg->cursor_path) : NULL;
     char numtext[64];
-    const char *t = NULL;
-    if (json_is_string(nc))
-        t = json_string_value(nc);
-    else if (json_is_integer(nc)) {
-        snprintf(numtext, sizeof numtext, "%lld", (long long)json_integer_value(nc));
-        t = numtext;
-    }
+    const char *t = cursor_text(pg->cursor_path ? dot_get(doc, pg->cursor_path) : NULL, numtext);
     json_t *nu = pg->next_url_path ? dot_get(doc, pg->next_url_path) : NULL;
     if ((t && !(out->cursor = strdup(t))) ||
         (json_is_string(nu) && !(out->next_url = strdup(json_string_value(nu)))))

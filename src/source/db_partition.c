@@ -20,6 +20,15 @@ int64_t bronze_dbp_boundary(int64_t min, int64_t max, int n, int r)
     return (int64_t)((__int128)min + span * r / n);
 }
 
+void bronze_dbp_fill_bounds(int64_t *min, bool have_min, int64_t *max, bool have_max, int64_t dmin,
+                            int64_t dmax)
+{
+    if (!have_min)
+        *min = have_max && dmin > *max ? *max : dmin;
+    if (!have_max)
+        *max = dmax < *min ? *min : dmax;
+}
+
 void bronze_dbp_range_of(int64_t min, int64_t max, int n, int first, int last,
                          bronze_dbp_range *out)
 {

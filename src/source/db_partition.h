@@ -42,6 +42,11 @@ bool bronze_dbp_type_ok(bronze_type t);
 /* Boundary r (1 <= r < n) of [min, max] cut into n ranges (min <= max). */
 int64_t bronze_dbp_boundary(int64_t min, int64_t max, int n, int r);
 
+/* The bounds a config did not give (have_* false) from the table's own
+ * [dmin, dmax], kept min <= max against the one it did give. */
+void bronze_dbp_fill_bounds(int64_t *min, bool have_min, int64_t *max, bool have_max, int64_t dmin,
+                            int64_t dmax);
+
 /* The range of partitions [first, last) of n over [min, max]. */
 void bronze_dbp_range_of(int64_t min, int64_t max, int n, int first, int last,
                          bronze_dbp_range *out);

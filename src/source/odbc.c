@@ -930,10 +930,7 @@ static int apply_partitioning(oc_drv *s, const bronze_schema *sc, const oc_col *
                     bronze_dbp_key_parse(f->type, val[1], &dmax);
         if (none)
             dmin = dmax = 0;
-        if (!have_min)
-            min = have_max && dmin > max ? max : dmin;
-        if (!have_max)
-            max = dmax < min ? min : dmax;
+        bronze_dbp_fill_bounds(&min, have_min, &max, have_max, dmin, dmax);
     }
     bronze_dbp_note(ctx->part_note, ctx->part_note_cap, f->type, true, min, max);
     bronze_dbp_range rg;

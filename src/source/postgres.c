@@ -691,10 +691,7 @@ static int apply_partitioning(pg_drv *s, const PGresult *r, const char *inner, b
         int64_t dmin = empty ? 0 : strtoll(PQgetvalue(mr, 0, 0), NULL, 10);
         int64_t dmax = empty ? 0 : strtoll(PQgetvalue(mr, 0, 1), NULL, 10);
         PQclear(mr);
-        if (!have_min)
-            min = have_max && dmin > max ? max : dmin;
-        if (!have_max)
-            max = dmax < min ? min : dmax;
+        bronze_dbp_fill_bounds(&min, have_min, &max, have_max, dmin, dmax);
     }
     bronze_dbp_note(ctx->part_note, ctx->part_note_cap, f.type, true, min, max);
     bronze_dbp_range rg;
@@ -1345,39 +1342,45 @@ static int finish_copy(pg_drv *s, bronze_err *err)
     return rc;
 }
 
+/* The next CopyData message into s->msg: 1, 0 at the stream's end, -1 on
+ * error. When nothing is buffered it reads what the socket holds, and waits
+ * (interruptibly) only when that read found nothing. */
+static int read_message(pg_drv *s, bronze_err *err)
+{
+    for (;;) {
+        char *buf = NULL;
+        int n = PQgetCopyData(s->conn, &buf, 1);
+        if (n > 0) {
+            s->drained = false;
+            s->msg = buf;
+            s->msg_len = (size_t)n;
+            s->msg_pos = 0;
+            return 1;
+        }
+        if (n == -1)
+            return 0;
+        if (n < 0)
+            return result_err(s, NULL, "reading the query's rows", err);
+        if (s->drained && wait_readable(s, err))
+            return -1;
+        s->drained = !s->drained;
+        if (!PQconsumeInput(s->conn))
+            return result_err(s, NULL, "reading the query's rows", err);
+    }
+}
+
 static int pg_fetch(void *d, bronze_batch *b, bronze_err *err)
 {
     pg_drv *s = d;
     while (!bronze_batch_full(b) && s->in_copy) {
         if (!s->msg) {
-            char *buf = NULL;
-            int n = PQgetCopyData(s->conn, &buf, 1);
-            if (n == 0) { /* nothing buffered: read what is queued, else wait (interruptibly) */
-                if (s->drained && wait_readable(s, err)) {
-                    set_lowat(s, false);
-                    return -1;
-                }
-                s->drained = !s->drained;
-                if (!PQconsumeInput(s->conn)) {
-                    set_lowat(s, false);
-                    return result_err(s, NULL, "reading the query's rows", err);
-                }
-                continue;
-            }
-            s->drained = false;
-            if (n == -1) {
-                set_lowat(s, false);
-                if (finish_copy(s, err))
+            int r = read_message(s, err);
+            if (r <= 0) {
+                set_lowat(s, false); /* libpq may wait on the socket itself from here */
+                if (r < 0 || finish_copy(s, err))
                     return -1;
                 break;
             }
-            if (n < 0) {
-                set_lowat(s, false);
-                return result_err(s, NULL, "reading the query's rows", err);
-            }
-            s->msg = buf;
-            s->msg_len = (size_t)n;
-            s->msg_pos = 0;
         }
         int rc = parse_message(s, b, err);
         if (rc < 0)

@@ -447,10 +447,7 @@ static int apply_partitioning(struct bronze_source *s, const bronze_source_ctx *
         int64_t dmax = none ? 0 : sqlite3_column_int64(st, 1);
         sqlite3_finalize(st);
         st = NULL;
-        if (!have_min)
-            min = have_max && dmin > max ? max : dmin;
-        if (!have_max)
-            max = dmax < min ? min : dmax;
+        bronze_dbp_fill_bounds(&min, have_min, &max, have_max, dmin, dmax);
     }
     bronze_dbp_note(ctx->part_note, ctx->part_note_cap, f->type, true, min, max);
     bronze_dbp_range rg;

@@ -721,6 +721,23 @@ static int write_group(bronze_encoder *e, bronze_pq_col *cols, bronze_buf *dicts
 
 /* Writes the open row group (of the caller's thread); *held = its bytes
  * held once closed (see write_group()). */
+/* The open row group is empty again (its columns reset by the caller). */
+static void group_clear(bronze_encoder *e)
+{
+    e->rg_rows = 0;
+    e->open_rows = 0;
+    e->rg_mm = 0;
+    e->next_check = GUARD_MIN;
+}
+
+/* The open row group is dropped: its columns start over, empty. */
+static void group_discard(bronze_encoder *e)
+{
+    for (size_t i = 0; i < e->ncols; i++)
+        bronze_pq_col_reset_chunk(&e->cols[i]);
+    group_clear(e);
+}
+
 static int flush_rg(bronze_encoder *e, uint64_t *held, bronze_err *err)
 {
     *held = 0;
@@ -728,10 +745,7 @@ static int flush_rg(bronze_encoder *e, uint64_t *held, bronze_err *err)
         return 0;
     if (write_group(e, e->cols, NULL, NULL, e->rg_rows, held, err))
         return -1;
-    e->rg_rows = 0;
-    e->open_rows = 0;
-    e->rg_mm = 0;
-    e->next_check = GUARD_MIN;
+    group_clear(e);
     return 0;
 }
 
@@ -848,10 +862,8 @@ static int job_done(void *arg, int tid, bronze_err *err)
     j->redone = true;
     if (!j->index)
         return 0; /* a part's first chunk ends at a guard cut: write_job() redoes it */
-    for (size_t i = 0; i < ncols; i++) {
+    for (size_t i = 0; i < ncols; i++)
         bronze_pq_col_reset_chunk(&j->cols[i]);
-        j->dicts[i].len = 0;
-    }
     return job_run(j, err);
 }
 
@@ -1490,12 +1502,7 @@ static int unstage(bronze_encoder *e, bronze_err *err)
     e->ch_rows = e->st_ch_rows;
     e->ch_plain = e->st_ch_plain;
     e->ch_comp = e->st_ch_comp;
-    for (size_t i = 0; i < e->ncols; i++)
-        bronze_pq_col_reset_chunk(&e->cols[i]);
-    e->rg_rows = 0;
-    e->open_rows = 0;
-    e->rg_mm = 0;
-    e->next_check = GUARD_MIN;
+    group_discard(e);
     return 0;
 }
 
@@ -2052,12 +2059,7 @@ static size_t pq_fit(bronze_encoder *e, const bronze_batch *b, size_t off, size_
         e->g_start = 0;
     }
     uint64_t open_plain = open ? plain_bits(e->cols, e->ncols, &e->tail.b, 0, open) : 0;
-    for (size_t i = 0; i < e->ncols; i++)
-        bronze_pq_col_reset_chunk(&e->cols[i]);
-    e->rg_rows = 0;
-    e->open_rows = 0;
-    e->rg_mm = 0;
-    e->next_check = GUARD_MIN;
+    group_discard(e);
     e->part_raw -= open_plain;
     e->ch_rows -= open;
     e->ch_plain -= open_plain;
