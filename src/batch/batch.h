@@ -42,6 +42,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "util/copy.h"
+
 #define BRONZE_DATE_PINF INT32_MAX
 #define BRONZE_DATE_NINF (-INT32_MAX)
 #define BRONZE_TS_PINF INT64_MAX
@@ -220,8 +222,7 @@ static inline int bronze_batch_put_bytes(bronze_batch *b, const void *p, size_t 
     if (c->data_len + n > c->data_cap && bronze_batch_grow_data(c, c->data_len + n))
         return -1;
     bronze__put_col(b, true);
-    if (n)
-        memcpy(c->data + c->data_len, p, n);
+    bronze_copy(c->data + c->data_len, p, n);
     c->data_len += n;
     c->v.off[b->nrows + 1] = c->data_len;
     b->var_bytes += n;

@@ -62,6 +62,7 @@
 #include "source/input.h"
 #include "source/source.h"
 #include "util/datetime.h"
+#include "util/digits.h"
 #include "util/log.h"
 
 #define SAMPLE_ROWS 20480
@@ -178,6 +179,12 @@ static bool parse_i64(const char *p, size_t n, int64_t *out)
     if (i == n)
         return false;
     uint64_t v = 0;
+    if (n - i <= 18) { /* below 10^18: no overflow to check */
+        if (bronze_scan_digits(p, i, n, &v) != n)
+            return false;
+        *out = neg ? -(int64_t)v : (int64_t)v;
+        return true;
+    }
     for (; i < n; i++) {
         unsigned d = (unsigned)(p[i] - '0');
         if (d > 9 || v > (UINT64_MAX - d) / 10)
@@ -285,23 +292,24 @@ static bool fast_double(const char *p, double *out)
  * and fast_double() give it. False for anything else (they decide). */
 static bool plain_decimal(const char *p, size_t n, double *out)
 {
-    size_t i = p[0] == '-', ds = i;
-    bool neg = i;
+    size_t ds = p[0] == '-';
+    bool neg = ds;
     uint64_t m = 0;
-    int digits = 0, exp10 = 0;
-    for (; i < n && is_digit(p[i]); i++) {
-        digits += digits || p[i] != '0';
-        m = m * 10 + (uint64_t)(p[i] - '0');
-    }
-    if (i == ds || i == n || p[i] != '.' || (i - ds > 1 && p[ds] == '0'))
+    size_t i = bronze_scan_digits(p, ds, n, &m);
+    size_t nint = i - ds;
+    if (!nint || i == n || p[i] != '.' || (nint > 1 && p[ds] == '0'))
         return false;
-    for (i++; i < n && is_digit(p[i]); i++) {
-        digits += digits || p[i] != '0';
-        m = m * 10 + (uint64_t)(p[i] - '0');
-        exp10--;
-    }
+    size_t fs = ++i;
+    bool int_zero = !m; /* "0.": the fraction's leading zeros are not significant */
+    if (int_zero)
+        while (i < n && p[i] == '0')
+            i++;
+    size_t sig = i;
+    i = bronze_scan_digits(p, i, n, &m); /* m wraps past 19 digits: rejected below */
+    size_t digits = int_zero ? i - sig : nint + (i - fs);
     if (i != n || digits > 18)
         return false;
+    int exp10 = -(int)(i - fs);
     if (m <= (1ULL << 53) && exp10 >= -22) {
         double d = (double)m / P10[-exp10];
         *out = neg ? -d : d;

@@ -49,7 +49,44 @@ static bool is_leap(int y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
+/* The last two dates this thread parsed, by their 10 bytes: a timestamp
+ * column repeats its date for thousands of rows; two entries, most recent
+ * kept, so a date column and a timestamp column of one row do not evict each
+ * other. Only valid dates are kept. */
+static _Thread_local struct ymd_memo {
+    uint64_t head;
+    uint16_t tail;
+    bool set;
+    int64_t days;
+} ymd_memo[2];
+static _Thread_local unsigned ymd_recent;
+
+static int parse_ymd_text(const char *s, size_t n, int64_t *days);
+
 static int parse_ymd(const char *s, size_t n, int64_t *days)
+{
+    if (n < 10)
+        return -1;
+    uint64_t head;
+    uint16_t tail;
+    memcpy(&head, s, 8);
+    memcpy(&tail, s + 8, 2);
+    for (unsigned k = 0; k < 2; k++) {
+        struct ymd_memo *e = &ymd_memo[k];
+        if (e->set && e->head == head && e->tail == tail) {
+            ymd_recent = k;
+            *days = e->days;
+            return 0;
+        }
+    }
+    if (parse_ymd_text(s, n, days))
+        return -1;
+    ymd_recent ^= 1;
+    ymd_memo[ymd_recent] = (struct ymd_memo){head, tail, true, *days};
+    return 0;
+}
+
+static int parse_ymd_text(const char *s, size_t n, int64_t *days)
 {
     int y, m, d;
     if (n < 10 || digits(s, n, 0, 4, &y) || s[4] != '-' || digits(s, n, 5, 2, &m) || s[7] != '-' ||

@@ -21,6 +21,7 @@
 #include "format/encoder.h"
 #include "format/value_text.h"
 #include "run/partition.h"
+#include "util/digits.h"
 #include "run/roller.h"
 #include "util/utf8_locale.h"
 #include "source/db_common.h"
@@ -55,6 +56,73 @@ static void test_dates(void **state)
             assert_int_equal(back, day);
         }
     }
+}
+
+/* bronze_scan_digits against a byte-wise reference: every run length 0-40
+ * around each non-digit byte value, at every offset of the 8-byte loads. */
+static void test_scan_digits(void **state)
+{
+    (void)state;
+    char t[64];
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (int iter = 0; iter < 200000; iter++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t n = (size_t)(x % 41), start = (size_t)((x >> 8) % 3);
+        for (size_t i = 0; i < n; i++)
+            t[i] = (char)('0' + (x >> (i % 60)) % 10);
+        if (n && (x >> 20) % 2) /* one byte that is not a digit, any value but a digit */
+            t[(x >> 24) % n] =
+                (char)((unsigned char)(x >> 32) % 246 < 0x30 ? (unsigned char)(x >> 32) % 246
+                                                             : (unsigned char)(x >> 32) % 246 + 10);
+        if (start > n)
+            start = n;
+        uint64_t want = 7, got = 7;
+        size_t wi = start;
+        for (; wi < n && t[wi] >= '0' && t[wi] <= '9'; wi++)
+            want = want * 10 + (uint64_t)(t[wi] - '0');
+        size_t gi = bronze_scan_digits(t, start, n, &got);
+        if (gi != wi || got != want)
+            fail_msg("%.*s from %zu: index %zu value %llu, want %zu %llu", (int)n, t, start, gi,
+                     (unsigned long long)got, wi, (unsigned long long)want);
+    }
+    for (int pos = 0; pos < 8; pos++)
+        for (int c = 0; c < 256; c++) {
+            char w8[8];
+            memcpy(w8, "12345678", 8);
+            w8[pos] = (char)c;
+            uint64_t w;
+            memcpy(&w, w8, 8);
+            assert_int_equal(bronze_digits8_ok(w), c >= '0' && c <= '9');
+        }
+}
+
+/* parse_ymd keeps the last two valid dates: alternating columns, a date
+ * whose first 8 bytes match a kept one, and an invalid date after a valid
+ * one with the same prefix all give what a fresh parse gives. */
+static void test_date_memo(void **state)
+{
+    (void)state;
+    int32_t d;
+    int64_t us;
+    bool tz;
+    const char *seq[] = {"2023-02-28", "2024-02-29", "2023-02-28", "2023-02-29", "2024-02-29",
+                         "2023-02-21", "2023-02-28", "2023-02-2x", "1970-01-01"};
+    const int want[] = {19416, 19782, 19416, -1, 19782, 19409, 19416, -1, 0};
+    for (int round = 0; round < 3; round++)
+        for (size_t i = 0; i < sizeof seq / sizeof *seq; i++) {
+            int rc = bronze_parse_date(seq[i], 10, &d);
+            if (want[i] < 0) {
+                assert_int_equal(rc, -1);
+            } else {
+                assert_int_equal(rc, 0);
+                assert_int_equal(d, want[i]);
+            }
+            /* a timestamp on another date between every two dates */
+            assert_int_equal(bronze_parse_timestamp("2000-01-01 00:00:01", 19, &us, &tz), 0);
+            assert_int_equal(us, 946684801000000LL);
+        }
 }
 
 static void test_timestamps(void **state)
@@ -462,6 +530,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mkdirs_races_a_pruner),
         cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_scan_digits),
+        cmocka_unit_test(test_date_memo),
         cmocka_unit_test(test_timestamps),
         cmocka_unit_test(test_numbers_text),
         cmocka_unit_test(test_partition_paths),
