@@ -945,32 +945,83 @@ static int null_error(const bronze_pq_col *c, size_t row, bronze_err *err)
     }                                                                                              \
     c->page_plain += sizeof v;
 
+/* The same as ROW_LOOP(FIXED_VALUE(T, STAT)) for a column past its
+ * dictionary (or without one) and without a bloom filter: one page's run of
+ * rows per step, with the room reserved once and no per-row mode checks.
+ * A step ends where ROW_LOOP's page_full() would: at the page's row cap, or
+ * on the value that takes the PLAIN bytes to BRONZE_PQ_PAGE_BYTES. */
+#define PLAIN_RUN(T, STAT)                                                                         \
+    while (n) {                                                                                    \
+        size_t k = BRONZE_PQ_PAGE_ROWS - c->page_rows;                                             \
+        size_t room = (BRONZE_PQ_PAGE_BYTES - c->plain.len + sizeof(T) - 1) / sizeof(T);           \
+        if (k > n)                                                                                 \
+            k = n;                                                                                 \
+        if (bronze_buf_reserve(&c->plain, (k < room ? k : room) * sizeof(T)))                      \
+            return oom(err);                                                                       \
+        uint8_t *dst = c->plain.data + c->plain.len;                                               \
+        size_t done = 0, nv = 0;                                                                   \
+        while (done < k && nv < room) {                                                            \
+            size_t r = off + done;                                                                 \
+            bool valid = bronze_batch_is_valid(bc, r);                                             \
+            if (valid) {                                                                           \
+                T v = vals[r];                                                                     \
+                memcpy(dst + nv * sizeof(T), &v, sizeof(T));                                       \
+                STAT(&c->ps, v);                                                                   \
+                nv++;                                                                              \
+            } else if (!c->nullable) {                                                             \
+                return null_error(c, r, err);                                                      \
+            } else {                                                                               \
+                c->null_count++;                                                                   \
+            }                                                                                      \
+            if (c->nullable)                                                                       \
+                c->levels[c->page_rows + done] = (uint8_t)valid;                                   \
+            done++;                                                                                \
+        }                                                                                          \
+        c->plain.len += nv * sizeof(T);                                                            \
+        c->page_vals += nv;                                                                        \
+        c->page_plain += nv * sizeof(T);                                                           \
+        c->page_rows += done;                                                                      \
+        off += done;                                                                               \
+        n -= done;                                                                                 \
+        if (page_full(c) && bronze_pq_col_finish_page(c, x, err))                                  \
+            return -1;                                                                             \
+    }                                                                                              \
+    return 0;
+
+/* Fixed values: the PLAIN run when nothing per value but the bytes and the
+ * statistics is left to do, else the general loop. */
+#define ADD_FIXED(T, STAT)                                                                         \
+    if (!c->dict_on && !c->bloom) {                                                                \
+        PLAIN_RUN(T, STAT)                                                                         \
+    }                                                                                              \
+    ROW_LOOP(FIXED_VALUE(T, STAT))
+
 static int add_i32(bronze_pq_col *c, bronze_pq_ctx *x, const bronze_column *bc, size_t off,
                    size_t n, bronze_err *err)
 {
     const int32_t *vals = bc->v.i32;
-    ROW_LOOP(FIXED_VALUE(int32_t, stat_i))
+    ADD_FIXED(int32_t, stat_i)
 }
 
 static int add_i64(bronze_pq_col *c, bronze_pq_ctx *x, const bronze_column *bc, size_t off,
                    size_t n, bronze_err *err)
 {
     const int64_t *vals = bc->v.i64;
-    ROW_LOOP(FIXED_VALUE(int64_t, stat_i))
+    ADD_FIXED(int64_t, stat_i)
 }
 
 static int add_f32(bronze_pq_col *c, bronze_pq_ctx *x, const bronze_column *bc, size_t off,
                    size_t n, bronze_err *err)
 {
     const float *vals = bc->v.f32;
-    ROW_LOOP(FIXED_VALUE(float, stat_d))
+    ADD_FIXED(float, stat_d)
 }
 
 static int add_f64(bronze_pq_col *c, bronze_pq_ctx *x, const bronze_column *bc, size_t off,
                    size_t n, bronze_err *err)
 {
     const double *vals = bc->v.f64;
-    ROW_LOOP(FIXED_VALUE(double, stat_d))
+    ADD_FIXED(double, stat_d)
 }
 
 static int add_bool(bronze_pq_col *c, bronze_pq_ctx *x, const bronze_column *bc, size_t off,
@@ -1015,9 +1066,62 @@ static int add_dec(bronze_pq_col *c, bronze_pq_ctx *x, const bronze_column *bc, 
     })
 }
 
+/* add_bytes() past the dictionary, without a bloom filter: a page's run of
+ * rows per step, room for all of its values reserved once. A step ends
+ * where ROW_LOOP's page_full() would. */
+static int plain_bytes(bronze_pq_col *c, bronze_pq_ctx *x, const bronze_column *bc, size_t off,
+                       size_t n, bronze_err *err)
+{
+    while (n) {
+        size_t k = BRONZE_PQ_PAGE_ROWS - c->page_rows;
+        if (k > n)
+            k = n;
+        uint64_t span = bc->v.off[off + k] - bc->v.off[off];
+        if (bronze_buf_reserve(&c->plain, (size_t)span + 4 * k))
+            return oom(err);
+        size_t done = 0;
+        while (done < k) {
+            size_t r = off + done++;
+            bool valid = bronze_batch_is_valid(bc, r);
+            if (valid) {
+                size_t len;
+                const uint8_t *p = (const uint8_t *)bronze_col_str(bc, r, &len);
+                if (len > (size_t)INT32_MAX - 4096)
+                    return bronze_err_set(err, BRONZE_E_RUNTIME,
+                                          "column %s: batch row %zu holds a value of %zu bytes, "
+                                          "more than Parquet allows",
+                                          c->f->name, r, len);
+                uint8_t *d = c->plain.data + c->plain.len;
+                put_le32(d, (uint32_t)len);
+                bronze_copy(d + 4, p, len);
+                c->plain.len += 4 + len;
+                c->page_plain += 4 + len;
+                stat_bytes(&c->ps, p, len);
+                c->page_vals++;
+            } else if (!c->nullable) {
+                return null_error(c, r, err);
+            } else {
+                c->null_count++;
+            }
+            if (c->nullable)
+                c->levels[c->page_rows] = (uint8_t)valid;
+            c->page_rows++;
+            if (c->plain.len >= BRONZE_PQ_PAGE_BYTES)
+                break;
+        }
+        off += done;
+        n -= done;
+        if (page_full(c) && bronze_pq_col_finish_page(c, x, err))
+            return -1;
+    }
+    return 0;
+}
+
 static int add_bytes(bronze_pq_col *c, bronze_pq_ctx *x, const bronze_column *bc, size_t off,
                      size_t n, bronze_err *err)
 {
+    if (!c->dict_on && !c->bloom)
+        return plain_bytes(c, x, bc, off, n, err);
     ROW_LOOP({
         size_t len;
         const uint8_t *p = (const uint8_t *)bronze_col_str(bc, r, &len);
