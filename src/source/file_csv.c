@@ -316,19 +316,26 @@ typedef struct block_masks {
 
 #if defined(__SSE2__)
 /* SSE2 is baseline on x86-64: no -march flag, runs on any x86-64. */
+static inline void scan16(const unsigned char *b, __m128i d, block_masks *m, int shift)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)b);
+    __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
+                                           _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))),
+                              _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+    m->delim |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, d)) << shift;
+    m->high |= (uint64_t)(unsigned)_mm_movemask_epi8(v) << shift;
+    m->special |= (uint64_t)(unsigned)_mm_movemask_epi8(sp) << shift;
+}
+
 static inline block_masks scan_block(const unsigned char *b, char delim)
 {
-    const __m128i d = _mm_set1_epi8(delim), nl = _mm_set1_epi8('\n');
-    const __m128i cr = _mm_set1_epi8('\r'), qu = _mm_set1_epi8('"');
+    __m128i d = _mm_set1_epi8(delim);
     block_masks m = {0, 0, 0};
-    for (int k = 0; k < 64; k += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + k));
-        __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, cr)),
-                                  _mm_cmpeq_epi8(v, qu));
-        m.delim |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, d)) << k;
-        m.high |= (uint64_t)(unsigned)_mm_movemask_epi8(v) << k;
-        m.special |= (uint64_t)(unsigned)_mm_movemask_epi8(sp) << k;
-    }
+    /* four calls, not a loop: constant shifts, no loop counter */
+    scan16(b, d, &m, 0);
+    scan16(b + 16, d, &m, 16);
+    scan16(b + 32, d, &m, 32);
+    scan16(b + 48, d, &m, 48);
     return m;
 }
 #else
@@ -384,50 +391,69 @@ static int push_field(bronze_csv *r, size_t *nf, const char *p, size_t len, bron
     return 0;
 }
 
+/* The scan of fast_record: lists the fields of the record at buf[pos] and
+ * overwrites each delimiter with a NUL as it goes. Returns 1 for a plain
+ * record (*len: bytes up to its '\n', *body: up to its line end, *high: a
+ * byte >= 0x80 seen), 0 for one that is not, -1 on OOM; *nf fields are
+ * listed in every case. */
+static int split_plain(bronze_csv *r, size_t *nf, size_t *len, size_t *body, bool *high,
+                       bronze_err *err)
+{
+    unsigned char *p = r->buf + r->pos;
+    char *t = (char *)p;
+    size_t avail = r->end - r->pos, start = 0;
+    uint64_t hi = 0;
+    for (size_t i = 0; i < avail; i += 64) {
+        block_masks m = scan_at(p, i, avail, r->delim);
+        /* only bits before the first special byte belong to the record body */
+        uint64_t keep = m.special ? (m.special & -m.special) - 1 : ~(uint64_t)0;
+        hi |= m.high & keep;
+        for (uint64_t d = m.delim & keep; d; d &= d - 1) {
+            size_t at = i + (size_t)__builtin_ctzll(d);
+            if (push_field(r, nf, t + start, at - start, err))
+                return -1;
+            t[at] = 0;
+            start = at + 1;
+        }
+        if (!m.special)
+            continue;
+        if (!plain_end(p, i + (size_t)__builtin_ctzll(m.special), avail, len, body))
+            return 0;
+        *high = hi != 0;
+        return push_field(r, nf, t + start, *body - start, err) ? -1 : 1;
+    }
+    return 0;
+}
+
 /* The common case in one pass: the whole record is in the read buffer, ends
  * in '\n' (or "\r\n") and holds no quote and no other CR. Its fields stay
  * where they are: each delimiter (and the line end) is overwritten with the
  * NUL that ends a field, which is safe because the buffer is ours, the
  * bytes are never read again, and fields need only live until the next
- * call (the only one that refills the buffer). Nothing is written unless
- * the record is taken. Returns 1 when it took the record (fields in
- * r->fields, count in r->nspans, r->fast_high when a byte >= 0x80 was
- * seen), 0 when the general path must, -1 on OOM. */
+ * call (the only one that refills the buffer). When the record turns out
+ * not to be plain the delimiters are put back, for the general path.
+ * Returns 1 when it took the record (fields in r->fields, count in
+ * r->nspans, r->fast_high when a byte >= 0x80 was seen), 0 when the general
+ * path must, -1 on OOM. */
 static int fast_record(bronze_csv *r, bronze_err *err)
 {
-    unsigned char *p = r->buf + r->pos;
-    char *t = (char *)p;
-    size_t avail = r->end - r->pos, nf = 0, start = 0;
-    uint64_t high = 0;
-    for (size_t i = 0; i < avail; i += 64) {
-        block_masks m = scan_at(p, i, avail, r->delim);
-        /* only bits before the first special byte belong to the record body */
-        uint64_t keep = m.special ? (m.special & -m.special) - 1 : ~(uint64_t)0;
-        high |= m.high & keep;
-        for (uint64_t d = m.delim & keep; d; d &= d - 1) {
-            size_t at = i + (size_t)__builtin_ctzll(d);
-            if (push_field(r, &nf, t + start, at - start, err))
-                return -1;
-            start = at + 1;
-        }
-        if (!m.special)
-            continue;
-        size_t len, body;
-        if (!plain_end(p, i + (size_t)__builtin_ctzll(m.special), avail, &len, &body))
-            return 0;
-        if (push_field(r, &nf, t + start, body - start, err))
-            return -1;
-        for (size_t k = 0; k < nf; k++) /* the NULs, now the record is taken */
-            t[r->fields[k].p - t + (ptrdiff_t)r->fields[k].len] = 0;
-        r->fast_text = t;
-        r->fast_len = body + 1;
-        r->fast_high = high != 0;
-        r->nspans = nf;
-        r->pos += len + 1;
-        r->line++;
-        return 1;
+    char *t = (char *)r->buf + r->pos;
+    size_t nf = 0, len = 0, body = 0;
+    bool high = false;
+    int rc = split_plain(r, &nf, &len, &body, &high, err);
+    if (rc <= 0) {
+        for (size_t k = 0; k < nf; k++) /* the delimiters back */
+            t[r->fields[k].p - t + (ptrdiff_t)r->fields[k].len] = r->delim;
+        return rc;
     }
-    return 0;
+    t[body] = 0;
+    r->fast_text = t;
+    r->fast_len = body + 1;
+    r->fast_high = high;
+    r->nspans = nf;
+    r->pos += len + 1;
+    r->line++;
+    return 1;
 }
 
 /* A UTF-8 error in a fast-path record: rebuild its spans for the message. */
