@@ -25,7 +25,7 @@
 #include "util/err.h"
 
 typedef struct bronze_csv_field {
-    const char *p; /* NUL-terminated copy of the field's content (unescaped) */
+    const char *p; /* the field's content (unescaped), NUL-terminated */
     size_t len;    /* bytes, without the NUL */
     bool quoted;
 } bronze_csv_field;
@@ -71,5 +71,10 @@ void bronze_csv_close(bronze_csv *r);
  * replace, where the roller writes U+FFFD and counts it); else it fails the
  * read naming line and field. */
 void bronze_csv_set_lenient_utf8(bronze_csv *r, bool on);
+
+/* With on (the default), plain records are split in place by the fast path;
+ * off sends every record through the general path (for tests comparing
+ * the two). */
+void bronze_csv_set_fast(bronze_csv *r, bool on);
 
 #endif
