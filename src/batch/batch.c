@@ -214,3 +214,60 @@ void bronze_batch_abort_row(bronze_batch *b)
     }
     b->cur_col = 0;
 }
+
+/* Zero bits of a byte (a table: no popcount instruction is assumed). */
+static const uint8_t ZEROS8[256] = {
+#define Z1(v)                                                                                      \
+    (8 - (((v)&1) + ((v) >> 1 & 1) + ((v) >> 2 & 1) + ((v) >> 3 & 1) + ((v) >> 4 & 1) +            \
+          ((v) >> 5 & 1) + ((v) >> 6 & 1) + ((v) >> 7 & 1)))
+#define Z4(v) Z1(v), Z1(v + 1), Z1(v + 2), Z1(v + 3)
+#define Z16(v) Z4(v), Z4(v + 4), Z4(v + 8), Z4(v + 12)
+#define Z64(v) Z16(v), Z16(v + 16), Z16(v + 32), Z16(v + 48)
+    Z64(0), Z64(64), Z64(128), Z64(192)
+#undef Z64
+#undef Z16
+#undef Z4
+#undef Z1
+};
+
+size_t bronze_bits_copy(uint8_t *dst, size_t doff, const uint8_t *src, size_t soff, size_t n)
+{
+    size_t i = 0, zeros = 0;
+    if (!(soff & 7) && !(doff & 7)) { /* byte-aligned: whole bytes, then the tail */
+        const uint8_t *s = src + soff / 8;
+        uint8_t *d = dst + doff / 8;
+        size_t whole = n / 8;
+        memcpy(d, s, whole);
+        for (size_t k = 0; k < whole; k++)
+            zeros += ZEROS8[s[k]];
+        i = whole * 8;
+    }
+    for (; i + 8 <= n; i += 8) {
+        size_t sb = soff + i, db = doff + i;
+        unsigned ss = sb & 7, ds = db & 7;
+        unsigned v = src[sb >> 3] >> ss;
+        if (ss)
+            v |= (unsigned)src[(sb >> 3) + 1] << (8 - ss); /* bits sb..sb+7 end in that byte */
+        v &= 0xFF;
+        zeros += ZEROS8[v];
+        uint8_t *d = dst + (db >> 3);
+        if (!ds) {
+            d[0] = (uint8_t)v;
+        } else {
+            unsigned low = (1u << ds) - 1;
+            d[0] = (uint8_t)((d[0] & low) | (v << ds));
+            d[1] = (uint8_t)((d[1] & ~low) | (v >> (8 - ds)));
+        }
+    }
+    for (; i < n; i++) {
+        size_t d = doff + i, sb = soff + i;
+        uint8_t bit = (uint8_t)(1u << (d & 7));
+        if ((src[sb >> 3] >> (sb & 7)) & 1) {
+            dst[d >> 3] |= bit;
+        } else {
+            dst[d >> 3] &= (uint8_t)~bit;
+            zeros++;
+        }
+    }
+    return zeros;
+}

@@ -233,6 +233,10 @@ static inline void bronze_batch_end_row(bronze_batch *b)
     b->nrows++;
     b->cur_col = 0;
 }
+/* Copies n validity bits from bit soff of src to bit doff of dst (bits of
+ * dst outside [doff, doff+n) kept), eight at a time; returns how many of
+ * them are 0 (nulls). */
+size_t bronze_bits_copy(uint8_t *dst, size_t doff, const uint8_t *src, size_t soff, size_t n);
 /* Drops a half-filled current row (e.g. after a conversion error). */
 void bronze_batch_abort_row(bronze_batch *b);
 

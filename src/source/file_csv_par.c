@@ -451,41 +451,6 @@ size_t bronze_csvp_rows_fitting(const bronze_batch *dst, const bronze_batch *src
     return k;
 }
 
-/* Copies n validity bits from bit soff of src to bit doff of dst, eight at a
- * time; returns how many of them are 0 (nulls). */
-static size_t copy_bits(uint8_t *dst, size_t doff, const uint8_t *src, size_t soff, size_t n)
-{
-    size_t i = 0, zeros = 0;
-    for (; i + 8 <= n; i += 8) {
-        size_t sb = soff + i, db = doff + i;
-        unsigned ss = sb & 7, ds = db & 7;
-        unsigned v = src[sb >> 3] >> ss;
-        if (ss)
-            v |= (unsigned)src[(sb >> 3) + 1] << (8 - ss); /* bits sb..sb+7 end in that byte */
-        v &= 0xFF;
-        zeros += 8 - (size_t)__builtin_popcount(v);
-        uint8_t *d = dst + (db >> 3);
-        if (!ds) {
-            d[0] = (uint8_t)v;
-        } else {
-            unsigned low = (1u << ds) - 1;
-            d[0] = (uint8_t)((d[0] & low) | (v << ds));
-            d[1] = (uint8_t)((d[1] & ~low) | (v >> (8 - ds)));
-        }
-    }
-    for (; i < n; i++) {
-        size_t d = doff + i, sb = soff + i;
-        uint8_t bit = (uint8_t)(1u << (d & 7));
-        if ((src[sb >> 3] >> (sb & 7)) & 1) {
-            dst[d >> 3] |= bit;
-        } else {
-            dst[d >> 3] &= (uint8_t)~bit;
-            zeros++;
-        }
-    }
-    return zeros;
-}
-
 int bronze_csvp_copy_rows(bronze_batch *dst, const bronze_batch *src, size_t from, size_t n)
 {
     if (!n)
@@ -495,7 +460,7 @@ int bronze_csvp_copy_rows(bronze_batch *dst, const bronze_batch *src, size_t fro
         bronze_column *d = &dst->cols[j];
         const bronze_column *s = &src->cols[j];
         bronze_type t = dst->schema->fields[j].type;
-        d->null_count += copy_bits(d->valid, at, s->valid, from, n);
+        d->null_count += bronze_bits_copy(d->valid, at, s->valid, from, n);
         if (bronze_type_is_varlen(t)) {
             uint64_t b0 = s->v.off[from], b1 = s->v.off[from + n];
             size_t len = (size_t)(b1 - b0);

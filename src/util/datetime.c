@@ -2,6 +2,8 @@
  * ISO 8601 parsing/formatting, so that no code path depends on TZ or locale. */
 #include "util/datetime.h"
 
+#include "util/digits.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -109,17 +111,51 @@ int bronze_parse_date(const char *s, size_t n, int32_t *days)
 }
 
 /* Parses HH:MM[:SS[.f]] at s[at..]; returns index after it or -1. */
+/* "HH:MM:SS" at s[0..8) read with one load: the colons made '0' for the
+ * eight-digit test, then each pair's two digits. */
+static bool hms8(const char *s, int *h, int *mi, int *sec)
+{
+#ifdef BRONZE_SWAR_DIGITS
+    if (s[2] != ':' || s[5] != ':')
+        return false;
+    uint64_t w;
+    memcpy(&w, s, 8);
+    w = (w & ~(0xFFULL << 16 | 0xFFULL << 40)) | (0x30ULL << 16 | 0x30ULL << 40);
+    if (!bronze_digits8_ok(w))
+        return false;
+    w -= 0x3030303030303030ULL;
+    *h = (int)((w & 0xFF) * 10 + (w >> 8 & 0xFF));
+    *mi = (int)((w >> 24 & 0xFF) * 10 + (w >> 32 & 0xFF));
+    *sec = (int)((w >> 48 & 0xFF) * 10 + (w >> 56 & 0xFF));
+    return true;
+#else
+    (void)s, (void)h, (void)mi, (void)sec;
+    return false;
+#endif
+}
+
 static long parse_hms(const char *s, size_t n, size_t at, int64_t *micros)
 {
     int h, mi, sec = 0;
-    if (digits(s, n, at, 2, &h) || at + 2 >= n || s[at + 2] != ':' || digits(s, n, at + 3, 2, &mi))
-        return -1;
-    size_t i = at + 5;
-    int64_t frac = 0;
-    if (i < n && s[i] == ':') {
-        if (digits(s, n, i + 1, 2, &sec))
+    size_t i;
+    bool has_sec;
+    if (at + 8 <= n && hms8(s + at, &h, &mi, &sec)) {
+        i = at + 8;
+        has_sec = true;
+    } else {
+        if (digits(s, n, at, 2, &h) || at + 2 >= n || s[at + 2] != ':' ||
+            digits(s, n, at + 3, 2, &mi))
             return -1;
-        i += 3;
+        i = at + 5;
+        has_sec = i < n && s[i] == ':';
+        if (has_sec) {
+            if (digits(s, n, i + 1, 2, &sec))
+                return -1;
+            i += 3;
+        }
+    }
+    int64_t frac = 0;
+    if (has_sec) {
         if (i < n && s[i] == '.') {
             i++;
             size_t k = 0;

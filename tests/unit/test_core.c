@@ -98,6 +98,78 @@ static void test_scan_digits(void **state)
         }
 }
 
+/* bronze_bits_copy against a bit-by-bit reference: every source and
+ * destination alignment, lengths 0-200, bits around the copy kept. */
+static void test_bits_copy(void **state)
+{
+    (void)state;
+    uint8_t src[40], dst[40], want[40];
+    uint64_t x = 0x2545F4914F6CDD1Dull;
+    for (size_t soff = 0; soff < 16; soff++)
+        for (size_t doff = 0; doff < 16; doff++)
+            for (size_t n = 0; n <= 200; n += 1 + n / 16) {
+                for (size_t k = 0; k < sizeof src; k++) {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    src[k] = (uint8_t)x;
+                    dst[k] = want[k] = (uint8_t)(x >> 8);
+                }
+                size_t zeros = 0;
+                for (size_t i = 0; i < n; i++) {
+                    size_t sb = soff + i, db = doff + i;
+                    bool v = src[sb >> 3] >> (sb & 7) & 1;
+                    zeros += !v;
+                    want[db >> 3] =
+                        (uint8_t)((want[db >> 3] & ~(1u << (db & 7))) | (unsigned)v << (db & 7));
+                }
+                assert_int_equal(bronze_bits_copy(dst, doff, src, soff, n), zeros);
+                assert_memory_equal(dst, want, sizeof dst);
+            }
+}
+
+/* HH:MM:SS (read with one load) against the rules: every hour 0-29,
+ * minutes and seconds at and past their limits, a non-digit or a wrong
+ * separator at each of the 8 positions, and a fraction after it. */
+static void test_hms(void **state)
+{
+    (void)state;
+    int64_t us;
+    bool tz;
+    const int ms[] = {0, 7, 59, 60, 99};
+    for (int h = 0; h < 30; h++)
+        for (size_t a = 0; a < 5; a++)
+            for (size_t b = 0; b < 5; b++) {
+                char t[40];
+                snprintf(t, sizeof t, "%02d:%02d:%02d", h, ms[a], ms[b]);
+                bool ok = h <= 23 && ms[a] <= 59 && ms[b] <= 60;
+                int64_t want = ((int64_t)h * 3600 + ms[a] * 60 + ms[b]) * 1000000;
+                assert_int_equal(bronze_parse_time(t, 8, &us), ok ? 0 : -1);
+                if (ok)
+                    assert_true(us == want);
+                char ts[64];
+                snprintf(ts, sizeof ts, "2001-02-03 %s.25", t);
+                assert_int_equal(bronze_parse_timestamp(ts, strlen(ts), &us, &tz), ok ? 0 : -1);
+                if (ok)
+                    assert_true(us == 981158400000000LL + want + 250000);
+                for (int pos = 0; pos < 8; pos++) {
+                    const char bad[] = {'/', 'a', ':', '.', ' ', '0' - 1, '9' + 1};
+                    for (size_t k = 0; k < sizeof bad; k++) {
+                        char u[9];
+                        memcpy(u, t, 9);
+                        if (u[pos] == bad[k])
+                            continue;
+                        u[pos] = bad[k];
+                        int64_t v;
+                        /* only a colon kept at 2 and 5 and digits elsewhere parse */
+                        assert_int_equal(bronze_parse_time(u, 8, &v), -1);
+                    }
+                }
+            }
+    assert_int_equal(bronze_parse_time("12:30", 5, &us), 0);
+    assert_true(us == 45000000000LL);
+}
+
 /* parse_ymd keeps the last two valid dates: alternating columns, a date
  * whose first 8 bytes match a kept one, and an invalid date after a valid
  * one with the same prefix all give what a fresh parse gives. */
@@ -532,6 +604,8 @@ int main(void)
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_scan_digits),
         cmocka_unit_test(test_date_memo),
+        cmocka_unit_test(test_hms),
+        cmocka_unit_test(test_bits_copy),
         cmocka_unit_test(test_timestamps),
         cmocka_unit_test(test_numbers_text),
         cmocka_unit_test(test_partition_paths),

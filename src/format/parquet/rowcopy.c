@@ -55,18 +55,7 @@ int bronze_pq_rows_append(bronze_pq_rows *r, const bronze_batch *src, size_t off
     for (size_t i = 0; i < s->ncols; i++) {
         bronze_column *d = &r->b.cols[i];
         const bronze_column *c = &src->cols[i];
-        if (!(at & 7) && !(off & 7)) {
-            memcpy(d->valid + at / 8, c->valid + off / 8, (n + 7) / 8);
-        } else {
-            for (size_t j = 0; j < n; j++) {
-                size_t to = at + j, from = off + j;
-                uint8_t bit = (uint8_t)(1u << (to & 7));
-                if ((c->valid[from >> 3] >> (from & 7)) & 1)
-                    d->valid[to >> 3] |= bit;
-                else
-                    d->valid[to >> 3] &= (uint8_t)~bit;
-            }
-        }
+        bronze_bits_copy(d->valid, at, c->valid, off, n);
         bronze_type t = s->fields[i].type;
         if (bronze_type_is_varlen(t)) {
             uint64_t base = c->v.off[off], len = c->v.off[off + n] - base, dbase = d->v.off[at];
