@@ -867,11 +867,21 @@ static int job_done(void *arg, int tid, bronze_err *err)
     return job_run(j, err);
 }
 
+/* A written job's row buffers go to the open chunk when that has smaller
+ * ones and no rows (the usual case: submit_chunk() just gave the open
+ * chunk's buffers to a job and took the free job's), so the buffers of the
+ * chunks in flight and of the open chunk take turns: with submit_chunk()'s
+ * wait, two sets of rows for two workers, not a third kept by a free job. */
 static void release_job(bronze_encoder *e, rg_job *j)
 {
     e->inflight--;
     e->inflight_bound -= j->bound;
     bronze_pq_rows_truncate(&j->rows, 0);
+    if (!e->tail.b.nrows && e->tail.b.cap < j->rows.b.cap) {
+        bronze_pq_rows t = e->tail;
+        e->tail = j->rows;
+        j->rows = t;
+    }
     j->next_free = e->free_jobs;
     e->free_jobs = j;
 }
@@ -1028,6 +1038,13 @@ static int submit_chunk(bronze_encoder *e, bronze_err *err)
     e->ch_plain = e->ch_comp = 0;
     e->g_start = 0;
     e->raw = e->spec = false;
+    /* No chunk is cut while max_jobs are in flight: each chunk worker holds
+     * one row group (its rows and their encoding; SPEC §7), and the next
+     * chunk's rows begin only once the oldest is written. The workers stay
+     * busy meanwhile: the chunk just submitted has its tasks queued. */
+    while (e->inflight >= e->max_jobs)
+        if (collect_one(e, true, err) < 0)
+            return -1;
     return 0;
 }
 
