@@ -894,6 +894,20 @@ static int null_error(const bronze_pq_col *c, size_t row, bronze_err *err)
                           c->f->name, row);
 }
 
+/* Row r's bookkeeping, its level at slot `at` of the open page: a row
+ * without a value is counted, or an error in a NOT NULL column. */
+static inline int row_frame(bronze_pq_col *c, size_t at, size_t r, bool valid, bronze_err *err)
+{
+    if (!valid) {
+        if (!c->nullable)
+            return null_error(c, r, err);
+        c->null_count++;
+    }
+    if (c->nullable)
+        c->levels[at] = (uint8_t)valid;
+    return 0;
+}
+
 /* The per-row frame shared by every value kind: VALUE handles a present
  * value (and may close the page through a dictionary fallback first). */
 #define ROW_LOOP(VALUE)                                                                            \
@@ -901,13 +915,9 @@ static int null_error(const bronze_pq_col *c, size_t row, bronze_err *err)
         bool valid = bronze_batch_is_valid(bc, r);                                                 \
         if (valid) {                                                                               \
             VALUE                                                                                  \
-        } else if (!c->nullable) {                                                                 \
-            return null_error(c, r, err);                                                          \
-        } else {                                                                                   \
-            c->null_count++;                                                                       \
         }                                                                                          \
-        if (c->nullable)                                                                           \
-            c->levels[c->page_rows] = (uint8_t)valid;                                              \
+        if (row_frame(c, c->page_rows, r, valid, err))                                             \
+            return -1;                                                                             \
         c->page_rows++;                                                                            \
         if (page_full(c) && bronze_pq_col_finish_page(c, x, err))                                  \
             return -1;                                                                             \
@@ -968,13 +978,9 @@ static int null_error(const bronze_pq_col *c, size_t row, bronze_err *err)
                 memcpy(dst + nv * sizeof(T), &v, sizeof(T));                                       \
                 STAT(&c->ps, v);                                                                   \
                 nv++;                                                                              \
-            } else if (!c->nullable) {                                                             \
-                return null_error(c, r, err);                                                      \
-            } else {                                                                               \
-                c->null_count++;                                                                   \
             }                                                                                      \
-            if (c->nullable)                                                                       \
-                c->levels[c->page_rows + done] = (uint8_t)valid;                                   \
+            if (row_frame(c, c->page_rows + done, r, valid, err))                                  \
+                return -1;                                                                         \
             done++;                                                                                \
         }                                                                                          \
         c->plain.len += nv * sizeof(T);                                                            \
@@ -1066,6 +1072,18 @@ static int add_dec(bronze_pq_col *c, bronze_pq_ctx *x, const bronze_column *bc, 
     })
 }
 
+/* A byte array longer than this does not fit a Parquet page (INT32 sizes,
+ * with room for the page's header and levels). */
+#define MAX_VALUE_BYTES ((size_t)INT32_MAX - 4096)
+
+static int too_long(const bronze_pq_col *c, size_t r, size_t len, bronze_err *err)
+{
+    return bronze_err_set(err, BRONZE_E_RUNTIME,
+                          "column %s: batch row %zu holds a value of %zu bytes, more than "
+                          "Parquet allows",
+                          c->f->name, r, len);
+}
+
 /* add_bytes() past the dictionary, without a bloom filter: a page's run of
  * rows per step, room for all of its values reserved once. A step ends
  * where ROW_LOOP's page_full() would. */
@@ -1086,11 +1104,8 @@ static int plain_bytes(bronze_pq_col *c, bronze_pq_ctx *x, const bronze_column *
             if (valid) {
                 size_t len;
                 const uint8_t *p = (const uint8_t *)bronze_col_str(bc, r, &len);
-                if (len > (size_t)INT32_MAX - 4096)
-                    return bronze_err_set(err, BRONZE_E_RUNTIME,
-                                          "column %s: batch row %zu holds a value of %zu bytes, "
-                                          "more than Parquet allows",
-                                          c->f->name, r, len);
+                if (len > MAX_VALUE_BYTES)
+                    return too_long(c, r, len, err);
                 uint8_t *d = c->plain.data + c->plain.len;
                 put_le32(d, (uint32_t)len);
                 bronze_copy(d + 4, p, len);
@@ -1098,13 +1113,9 @@ static int plain_bytes(bronze_pq_col *c, bronze_pq_ctx *x, const bronze_column *
                 c->page_plain += 4 + len;
                 stat_bytes(&c->ps, p, len);
                 c->page_vals++;
-            } else if (!c->nullable) {
-                return null_error(c, r, err);
-            } else {
-                c->null_count++;
             }
-            if (c->nullable)
-                c->levels[c->page_rows] = (uint8_t)valid;
+            if (row_frame(c, c->page_rows, r, valid, err))
+                return -1;
             c->page_rows++;
             if (c->plain.len >= BRONZE_PQ_PAGE_BYTES)
                 break;
@@ -1125,11 +1136,8 @@ static int add_bytes(bronze_pq_col *c, bronze_pq_ctx *x, const bronze_column *bc
     ROW_LOOP({
         size_t len;
         const uint8_t *p = (const uint8_t *)bronze_col_str(bc, r, &len);
-        if (len > (size_t)INT32_MAX - 4096)
-            return bronze_err_set(err, BRONZE_E_RUNTIME,
-                                  "column %s: batch row %zu holds a value of %zu bytes, more "
-                                  "than Parquet allows",
-                                  c->f->name, r, len);
+        if (len > MAX_VALUE_BYTES)
+            return too_long(c, r, len, err);
         if (c->dict_on) {
             uint32_t id;
             int st = dict_bytes(c, x->dict_limit, p, len, &id);
