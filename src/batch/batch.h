@@ -222,7 +222,8 @@ static inline int bronze_batch_put_bytes(bronze_batch *b, const void *p, size_t 
     if (c->data_len + n > c->data_cap && bronze_batch_grow_data(c, c->data_len + n))
         return -1;
     bronze__put_col(b, true);
-    bronze_copy(c->data + c->data_len, p, n);
+    if (n) /* an empty value may come with data == NULL */
+        bronze_copy(c->data + c->data_len, p, n);
     c->data_len += n;
     c->v.off[b->nrows + 1] = c->data_len;
     b->var_bytes += n;
