@@ -300,7 +300,9 @@ static bool plain_decimal(const char *p, size_t n, double *out)
     if (!nint || i == n || p[i] != '.' || (nint > 1 && p[ds] == '0'))
         return false;
     size_t fs = ++i;
-    bool int_zero = !m; /* "0.": the fraction's leading zeros are not significant */
+    /* "0.": the fraction's leading zeros are not significant (decided on the
+     * text: m may have wrapped to 0 past 19 digits) */
+    bool int_zero = nint == 1 && p[ds] == '0';
     if (int_zero)
         while (i < n && p[i] == '0')
             i++;

@@ -499,6 +499,38 @@ static void test_parallel_widening(void **state)
     bronze_buf_free(&b);
 }
 
+/* Decimal texts whose digits overflow 64 bits (an integer part of 2^64 or
+ * 2^65 wraps to 0) and long zero fractions: read as strtod reads them, never
+ * as the fraction alone. */
+static void test_doubles_past_64_bits(void **state)
+{
+    (void)state;
+    const char *texts[] = {"18446744073709551616.5",
+                           "36893488147419103232.25",
+                           "-18446744073709551616.0",
+                           "0.000000000000000000000000000001",
+                           "0.5",
+                           "1000000000000000000000.5"};
+    enum { N = sizeof texts / sizeof *texts };
+    bronze_buf b = BRONZE_BUF_INIT;
+    bronze_buf_printf(&b, "x\n");
+    for (int i = 0; i < N; i++)
+        bronze_buf_printf(&b, "%s\n", texts[i]);
+    const char *p = write_bytes("doubles64.csv", b.data, b.len);
+    outcome o = run_file(p, 1, "1", true, 8192);
+    assert_int_equal(o.rc, 0);
+    assert_string_equal((char *)o.types.data, "x:DOUBLE,");
+    const char *line = (const char *)o.text.data;
+    for (int i = 0; i < N; i++) {
+        double got = strtod(line, NULL), want = strtod(texts[i], NULL);
+        if (memcmp(&got, &want, sizeof got))
+            fail_msg("%s: read %.17g, strtod %.17g", texts[i], got, want);
+        line = strchr(line, '\n') + 1;
+    }
+    outcome_free(&o);
+    bronze_buf_free(&b);
+}
+
 /* Decimals of 1-18 digits, some with exponents (plain_decimal(), the fast
  * path and the long double path of fast_double in file.c), read back as the
  * very double strtod gives. */
@@ -570,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_parallel_errors),
         cmocka_unit_test(test_parallel_widening),
         cmocka_unit_test(test_doubles_match_strtod),
+        cmocka_unit_test(test_doubles_past_64_bits),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
