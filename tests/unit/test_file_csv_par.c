@@ -499,29 +499,21 @@ static void test_parallel_widening(void **state)
     bronze_buf_free(&b);
 }
 
-/* Decimal texts whose digits overflow 64 bits (an integer part of 2^64 or
- * 2^65 wraps to 0) and long zero fractions: read as strtod reads them, never
- * as the fraction alone. */
-static void test_doubles_past_64_bits(void **state)
+/* texts[0..n) as a one-column CSV file: typed DOUBLE, each value read back
+ * as the very double strtod gives (row_text prints %.17g, which round-trips
+ * a double exactly). */
+static void assert_doubles_as_strtod(const char *name, char *const *texts, size_t n)
 {
-    (void)state;
-    const char *texts[] = {"18446744073709551616.5",
-                           "36893488147419103232.25",
-                           "-18446744073709551616.0",
-                           "0.000000000000000000000000000001",
-                           "0.5",
-                           "1000000000000000000000.5"};
-    enum { N = sizeof texts / sizeof *texts };
     bronze_buf b = BRONZE_BUF_INIT;
     bronze_buf_printf(&b, "x\n");
-    for (int i = 0; i < N; i++)
+    for (size_t i = 0; i < n; i++)
         bronze_buf_printf(&b, "%s\n", texts[i]);
-    const char *p = write_bytes("doubles64.csv", b.data, b.len);
+    const char *p = write_bytes(name, b.data, b.len);
     outcome o = run_file(p, 1, "1", true, 8192);
     assert_int_equal(o.rc, 0);
     assert_string_equal((char *)o.types.data, "x:DOUBLE,");
     const char *line = (const char *)o.text.data;
-    for (int i = 0; i < N; i++) {
+    for (size_t i = 0; i < n; i++) {
         double got = strtod(line, NULL), want = strtod(texts[i], NULL);
         if (memcmp(&got, &want, sizeof got))
             fail_msg("%s: read %.17g, strtod %.17g", texts[i], got, want);
@@ -531,14 +523,27 @@ static void test_doubles_past_64_bits(void **state)
     bronze_buf_free(&b);
 }
 
+/* Decimal texts whose digits overflow 64 bits (an integer part of 2^64 or
+ * 2^65 wraps to 0) and long zero fractions: read as strtod reads them, never
+ * as the fraction alone. */
+static void test_doubles_past_64_bits(void **state)
+{
+    (void)state;
+    char *texts[] = {"18446744073709551616.5",
+                     "36893488147419103232.25",
+                     "-18446744073709551616.0",
+                     "0.000000000000000000000000000001",
+                     "0.5",
+                     "1000000000000000000000.5"};
+    assert_doubles_as_strtod("doubles64.csv", texts, sizeof texts / sizeof *texts);
+}
+
 /* Decimals of 1-18 digits, some with exponents (plain_decimal(), the fast
  * path and the long double path of fast_double in file.c), read back as the
  * very double strtod gives. */
 static void test_doubles_match_strtod(void **state)
 {
     (void)state;
-    bronze_buf b = BRONZE_BUF_INIT;
-    bronze_buf_printf(&b, "x\n");
     enum { N = 200000 };
     char **texts = calloc(N, sizeof *texts);
     assert_non_null(texts);
@@ -571,24 +576,11 @@ static void test_doubles_match_strtod(void **state)
             k += (size_t)snprintf(t + k, sizeof t - k, "e%d", (int)((x >> 24) % 61) - 30);
         t[k] = 0;
         texts[i] = strdup(t);
-        bronze_buf_printf(&b, "%s\n", t);
     }
-    const char *p = write_bytes("doubles.csv", b.data, b.len);
-    outcome o = run_file(p, 1, "1", true, 8192);
-    assert_int_equal(o.rc, 0);
-    assert_string_equal((char *)o.types.data, "x:DOUBLE,");
-    const char *line = (const char *)o.text.data;
-    for (int i = 0; i < N; i++) {
-        double got = strtod(line, NULL), want = strtod(texts[i], NULL);
-        /* row_text printed %.17g: it round-trips the double exactly */
-        if (memcmp(&got, &want, sizeof got))
-            fail_msg("%s: read %.17g, strtod %.17g", texts[i], got, want);
-        line = strchr(line, '\n') + 1;
+    assert_doubles_as_strtod("doubles.csv", texts, N);
+    for (int i = 0; i < N; i++)
         free(texts[i]);
-    }
     free(texts);
-    outcome_free(&o);
-    bronze_buf_free(&b);
 }
 
 int main(void)
