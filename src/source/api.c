@@ -37,6 +37,8 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +89,16 @@ struct bronze_source {
     size_t nseen, capseen;
     uint64_t prev_page_hash;
     int64_t records, pages;
+    /* The pages are fetched by a thread of their own (fetch_main) while the
+     * file source reads the spool as it grows (spool.h "live"), so typing
+     * and encoding overlap the transfer. */
+    pthread_t fetcher;
+    bool fetching;    /* fetcher started and not joined */
+    atomic_bool stop; /* the reader has stopped: the fetcher gives up */
+    int fetch_rc;     /* the fetcher's result, read after the join */
+    bool fetch_late;  /* it failed after stop was set (the reader's error leads) */
+    bronze_err fetch_err;
+    char job_tag[160]; /* the job's log tag, for the fetcher's lines */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -411,6 +423,24 @@ static int cursor_take(bronze_source *s, const json_t *v)
 
 /* ---------------------------------------------------------------- requests */
 
+/* Sleeps ms (at most 10 minutes); -1 as soon as a signal arrives or the
+ * reader has stopped. */
+static int nap(bronze_source *s, uint64_t ms)
+{
+    if (ms > 600000)
+        ms = 600000;
+    for (;;) {
+        if (atomic_load(&s->stop))
+            return -1;
+        if (!ms)
+            return 0;
+        unsigned slice = ms > 100 ? 100u : (unsigned)ms;
+        if (bronze_interrupt_sleep_ms(slice))
+            return -1;
+        ms -= slice;
+    }
+}
+
 static int rate_wait(bronze_source *s)
 {
     double rps = s->cfg->api.rate_limit.rps;
@@ -424,7 +454,7 @@ static int rate_wait(bronze_source *s)
     s->refilled = now;
     if (s->tokens < 1) {
         uint64_t ms = (uint64_t)ceil((1 - s->tokens) / rps * 1000.0);
-        if (bronze_interrupt_sleep_ms(ms > 600000 ? 600000u : (unsigned)ms))
+        if (nap(s, ms))
             return -1;
         now = mono_now();
         s->tokens += (now - s->refilled) * rps;
@@ -563,7 +593,7 @@ static int exchange(bronze_source *s, const call *c, bronze_err *err)
                 uint64_t ms = bronze_retry_delay_ms(attempt, NULL, &s->rng);
                 BRONZE_WARN("%s: %s; retry %d/%d in %.1f s", c->what, err->msg, attempt + 1,
                             cfg->run.max_retries, (double)ms / 1000.0);
-                if (bronze_interrupt_sleep_ms(ms > 600000 ? 600000u : (unsigned)ms) == 0)
+                if (nap(s, ms) == 0)
                     continue;
             }
             err->kind = BRONZE_E_RUNTIME;
@@ -595,7 +625,7 @@ static int exchange(bronze_source *s, const call *c, bronze_err *err)
             BRONZE_WARN("%s: %s %s: HTTP %ld%s%s; retry %d/%d in %.1f s", c->what, c->method, shown,
                         resp.status, resp.retry_after[0] ? ", Retry-After " : "", resp.retry_after,
                         attempt + 1, cfg->run.max_retries, (double)ms / 1000.0);
-            if (bronze_interrupt_sleep_ms(ms > 600000 ? 600000u : (unsigned)ms) == 0)
+            if (nap(s, ms) == 0)
                 continue;
             return bronze_err_set(err, BRONZE_E_RUNTIME,
                                   "%s: interrupted by signal %d before %s: nothing committed",
@@ -932,9 +962,12 @@ static int take_page_fast(bronze_source *s, int64_t pageno, int64_t room, size_t
         take = (size_t)room;
     bool cur = cfg->api.incremental && cfg->api.cursor_field;
     for (size_t i = 0; i < take; i++) {
-        const char *rp = body + s->scan.recs[i].off;
-        size_t rl = s->scan.recs[i].len;
-        if (s->spool && bronze_spool_add_raw(s->spool, rp, rl, err)) {
+        const bronze_scan_rec *rec = &s->scan.recs[i];
+        const char *rp = body + rec->off;
+        size_t rl = rec->len;
+        if (s->spool &&
+            bronze_spool_add_raw(s->spool, rp, rl, rec->plain ? s->scan.mem + rec->mbeg : NULL,
+                                 rec->nmem, err)) {
             json_decref(doc);
             return -1;
         }
@@ -1081,6 +1114,11 @@ static int fetch_all(bronze_source *s, bronze_err *err)
     char *cursor = NULL, *next_url = NULL, *url = NULL;
     int rc = -1;
     for (int64_t pageno = 1;; pageno++) {
+        if (atomic_load(&s->stop)) {
+            bronze_err_set(err, BRONZE_E_RUNTIME, "%s: page %lld: not requested: the job stopped",
+                           cfg->path, (long long)pageno);
+            goto done;
+        }
         free(url);
         url = next_url ? next_url : built_url(s, offset, page, cursor);
         next_url = NULL;
@@ -1107,6 +1145,10 @@ static int fetch_all(bronze_source *s, bronze_err *err)
         json_t *doc;
         if (take_page(s, pageno, url, room, &n, &doc, err))
             goto done;
+        if (s->spool && bronze_spool_publish(s->spool, err)) {
+            json_decref(doc);
+            goto done;
+        }
         s->records += (int64_t)n;
         char shown[1024];
         mask_url(s, url, shown, sizeof shown);
@@ -1235,12 +1277,59 @@ done:
     return rc;
 }
 
+/* The fetcher thread: every page into the live spool, then the spool's end
+ * (its "Retrieved N records" lines), or its failure, which the reader sees as
+ * a read error and api_next replaces by fetch_err. */
+static void *fetch_main(void *arg)
+{
+    bronze_source *s = arg;
+    bronze_log_set_job(s->job_tag);
+    int rc = fetch_all(s, &s->fetch_err);
+    /* the network is done: free the page buffers before the encoders need memory */
+    bronze_buf_free(&s->body);
+    s->body = (bronze_buf)BRONZE_BUF_INIT;
+    bronze_buf_free(&s->skel);
+    s->skel = (bronze_buf)BRONZE_BUF_INIT;
+    bronze_scan_free(&s->scan);
+    bronze_http_free(s->http);
+    s->http = NULL;
+    s->fetch_late = rc && atomic_load(&s->stop);
+    if (bronze_spool_finish(s->spool, rc != 0, &s->fetch_err))
+        rc = -1;
+    s->fetch_rc = rc;
+    return NULL;
+}
+
 /* ---------------------------------------------------------------- vtable */
+
+/* Stops the fetcher (when it still runs) and waits for it. */
+static void end_fetch(bronze_source *s)
+{
+    if (!s->fetching)
+        return;
+    atomic_store(&s->stop, true);
+    pthread_join(s->fetcher, NULL);
+    s->fetching = false;
+}
+
+/* The reader stopped with err (rc -1) or at the end (rc END): after the
+ * fetcher has ended, its own failure is the one to report (the reader only
+ * saw "the records feeding it stopped"), unless the reader failed first. */
+static int fetch_outcome(bronze_source *s, int rc, bronze_err *err)
+{
+    end_fetch(s);
+    if (s->fetch_rc && !s->fetch_late) {
+        *err = s->fetch_err;
+        return -1;
+    }
+    return rc;
+}
 
 static void api_close(bronze_source *s)
 {
     if (!s)
         return;
+    end_fetch(s);
     if (s->inner)
         bronze_source_file.close(s->inner);
     bronze_spool_free(s->spool);
@@ -1321,21 +1410,21 @@ static int api_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_er
                            .ca_bundle = cfg->api.ca_bundle};
     if (bronze_http_new(&s->http, &ho, err))
         return -1;
-    if (!ctx->dry_run && bronze_spool_create(&s->spool, ctx, "api", err))
-        return -1;
-    if (fetch_all(s, err))
-        return -1;
     if (ctx->dry_run)
-        return 0;
-    /* the network is done: free the page buffer before the encoders run */
-    bronze_buf_free(&s->body);
-    s->body = (bronze_buf)BRONZE_BUF_INIT;
-    bronze_buf_free(&s->skel);
-    s->skel = (bronze_buf)BRONZE_BUF_INIT;
-    bronze_scan_free(&s->scan);
-    bronze_http_free(s->http);
-    s->http = NULL;
-    return bronze_spool_open_reader(s->spool, &s->inner, err);
+        return fetch_all(s, err);
+    if (bronze_spool_create(&s->spool, ctx, "api", err) || bronze_spool_set_index(s->spool, err) ||
+        bronze_spool_set_live(s->spool, err))
+        return -1;
+    snprintf(s->job_tag, sizeof s->job_tag, "%s", bronze_log_job());
+    int e = pthread_create(&s->fetcher, NULL, fetch_main, s);
+    if (e)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: cannot start the page fetcher: %s",
+                              cfg->path, strerror(e));
+    s->fetching = true;
+    /* the file source's sample reads the first pages as they arrive */
+    if (bronze_spool_open_reader(s->spool, &s->inner, err))
+        return fetch_outcome(s, -1, err);
+    return 0;
 }
 
 static const bronze_schema *api_schema(bronze_source *s)
@@ -1347,7 +1436,8 @@ static int api_next(bronze_source *s, bronze_batch *batch, bronze_err *err)
 {
     if (!s->inner)
         return BRONZE_SRC_END;
-    return bronze_spool_next(s->spool, s->inner, batch, err);
+    int r = bronze_spool_next(s->spool, s->inner, batch, err);
+    return r < 0 || r == BRONZE_SRC_END ? fetch_outcome(s, r, err) : r;
 }
 
 static const char *api_cursor(bronze_source *s)

@@ -25,16 +25,26 @@ typedef struct st {
     bool default_lookup;
     bronze_scan *sc;
     int fail; /* BRONZE_SCAN_FALLBACK or BRONZE_SCAN_OOM once set */
+    /* for the side index: the next value is an element of a candidate
+     * record array; whitespace runs and escaped strings seen so far; the
+     * last number's kind; the last record object's members */
+    bool elem;
+    uint64_t nws, nesc;
+    bool last_int;
+    size_t last_mbeg, last_nmem;
+    bool last_plain;
 } st;
 
 static inline void ws(st *s)
 {
+    size_t i0 = s->i;
     while (s->i < s->n) {
         unsigned char c = s->p[s->i];
         if (c != ' ' && c != '\n' && c != '\r' && c != '\t')
-            return;
+            break;
         s->i++;
     }
+    s->nws += s->i != i0;
 }
 
 static int hex4(const unsigned char *p, unsigned *out)
@@ -78,6 +88,8 @@ static int string(st *s, bool *escaped)
             continue;
         }
         /* a backslash */
+        if (!*escaped)
+            s->nesc++;
         *escaped = true;
         if (i + 1 >= s->n)
             return s->fail = BRONZE_SCAN_FALLBACK;
@@ -173,6 +185,7 @@ static int number(st *s)
         if (errno == ERANGE && isinf(d))
             return s->fail = BRONZE_SCAN_FALLBACK;
     }
+    s->last_int = integral;
     s->i = i;
     return 0;
 }
@@ -185,17 +198,66 @@ static int literal(st *s, const char *w, size_t n)
     return 0;
 }
 
-static int push(bronze_scan *sc, int slot, size_t off, size_t len)
+/* An element of candidate array `slot` (its members: the last record's). */
+static int push(st *s, int slot, size_t off, size_t len)
 {
+    bronze_scan *sc = s->sc;
     if (sc->ncand[slot] == sc->cand_cap[slot]) {
         size_t nc = sc->cand_cap[slot] ? sc->cand_cap[slot] * 2 : 1024;
-        bronze_span *n = realloc(sc->cand[slot], nc * sizeof *n);
+        bronze_scan_rec *n = realloc(sc->cand[slot], nc * sizeof *n);
         if (!n)
             return -1;
         sc->cand[slot] = n;
         sc->cand_cap[slot] = nc;
     }
-    sc->cand[slot][sc->ncand[slot]++] = (bronze_span){off, len};
+    sc->cand[slot][sc->ncand[slot]++] =
+        (bronze_scan_rec){off, len, s->last_mbeg, s->last_nmem, s->last_plain};
+    return 0;
+}
+
+/* One member of a record object for the side index: key [kb, kb + kl),
+ * value [vb, s->i); plain when it needs no unescaping or compacting (ws0,
+ * esc0: the counters before the value). */
+static int member(st *s, size_t rec, size_t kb, size_t kl, bool kesc, size_t vb, uint64_t ws0,
+                  uint64_t esc0, bool *all_plain)
+{
+    bronze_scan *sc = s->sc;
+    if (sc->nmem == sc->cap_mem) {
+        size_t nc = sc->cap_mem ? sc->cap_mem * 2 : 4096;
+        bronze_json_span *n = realloc(sc->mem, nc * sizeof *n);
+        if (!n)
+            return -1;
+        sc->mem = n;
+        sc->cap_mem = nc;
+    }
+    unsigned char c = s->p[vb];
+    size_t ve = s->i;
+    bronze_json_kind kind;
+    bool plain = !kesc && s->nesc == esc0;
+    switch (c) {
+    case '"':
+        kind = BRONZE_JV_STRING;
+        vb++;
+        ve--;
+        break;
+    case '{':
+    case '[':
+        kind = BRONZE_JV_NESTED;
+        plain = plain && s->nws == ws0;
+        break;
+    case 't':
+    case 'f':
+        kind = BRONZE_JV_BOOL;
+        break;
+    case 'n':
+        kind = BRONZE_JV_NULL;
+        break;
+    default:
+        kind = s->last_int ? BRONZE_JV_INT : BRONZE_JV_NUMBER;
+    }
+    *all_plain = *all_plain && plain;
+    sc->mem[sc->nmem++] = (bronze_json_span){(uint32_t)(kb - rec), (uint32_t)kl,
+                                             (uint32_t)(vb - rec), (uint32_t)(ve - vb), kind};
     return 0;
 }
 
@@ -203,7 +265,7 @@ static int push(bronze_scan *sc, int slot, size_t off, size_t len)
  * the path); slot: >= 0 when this value is a candidate record array. */
 static int value(st *s, int depth, int pathpos, int slot);
 
-static int container(st *s, int depth, int pathpos, int slot)
+static int container(st *s, int depth, int pathpos, int slot, bool rec)
 {
     unsigned char open = s->p[s->i];
     size_t begin = s->i;
@@ -234,9 +296,11 @@ static int container(st *s, int depth, int pathpos, int slot)
             }
             size_t eb = s->i;
             int cslot = child >= 0 && (size_t)child == s->npath && !s->default_lookup ? 0 : -1;
+            bool cand = slot >= 0 && s->sc->cand_array[slot];
+            s->elem = cand;
             if (value(s, depth + 1, child, cslot))
                 return s->fail;
-            if (slot >= 0 && s->sc->cand_array[slot] && push(s->sc, slot, eb, s->i - eb))
+            if (cand && push(s, slot, eb, s->i - eb))
                 return s->fail = BRONZE_SCAN_OOM;
             ws(s);
             if (s->i >= s->n)
@@ -252,6 +316,13 @@ static int container(st *s, int depth, int pathpos, int slot)
             return s->fail = BRONZE_SCAN_FALLBACK;
         }
     } else {
+        size_t mbeg = s->sc->nmem;
+        bool plain = true;
+        if (rec) {
+            s->last_mbeg = mbeg;
+            s->last_nmem = 0;
+            s->last_plain = true;
+        }
         if (s->i < s->n && s->p[s->i] == '}') {
             s->i++;
             goto done;
@@ -290,8 +361,12 @@ static int container(st *s, int depth, int pathpos, int slot)
                 return s->fail = BRONZE_SCAN_FALLBACK;
             s->i++;
             ws(s);
+            size_t vb = s->i;
+            uint64_t ws0 = s->nws, esc0 = s->nesc;
             if (value(s, depth + 1, child, cslot))
                 return s->fail;
+            if (rec && member(s, begin, kb, kl, esc, vb, ws0, esc0, &plain))
+                return s->fail = BRONZE_SCAN_OOM;
             ws(s);
             if (s->i >= s->n)
                 return s->fail = BRONZE_SCAN_FALLBACK;
@@ -304,6 +379,11 @@ static int container(st *s, int depth, int pathpos, int slot)
                 break;
             }
             return s->fail = BRONZE_SCAN_FALLBACK;
+        }
+        if (rec) {
+            s->last_mbeg = mbeg;
+            s->last_nmem = s->sc->nmem - mbeg;
+            s->last_plain = plain;
         }
     }
 done:
@@ -321,8 +401,10 @@ static int value(st *s, int depth, int pathpos, int slot)
         return s->fail = BRONZE_SCAN_FALLBACK;
     unsigned char c = s->p[s->i];
     bool esc;
+    bool rec = s->elem;
+    s->elem = false;
     if (c == '{' || c == '[')
-        return container(s, depth, pathpos, slot);
+        return container(s, depth, pathpos, slot, rec && c == '{');
     if (slot >= 0) { /* a scalar where the records were looked for */
         s->sc->cand_seen[slot]++;
         s->sc->cand_array[slot] = false;
@@ -351,6 +433,7 @@ int bronze_scan_page(bronze_scan *sc, const char *p, size_t n, const char *data_
     }
     sc->recs = NULL;
     sc->nrecs = 0;
+    sc->nmem = 0;
     sc->big_int = false;
     sc->where = data_path && *data_path ? data_path : "";
     if (data_path && *data_path) {
@@ -408,6 +491,9 @@ void bronze_scan_free(bronze_scan *sc)
         sc->cand[k] = NULL;
         sc->ncand[k] = sc->cand_cap[k] = 0;
     }
+    free(sc->mem);
+    sc->mem = NULL;
+    sc->nmem = sc->cap_mem = 0;
     sc->recs = NULL;
     sc->nrecs = 0;
 }

@@ -27,21 +27,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "source/file_json.h"
+
 typedef struct bronze_span {
     size_t off, len;
 } bronze_span;
+
+/* An element of a candidate record array; an object's members are listed
+ * for the spool's side index (file_json.h). */
+typedef struct bronze_scan_rec {
+    size_t off, len;
+    size_t mbeg, nmem; /* its members: mem[mbeg, mbeg + nmem) */
+    bool plain;        /* every member is as parsing would hand it out */
+} bronze_scan_rec;
 
 typedef struct bronze_scan {
     /* the record array, '[' to ']' inclusive */
     size_t arr_off, arr_len;
     /* its elements (each an object), in order; points into cand[] */
-    const bronze_span *recs;
+    const bronze_scan_rec *recs;
     size_t nrecs;
+    /* members of the elements of every candidate array, offsets from their
+     * record's first byte */
+    bronze_json_span *mem;
+    size_t nmem, cap_mem;
     bool big_int;      /* an integer literal beyond int64 somewhere */
     const char *where; /* the records path used: data_path, "", or a default key */
     /* internal: slot 0 is data_path's target (or the document as an array),
      * 1..4 the default keys items, data, results, records */
-    bronze_span *cand[5];
+    bronze_scan_rec *cand[5];
     size_t ncand[5], cand_cap[5];
     size_t cand_off[5], cand_len[5];
     int cand_seen[5];

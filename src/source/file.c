@@ -123,6 +123,9 @@ struct bronze_source {
     char **spools; /* per file: the spool it was copied into (not seekable), else NULL */
     size_t nfiles;
     const char *tmp_dir;
+    bronze_live *live;      /* the one file is still being written (ctx->live) */
+    const char *index_path; /* its side index (ctx->index_path) */
+    bronze_live *index_live;
 
     fcol *cols;
     size_t ncols, cap_cols;
@@ -795,7 +798,7 @@ static int open_file(bronze_source *s, bronze_err *err)
     for (size_t j = 0; j < s->ncols; j++)
         s->cells[j].kind = C_NULL;
     bool lenient = s->cfg->run.invalid_utf8 == BRONZE_UTF8_REPLACE;
-    bronze_input_opts o = {.decompress = true, .encoding = s->cfg->file.encoding};
+    bronze_input_opts o = {.decompress = true, .encoding = s->cfg->file.encoding, .live = s->live};
     bronze_input *in;
     if (bronze_input_open_path(&in, path, name, &o, err))
         return -1;
@@ -812,6 +815,13 @@ static int open_file(bronze_source *s, bronze_err *err)
     if (bronze_json_open(&s->json, in, s->format == BRONZE_FILE_JSON, s->cfg->file.data_path, err))
         return -1;
     bronze_json_set_lenient_utf8(s->json, lenient);
+    if (s->index_path && s->format == BRONZE_FILE_JSONL) {
+        bronze_input_opts io = {.live = s->index_live};
+        bronze_input *ix;
+        if (bronze_input_open_path(&ix, s->index_path, NULL, &io, err))
+            return -1;
+        bronze_json_set_index(s->json, ix);
+    }
     return 0;
 }
 
@@ -1163,6 +1173,9 @@ static int file_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_e
     s->delim = d;
     s->header = cfg->file.header;
     s->tmp_dir = ctx->tmp_dir;
+    s->live = ctx->live;
+    s->index_path = ctx->index_path;
+    s->index_live = ctx->index_live;
     s->batch_rows = ctx->batch_rows;
     s->csv_limit = UINT64_MAX;
     for (size_t i = 0; i < cfg->file.n_null_values; i++)

@@ -35,6 +35,7 @@
 #include "util/json_plain.h"
 
 #define JSON_CHUNK (16 * 1024)
+#define INDEX_BUF (64 * 1024) /* > the largest entry, 2 + 8 * BRONZE_JSON_INDEX_MAX */
 
 typedef struct jent {
     size_t key_off, key_len, val_off, val_len;
@@ -100,6 +101,11 @@ struct bronze_json {
     bronze_json_field *out;
     size_t cap_out;
     uint64_t last_line, last_num; /* of the record next() returned last */
+
+    /* The side index (bronze_json_set_index): ib[ipos, ilen) unread. */
+    bronze_input *idx;
+    unsigned char *ib;
+    size_t ipos, ilen;
 };
 
 void bronze_json_record_pos(const bronze_json *r, char *buf, size_t cap)
@@ -592,6 +598,8 @@ void bronze_json_close(bronze_json *r)
     if (r->h)
         yajl_free(r->h);
     bronze_input_close(r->in);
+    bronze_input_close(r->idx);
+    free(r->ib);
     for (size_t i = 0; i < r->ndp; i++)
         free(r->dp[i]);
     free(r->dp);
@@ -1065,6 +1073,125 @@ back:
     return false;
 }
 
+/* ---- the side index (file_json.h) ---- */
+
+static void put16(unsigned char *p, size_t v)
+{
+    p[0] = (unsigned char)(v & 0xFF);
+    p[1] = (unsigned char)(v >> 8);
+}
+
+static size_t get16(const unsigned char *p)
+{
+    return (size_t)p[0] | (size_t)p[1] << 8;
+}
+
+size_t bronze_json_index_entry(unsigned char *out, size_t n, const bronze_json_span *m, size_t nm)
+{
+    bool ok = m && n < 0xFFFF && nm <= BRONZE_JSON_INDEX_MAX;
+    for (size_t i = 0; ok && i < nm; i++)
+        ok = m[i].key_len < 256 && m[i].key_off + m[i].key_len < n &&
+             m[i].val_off + m[i].val_len < n && (unsigned)m[i].kind <= BRONZE_JV_NESTED;
+    if (!ok) {
+        put16(out, BRONZE_JSON_INDEX_PARSE);
+        return 2;
+    }
+    put16(out, nm);
+    unsigned char *q = out + 2;
+    for (size_t i = 0; i < nm; i++, q += 8) {
+        put16(q, m[i].key_off);
+        q[2] = (unsigned char)m[i].key_len;
+        q[3] = (unsigned char)m[i].kind;
+        put16(q + 4, m[i].val_off);
+        put16(q + 6, m[i].val_len);
+    }
+    return (size_t)(q - out);
+}
+
+void bronze_json_set_index(bronze_json *r, bronze_input *idx)
+{
+    bronze_input_close(r->idx);
+    r->idx = idx;
+    r->ipos = r->ilen = 0;
+}
+
+/* At least `need` unread index bytes in ib. */
+static int index_fill(bronze_json *r, size_t need, bronze_err *err)
+{
+    if (!r->ib && !(r->ib = malloc(INDEX_BUF)))
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
+    if (r->ilen - r->ipos >= need)
+        return 0;
+    memmove(r->ib, r->ib + r->ipos, r->ilen - r->ipos);
+    r->ilen -= r->ipos;
+    r->ipos = 0;
+    while (r->ilen < need) {
+        ssize_t got = bronze_input_read(r->idx, r->ib + r->ilen, INDEX_BUF - r->ilen, err);
+        if (got < 0)
+            return -1;
+        if (got == 0)
+            return bronze_err_set(err, BRONZE_E_RUNTIME,
+                                  "%s: line %llu: the spool's index ends before its records",
+                                  r->path, (unsigned long long)r->line);
+        r->ilen += (size_t)got;
+    }
+    return 0;
+}
+
+/* The index entry of the line p[0..n) (its newline included), which every
+ * line takes; when the line starts a record (fresh) and the entry lists its
+ * members, the record is queued from it (1). 0: parse the line. */
+static int index_line(bronze_json *r, const unsigned char *p, size_t n, bool fresh, bronze_err *err)
+{
+    if (index_fill(r, 2, err))
+        return -1;
+    size_t nm = get16(r->ib + r->ipos);
+    r->ipos += 2;
+    if (nm == BRONZE_JSON_INDEX_PARSE)
+        return 0;
+    if (nm > BRONZE_JSON_INDEX_MAX || index_fill(r, nm * 8, err))
+        return nm > BRONZE_JSON_INDEX_MAX
+                   ? bronze_err_set(err, BRONZE_E_RUNTIME,
+                                    "%s: line %llu: the spool's index is damaged", r->path,
+                                    (unsigned long long)r->line)
+                   : -1;
+    const unsigned char *q = r->ib + r->ipos;
+    r->ipos += nm * 8;
+    if (!fresh)
+        return 0;
+    if (r->nents + nm > r->cap_ents) {
+        size_t cap = r->cap_ents ? r->cap_ents : 64;
+        while (cap < r->nents + nm)
+            cap *= 2;
+        jent *e = realloc(r->ents, cap * sizeof *e);
+        if (!e)
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
+        r->ents = e;
+        r->cap_ents = cap;
+    }
+    size_t t0 = r->tb.len;
+    if (bronze_buf_append(&r->tb, p, n))
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
+    unsigned char *t = r->tb.data + t0;
+    r->cur_ent = r->nents;
+    r->cur_text = t0;
+    for (size_t k = 0; k < nm; k++, q += 8) {
+        size_t ko = get16(q), kl = q[2], kind = q[3], vo = get16(q + 4), vl = get16(q + 6);
+        if (ko + kl >= n || vo + vl >= n || kind > BRONZE_JV_NESTED)
+            return bronze_err_set(err, BRONZE_E_RUNTIME,
+                                  "%s: line %llu: the spool's index does not match the line",
+                                  r->path, (unsigned long long)r->line);
+        /* the byte after a key or value (its quote, a comma, a brace) ends it */
+        t[ko + kl] = 0;
+        t[vo + vl] = 0;
+        r->ents[r->nents++] = (jent){t0 + ko, kl, t0 + vo, vl, (bronze_json_kind)kind};
+    }
+    r->line_recs = 1;
+    if (!push_rec(r))
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
+    return 1;
+}
+
 /* Reads and parses one more chunk. Returns 0 (ok, maybe finished), -1 on error. */
 static int feed_chunk(bronze_json *r, bronze_err *err)
 {
@@ -1116,8 +1243,11 @@ static int feed_chunk(bronze_json *r, bronze_err *err)
         while (off < to) {
             const unsigned char *nl = memchr(b + off, '\n', to - off);
             size_t len = nl ? (size_t)(nl - (b + off)) + 1 : to - off;
-            if (!(nl && r->depth == 0 && r->col0 == 0 && !r->slow_lines &&
-                  fast_line(r, b + off, len)) &&
+            bool fresh = nl && r->depth == 0 && r->col0 == 0;
+            int ix = nl && r->idx ? index_line(r, b + off, len, fresh, err) : 0;
+            if (ix < 0)
+                return -1;
+            if (!ix && !(fresh && !r->slow_lines && fast_line(r, b + off, len)) &&
                 feed(r, off, len, err))
                 return -1;
             off += len;

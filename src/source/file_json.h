@@ -78,4 +78,35 @@ int bronze_json_next(bronze_json *r, const bronze_json_field **fields, size_t *n
 
 void bronze_json_close(bronze_json *r);
 
+/* ---- the side index of a spool (issue #11 throughput) ----
+ *
+ * A spool's writer (source/spool.h) has already validated every record and
+ * knows where its members sit, so it can write them down beside the JSON
+ * Lines and spare the reader a second tokenisation. The index is a byte
+ * stream with one entry per line, in order: a little-endian u16 member count
+ * (BRONZE_JSON_INDEX_PARSE: parse this line instead), then per member
+ * 8 bytes: u16 key offset, u8 key length, u8 kind (bronze_json_kind), u16
+ * value offset, u16 value length, offsets from the start of the line. A
+ * member may be listed only when it is exactly what parsing would hand out:
+ * key and string value without escapes, a nested value already compact (no
+ * whitespace outside strings) and without escapes, numbers and literals as
+ * written. The encoder refuses (writes PARSE for) lines of 64 KiB or more,
+ * keys of 256 bytes or more and more than BRONZE_JSON_INDEX_MAX members. */
+#define BRONZE_JSON_INDEX_PARSE 0xFFFFu
+#define BRONZE_JSON_INDEX_MAX 4096u
+
+typedef struct bronze_json_span {
+    uint32_t key_off, key_len, val_off, val_len; /* from the record's first byte */
+    bronze_json_kind kind;
+} bronze_json_span;
+
+/* The index entry of a record of n bytes with members m[0..nm) into out
+ * (room for 2 + 8 * BRONZE_JSON_INDEX_MAX bytes); m NULL: a PARSE entry.
+ * Returns its length. */
+size_t bronze_json_index_entry(unsigned char *out, size_t n, const bronze_json_span *m, size_t nm);
+
+/* JSON Lines only: reads the index of this input from idx (owned from here
+ * on, closed with the reader); each line takes its entry. */
+void bronze_json_set_index(bronze_json *r, bronze_input *idx);
+
 #endif

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <iconv.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,73 @@ void bronze_input_close(bronze_input *in)
     bronze_input_close(below);
 }
 
+/* ---- live: a file still being written ---- */
+
+struct bronze_live {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t published;
+    bool finished, failed;
+};
+
+bronze_live *bronze_live_new(void)
+{
+    bronze_live *lv = calloc(1, sizeof *lv);
+    if (!lv)
+        return NULL;
+    pthread_mutex_init(&lv->mu, NULL);
+    pthread_cond_init(&lv->cv, NULL);
+    return lv;
+}
+
+void bronze_live_publish(bronze_live *lv, uint64_t n)
+{
+    pthread_mutex_lock(&lv->mu);
+    if (n > lv->published) {
+        lv->published = n;
+        pthread_cond_broadcast(&lv->cv);
+    }
+    pthread_mutex_unlock(&lv->mu);
+}
+
+void bronze_live_finish(bronze_live *lv, bool failed)
+{
+    pthread_mutex_lock(&lv->mu);
+    lv->finished = true;
+    lv->failed = failed;
+    pthread_cond_broadcast(&lv->cv);
+    pthread_mutex_unlock(&lv->mu);
+}
+
+bool bronze_live_finished(bronze_live *lv)
+{
+    pthread_mutex_lock(&lv->mu);
+    bool f = lv->finished;
+    pthread_mutex_unlock(&lv->mu);
+    return f;
+}
+
+void bronze_live_free(bronze_live *lv)
+{
+    if (!lv)
+        return;
+    pthread_cond_destroy(&lv->cv);
+    pthread_mutex_destroy(&lv->mu);
+    free(lv);
+}
+
+/* How many published bytes lie past pos, waiting while there are none and
+ * the writer is not done: 0 at the end, -1 when the writer failed. */
+static int64_t live_wait(bronze_live *lv, uint64_t pos)
+{
+    pthread_mutex_lock(&lv->mu);
+    while (lv->published <= pos && !lv->finished)
+        pthread_cond_wait(&lv->cv, &lv->mu);
+    int64_t n = lv->failed ? -1 : (int64_t)(lv->published > pos ? lv->published - pos : 0);
+    pthread_mutex_unlock(&lv->mu);
+    return n;
+}
+
 /* ---- fd ---- */
 
 typedef struct fd_in {
@@ -50,6 +118,8 @@ typedef struct fd_in {
     bool own;
     unsigned char head[4]; /* bytes peeked at open, handed out first */
     size_t nhead, hpos;
+    bronze_live *live; /* reads stop at what the writer published */
+    uint64_t pos;      /* live: the file offset */
 } fd_in;
 
 static ssize_t fd_read(bronze_input *in, void *buf, size_t cap, bronze_err *err)
@@ -61,10 +131,22 @@ static ssize_t fd_read(bronze_input *in, void *buf, size_t cap, bronze_err *err)
         f->hpos += n;
         return (ssize_t)n;
     }
+    if (f->live) {
+        int64_t avail = live_wait(f->live, f->pos);
+        if (avail < 0)
+            return bronze_err_set(err, BRONZE_E_RUNTIME,
+                                  "%s: the records feeding it stopped with an error", in->name);
+        if (!avail)
+            return 0;
+        if ((uint64_t)avail < cap)
+            cap = (size_t)avail;
+    }
     for (;;) {
         ssize_t n = read(f->fd, buf, cap);
-        if (n >= 0)
+        if (n >= 0) {
+            f->pos += (uint64_t)n;
             return n;
+        }
         if (errno != EINTR)
             return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: read failed: %s", in->name,
                                   strerror(errno));
@@ -78,6 +160,7 @@ static int fd_rewind(bronze_input *in, bronze_err *err)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: cannot be read twice (%s)", in->name,
                               errno == ESPIPE ? "a pipe" : strerror(errno));
     f->nhead = f->hpos = 0;
+    f->pos = 0;
     return 0;
 }
 
@@ -380,7 +463,7 @@ static bool name_ends(const char *name, const char *ext)
 static int stack(bronze_input **top, fd_in *f, const bronze_input_opts *o, bronze_err *err)
 {
     const char *name = f->base.name;
-    if (o && o->decompress) {
+    if (o && o->decompress && !o->live) { /* a live file is never sniffed */
         if (fd_peek(f, err))
             return -1;
         bool gz = f->nhead >= 2 && f->head[0] == 0x1F && f->head[1] == 0x8B;
@@ -452,6 +535,7 @@ int bronze_input_open_fd(bronze_input **out, int fd, bool own_fd, const char *na
     }
     f->fd = fd;
     f->own = own_fd;
+    f->live = opts ? opts->live : NULL;
     if (init_layer(&f->base, &fd_vt, NULL, name ? name : "input", err)) {
         fd_close(&f->base);
         return -1;

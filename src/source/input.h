@@ -50,9 +50,30 @@ struct bronze_input {
     bronze_input *below; /* the layer this one decodes, owned; NULL for a source */
 };
 
+/* A file another thread is still appending to (an API source's spool, read
+ * while its pages still arrive: issue #11). The writer publishes how many
+ * bytes the file holds (after its own flush); a reader that has read them
+ * all waits for more, and sees the end only once the writer has finished.
+ * A writer that failed makes every waiting and later read fail. The writer
+ * never waits for a reader.
+ *
+ *   bronze_live_publish()   writer: bytes [0, n) are in the file;
+ *   bronze_live_finish()    writer: no more bytes (failed: readers get an error);
+ *   bronze_live_finished()  whether finish() was called (and everything the
+ *                           writer did before it is visible to the caller). */
+typedef struct bronze_live bronze_live;
+bronze_live *bronze_live_new(void);
+void bronze_live_publish(bronze_live *lv, uint64_t n);
+void bronze_live_finish(bronze_live *lv, bool failed);
+bool bronze_live_finished(bronze_live *lv);
+void bronze_live_free(bronze_live *lv);
+
 typedef struct bronze_input_opts {
     bool decompress;      /* gzip / zstd by magic bytes (or a .gz / .zst name) */
     const char *encoding; /* iconv name of the text's encoding; NULL or UTF-8: none */
+    /* the file is still being written: reads wait for bronze_live_publish
+     * (it is never sniffed for gzip or zstd) */
+    bronze_live *live;
 } bronze_input_opts;
 
 /* Opens path and stacks the decoders opts asks for; name is used in messages

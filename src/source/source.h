@@ -49,6 +49,13 @@ typedef struct bronze_source_ctx {
     int sub, nsub; /* this connection's part of the shard's ranges (run/fanin.h); nsub 0: all */
     char *part_note;
     size_t part_note_cap;
+    /* File sources only: source.file.path is still being written by another
+     * thread (a spool read while records arrive, source/spool.h). */
+    struct bronze_live *live;
+    /* ... and has a side index of its members there (file_json.h), itself
+     * still being written when index_live is set. */
+    const char *index_path;
+    struct bronze_live *index_live;
 } bronze_source_ctx;
 
 typedef struct bronze_source bronze_source; /* each kind defines its own */

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "source/file_json.h"
+#include "source/input.h"
 #include "util/log.h"
 
 /* Without max_file_size_mb, a chunk is at most this much spooled JSON (a
@@ -27,6 +29,15 @@ struct bronze_spool {
     size_t next_chunk, logged;
     bronze_config shadow; /* the job's config with source.file pointing here */
     bronze_source_ctx ctx;
+    /* live (bronze_spool_set_live): the reader runs while records arrive;
+     * everything above is the writer's until bronze_live_finished() */
+    bronze_live *live;
+    /* the side index (bronze_spool_set_index, file_json.h) */
+    FILE *ix;
+    char ix_path[4608];
+    uint64_t ix_bytes;
+    bronze_live *ix_live;
+    unsigned char ent[2 + 8 * BRONZE_JSON_INDEX_MAX];
 };
 
 int bronze_spool_create(bronze_spool **out, const bronze_source_ctx *ctx, const char *name,
@@ -96,9 +107,25 @@ static int chunk_account(bronze_spool *sp, uint64_t n, bronze_err *err)
     return 0;
 }
 
-int bronze_spool_add(bronze_spool *sp, const char *json, size_t n, bronze_err *err)
+/* The index entry of the record about to be written (m NULL: parse it). */
+static int index_add(bronze_spool *sp, size_t n, const bronze_json_span *m, size_t nm,
+                     bronze_err *err)
 {
-    if (chunk_account(sp, n + 1, err))
+    if (!sp->ix)
+        return 0;
+    size_t k = bronze_json_index_entry(sp->ent, n, m, nm);
+    if (fwrite(sp->ent, 1, k, sp->ix) != k)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool index %s: %s", sp->ix_path,
+                              strerror(errno));
+    sp->ix_bytes += k;
+    return 0;
+}
+
+/* One record without a line break in it, with its index entry. */
+static int put_line(bronze_spool *sp, const char *json, size_t n, const bronze_json_span *m,
+                    size_t nm, bronze_err *err)
+{
+    if (chunk_account(sp, n + 1, err) || index_add(sp, n, m, nm, err))
         return -1;
     if (fwrite(json, 1, n, sp->f) != n || fputc('\n', sp->f) == EOF)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool file %s: %s", sp->path,
@@ -108,11 +135,17 @@ int bronze_spool_add(bronze_spool *sp, const char *json, size_t n, bronze_err *e
     return 0;
 }
 
-int bronze_spool_add_raw(bronze_spool *sp, const char *json, size_t n, bronze_err *err)
+int bronze_spool_add(bronze_spool *sp, const char *json, size_t n, bronze_err *err)
+{
+    return put_line(sp, json, n, NULL, 0, err);
+}
+
+int bronze_spool_add_raw(bronze_spool *sp, const char *json, size_t n, const bronze_json_span *m,
+                         size_t nm, bronze_err *err)
 {
     if (!memchr(json, '\n', n) && !memchr(json, '\r', n))
-        return bronze_spool_add(sp, json, n, err);
-    if (chunk_account(sp, n + 1, err))
+        return put_line(sp, json, n, m, nm, err);
+    if (chunk_account(sp, n + 1, err) || index_add(sp, n, m, nm, err))
         return -1;
     size_t i = 0;
     while (i < n) {
@@ -137,12 +170,33 @@ uint64_t bronze_spool_records(const bronze_spool *sp)
     return sp->records;
 }
 
-int bronze_spool_open_reader(bronze_spool *sp, bronze_source **inner, bronze_err *err)
+/* Both files flushed. */
+static int flush_all(bronze_spool *sp, bronze_err *err)
 {
-    *inner = NULL;
+    if (sp->ix && fflush(sp->ix) != 0)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool index %s: %s", sp->ix_path,
+                              strerror(errno));
     if (fflush(sp->f) != 0)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool file %s: %s", sp->path,
                               strerror(errno));
+    return 0;
+}
+
+/* Live: what is flushed may be read (the index first: a reader of a line
+ * must find its entry). */
+static void publish_all(bronze_spool *sp)
+{
+    if (sp->ix_live)
+        bronze_live_publish(sp->ix_live, sp->ix_bytes);
+    bronze_live_publish(sp->live, sp->bytes);
+}
+
+/* The end of writing: the last chunk is closed, and the seed's three lines
+ * are logged, as its guide shows them. */
+static int finish_writing(bronze_spool *sp, bronze_err *err)
+{
+    if (flush_all(sp, err))
+        return -1;
     if (close_chunk(sp))
         return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
     const bronze_config *cfg = sp->ctx.cfg;
@@ -158,13 +212,63 @@ int bronze_spool_open_reader(bronze_spool *sp, bronze_source **inner, bronze_err
     else
         snprintf(why, sizeof why, " (%llu MiB of records each)",
                  (unsigned long long)(CHUNK_BYTES_DEFAULT >> 20));
-    /* the seed's three lines, as its guide shows them */
     BRONZE_INFO("Retrieved %llu records from extractor", (unsigned long long)sp->records);
     BRONZE_DEBUG("Spooled %.1f MiB of JSON Lines", (double)sp->bytes / 1048576.0);
     BRONZE_INFO("Chunked %llu records into %zu chunks%s", (unsigned long long)sp->records,
                 sp->nchunks, why);
     int w = cfg->run.parallel_workers > 0 ? cfg->run.parallel_workers : 1;
     BRONZE_INFO("Processing %zu chunks with %d workers", sp->nchunks, w);
+    return 0;
+}
+
+int bronze_spool_set_index(bronze_spool *sp, bronze_err *err)
+{
+    int n = snprintf(sp->ix_path, sizeof sp->ix_path, "%s.idx", sp->path);
+    if (n < 0 || (size_t)n >= sizeof sp->ix_path)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "spool path too long");
+    if (!(sp->ix = fopen(sp->ix_path, "w+e")))
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "creating spool index %s: %s", sp->ix_path,
+                              strerror(errno));
+    setvbuf(sp->ix, NULL, _IOFBF, 256 << 10);
+    sp->ctx.index_path = sp->ix_path;
+    return 0;
+}
+
+int bronze_spool_set_live(bronze_spool *sp, bronze_err *err)
+{
+    if (!(sp->live = bronze_live_new()) || (sp->ix && !(sp->ix_live = bronze_live_new())))
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    sp->ctx.live = sp->live;
+    sp->ctx.index_live = sp->ix_live;
+    return 0;
+}
+
+int bronze_spool_publish(bronze_spool *sp, bronze_err *err)
+{
+    if (!sp->live)
+        return 0;
+    if (flush_all(sp, err))
+        return -1;
+    publish_all(sp);
+    return 0;
+}
+
+int bronze_spool_finish(bronze_spool *sp, bool failed, bronze_err *err)
+{
+    int rc = failed ? -1 : finish_writing(sp, err);
+    if (rc == 0)
+        publish_all(sp);
+    if (sp->ix_live)
+        bronze_live_finish(sp->ix_live, rc != 0);
+    bronze_live_finish(sp->live, rc != 0);
+    return rc;
+}
+
+int bronze_spool_open_reader(bronze_spool *sp, bronze_source **inner, bronze_err *err)
+{
+    *inner = NULL;
+    if (!sp->live && finish_writing(sp, err))
+        return -1;
     return bronze_source_file.open(inner, &sp->ctx, err);
 }
 
@@ -182,6 +286,9 @@ int bronze_spool_next(bronze_spool *sp, bronze_source *inner, bronze_batch *b, b
         sp->delivered += b->nrows;
     else if (r != BRONZE_SRC_END)
         return r;
+    /* chunks are known (and "Processing" said) once writing has finished */
+    if (sp->live && !bronze_live_finished(sp->live))
+        return r;
     while (sp->next_chunk < sp->nchunks && sp->delivered >= sp->chunk_end[sp->next_chunk]) {
         if (++sp->next_chunk > sp->logged) {
             sp->logged = sp->next_chunk;
@@ -198,6 +305,12 @@ void bronze_spool_free(bronze_spool *sp)
     if (sp->f)
         fclose(sp->f);
     unlink(sp->path);
+    if (sp->ix) {
+        fclose(sp->ix);
+        unlink(sp->ix_path);
+    }
+    bronze_live_free(sp->ix_live);
+    bronze_live_free(sp->live);
     free(sp->chunk_end);
     free(sp);
 }

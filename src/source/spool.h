@@ -24,12 +24,22 @@
  *   Processing M chunks with W workers            (W: run.parallel_workers)
  * and, at debug, "Chunk K completed successfully" once every record of chunk
  * K has been handed to the encoders (once per chunk, even after a restart).
+ *
+ * Live (issue #11 throughput): after bronze_spool_set_live(), the reader may
+ * be opened at once and read while another thread still adds records: the
+ * writer calls bronze_spool_publish() after each page (a flush, and the
+ * reader may go on to there) and bronze_spool_finish() at the end, which
+ * logs the three lines above (failed: the reader's reads fail). The reader's
+ * widening scan waits for the end. "Chunk K completed" lines come only after
+ * "Processing", as before.
  */
 #ifndef BRONZE_SOURCE_SPOOL_H
 #define BRONZE_SOURCE_SPOOL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "source/file_json.h"
 #include "source/source.h"
 
 typedef struct bronze_spool bronze_spool;
@@ -40,11 +50,25 @@ int bronze_spool_create(bronze_spool **out, const bronze_source_ctx *ctx, const 
 /* json is one JSON object (no newline inside: a serialiser's compact text). */
 int bronze_spool_add(bronze_spool *sp, const char *json, size_t n, bronze_err *err);
 /* json is one valid JSON object's raw text; a line break in it (whitespace
- * outside strings in valid JSON) becomes a space. */
-int bronze_spool_add_raw(bronze_spool *sp, const char *json, size_t n, bronze_err *err);
+ * outside strings in valid JSON) becomes a space. m[0..nm): its members for
+ * the side index (file_json.h; NULL: the reader parses this record). */
+int bronze_spool_add_raw(bronze_spool *sp, const char *json, size_t n, const bronze_json_span *m,
+                         size_t nm, bronze_err *err);
 uint64_t bronze_spool_records(const bronze_spool *sp);
-/* Opens the file source over the finished spool (format jsonl, the config's
- * run settings). *inner is closed by the caller with bronze_source_file.close. */
+/* A side index of each record's members beside the spool (file_json.h), so
+ * the reader does not tokenise again what the writer validated; call before
+ * any record is added (and before bronze_spool_set_live). */
+int bronze_spool_set_index(bronze_spool *sp, bronze_err *err);
+/* Live mode; call before any record is added and before the writer thread
+ * starts. */
+int bronze_spool_set_live(bronze_spool *sp, bronze_err *err);
+/* Writer, live: records added so far may be read (no-op when not live). */
+int bronze_spool_publish(bronze_spool *sp, bronze_err *err);
+/* Writer, live: the last record is in (or the writer failed). */
+int bronze_spool_finish(bronze_spool *sp, bool failed, bronze_err *err);
+/* Opens the file source over the finished spool, or, live, over the spool as
+ * it grows (format jsonl, the config's run settings). *inner is closed by the caller with
+ * bronze_source_file.close. */
 int bronze_spool_open_reader(bronze_spool *sp, bronze_source **inner, bronze_err *err);
 /* inner's next() (inner: the reader from bronze_spool_open_reader). */
 int bronze_spool_next(bronze_spool *sp, bronze_source *inner, bronze_batch *b, bronze_err *err);

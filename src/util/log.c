@@ -56,6 +56,11 @@ void bronze_log_set_job(const char *job)
     snprintf(t_job, sizeof t_job, "%s", job ? job : "");
 }
 
+const char *bronze_log_job(void)
+{
+    return t_job;
+}
+
 static const char *level_name(bronze_log_level l)
 {
     static const char *n[] = {"DEBUG", "INFO", "WARNING", "ERROR"};

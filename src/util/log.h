@@ -26,6 +26,8 @@ void bronze_log_setup(bronze_log_level min_level, bronze_log_format fmt);
 int bronze_log_format_parse(const char *s, bronze_log_format *out);
 /* Tags this thread's lines with a job name (NULL clears). The string is copied. */
 void bronze_log_set_job(const char *job);
+/* This thread's job name ("" when none), for a helper thread to take on. */
+const char *bronze_log_job(void);
 void bronze_log(bronze_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Like bronze_log(); in the json format the line also carries a member
  * "fields": an object of the given members ("\"rows\":10,\"files\":1", no

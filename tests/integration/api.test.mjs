@@ -368,6 +368,55 @@ test('pages that are not JSON fail naming the page, the URL and the first bytes'
   }
 });
 
+// The pages are fetched by a thread of their own while the spool is read,
+// typed and encoded as it grows: a failure on a late page, after rows of the
+// earlier ones were encoded, must still be the page's own message; a widening
+// found late re-reads the whole spool; a reader that fails stops the fetcher.
+test('a late page that is not JSON fails naming that page, after earlier pages were encoded', async () => {
+  const dir = workdir();
+  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /many
+    params: {pages: 40, bad: 33}
+    pagination: {type: page, page_size: 1000}` }), { args: ['-v'] });
+  assertFailed(r, dir, /page 33 \(.*\/many\?pages=40&bad=33&page=33&page_size=1000\): the response is not a JSON object or array .*it begins: <!DOCTYPE html><html><body>upstream timeout/);
+  assert.doesNotMatch(r.stderr, /records feeding it/);
+  assert.equal(api.requests.length, 33);
+  cleanup(dir);
+});
+
+test('a widening on a late page re-reads the spool: one schema, every row once', async () => {
+  const dir = workdir();
+  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /many
+    params: {pages: 30, drift: 26}
+    pagination: {type: page, page_size: 1000}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /has a column the sample did not see; reading the rest of the input to settle the types/);
+  const [agg] = await query(`SELECT count(*) AS n, count(DISTINCT id) AS d, min(id) AS lo, max(id) AS hi,
+    sum(score) AS s, count(late) AS nl, typeof(any_value(score)) AS t
+    FROM read_parquet('${part(dir)}/*.parquet', hive_partitioning = false)`);
+  assert.equal(agg.n, 30000n);
+  assert.equal(agg.d, 30000n);
+  assert.equal(agg.lo, 1n);
+  assert.equal(agg.hi, 30000n);
+  // score = 10 * id, plus 0.5 on pages 26..30 (5,000 rows)
+  assert.equal(agg.s, 10 * (30000 * 30001) / 2 + 0.5 * 5000);
+  assert.equal(agg.nl, 5000n);
+  assert.equal(agg.t, 'DOUBLE');
+  const m = readJson(join(part(dir), '_metadata.json'));
+  assert.equal(m.total_records, 30000);
+  cleanup(dir);
+});
+
+test('a reader that fails stops the page fetcher, even one waiting out a Retry-After', async () => {
+  const dir = workdir();
+  const t0 = Date.now();
+  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /widekeys
+    pagination: {type: page, page_size: 1}` }).replace('max_retries: 3', 'max_retries: 5'), { timeout: 100000 });
+  assertFailed(r, dir, /field 'k5_\d+' would be column 10001; the file source takes at most 10,000 columns/);
+  assert.ok(Date.now() - t0 < 30000, `took ${Date.now() - t0} ms`);
+  assert.doesNotMatch(r.stderr, /records feeding it|not requested/);
+  cleanup(dir);
+});
+
 test('a paging loop fails instead of spinning (same page, same cursor)', async () => {
   let dir = workdir();
   let r = await extract(dir, cfg({ apiYaml: `    endpoint: /loop

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "source/api_scan.h"
 #include "source/file_json.h"
 #include "source/input.h"
 #include "util/buf.h"
@@ -28,8 +29,9 @@ static char *write_text(const char *text)
     return path;
 }
 
-/* Every record as "key|kind|text;..." lines, then "ERR: msg" or "END". */
-static void dump(const char *path, bool fast, bool lenient, bronze_buf *out)
+/* Every record as "key|kind|text;..." lines, then "ERR: msg" or "END";
+ * index: a side index to read beside it (NULL: none). */
+static void dump_ix(const char *path, const char *index, bool fast, bool lenient, bronze_buf *out)
 {
     bronze_input *in;
     bronze_err err = BRONZE_ERR_INIT;
@@ -37,6 +39,11 @@ static void dump(const char *path, bool fast, bool lenient, bronze_buf *out)
     assert_int_equal(bronze_input_open_path(&in, path, "t.jsonl", &o, &err), 0);
     bronze_json *r;
     assert_int_equal(bronze_json_open(&r, in, false, NULL, &err), 0);
+    if (index) {
+        bronze_input *ix;
+        assert_int_equal(bronze_input_open_path(&ix, index, NULL, &o, &err), 0);
+        bronze_json_set_index(r, ix);
+    }
     bronze_json_set_fast_lines(r, fast);
     bronze_json_set_lenient_utf8(r, lenient);
     out->len = 0;
@@ -71,6 +78,11 @@ static void dump(const char *path, bool fast, bool lenient, bronze_buf *out)
     }
     bronze_buf_putc(out, 0);
     bronze_json_close(r);
+}
+
+static void dump(const char *path, bool fast, bool lenient, bronze_buf *out)
+{
+    dump_ix(path, NULL, fast, lenient, out);
 }
 
 static void same(const char *text, bool lenient)
@@ -156,12 +168,212 @@ static void test_long_input(void **state)
     bronze_buf_free(&t);
 }
 
+/* ---- the side index (file_json.h): the API page scanner's member spans,
+ * written beside the records as the spool does, read back exactly as
+ * parsing the lines reads them ---- */
+
+static uint64_t rng = 88172645463325252ull;
+
+static unsigned rnd(unsigned n)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (unsigned)(rng % n);
+}
+
+static void put(bronze_buf *b, const char *s)
+{
+    bronze_buf_append(b, s, strlen(s));
+}
+
+static void gap(bronze_buf *b)
+{
+    static const char *const ws[] = {"", "", "", "", " ", "\n", "\r\n", "\t", "  "};
+    put(b, ws[rnd(9)]);
+}
+
+static void rstring(bronze_buf *b)
+{
+    static const char *const s[] = {"plain",
+                                    "",
+                                    "caf\xc3\xa9 \xf0\x9f\x98\x80",
+                                    "a\\\"b",
+                                    "\\u00e9",
+                                    "tab\\t",
+                                    "x y z",
+                                    "\\ud83d\\ude00",
+                                    "2024-01-01T00:00:00Z"};
+    put(b, "\"");
+    put(b, s[rnd(9)]);
+    put(b, "\"");
+}
+
+static void rvalue(bronze_buf *b, int depth)
+{
+    static const char *const num[] = {"0",
+                                      "-0",
+                                      "42",
+                                      "-7",
+                                      "0.5",
+                                      "-1.5E+3",
+                                      "1e5",
+                                      "12345678901",
+                                      "9223372036854775807",
+                                      "123456789012345678901234567890"};
+    unsigned k = rnd(depth < 3 ? 8 : 5);
+    switch (k) {
+    case 0:
+    case 1:
+        put(b, num[rnd(10)]);
+        break;
+    case 2:
+        rstring(b);
+        break;
+    case 3:
+        put(b, rnd(2) ? "true" : "false");
+        break;
+    case 4:
+        put(b, "null");
+        break;
+    case 5:
+    case 6: {
+        bool obj = k == 5;
+        put(b, obj ? "{" : "[");
+        unsigned n = rnd(4);
+        for (unsigned i = 0; i < n; i++) {
+            if (i)
+                put(b, ",");
+            gap(b);
+            if (obj) {
+                rstring(b);
+                gap(b);
+                put(b, ":");
+                gap(b);
+            }
+            rvalue(b, depth + 1);
+            gap(b);
+        }
+        put(b, obj ? "}" : "]");
+        break;
+    }
+    default:
+        put(b, "{\"deep\":[1,{\"x\":\"y\"}],\"e\":{}}");
+    }
+}
+
+static void rrecord(bronze_buf *b)
+{
+    static const char *const keys[] = {"id", "name", "k\\\"q", "dup", "dup", "caf\xc3\xa9", "n"};
+    put(b, "{");
+    unsigned n = rnd(7);
+    if (!rnd(40))
+        n = 300; /* many members; long keys below */
+    for (unsigned i = 0; i < n; i++) {
+        if (i)
+            put(b, ",");
+        gap(b);
+        if (n == 300) {
+            char k[300];
+            int l = i % 50 ? snprintf(k, sizeof k, "\"m%u\"", i)
+                           : snprintf(k, sizeof k, "\"%0280u\"", i);
+            bronze_buf_append(b, k, (size_t)l);
+        } else {
+            put(b, "\"");
+            put(b, keys[rnd(7)]);
+            put(b, "\"");
+        }
+        gap(b);
+        put(b, ":");
+        gap(b);
+        rvalue(b, 1);
+        gap(b);
+    }
+    put(b, "}");
+}
+
+static void test_index_matches_parse(void **state)
+{
+    (void)state;
+    char jpath[64], ipath[64];
+    snprintf(jpath, sizeof jpath, "/tmp/bf-json-ix-%d.jsonl", (int)getpid());
+    snprintf(ipath, sizeof ipath, "/tmp/bf-json-ix-%d.idx", (int)getpid());
+    size_t listed = 0, lines = 0;
+    for (int round = 0; round < 40; round++) {
+        bronze_buf page = BRONZE_BUF_INIT;
+        put(&page, "[");
+        for (int i = 0; i < 60; i++) {
+            if (i)
+                put(&page, ",");
+            gap(&page);
+            rrecord(&page);
+        }
+        put(&page, "]");
+        bronze_scan sc = {0};
+        assert_int_equal(bronze_scan_page(&sc, (const char *)page.data, page.len, NULL),
+                         BRONZE_SCAN_OK);
+        FILE *jf = fopen(jpath, "w"), *xf = fopen(ipath, "w");
+        assert_non_null(jf);
+        assert_non_null(xf);
+        static unsigned char ent[2 + 8 * BRONZE_JSON_INDEX_MAX];
+        for (size_t i = 0; i < sc.nrecs; i++) {
+            const bronze_scan_rec *rc = &sc.recs[i];
+            /* as the spool writes it: a raw line break becomes a space */
+            for (size_t k = 0; k < rc->len; k++) {
+                char c = (char)page.data[rc->off + k];
+                fputc(c == '\n' || c == '\r' ? ' ' : c, jf);
+            }
+            fputc('\n', jf);
+            size_t n = bronze_json_index_entry(ent, rc->len, rc->plain ? sc.mem + rc->mbeg : NULL,
+                                               rc->nmem);
+            listed += n > 2 || (ent[0] == 0 && ent[1] == 0);
+            lines++;
+            fwrite(ent, 1, n, xf);
+        }
+        fclose(jf);
+        fclose(xf);
+        bronze_buf a = BRONZE_BUF_INIT, b = BRONZE_BUF_INIT;
+        dump_ix(jpath, ipath, true, false, &a);
+        dump(jpath, true, false, &b);
+        if (strcmp((char *)a.data, (char *)b.data))
+            fail_msg("index differs (round %d)\nindex:\n%s\nparse:\n%s", round, (char *)a.data,
+                     (char *)b.data);
+        bronze_buf_free(&a);
+        bronze_buf_free(&b);
+        bronze_scan_free(&sc);
+        bronze_buf_free(&page);
+    }
+    /* the index was used for most lines, and not for all (escapes, spacing) */
+    assert_true(listed > lines / 4);
+    assert_true(listed < lines);
+    /* an index that does not belong to the lines is refused, naming the line */
+    FILE *jf = fopen(jpath, "w"), *xf = fopen(ipath, "w");
+    fputs("{\"a\":1}\n", jf);
+    bronze_json_span bad = {0, 1, 40, 2, BRONZE_JV_INT};
+    unsigned char ent[16];
+    fwrite(ent, 1, bronze_json_index_entry(ent, 60, &bad, 1), xf);
+    fclose(jf);
+    fclose(xf);
+    bronze_buf a = BRONZE_BUF_INIT;
+    dump_ix(jpath, ipath, true, false, &a);
+    assert_non_null(strstr((char *)a.data, "line 1: the spool's index does not match the line"));
+    /* ... as is one that ends before the lines do */
+    xf = fopen(ipath, "w");
+    fclose(xf);
+    dump_ix(jpath, ipath, true, false, &a);
+    assert_non_null(strstr((char *)a.data, "line 1: the spool's index ends before its records"));
+    bronze_buf_free(&a);
+    unlink(jpath);
+    unlink(ipath);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_records_match),
         cmocka_unit_test(test_errors_match),
         cmocka_unit_test(test_long_input),
+        cmocka_unit_test(test_index_matches_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -288,6 +288,27 @@ function route(api, req, res, u, q, body) {
     req.socket.on('close', () => { sent = total; });
     return pump();
   }
+  if (p === '/many') {                       // page paging over `pages` full pages of generated records;
+    const page = Number(q.page), size = Number(q.page_size);   // ?bad=N: page N is an HTML page;
+    const pages = Number(q.pages || 30), bad = Number(q.bad || 0); // ?drift=N: from page N, score
+    if (page === bad) {                      // is a float and a field `late` appears
+      const text = '<!DOCTYPE html><html><body>upstream timeout</body></html>';
+      res.writeHead(200, { 'Content-Type': 'text/html', 'Content-Length': text.length });
+      return res.end(text);
+    }
+    if (page > pages) return json(res, 200, { data: [] });
+    const drift = Number(q.drift || 0);
+    const rows = makeRecords(size, (page - 1) * size + 1).map((r) =>
+      drift && page >= drift ? { ...r, score: r.score + 0.5, late: `p${page}` } : r);
+    return json(res, 200, { data: rows });
+  }
+  if (p === '/widekeys') {                   // 2,000 new keys a page, forever; from page 8 a 503
+    const page = Number(q.page || 1);        // with Retry-After: 120 (a fetcher left waiting)
+    if (page >= 8) return json(res, 503, { error: 'busy' }, { 'Retry-After': '120' });
+    const rec = { id: page };
+    for (let i = 0; i < 2000; i++) rec[`k${page}_${i}`] = i;
+    return json(res, 200, { data: [rec] });
+  }
   if (p === '/slow') {                       // pages 300 ms apart, for SIGINT
     const page = Number(q.page || 1);
     // 5 KiB a page, past stdio's buffer, so the spool holds bytes mid-run
