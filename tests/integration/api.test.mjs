@@ -384,12 +384,19 @@ test('a late page that is not JSON fails naming that page, after earlier pages w
 });
 
 test('a widening on a late page re-reads the spool: one schema, every row once', async () => {
+  // pages from 22 on are slow, so the reader meets page 26's new field while
+  // the fetcher is still paging: the widening scan waits for the last page
   const dir = workdir();
   const r = await extract(dir, cfg({ apiYaml: `    endpoint: /many
-    params: {pages: 30, drift: 26}
-    pagination: {type: page, page_size: 1000}` }));
+    params: {pages: 30, drift: 26, slow: 22}
+    pagination: {type: page, page_size: 1000}` }), { args: ['-v'] });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /has a column the sample did not see; reading the rest of the input to settle the types/);
+  // the widening was met before the last page had arrived
+  const lines = r.stderr.split('\n');
+  const widen = lines.findIndex((l) => /has a column the sample did not see/.test(l));
+  const last = lines.findIndex((l) => /page 31: 0 records/.test(l));
+  assert.ok(widen >= 0 && last > widen, r.stderr);
   const [agg] = await query(`SELECT count(*) AS n, count(DISTINCT id) AS d, min(id) AS lo, max(id) AS hi,
     sum(score) AS s, count(late) AS nl, typeof(any_value(score)) AS t
     FROM read_parquet('${part(dir)}/*.parquet', hive_partitioning = false)`);

@@ -297,9 +297,10 @@ function route(api, req, res, u, q, body) {
       return res.end(text);
     }
     if (page > pages) return json(res, 200, { data: [] });
-    const drift = Number(q.drift || 0);
+    const drift = Number(q.drift || 0);                // ?slow=N: from page N, 25 ms a page
     const rows = makeRecords(size, (page - 1) * size + 1).map((r) =>
       drift && page >= drift ? { ...r, score: r.score + 0.5, late: `p${page}` } : r);
+    if (q.slow && page >= Number(q.slow)) return setTimeout(() => json(res, 200, { data: rows }), 25);
     return json(res, 200, { data: rows });
   }
   if (p === '/widekeys') {                   // 2,000 new keys a page, forever; from page 8 a 503
