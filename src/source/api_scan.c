@@ -68,7 +68,7 @@ static int hex4(const unsigned char *p, unsigned *out)
 
 /* A string at s->i (the opening quote). *escaped says whether it held a
  * backslash escape (its raw bytes then differ from its text). */
-static int string(st *s, bool *escaped)
+static __attribute__((noinline)) int string_slow(st *s, bool *escaped)
 {
     size_t i = s->i + 1, start = i;
     bool high = false;
@@ -120,6 +120,18 @@ static int string(st *s, bool *escaped)
         return s->fail = BRONZE_SCAN_FALLBACK;
     s->i = i + 1;
     return 0;
+}
+
+/* The common case inline: plain ASCII up to the closing quote. */
+static inline int string(st *s, bool *escaped)
+{
+    size_t i = bronze_json_plain_end(s->p, s->i + 1, s->n);
+    if (__builtin_expect(i < s->n && s->p[i] == '"', 1)) {
+        *escaped = false;
+        s->i = i + 1;
+        return 0;
+    }
+    return string_slow(s, escaped);
 }
 
 static inline bool digit(unsigned char c)

@@ -15,6 +15,7 @@
  * Parquet row group's byte budget). */
 #define CHUNK_BYTES_DEFAULT ((uint64_t)64 << 20)
 
+/* One thread writes a spool: stdio's unlocked calls. */
 struct bronze_spool {
     FILE *f;
     char path[4600];
@@ -114,7 +115,7 @@ static int index_add(bronze_spool *sp, size_t n, const bronze_json_span *m, size
     if (!sp->ix)
         return 0;
     size_t k = bronze_json_index_entry(sp->ent, n, m, nm);
-    if (fwrite(sp->ent, 1, k, sp->ix) != k)
+    if (fwrite_unlocked(sp->ent, 1, k, sp->ix) != k)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool index %s: %s", sp->ix_path,
                               strerror(errno));
     sp->ix_bytes += k;
@@ -127,7 +128,7 @@ static int put_line(bronze_spool *sp, const char *json, size_t n, const bronze_j
 {
     if (chunk_account(sp, n + 1, err) || index_add(sp, n, m, nm, err))
         return -1;
-    if (fwrite(json, 1, n, sp->f) != n || fputc('\n', sp->f) == EOF)
+    if (fwrite_unlocked(json, 1, n, sp->f) != n || fputc_unlocked('\n', sp->f) == EOF)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool file %s: %s", sp->path,
                               strerror(errno));
     sp->records++;
@@ -152,12 +153,13 @@ int bronze_spool_add_raw(bronze_spool *sp, const char *json, size_t n, const bro
         size_t j = i;
         while (j < n && json[j] != '\n' && json[j] != '\r')
             j++;
-        if (fwrite(json + i, 1, j - i, sp->f) != j - i || (j < n && fputc(' ', sp->f) == EOF))
+        if (fwrite_unlocked(json + i, 1, j - i, sp->f) != j - i ||
+            (j < n && fputc_unlocked(' ', sp->f) == EOF))
             return bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool file %s: %s", sp->path,
                                   strerror(errno));
         i = j < n ? j + 1 : j;
     }
-    if (fputc('\n', sp->f) == EOF)
+    if (fputc_unlocked('\n', sp->f) == EOF)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool file %s: %s", sp->path,
                               strerror(errno));
     sp->records++;
