@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
 #include "util/json_plain.h"
 #include "util/utf8.h"
 
@@ -214,14 +215,11 @@ static int literal(st *s, const char *w, size_t n)
 static int push(st *s, int slot, size_t off, size_t len)
 {
     bronze_scan *sc = s->sc;
-    if (sc->ncand[slot] == sc->cand_cap[slot]) {
-        size_t nc = sc->cand_cap[slot] ? sc->cand_cap[slot] * 2 : 1024;
-        bronze_scan_rec *n = realloc(sc->cand[slot], nc * sizeof *n);
-        if (!n)
-            return -1;
-        sc->cand[slot] = n;
-        sc->cand_cap[slot] = nc;
-    }
+    bronze_scan_rec *grown =
+        bronze_grow(sc->cand[slot], &sc->cand_cap[slot], sc->ncand[slot] + 1, sizeof *grown, 1024);
+    if (!grown)
+        return -1;
+    sc->cand[slot] = grown;
     sc->cand[slot][sc->ncand[slot]++] =
         (bronze_scan_rec){off, len, s->last_mbeg, s->last_nmem, s->last_plain};
     return 0;
@@ -234,14 +232,10 @@ static int member(st *s, size_t rec, size_t kb, size_t kl, bool kesc, size_t vb,
                   uint64_t esc0, bool *all_plain)
 {
     bronze_scan *sc = s->sc;
-    if (sc->nmem == sc->cap_mem) {
-        size_t nc = sc->cap_mem ? sc->cap_mem * 2 : 4096;
-        bronze_json_span *n = realloc(sc->mem, nc * sizeof *n);
-        if (!n)
-            return -1;
-        sc->mem = n;
-        sc->cap_mem = nc;
-    }
+    bronze_json_span *grown = bronze_grow(sc->mem, &sc->cap_mem, sc->nmem + 1, sizeof *grown, 4096);
+    if (!grown)
+        return -1;
+    sc->mem = grown;
     unsigned char c = s->p[vb];
     size_t ve = s->i;
     bronze_json_kind kind;

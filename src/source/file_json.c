@@ -136,14 +136,10 @@ static int tb_putc(bronze_json *r, char c)
 
 static int push_ent(bronze_json *r, bronze_json_kind kind, size_t val_off, size_t val_len)
 {
-    if (r->nents == r->cap_ents) {
-        size_t cap = r->cap_ents ? r->cap_ents * 2 : 64;
-        jent *e = realloc(r->ents, cap * sizeof *e);
-        if (!e)
-            return oom(r);
-        r->ents = e;
-        r->cap_ents = cap;
-    }
+    jent *e = bronze_grow(r->ents, &r->cap_ents, r->nents + 1, sizeof *e, 64);
+    if (!e)
+        return oom(r);
+    r->ents = e;
     r->ents[r->nents++] = (jent){r->key_off, r->key_len, val_off, val_len, kind};
     r->have_key = false;
     return 1;
@@ -151,14 +147,10 @@ static int push_ent(bronze_json *r, bronze_json_kind kind, size_t val_off, size_
 
 static int push_rec(bronze_json *r)
 {
-    if (r->nrecs == r->cap_recs) {
-        size_t cap = r->cap_recs ? r->cap_recs * 2 : 64;
-        jrec *e = realloc(r->recs, cap * sizeof *e);
-        if (!e)
-            return oom(r);
-        r->recs = e;
-        r->cap_recs = cap;
-    }
+    jrec *e = bronze_grow(r->recs, &r->cap_recs, r->nrecs + 1, sizeof *e, 64);
+    if (!e)
+        return oom(r);
+    r->recs = e;
     r->recs[r->nrecs++] = (jrec){r->cur_ent, r->nents, r->line, r->nrec_total + 1};
     r->cur_ent = r->nents;
     r->cur_text = r->tb.len;
@@ -1159,16 +1151,10 @@ static int index_line(bronze_json *r, const unsigned char *p, size_t n, bool fre
     r->ipos += nm * 8;
     if (!fresh)
         return 0;
-    if (r->nents + nm > r->cap_ents) {
-        size_t cap = r->cap_ents ? r->cap_ents : 64;
-        while (cap < r->nents + nm)
-            cap *= 2;
-        jent *e = realloc(r->ents, cap * sizeof *e);
-        if (!e)
-            return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
-        r->ents = e;
-        r->cap_ents = cap;
-    }
+    jent *grown = bronze_grow(r->ents, &r->cap_ents, r->nents + nm, sizeof *grown, 64);
+    if (!grown)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
+    r->ents = grown;
     size_t t0 = r->tb.len;
     if (bronze_buf_append(&r->tb, p, n))
         return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
@@ -1308,16 +1294,10 @@ int bronze_json_next(bronze_json *r, const bronze_json_field **fields, size_t *n
     r->last_line = rec.line;
     r->last_num = rec.num;
     size_t n = rec.end - rec.begin;
-    if (n > r->cap_out) {
-        size_t cap = r->cap_out ? r->cap_out : 16;
-        while (cap < n)
-            cap *= 2;
-        bronze_json_field *o = realloc(r->out, cap * sizeof *o);
-        if (!o)
-            return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
-        r->out = o;
-        r->cap_out = cap;
-    }
+    bronze_json_field *o = bronze_grow(r->out, &r->cap_out, n, sizeof *o, 16);
+    if (!o)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
+    r->out = o;
     const char *t = (const char *)r->tb.data;
     for (size_t i = 0; i < n; i++) {
         const jent *e = &r->ents[rec.begin + i];

@@ -18,6 +18,22 @@ int bronze_buf_reserve_slow(bronze_buf *b, size_t need)
     return 0;
 }
 
+void *bronze_grow_slow(void *p, size_t *cap, size_t need, size_t size, size_t first)
+{
+    size_t nc = *cap ? *cap : first;
+    while (nc < need) {
+        if (nc > SIZE_MAX / 2)
+            return NULL;
+        nc *= 2;
+    }
+    if (nc > SIZE_MAX / size)
+        return NULL;
+    void *q = realloc(p, nc * size);
+    if (q)
+        *cap = nc;
+    return q;
+}
+
 int bronze_buf_printf(bronze_buf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -21,6 +21,7 @@
 #include "format/encoder.h"
 #include "format/value_text.h"
 #include "run/partition.h"
+#include "util/buf.h"
 #include "util/digits.h"
 #include "run/roller.h"
 #include "util/utf8_locale.h"
@@ -297,6 +298,27 @@ static void test_partition_paths(void **state)
     bronze_batch_id_auto(1736692215, id); /* 2025-01-12 14:30:15 */
     assert_int_equal(strlen(id), 24);
     assert_memory_equal(id, "20250112_143015_", 16);
+}
+
+static void test_grow(void **state)
+{
+    (void)state;
+    size_t cap = 0;
+    int *a = bronze_grow(NULL, &cap, 9, sizeof *a, 4);
+    assert_non_null(a);
+    assert_int_equal(cap, 16); /* 4, 8, 16 */
+    a[15] = 7;
+    assert_ptr_equal(bronze_grow(a, &cap, 16, sizeof *a, 4), a); /* room enough: as it was */
+    int *b = bronze_grow(a, &cap, 17, sizeof *a, 4);
+    assert_non_null(b);
+    assert_int_equal(cap, 32);
+    assert_int_equal(b[15], 7);
+    /* a size that cannot be had: NULL, the array and its capacity untouched */
+    assert_null(bronze_grow(b, &cap, SIZE_MAX / 2, sizeof *b, 4));
+    assert_null(bronze_grow(b, &cap, (SIZE_MAX >> 1) + 2, 1, 4));
+    assert_int_equal(cap, 32);
+    assert_int_equal(b[15], 7);
+    free(b);
 }
 
 static void test_query_wrap(void **state)
@@ -602,6 +624,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mkdirs_races_a_pruner),
         cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_grow),
         cmocka_unit_test(test_scan_digits),
         cmocka_unit_test(test_date_memo),
         cmocka_unit_test(test_hms),
