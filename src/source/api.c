@@ -1473,7 +1473,8 @@ int bronze_api_page_parse(const bronze_source_ctx *ctx, const char *url, const v
     s->ctx = *ctx;
     if (!(s->base = strdup(url)) || bronze_buf_append(&s->body, body, len))
         goto oom;
-    if (ctx->tmp_dir && bronze_spool_create(&s->spool, ctx, "api", err))
+    if (ctx->tmp_dir &&
+        (bronze_spool_create(&s->spool, ctx, "api", err) || bronze_spool_set_index(s->spool, err)))
         goto out;
     int64_t room = pg->max_records > 0 ? pg->max_records : 0;
     if (take_page(s, 1, url, room, &out->records, &doc, err))
