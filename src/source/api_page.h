@@ -26,9 +26,9 @@ typedef struct bronze_api_page {
 /* Parses body[0..len) as page 1 of url for ctx->cfg (type api), with the
  * response's Link header value link (NULL: none). With ctx->tmp_dir set the
  * records are spooled there, with their side index, and read back through the
- * file source (the run's own path, without its second thread). 0; -1 with err set as the run would fail; -2 with err set when
- * the page was taken but its spooled records do not read back. Free out with
- * bronze_api_page_free (also after a failure). */
+ * file source (the run's own path, without its second thread). 0; -1 with err set as the run would
+ * fail; -2 with err set when the page was taken but its spooled records do not read back. Free out
+ * with bronze_api_page_free (also after a failure). */
 int bronze_api_page_parse(const bronze_source_ctx *ctx, const char *url, const void *body,
                           size_t len, const char *link, bronze_api_page *out, bronze_err *err);
 void bronze_api_page_free(bronze_api_page *out);

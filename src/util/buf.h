@@ -52,11 +52,12 @@ static inline int bronze_buf_putc(bronze_buf *b, uint8_t c)
 
 /* An array of `size`-byte elements at p with room for *cap of them, grown
  * (doubling from `first`) to hold at least `need`: returns the array, moved
- * or not, or NULL when memory (or size_t) runs out, p then left as it was. */
+ * or not (never NULL for need 0: an array of `first` is made), or NULL when
+ * memory (or size_t) runs out, p then left as it was. */
 void *bronze_grow_slow(void *p, size_t *cap, size_t need, size_t size, size_t first);
 static inline void *bronze_grow(void *p, size_t *cap, size_t need, size_t size, size_t first)
 {
-    return need <= *cap ? p : bronze_grow_slow(p, cap, need, size, first);
+    return need <= *cap && p ? p : bronze_grow_slow(p, cap, need, size, first);
 }
 
 int bronze_buf_printf(bronze_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -304,6 +304,11 @@ static void test_grow(void **state)
 {
     (void)state;
     size_t cap = 0;
+    int *z = bronze_grow(NULL, &cap, 0, sizeof *z, 4); /* nothing needed yet: still an array */
+    assert_non_null(z);
+    assert_int_equal(cap, 4);
+    free(z);
+    cap = 0;
     int *a = bronze_grow(NULL, &cap, 9, sizeof *a, 4);
     assert_non_null(a);
     assert_int_equal(cap, 16); /* 4, 8, 16 */
