@@ -3,14 +3,19 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
-static volatile sig_atomic_t g_signal;
+/* Set in the handler, read by every thread (the jobs, an API source's page
+ * fetcher): a lock-free atomic, which is both async-signal-safe and free of
+ * data races, where a volatile sig_atomic_t is only the former. */
+static atomic_int g_signal;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the signal flag must be lock-free");
 
 static void on_signal(int sig)
 {
-    g_signal = sig;
+    atomic_store_explicit(&g_signal, sig, memory_order_relaxed);
     signal(sig, SIG_DFL); /* a second one ends the process at once */
 }
 
@@ -26,7 +31,7 @@ void bronze_interrupt_install(void)
 
 int bronze_interrupted(void)
 {
-    return g_signal;
+    return atomic_load_explicit(&g_signal, memory_order_relaxed);
 }
 
 int bronze_interrupt_sleep_ms(unsigned ms)
@@ -38,7 +43,7 @@ int bronze_interrupt_sleep_ms(unsigned ms)
     if (end.tv_nsec >= 1000000000L)
         end.tv_sec++, end.tv_nsec -= 1000000000L;
     for (;;) {
-        if (g_signal)
+        if (bronze_interrupted())
             return -1;
         clock_gettime(CLOCK_MONOTONIC, &now);
         long long left =
@@ -51,7 +56,7 @@ int bronze_interrupt_sleep_ms(unsigned ms)
         while (nanosleep(&slice, &slice) != 0) {
             if (errno != EINTR)
                 return 0;
-            if (g_signal)
+            if (bronze_interrupted())
                 return -1;
         }
     }
