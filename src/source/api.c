@@ -1444,6 +1444,7 @@ static int api_next(bronze_source *s, bronze_batch *batch, bronze_err *err)
 
 static const char *api_cursor(bronze_source *s)
 {
+    end_fetch(s); /* the maximum is the fetcher's until it has ended */
     return s->cfg->api.incremental ? s->best_text : NULL;
 }
 
