@@ -271,6 +271,21 @@ static int member(st *s, size_t rec, size_t kb, size_t kl, bool kesc, size_t vb,
  * the path); slot: >= 0 when this value is a candidate record array. */
 static int value(st *s, int depth, int pathpos, int slot);
 
+/* value() with its most common cases inline: a string or a number that is
+ * no candidate for the records (value() does the bookkeeping for those). */
+static inline int member_value(st *s, int depth, int pathpos, int slot)
+{
+    if (slot < 0 && !s->elem && s->i < s->n) {
+        unsigned char c = s->p[s->i];
+        bool esc;
+        if (c == '"')
+            return string(s, &esc);
+        if (c == '-' || (c >= '0' && c <= '9'))
+            return number(s);
+    }
+    return value(s, depth, pathpos, slot);
+}
+
 static int container(st *s, int depth, int pathpos, int slot, bool rec)
 {
     unsigned char open = s->p[s->i];
@@ -304,7 +319,7 @@ static int container(st *s, int depth, int pathpos, int slot, bool rec)
             int cslot = child >= 0 && (size_t)child == s->npath && !s->default_lookup ? 0 : -1;
             bool cand = slot >= 0 && s->sc->cand_array[slot];
             s->elem = cand;
-            if (value(s, depth + 1, child, cslot))
+            if (member_value(s, depth + 1, child, cslot))
                 return s->fail;
             if (cand && push(s, slot, eb, s->i - eb))
                 return s->fail = BRONZE_SCAN_OOM;
@@ -369,7 +384,7 @@ static int container(st *s, int depth, int pathpos, int slot, bool rec)
             ws(s);
             size_t vb = s->i;
             uint64_t ws0 = s->nws, esc0 = s->nesc;
-            if (value(s, depth + 1, child, cslot))
+            if (member_value(s, depth + 1, child, cslot))
                 return s->fail;
             if (rec && member(s, begin, kb, kl, esc, vb, ws0, esc0, &plain))
                 return s->fail = BRONZE_SCAN_OOM;
