@@ -1080,24 +1080,26 @@ static size_t get16(const unsigned char *p)
 
 size_t bronze_json_index_entry(unsigned char *out, size_t n, const bronze_json_span *m, size_t nm)
 {
-    bool ok = m && n < 0xFFFF && nm <= BRONZE_JSON_INDEX_MAX;
-    for (size_t i = 0; ok && i < nm; i++)
-        ok = m[i].key_len < 256 && m[i].key_off + m[i].key_len < n &&
-             m[i].val_off + m[i].val_len < n && (unsigned)m[i].kind <= BRONZE_JV_NESTED;
-    if (!ok) {
-        put16(out, BRONZE_JSON_INDEX_PARSE);
-        return 2;
+    unsigned char *q = out + 2;
+    if (!m || n >= 0xFFFF || nm > BRONZE_JSON_INDEX_MAX)
+        goto parse;
+    for (size_t i = 0; i < nm; i++, q += 8) {
+        const bronze_json_span *e = &m[i];
+        /* offsets below n < 0xFFFF fit 16 bits */
+        if (e->key_len > 255 || e->key_off + e->key_len >= n || e->val_off + e->val_len >= n ||
+            (unsigned)e->kind > BRONZE_JV_NESTED)
+            goto parse;
+        put16(q, e->key_off);
+        q[2] = (unsigned char)e->key_len;
+        q[3] = (unsigned char)e->kind;
+        put16(q + 4, e->val_off);
+        put16(q + 6, e->val_len);
     }
     put16(out, nm);
-    unsigned char *q = out + 2;
-    for (size_t i = 0; i < nm; i++, q += 8) {
-        put16(q, m[i].key_off);
-        q[2] = (unsigned char)m[i].key_len;
-        q[3] = (unsigned char)m[i].kind;
-        put16(q + 4, m[i].val_off);
-        put16(q + 6, m[i].val_len);
-    }
     return (size_t)(q - out);
+parse:
+    put16(out, BRONZE_JSON_INDEX_PARSE);
+    return 2;
 }
 
 void bronze_json_set_index(bronze_json *r, bronze_input *idx)
