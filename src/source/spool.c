@@ -2,6 +2,7 @@
 #include "source/spool.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,13 +10,35 @@
 
 #include "source/file_json.h"
 #include "source/input.h"
+#include "util/buf.h"
+#include "util/fault.h"
 #include "util/log.h"
 
 /* Without max_file_size_mb, a chunk is at most this much spooled JSON (a
  * Parquet row group's byte budget). */
 #define CHUNK_BYTES_DEFAULT ((uint64_t)64 << 20)
 
-/* One thread writes a spool: stdio's unlocked calls. */
+/* Live, the write(2) calls run on a thread of their own (the fetcher only
+ * copies records into memory): records gather in `pend`, and at each
+ * publish, or once a mebibyte has gathered, they are handed over through a
+ * single slot; the writer thread writes the index, then the records, and
+ * only then publishes them to the reader. Memory: three buffers of about a
+ * mebibyte (the one filling, the slot, the one being written). */
+#define HANDOFF_BYTES ((size_t)1 << 20)
+
+typedef struct spool_writer {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bronze_buf pend[2], slot[2], work[2]; /* [0] records, [1] index */
+    uint64_t slot_bytes, slot_ix_bytes;   /* the totals once the slot is written */
+    bool full, done;
+    int err_no;    /* a failed write's errno (0: none) */
+    int err_which; /* 0 the records, 1 the index */
+} spool_writer;
+
+/* One thread writes a spool: stdio's unlocked calls, or, live, the
+ * writer thread's write(2). */
 struct bronze_spool {
     FILE *f;
     char path[4600];
@@ -38,6 +61,7 @@ struct bronze_spool {
     char ix_path[4608];
     uint64_t ix_bytes;
     bronze_live *ix_live;
+    spool_writer *w; /* live only */
     unsigned char ent[2 + 8 * BRONZE_JSON_INDEX_MAX];
 };
 
@@ -108,6 +132,28 @@ static int chunk_account(bronze_spool *sp, uint64_t n, bronze_err *err)
     return 0;
 }
 
+static int write_error(bronze_spool *sp, int which, int e, bronze_err *err)
+{
+    return which ? bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool index %s: %s", sp->ix_path,
+                                  strerror(e))
+                 : bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool file %s: %s", sp->path,
+                                  strerror(e));
+}
+
+/* Bytes for the records file (which 0) or the index (1). */
+static int emit(bronze_spool *sp, int which, const void *p, size_t n, bronze_err *err)
+{
+    if (sp->w)
+        return bronze_buf_append(&sp->w->pend[which], p, n)
+                   ? bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory")
+                   : 0;
+    if (fwrite_unlocked(p, 1, n, which ? sp->ix : sp->f) != n)
+        return write_error(sp, which, errno, err);
+    return 0;
+}
+
+static int handoff(bronze_spool *sp, bronze_err *err);
+
 /* The index entry of the record about to be written (m NULL: parse it). */
 static int index_add(bronze_spool *sp, size_t n, const bronze_json_span *m, size_t nm,
                      bronze_err *err)
@@ -115,9 +161,8 @@ static int index_add(bronze_spool *sp, size_t n, const bronze_json_span *m, size
     if (!sp->ix)
         return 0;
     size_t k = bronze_json_index_entry(sp->ent, n, m, nm);
-    if (fwrite_unlocked(sp->ent, 1, k, sp->ix) != k)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool index %s: %s", sp->ix_path,
-                              strerror(errno));
+    if (emit(sp, 1, sp->ent, k, err))
+        return -1;
     sp->ix_bytes += k;
     return 0;
 }
@@ -126,14 +171,12 @@ static int index_add(bronze_spool *sp, size_t n, const bronze_json_span *m, size
 static int put_line(bronze_spool *sp, const char *json, size_t n, const bronze_json_span *m,
                     size_t nm, bronze_err *err)
 {
-    if (chunk_account(sp, n + 1, err) || index_add(sp, n, m, nm, err))
+    if (chunk_account(sp, n + 1, err) || index_add(sp, n, m, nm, err) ||
+        emit(sp, 0, json, n, err) || emit(sp, 0, "\n", 1, err))
         return -1;
-    if (fwrite_unlocked(json, 1, n, sp->f) != n || fputc_unlocked('\n', sp->f) == EOF)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool file %s: %s", sp->path,
-                              strerror(errno));
     sp->records++;
     sp->bytes += n + 1;
-    return 0;
+    return sp->w && sp->w->pend[0].len >= HANDOFF_BYTES ? handoff(sp, err) : 0;
 }
 
 int bronze_spool_add(bronze_spool *sp, const char *json, size_t n, bronze_err *err)
@@ -153,18 +196,15 @@ int bronze_spool_add_raw(bronze_spool *sp, const char *json, size_t n, const bro
         size_t j = i;
         while (j < n && json[j] != '\n' && json[j] != '\r')
             j++;
-        if (fwrite_unlocked(json + i, 1, j - i, sp->f) != j - i ||
-            (j < n && fputc_unlocked(' ', sp->f) == EOF))
-            return bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool file %s: %s", sp->path,
-                                  strerror(errno));
+        if (emit(sp, 0, json + i, j - i, err) || (j < n && emit(sp, 0, " ", 1, err)))
+            return -1;
         i = j < n ? j + 1 : j;
     }
-    if (fputc_unlocked('\n', sp->f) == EOF)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool file %s: %s", sp->path,
-                              strerror(errno));
+    if (emit(sp, 0, "\n", 1, err))
+        return -1;
     sp->records++;
     sp->bytes += n + 1;
-    return 0;
+    return sp->w && sp->w->pend[0].len >= HANDOFF_BYTES ? handoff(sp, err) : 0;
 }
 
 uint64_t bronze_spool_records(const bronze_spool *sp)
@@ -236,28 +276,154 @@ int bronze_spool_set_index(bronze_spool *sp, bronze_err *err)
     return 0;
 }
 
+static int write_all(int fd, const bronze_buf *b)
+{
+    bronze_err ferr = BRONZE_ERR_INIT;
+    if (bronze_fault("spool-write", &ferr))
+        return EIO; /* tests: a disk that fails under the spool */
+    for (size_t off = 0; off < b->len;) {
+        ssize_t k = write(fd, b->data + off, b->len - off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return errno;
+        off += (size_t)k;
+    }
+    return 0;
+}
+
+static void *writer_main(void *arg)
+{
+    bronze_spool *sp = arg;
+    spool_writer *w = sp->w;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (!w->full && !w->done)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->full) {
+            pthread_mutex_unlock(&w->mu);
+            return NULL;
+        }
+        for (int k = 0; k < 2; k++) {
+            bronze_buf t = w->work[k];
+            w->work[k] = w->slot[k];
+            w->slot[k] = t;
+        }
+        uint64_t bytes = w->slot_bytes, ix_bytes = w->slot_ix_bytes;
+        w->full = false;
+        bool failed = w->err_no != 0;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        /* the index first: a reader of a line must find its entry */
+        int e = 0, which = 1;
+        if (!failed && sp->ix)
+            e = write_all(fileno(sp->ix), &w->work[1]);
+        if (!failed && !e) {
+            which = 0;
+            e = write_all(fileno(sp->f), &w->work[0]);
+        }
+        w->work[0].len = w->work[1].len = 0;
+        if (failed)
+            continue;
+        if (e) {
+            pthread_mutex_lock(&w->mu);
+            w->err_no = e;
+            w->err_which = which;
+            pthread_mutex_unlock(&w->mu);
+            continue;
+        }
+        if (sp->ix_live)
+            bronze_live_publish(sp->ix_live, ix_bytes);
+        bronze_live_publish(sp->live, bytes);
+    }
+}
+
+/* What has gathered goes to the writer thread (waiting for the slot). */
+static int handoff(bronze_spool *sp, bronze_err *err)
+{
+    spool_writer *w = sp->w;
+    pthread_mutex_lock(&w->mu);
+    while (w->full && !w->err_no)
+        pthread_cond_wait(&w->cv, &w->mu);
+    int e = w->err_no, which = w->err_which;
+    if (!e) {
+        for (int k = 0; k < 2; k++) {
+            bronze_buf t = w->slot[k];
+            w->slot[k] = w->pend[k];
+            w->pend[k] = t;
+            w->pend[k].len = 0;
+        }
+        w->slot_bytes = sp->bytes;
+        w->slot_ix_bytes = sp->ix_bytes;
+        w->full = true;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return e ? write_error(sp, which, e, err) : 0;
+}
+
+/* Ends the writer thread after what was handed over is written. Returns the
+ * first write error's errno (0: none); *which: its file. */
+static int stop_writer(bronze_spool *sp, int *which)
+{
+    spool_writer *w = sp->w;
+    pthread_mutex_lock(&w->mu);
+    w->done = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+    for (int k = 0; k < 2; k++) {
+        bronze_buf_free(&w->pend[k]);
+        bronze_buf_free(&w->slot[k]);
+        bronze_buf_free(&w->work[k]);
+    }
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    *which = w->err_which;
+    int e = w->err_no;
+    free(w);
+    sp->w = NULL;
+    return e;
+}
+
 int bronze_spool_set_live(bronze_spool *sp, bronze_err *err)
 {
-    if (!(sp->live = bronze_live_new()) || (sp->ix && !(sp->ix_live = bronze_live_new())))
+    if (!(sp->live = bronze_live_new()) || (sp->ix && !(sp->ix_live = bronze_live_new())) ||
+        !(sp->w = calloc(1, sizeof *sp->w)))
         return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
     sp->ctx.live = sp->live;
     sp->ctx.index_live = sp->ix_live;
+    pthread_mutex_init(&sp->w->mu, NULL);
+    pthread_cond_init(&sp->w->cv, NULL);
+    int e = pthread_create(&sp->w->th, NULL, writer_main, sp);
+    if (e) {
+        pthread_cond_destroy(&sp->w->cv);
+        pthread_mutex_destroy(&sp->w->mu);
+        free(sp->w);
+        sp->w = NULL;
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "cannot start the spool writer: %s",
+                              strerror(e));
+    }
     return 0;
 }
 
 int bronze_spool_publish(bronze_spool *sp, bronze_err *err)
 {
-    if (!sp->live)
+    if (!sp->w || (!sp->w->pend[0].len && !sp->w->pend[1].len))
         return 0;
-    if (flush_all(sp, err))
-        return -1;
-    publish_all(sp);
-    return 0;
+    return handoff(sp, err);
 }
 
 int bronze_spool_finish(bronze_spool *sp, bool failed, bronze_err *err)
 {
-    int rc = failed ? -1 : finish_writing(sp, err);
+    int rc = failed ? -1 : bronze_spool_publish(sp, err);
+    if (sp->w) {
+        int which, e = stop_writer(sp, &which);
+        if (e && rc == 0)
+            rc = write_error(sp, which, e, err);
+    }
+    if (rc == 0)
+        rc = finish_writing(sp, err);
     if (rc == 0)
         publish_all(sp);
     if (sp->ix_live)
@@ -304,6 +470,10 @@ void bronze_spool_free(bronze_spool *sp)
 {
     if (!sp)
         return;
+    if (sp->w) {
+        int which;
+        (void)stop_writer(sp, &which);
+    }
     if (sp->f)
         fclose(sp->f);
     unlink(sp->path);

@@ -3,7 +3,8 @@
  * guarantees of SPEC §6.4-6.6 at the exact boundary:
  *   BRONZE_FAULT=<point>  the process kills itself with SIGKILL there;
  *   BRONZE_FAIL=<point>   the step fails there as an I/O error would.
- * Points are listed in run/commit.c. Unset (always, outside tests): no-ops.
+ * Points are listed in run/commit.c, plus "spool-write" (an API spool's
+ * writer thread, source/spool.c). Unset (always, outside tests): no-ops.
  */
 #ifndef BRONZE_UTIL_FAULT_H
 #define BRONZE_UTIL_FAULT_H

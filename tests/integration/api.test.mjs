@@ -424,6 +424,17 @@ test('a reader that fails stops the page fetcher, even one waiting out a Retry-A
   cleanup(dir);
 });
 
+test('a spool that cannot be written fails the run, naming the file; nothing committed', async () => {
+  const dir = workdir();
+  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /many
+    params: {pages: 5}
+    pagination: {type: page, page_size: 1000}` }), { env: { BRONZE_FAIL: 'spool-write' } });
+  // the writer thread writes the index before the records it lists
+  assertFailed(r, dir, /c\.yaml: writing spool index \S*\/spool-api-\d+\.jsonl\.idx: Input\/output error/);
+  assert.doesNotMatch(r.stderr, /records feeding it/);
+  cleanup(dir);
+});
+
 test('a paging loop fails instead of spinning (same page, same cursor)', async () => {
   let dir = workdir();
   let r = await extract(dir, cfg({ apiYaml: `    endpoint: /loop
