@@ -427,18 +427,7 @@ static int cursor_take(bronze_source *s, const json_t *v)
  * reader has stopped. */
 static int nap(bronze_source *s, uint64_t ms)
 {
-    if (ms > 600000)
-        ms = 600000;
-    for (;;) {
-        if (atomic_load(&s->stop))
-            return -1;
-        if (!ms)
-            return 0;
-        unsigned slice = ms > 100 ? 100u : (unsigned)ms;
-        if (bronze_interrupt_sleep_ms(slice))
-            return -1;
-        ms -= slice;
-    }
+    return bronze_interrupt_sleep_ms_or(ms > 600000 ? 600000u : (unsigned)ms, &s->stop);
 }
 
 static int rate_wait(bronze_source *s)
@@ -969,7 +958,7 @@ static int take_page_fast(bronze_source *s, int64_t pageno, int64_t room, size_t
         const bronze_json_span *m = !rec->plain ? NULL
                                     : rec->nmem ? s->scan.mem + rec->mbeg
                                                 : no_members;
-        if (s->spool && bronze_spool_add_raw(s->spool, rp, rl, m, rec->nmem, err)) {
+        if (s->spool && bronze_spool_add_raw(s->spool, rp, rl, rec->breaks, m, rec->nmem, err)) {
             json_decref(doc);
             return -1;
         }

@@ -36,6 +36,17 @@ int bronze_interrupted(void)
 
 int bronze_interrupt_sleep_ms(unsigned ms)
 {
+    return bronze_interrupt_sleep_ms_or(ms, NULL);
+}
+
+/* Set: a signal arrived, or the caller's stop flag was raised. */
+static bool cut_short(const atomic_bool *stop)
+{
+    return bronze_interrupted() || (stop && atomic_load(stop));
+}
+
+int bronze_interrupt_sleep_ms_or(unsigned ms, const atomic_bool *stop)
+{
     struct timespec now, end;
     clock_gettime(CLOCK_MONOTONIC, &end);
     end.tv_sec += (time_t)(ms / 1000);
@@ -43,7 +54,7 @@ int bronze_interrupt_sleep_ms(unsigned ms)
     if (end.tv_nsec >= 1000000000L)
         end.tv_sec++, end.tv_nsec -= 1000000000L;
     for (;;) {
-        if (bronze_interrupted())
+        if (cut_short(stop))
             return -1;
         clock_gettime(CLOCK_MONOTONIC, &now);
         long long left =
@@ -56,7 +67,7 @@ int bronze_interrupt_sleep_ms(unsigned ms)
         while (nanosleep(&slice, &slice) != 0) {
             if (errno != EINTR)
                 return 0;
-            if (bronze_interrupted())
+            if (cut_short(stop))
                 return -1;
         }
     }

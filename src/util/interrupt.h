@@ -9,6 +9,7 @@
 #ifndef BRONZE_UTIL_INTERRUPT_H
 #define BRONZE_UTIL_INTERRUPT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 void bronze_interrupt_install(void);
@@ -20,5 +21,8 @@ int bronze_interrupted(void);
  * arrived before the call). A nanosleep failure other than EINTR ends the
  * sleep early (returns 0) rather than spinning. */
 int bronze_interrupt_sleep_ms(unsigned ms);
+/* The same, also cut short (-1) once *stop is set (NULL: never), looked at
+ * between the same slices: another thread's "give up". */
+int bronze_interrupt_sleep_ms_or(unsigned ms, const atomic_bool *stop);
 
 #endif

@@ -74,6 +74,32 @@ static void test_eintr_resleeps_remainder(void **state)
     assert_true(took >= 0.299 && took < 1.5);
 }
 
+static void *raise_stop(void *arg)
+{
+    usleep(80 * 1000);
+    atomic_store((atomic_bool *)arg, true);
+    return NULL;
+}
+
+/* Another thread's stop flag cuts a sleep short; unset, the whole time. */
+static void test_stop_flag_ends_sleep(void **state)
+{
+    (void)state;
+    atomic_bool stop = false;
+    double t0 = now_s();
+    assert_int_equal(bronze_interrupt_sleep_ms_or(120, &stop), 0);
+    assert_true(now_s() - t0 >= 0.119);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, raise_stop, &stop), 0);
+    t0 = now_s();
+    assert_int_equal(bronze_interrupt_sleep_ms_or(10000, &stop), -1);
+    double took = now_s() - t0;
+    pthread_join(th, NULL);
+    assert_true(took >= 0.079 && took < 0.5);
+    assert_int_equal(bronze_interrupt_sleep_ms_or(10000, &stop), -1); /* set: at once */
+    assert_int_equal(bronze_interrupted(), 0);
+}
+
 static void test_signal_ends_sleep(void **state)
 {
     (void)state;
@@ -99,6 +125,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sleeps_whole_time), cmocka_unit_test(test_eintr_resleeps_remainder),
+        cmocka_unit_test(test_stop_flag_ends_sleep),
         cmocka_unit_test(test_signal_ends_sleep), /* last: the flag stays set */
     };
     return cmocka_run_group_tests_name("interrupt", tests, NULL, NULL);
