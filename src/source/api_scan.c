@@ -30,7 +30,7 @@ typedef struct st {
      * record array; whitespace runs and escaped strings seen so far; the
      * last number's kind; the last record object's members */
     bool elem;
-    uint64_t nws, nesc;
+    uint64_t nws, nesc, nbr; /* ... and raw line breaks (whitespace) */
     bool last_int;
     size_t last_mbeg, last_nmem;
     bool last_plain;
@@ -43,6 +43,7 @@ static inline void ws(st *s)
         unsigned char c = s->p[s->i];
         if (c != ' ' && c != '\n' && c != '\r' && c != '\t')
             break;
+        s->nbr += c == '\n' || c == '\r';
         s->i++;
     }
     s->nws += s->i != i0;
@@ -211,8 +212,9 @@ static int literal(st *s, const char *w, size_t n)
     return 0;
 }
 
-/* An element of candidate array `slot` (its members: the last record's). */
-static int push(st *s, int slot, size_t off, size_t len)
+/* An element of candidate array `slot` (its members: the last record's);
+ * breaks: it holds a raw line break. */
+static int push(st *s, int slot, size_t off, size_t len, bool breaks)
 {
     bronze_scan *sc = s->sc;
     bronze_scan_rec *grown =
@@ -221,7 +223,7 @@ static int push(st *s, int slot, size_t off, size_t len)
         return -1;
     sc->cand[slot] = grown;
     sc->cand[slot][sc->ncand[slot]++] =
-        (bronze_scan_rec){off, len, s->last_mbeg, s->last_nmem, s->last_plain};
+        (bronze_scan_rec){off, len, s->last_mbeg, s->last_nmem, s->last_plain, breaks};
     return 0;
 }
 
@@ -319,9 +321,10 @@ static int container(st *s, int depth, int pathpos, int slot, bool rec)
             int cslot = child >= 0 && (size_t)child == s->npath && !s->default_lookup ? 0 : -1;
             bool cand = slot >= 0 && s->sc->cand_array[slot];
             s->elem = cand;
+            uint64_t br0 = s->nbr;
             if (member_value(s, depth + 1, child, cslot))
                 return s->fail;
-            if (cand && push(s, slot, eb, s->i - eb))
+            if (cand && push(s, slot, eb, s->i - eb, s->nbr != br0))
                 return s->fail = BRONZE_SCAN_OOM;
             ws(s);
             if (s->i >= s->n)

@@ -39,6 +39,7 @@ typedef struct bronze_scan_rec {
     size_t off, len;
     size_t mbeg, nmem; /* its members: mem[mbeg, mbeg + nmem) */
     bool plain;        /* every member is as parsing would hand it out */
+    bool breaks;       /* it holds a raw CR or LF (whitespace between tokens) */
 } bronze_scan_rec;
 
 typedef struct bronze_scan {

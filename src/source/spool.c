@@ -184,10 +184,10 @@ int bronze_spool_add(bronze_spool *sp, const char *json, size_t n, bronze_err *e
     return put_line(sp, json, n, NULL, 0, err);
 }
 
-int bronze_spool_add_raw(bronze_spool *sp, const char *json, size_t n, const bronze_json_span *m,
-                         size_t nm, bronze_err *err)
+int bronze_spool_add_raw(bronze_spool *sp, const char *json, size_t n, bool breaks,
+                         const bronze_json_span *m, size_t nm, bronze_err *err)
 {
-    if (!memchr(json, '\n', n) && !memchr(json, '\r', n))
+    if (!breaks)
         return put_line(sp, json, n, m, nm, err);
     if (chunk_account(sp, n + 1, err) || index_add(sp, n, m, nm, err))
         return -1;
@@ -212,25 +212,14 @@ uint64_t bronze_spool_records(const bronze_spool *sp)
     return sp->records;
 }
 
-/* Both files flushed. */
+/* Both files flushed (live, stdio holds nothing: a no-op). */
 static int flush_all(bronze_spool *sp, bronze_err *err)
 {
     if (sp->ix && fflush(sp->ix) != 0)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool index %s: %s", sp->ix_path,
-                              strerror(errno));
+        return write_error(sp, 1, errno, err);
     if (fflush(sp->f) != 0)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "writing spool file %s: %s", sp->path,
-                              strerror(errno));
+        return write_error(sp, 0, errno, err);
     return 0;
-}
-
-/* Live: what is flushed may be read (the index first: a reader of a line
- * must find its entry). */
-static void publish_all(bronze_spool *sp)
-{
-    if (sp->ix_live)
-        bronze_live_publish(sp->ix_live, sp->ix_bytes);
-    bronze_live_publish(sp->live, sp->bytes);
 }
 
 /* The end of writing: the last chunk is closed, and the seed's three lines
@@ -422,10 +411,9 @@ int bronze_spool_finish(bronze_spool *sp, bool failed, bronze_err *err)
         if (e && rc == 0)
             rc = write_error(sp, which, e, err);
     }
+    /* the writer thread has written and published every byte */
     if (rc == 0)
         rc = finish_writing(sp, err);
-    if (rc == 0)
-        publish_all(sp);
     if (sp->ix_live)
         bronze_live_finish(sp->ix_live, rc != 0);
     bronze_live_finish(sp->live, rc != 0);

@@ -27,9 +27,10 @@
  *
  * Live (issue #11 throughput): after bronze_spool_set_live(), the reader may
  * be opened at once and read while another thread still adds records: the
- * writer calls bronze_spool_publish() after each page (a flush, and the
- * reader may go on to there) and bronze_spool_finish() at the end, which
- * logs the three lines above (failed: the reader's reads fail). The reader's
+ * adding thread calls bronze_spool_publish() after each page (what it added
+ * goes to the spool's writer thread, which writes it and then lets the
+ * reader go on to there) and bronze_spool_finish() at the end, which logs
+ * the three lines above (failed: the reader's reads fail). The reader's
  * widening scan waits for the end. "Chunk K completed" lines come only after
  * "Processing", as before.
  */
@@ -50,10 +51,11 @@ int bronze_spool_create(bronze_spool **out, const bronze_source_ctx *ctx, const 
 /* json is one JSON object (no newline inside: a serialiser's compact text). */
 int bronze_spool_add(bronze_spool *sp, const char *json, size_t n, bronze_err *err);
 /* json is one valid JSON object's raw text; a line break in it (whitespace
- * outside strings in valid JSON) becomes a space. m[0..nm): its members for
+ * outside strings in valid JSON) becomes a space. breaks: it may hold one
+ * (false only when the caller's scan saw none). m[0..nm): its members for
  * the side index (file_json.h; NULL: the reader parses this record). */
-int bronze_spool_add_raw(bronze_spool *sp, const char *json, size_t n, const bronze_json_span *m,
-                         size_t nm, bronze_err *err);
+int bronze_spool_add_raw(bronze_spool *sp, const char *json, size_t n, bool breaks,
+                         const bronze_json_span *m, size_t nm, bronze_err *err);
 uint64_t bronze_spool_records(const bronze_spool *sp);
 /* A side index of each record's members beside the spool (file_json.h), so
  * the reader does not tokenise again what the writer validated; call before
