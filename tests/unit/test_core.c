@@ -22,6 +22,7 @@
 #include "format/value_text.h"
 #include "run/partition.h"
 #include "util/buf.h"
+#include "util/copy.h"
 #include "util/digits.h"
 #include "run/roller.h"
 #include "util/utf8_locale.h"
@@ -298,6 +299,25 @@ static void test_partition_paths(void **state)
     bronze_batch_id_auto(1736692215, id); /* 2025-01-12 14:30:15 */
     assert_int_equal(strlen(id), 24);
     assert_memory_equal(id, "20250112_143015_", 16);
+}
+
+/* bronze_copy: every length up to past the inline cases, at odd offsets,
+ * writes exactly dst[0..n) with src's bytes and nothing around it. */
+static void test_copy(void **state)
+{
+    (void)state;
+    unsigned char src[128], dst[128];
+    for (size_t i = 0; i < sizeof src; i++)
+        src[i] = (unsigned char)(i * 37 + 11);
+    for (size_t n = 0; n <= 80; n++)
+        for (size_t at = 0; at < 3; at++) {
+            memset(dst, 0xEE, sizeof dst);
+            bronze_copy(dst + 8 + at, src + at, n);
+            assert_memory_equal(dst + 8 + at, src + at, n);
+            for (size_t k = 0; k < sizeof dst; k++)
+                if (k < 8 + at || k >= 8 + at + n)
+                    assert_int_equal(dst[k], 0xEE);
+        }
 }
 
 static void test_grow(void **state)
@@ -630,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_mkdirs_races_a_pruner),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_grow),
+        cmocka_unit_test(test_copy),
         cmocka_unit_test(test_scan_digits),
         cmocka_unit_test(test_date_memo),
         cmocka_unit_test(test_hms),
