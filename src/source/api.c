@@ -103,6 +103,10 @@ struct bronze_source {
 
 /* ---------------------------------------------------------------- helpers */
 
+/* A page that took this long to come is published to the reader at once
+ * (bronze_spool_publish's `now`); faster ones gather a mebibyte first. */
+#define SLOW_PAGE_S 0.005
+
 static double mono_now(void)
 {
     struct timespec ts;
@@ -424,9 +428,13 @@ static int cursor_take(bronze_source *s, const json_t *v)
 /* ---------------------------------------------------------------- requests */
 
 /* Sleeps ms (at most 10 minutes); -1 as soon as a signal arrives or the
- * reader has stopped. */
+ * reader has stopped. The records spooled so far are handed to the reader
+ * first (a write error stays with the spool: the next publish reports it). */
 static int nap(bronze_source *s, uint64_t ms)
 {
+    bronze_err ignored = BRONZE_ERR_INIT;
+    if (s->spool)
+        (void)bronze_spool_publish(s->spool, true, &ignored);
     return bronze_interrupt_sleep_ms_or(ms > 600000 ? 600000u : (unsigned)ms, &s->stop);
 }
 
@@ -1128,15 +1136,19 @@ static int fetch_all(bronze_source *s, bronze_err *err)
                   .auth = true,
                   .api_headers = true,
                   .what = what};
+        double asked = mono_now();
         if (exchange(s, &c, err))
             goto done;
+        /* a page that came slowly: the next will too, so its records go to
+         * the reader now rather than wait for a mebibyte to gather */
+        bool slow = mono_now() - asked >= SLOW_PAGE_S;
         s->pages++;
         int64_t room = pg->max_records > 0 ? pg->max_records - s->records : 0;
         size_t n;
         json_t *doc;
         if (take_page(s, pageno, url, room, &n, &doc, err))
             goto done;
-        if (s->spool && bronze_spool_publish(s->spool, err)) {
+        if (s->spool && bronze_spool_publish(s->spool, slow, err)) {
             json_decref(doc);
             goto done;
         }

@@ -21,7 +21,8 @@
 /* Live, the write(2) calls run on a thread of their own (the fetcher only
  * copies records into memory): records gather in `pend`, and at each
  * publish, or once a mebibyte has gathered, they are handed over through a
- * single slot; the writer thread writes the index, then the records, and
+ * single slot (a publish that is not `now` leaves them gathering until
+ * then); the writer thread writes the index, then the records, and
  * only then publishes them to the reader. Memory: three buffers of about a
  * mebibyte (the one filling, the slot, the one being written). */
 #define HANDOFF_BYTES ((size_t)1 << 20)
@@ -396,16 +397,17 @@ int bronze_spool_set_live(bronze_spool *sp, bronze_err *err)
     return 0;
 }
 
-int bronze_spool_publish(bronze_spool *sp, bronze_err *err)
+int bronze_spool_publish(bronze_spool *sp, bool now, bronze_err *err)
 {
-    if (!sp->w || (!sp->w->pend[0].len && !sp->w->pend[1].len))
+    if (!sp->w || (!sp->w->pend[0].len && !sp->w->pend[1].len) ||
+        (!now && sp->w->pend[0].len < HANDOFF_BYTES))
         return 0;
     return handoff(sp, err);
 }
 
 int bronze_spool_finish(bronze_spool *sp, bool failed, bronze_err *err)
 {
-    int rc = failed ? -1 : bronze_spool_publish(sp, err);
+    int rc = failed ? -1 : bronze_spool_publish(sp, true, err);
     if (sp->w) {
         int which, e = stop_writer(sp, &which);
         if (e && rc == 0)

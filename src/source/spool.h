@@ -29,7 +29,9 @@
  * be opened at once and read while another thread still adds records: the
  * adding thread calls bronze_spool_publish() after each page (what it added
  * goes to the spool's writer thread, which writes it and then lets the
- * reader go on to there) and bronze_spool_finish() at the end, which logs
+ * reader go on to there; pages that come fast are handed over a mebibyte at
+ * a time, as one wake-up of each thread is worth more than a page's head
+ * start) and bronze_spool_finish() at the end, which logs
  * the three lines above (failed: the reader's reads fail). The reader's
  * widening scan waits for the end. "Chunk K completed" lines come only after
  * "Processing", as before.
@@ -64,8 +66,10 @@ int bronze_spool_set_index(bronze_spool *sp, bronze_err *err);
 /* Live mode; call before any record is added and before the writer thread
  * starts. */
 int bronze_spool_set_live(bronze_spool *sp, bronze_err *err);
-/* Writer, live: records added so far may be read (no-op when not live). */
-int bronze_spool_publish(bronze_spool *sp, bronze_err *err);
+/* Writer, live: records added so far may be read (no-op when not live).
+ * now: at once (the adding thread is about to wait: a slow page, a pause);
+ * else they may wait until a mebibyte has gathered. */
+int bronze_spool_publish(bronze_spool *sp, bool now, bronze_err *err);
 /* Writer, live: the last record is in (or the writer failed). */
 int bronze_spool_finish(bronze_spool *sp, bool failed, bronze_err *err);
 /* Opens the file source over the finished spool, or, live, over the spool as
