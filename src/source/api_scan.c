@@ -38,6 +38,9 @@ typedef struct st {
 
 static inline void ws(st *s)
 {
+    /* compact JSON: no whitespace between tokens at all */
+    if (__builtin_expect(s->i < s->n && s->p[s->i] > ' ', 1))
+        return;
     size_t i0 = s->i;
     while (s->i < s->n) {
         unsigned char c = s->p[s->i];
@@ -418,9 +421,9 @@ done:
     return 0;
 }
 
+/* s->i is past any whitespace before the value (every caller skipped it). */
 static int value(st *s, int depth, int pathpos, int slot)
 {
-    ws(s);
     if (s->i >= s->n)
         return s->fail = BRONZE_SCAN_FALLBACK;
     unsigned char c = s->p[s->i];

@@ -29,6 +29,7 @@
 #include "source/db_common.h"
 #include "util/datetime.h"
 #include "util/fs.h"
+#include "util/json_plain.h"
 
 static void test_dates(void **state)
 {
@@ -318,6 +319,34 @@ static void test_copy(void **state)
                 if (k < 8 + at || k >= 8 + at + n)
                     assert_int_equal(dst[k], 0xEE);
         }
+}
+
+/* bronze_json_plain_end against a byte-at-a-time reference: every byte
+ * value at every position of every window up to 80 bytes (the 16- and
+ * 8-byte steps and the tail), from several start offsets. */
+static size_t plain_end_ref(const unsigned char *p, size_t i, size_t n)
+{
+    while (i < n && p[i] >= 0x20 && p[i] != '"' && p[i] != '\\' && p[i] < 0x80)
+        i++;
+    return i;
+}
+
+static void test_json_plain_end(void **state)
+{
+    (void)state;
+    unsigned char b[96];
+    for (size_t n = 0; n <= 80; n++)
+        for (size_t at = 0; at < n; at++)
+            for (unsigned v = 0; v < 256; v++) {
+                for (size_t k = 0; k < sizeof b; k++)
+                    b[k] = (unsigned char)('a' + k % 26);
+                b[at] = (unsigned char)v;
+                b[n] = '"'; /* past the end: must not be seen */
+                for (size_t i = 0; i < 3 && i <= n; i++)
+                    if (bronze_json_plain_end(b, i, n) != plain_end_ref(b, i, n))
+                        fail_msg("n=%zu byte 0x%02x at %zu, from %zu: %zu, not %zu", n, v, at, i,
+                                 bronze_json_plain_end(b, i, n), plain_end_ref(b, i, n));
+            }
 }
 
 static void test_grow(void **state)
@@ -648,6 +677,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mkdirs_races_a_pruner),
+        cmocka_unit_test(test_json_plain_end),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_grow),
         cmocka_unit_test(test_copy),
