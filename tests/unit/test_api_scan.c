@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "source/api_scan.h"
@@ -115,6 +116,35 @@ static void test_fallbacks(void **state)
     bronze_scan_free(&sc);
 }
 
+/* Where a number ends: after a digit run of every length from 1 to 20 (the
+ * scanner steps eight bytes at a time), every byte value; only whitespace
+ * or another digit may follow before the closing brace. */
+static void test_number_ends(void **state)
+{
+    (void)state;
+    bronze_scan sc = {0};
+    char doc[64];
+    for (int len = 1; len <= 20; len++)
+        for (int v = 1; v < 256; v++) {
+            int k = snprintf(doc, sizeof doc, "{\"data\":[{\"n\":");
+            for (int d = 0; d < len; d++)
+                doc[k++] = (char)('1' + d % 9);
+            doc[k++] = (char)v;
+            k += snprintf(doc + k, sizeof doc - (size_t)k, "}]}");
+            bool digit = v >= '0' && v <= '9';
+            bool ok = digit || v == ' ' || v == '\t' || v == '\n' || v == '\r';
+            int r = bronze_scan_page(&sc, doc, (size_t)k, "data");
+            if (r != (ok ? BRONZE_SCAN_OK : BRONZE_SCAN_FALLBACK))
+                fail_msg("%d digits then byte 0x%02x: %d", len, v, r);
+            if (ok) {
+                assert_int_equal(sc.nrecs, 1);
+                assert_int_equal(sc.mem[0].val_len, (uint32_t)(len + digit));
+                assert_int_equal(sc.mem[0].kind, BRONZE_JV_INT);
+            }
+        }
+    bronze_scan_free(&sc);
+}
+
 static void test_big_int_and_member(void **state)
 {
     (void)state;
@@ -147,6 +177,7 @@ int main(void)
         cmocka_unit_test(test_default_lookup),
         cmocka_unit_test(test_fallbacks),
         cmocka_unit_test(test_big_int_and_member),
+        cmocka_unit_test(test_number_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -235,12 +235,14 @@ static void rvalue(bronze_buf *b, int depth)
                                       "1e5",
                                       "12345678901",
                                       "9223372036854775807",
-                                      "123456789012345678901234567890"};
+                                      "123456789012345678901234567890",
+                                      "3.14159265358979",
+                                      "-1234567890123456e-0000000012"};
     unsigned k = rnd(depth < 3 ? 8 : 5);
     switch (k) {
     case 0:
     case 1:
-        put(b, num[rnd(10)]);
+        put(b, num[rnd(12)]);
         break;
     case 2:
         rstring(b);
