@@ -173,10 +173,8 @@ static void test_big_int_and_member(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_spans),
-        cmocka_unit_test(test_default_lookup),
-        cmocka_unit_test(test_fallbacks),
-        cmocka_unit_test(test_big_int_and_member),
+        cmocka_unit_test(test_spans),       cmocka_unit_test(test_default_lookup),
+        cmocka_unit_test(test_fallbacks),   cmocka_unit_test(test_big_int_and_member),
         cmocka_unit_test(test_number_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
