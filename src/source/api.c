@@ -44,6 +44,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <xxhash.h>
 
 #include "source/api_scan.h"
 #include "source/source.h"
@@ -112,42 +113,6 @@ static double mono_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A page's fingerprint for "the same page twice": four independent
- * multiply-xorshift lanes over 8-byte words (a byte-at-a-time FNV costs a
- * multiply per byte in one dependency chain: 0.3 s per 200 MiB), then the
- * tail and the length. */
-static uint64_t page_hash(const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    uint64_t h[4] = {0x9E3779B97F4A7C15ull, 0xC2B2AE3D27D4EB4Full, 0x165667B19E3779F9ull,
-                     0x27D4EB2F165667C5ull};
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32)
-        for (int k = 0; k < 4; k++) {
-            uint64_t w;
-            memcpy(&w, b + i + 8 * (size_t)k, 8);
-            h[k] = (h[k] ^ w) * 0xFF51AFD7ED558CCDull;
-            h[k] ^= h[k] >> 29;
-        }
-    uint64_t t = (uint64_t)n * 0x9E3779B97F4A7C15ull;
-    for (; i < n; i++)
-        t = (t ^ b[i]) * 1099511628211ull;
-    for (int k = 0; k < 4; k++)
-        t = (t ^ h[k]) * 0xC4CEB9FE1A85EC53ull;
-    return t ^ (t >> 31);
-}
-
-static uint64_t fnv1a(const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
-    }
-    return h;
 }
 
 static void add_secret(bronze_source *s, const char *v)
@@ -1165,7 +1130,7 @@ static int fetch_all(bronze_source *s, bronze_err *err)
         }
         bool more = false;
         /* "the same page twice": identical bytes, page after page */
-        uint64_t ph = page_hash(s->body.data, s->body.len);
+        uint64_t ph = XXH3_64bits(s->body.data, s->body.len); /* "the same page twice" */
         bool same_page = n > 0 && pageno > 1 && ph == s->prev_page_hash;
         s->prev_page_hash = ph;
         switch (pg->type) {
@@ -1185,7 +1150,7 @@ static int fetch_all(bronze_source *s, bronze_err *err)
             const char *t = cursor_text(dot_get(doc, pg->cursor_path), numtext);
             more = n > 0 && t && *t && !json_is_true(done);
             if (more) {
-                int sb = seen_before(s, fnv1a(t, strlen(t)));
+                int sb = seen_before(s, XXH3_64bits(t, strlen(t)));
                 if (sb < 0) {
                     json_decref(doc);
                     bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
@@ -1232,7 +1197,7 @@ static int fetch_all(bronze_source *s, bronze_err *err)
                     bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
                     goto done;
                 }
-                int sb = seen_before(s, fnv1a(next_url, strlen(next_url)));
+                int sb = seen_before(s, XXH3_64bits(next_url, strlen(next_url)));
                 if (sb) {
                     json_decref(doc);
                     if (sb < 0)

@@ -55,6 +55,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "source/file_csv.h"
 #include "source/file_csv_par.h"
@@ -476,10 +477,7 @@ static bronze_type resolve(unsigned m)
 
 static size_t hash_key(const char *k, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)k[i]) * 1099511628211ull;
-    return (size_t)h;
+    return (size_t)XXH3_64bits(k, n);
 }
 
 static size_t col_find(const bronze_source *s, const char *k, size_t n)
