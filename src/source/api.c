@@ -1130,7 +1130,7 @@ static int fetch_all(bronze_source *s, bronze_err *err)
         }
         bool more = false;
         /* "the same page twice": identical bytes, page after page */
-        uint64_t ph = XXH3_64bits(s->body.data, s->body.len); /* "the same page twice" */
+        uint64_t ph = XXH3_64bits(s->body.data, s->body.len);
         bool same_page = n > 0 && pageno > 1 && ph == s->prev_page_hash;
         s->prev_page_hash = ph;
         switch (pg->type) {
