@@ -121,6 +121,10 @@ source:
     console.log(`curl (one connection, to /dev/null): median ${c.toFixed(2)} s [${list(ct)}], CPU median ${median(cc).toFixed(2)} s [${list(cc)}]`);
     console.log(`bronze-extract (api -> parquet):      median ${b.toFixed(2)} s [${list(bt)}], ${(PAGES * PER / b / 1e3).toFixed(0)}k records/s, CPU median ${median(bc).toFixed(2)} s [${list(bc)}]`);
     console.log(`ratio curl/bronze: ${(c / b).toFixed(2)}x wall (goal >= 0.8x)`);
+    // each trial's curl run against the bronze run right after it: a load
+    // that drifts during the run moves both of a pair, not just one median
+    const pairs = ct.map((x, k) => x / bt[k]);
+    console.log(`paired ratios (trial by trial): median ${median(pairs).toFixed(2)}x [${list(pairs)}]`);
     console.log(`load before: ${load0}\nload after:  ${load1}`);
     console.log(`bronze-extract peak RSS: ${rss.map((x) => x.toFixed(1)).join(', ')} MiB (goal < 128 MiB)`);
   } finally {
