@@ -1202,6 +1202,14 @@ static int feed_chunk(bronze_json *r, bronze_err *err)
     size_t to = eof ? n : hold_point(b, n);
     if (to < start)
         to = start;
+    /* With a side index, a line cut by the chunk's end waits for the next
+     * chunk (its entry lists it whole) instead of going through yajl; a line
+     * longer than the buffer still does. */
+    if (!eof && r->idx && !r->array_form) {
+        const unsigned char *nl = memrchr(b + start, '\n', to - start);
+        if (nl)
+            to = (size_t)(nl - b) + 1;
+    }
     /* yajl takes a form feed and a vertical tab as whitespace; JSON does not
      * (and a raw one inside a string is a control character). */
     const unsigned char *ff = memchr(b + start, '\f', to - start);

@@ -373,6 +373,27 @@ static void test_index_matches_parse(void **state)
         put(&page, "]");
         index_round(&page, jpath, ipath, &listed, &lines);
     }
+    /* many records, so that the reader's 16 KiB chunks end inside lines,
+     * and lines longer than a chunk (one past the index's 64 KiB reach) */
+    for (int round = 0; round < 3; round++) {
+        page.len = 0;
+        put(&page, "[");
+        for (int i = 0; i < 400; i++) {
+            if (i)
+                put(&page, ",");
+            if (round && i % 97 == 5) {
+                size_t len = i % 2 ? 40000 : 70000;
+                put(&page, "{\"id\":1,\"long\":\"");
+                for (size_t k = 0; k < len; k++)
+                    put(&page, k % 61 ? "x" : " ");
+                put(&page, "\",\"n\":2}");
+            } else {
+                rrecord(&page);
+            }
+        }
+        put(&page, "]");
+        index_round(&page, jpath, ipath, &listed, &lines);
+    }
     bronze_buf_free(&page);
     /* the index was used for most lines, and not for all (escapes, spacing) */
     assert_true(listed > lines / 4);
