@@ -923,14 +923,11 @@ static int take_page_fast(bronze_source *s, int64_t pageno, int64_t room, size_t
     if (room > 0 && (int64_t)take > room)
         take = (size_t)room;
     bool cur = cfg->api.incremental && cfg->api.cursor_field;
-    static const bronze_json_span no_members[1]; /* {}: listed, with nothing in it */
     for (size_t i = 0; i < take; i++) {
         const bronze_scan_rec *rec = &s->scan.recs[i];
         const char *rp = body + rec->off;
         size_t rl = rec->len;
-        const bronze_json_span *m = !rec->plain ? NULL
-                                    : rec->nmem ? s->scan.mem + rec->mbeg
-                                                : no_members;
+        const bronze_json_span *m = bronze_scan_rec_members(&s->scan, rec);
         if (s->spool && bronze_spool_add_raw(s->spool, rp, rl, rec->breaks, m, rec->nmem, err)) {
             json_decref(doc);
             return -1;

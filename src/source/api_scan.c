@@ -542,6 +542,12 @@ void bronze_scan_free(bronze_scan *sc)
     sc->nrecs = 0;
 }
 
+const bronze_json_span *bronze_scan_rec_members(const bronze_scan *sc, const bronze_scan_rec *r)
+{
+    static const bronze_json_span none[1];
+    return !r->plain ? NULL : r->nmem ? sc->mem + r->mbeg : none;
+}
+
 bool bronze_scan_member(const char *p, size_t n, const char *key, bronze_span *out)
 {
     bronze_scan tmp = {0};

@@ -70,6 +70,12 @@ enum { BRONZE_SCAN_OK = 0, BRONZE_SCAN_FALLBACK = 1, BRONZE_SCAN_OOM = -1 };
 int bronze_scan_page(bronze_scan *out, const char *p, size_t n, const char *data_path);
 void bronze_scan_free(bronze_scan *sc);
 
+/* Record r's members as the spool's side index takes them
+ * (bronze_spool_add_raw): NULL when one of them is not as parsing would hand
+ * it out (the reader parses the record), else r->nmem spans (a valid pointer
+ * also for none: "{}" is listed, with nothing in it). */
+const bronze_json_span *bronze_scan_rec_members(const bronze_scan *sc, const bronze_scan_rec *r);
+
 /* Within an object's text p[0..n) (already validated), the span of the value
  * of top-level key `key` (last one wins); false when absent. */
 bool bronze_scan_member(const char *p, size_t n, const char *key, bronze_span *out);
