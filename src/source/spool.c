@@ -168,6 +168,15 @@ static int index_add(bronze_spool *sp, size_t n, const bronze_json_span *m, size
     return 0;
 }
 
+/* A record of n bytes (its line n + 1) is written: counted, and, live, what
+ * has gathered goes to the writer thread once it is a mebibyte. */
+static int line_done(bronze_spool *sp, size_t n, bronze_err *err)
+{
+    sp->records++;
+    sp->bytes += n + 1;
+    return sp->w && sp->w->pend[0].len >= HANDOFF_BYTES ? handoff(sp, err) : 0;
+}
+
 /* One record without a line break in it, with its index entry. */
 static int put_line(bronze_spool *sp, const char *json, size_t n, const bronze_json_span *m,
                     size_t nm, bronze_err *err)
@@ -175,9 +184,7 @@ static int put_line(bronze_spool *sp, const char *json, size_t n, const bronze_j
     if (chunk_account(sp, n + 1, err) || index_add(sp, n, m, nm, err) ||
         emit(sp, 0, json, n, err) || emit(sp, 0, "\n", 1, err))
         return -1;
-    sp->records++;
-    sp->bytes += n + 1;
-    return sp->w && sp->w->pend[0].len >= HANDOFF_BYTES ? handoff(sp, err) : 0;
+    return line_done(sp, n, err);
 }
 
 int bronze_spool_add(bronze_spool *sp, const char *json, size_t n, bronze_err *err)
@@ -203,9 +210,7 @@ int bronze_spool_add_raw(bronze_spool *sp, const char *json, size_t n, bool brea
     }
     if (emit(sp, 0, "\n", 1, err))
         return -1;
-    sp->records++;
-    sp->bytes += n + 1;
-    return sp->w && sp->w->pend[0].len >= HANDOFF_BYTES ? handoff(sp, err) : 0;
+    return line_done(sp, n, err);
 }
 
 uint64_t bronze_spool_records(const bronze_spool *sp)
