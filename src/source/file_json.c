@@ -1143,12 +1143,11 @@ static int index_line(bronze_json *r, const unsigned char *p, size_t n, bool fre
     r->ipos += 2;
     if (nm == BRONZE_JSON_INDEX_PARSE)
         return 0;
-    if (nm > BRONZE_JSON_INDEX_MAX || index_fill(r, nm * 8, err))
-        return nm > BRONZE_JSON_INDEX_MAX
-                   ? bronze_err_set(err, BRONZE_E_RUNTIME,
-                                    "%s: line %llu: the spool's index is damaged", r->path,
-                                    (unsigned long long)r->line)
-                   : -1;
+    if (nm > BRONZE_JSON_INDEX_MAX)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: line %llu: the spool's index is damaged",
+                              r->path, (unsigned long long)r->line);
+    if (index_fill(r, nm * 8, err))
+        return -1;
     const unsigned char *q = r->ib + r->ipos;
     r->ipos += nm * 8;
     if (!fresh)

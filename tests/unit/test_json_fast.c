@@ -323,7 +323,6 @@ static void index_round(const bronze_buf *page, const char *jpath, const char *i
     assert_non_null(jf);
     assert_non_null(xf);
     static unsigned char ent[2 + 8 * BRONZE_JSON_INDEX_MAX];
-    static const bronze_json_span none[1];
     for (size_t i = 0; i < sc.nrecs; i++) {
         const bronze_scan_rec *rc = &sc.recs[i];
         for (size_t k = 0; k < rc->len; k++) {
@@ -331,7 +330,7 @@ static void index_round(const bronze_buf *page, const char *jpath, const char *i
             fputc(c == '\n' || c == '\r' ? ' ' : c, jf);
         }
         fputc('\n', jf);
-        const bronze_json_span *m = !rc->plain ? NULL : rc->nmem ? sc.mem + rc->mbeg : none;
+        const bronze_json_span *m = bronze_scan_rec_members(&sc, rc);
         size_t n = bronze_json_index_entry(ent, rc->len, m, rc->nmem);
         *listed += n > 2 || (ent[0] == 0 && ent[1] == 0);
         (*lines)++;
@@ -399,6 +398,12 @@ static void test_index_matches_parse(void **state)
     bronze_buf a = BRONZE_BUF_INIT;
     dump_ix(jpath, ipath, true, false, &a);
     assert_non_null(strstr((char *)a.data, "line 1: the spool's index does not match the line"));
+    /* ... as is one whose member count no writer makes */
+    xf = fopen(ipath, "w");
+    fwrite("\x89\x13", 1, 2, xf); /* 5001 > BRONZE_JSON_INDEX_MAX */
+    fclose(xf);
+    dump_ix(jpath, ipath, true, false, &a);
+    assert_non_null(strstr((char *)a.data, "line 1: the spool's index is damaged"));
     /* ... as is one that ends before the lines do */
     xf = fopen(ipath, "w");
     fclose(xf);
