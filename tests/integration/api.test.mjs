@@ -413,6 +413,26 @@ test('a widening on a late page re-reads the spool: one schema, every row once',
   cleanup(dir);
 });
 
+test('records of a page that came slowly reach the reader at once, not a mebibyte later', async () => {
+  // 24 slow pages (~2 MiB of records), then the empty page 25 after 3 s: page
+  // 24's new field is met while page 25 is still awaited, so page 24 was
+  // handed to the reader when it came, not held for more to gather
+  const dir = workdir();
+  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /many
+    params: {pages: 24, drift: 24, slow: 1, hold: 25}
+    pagination: {type: page, page_size: 1000}` }), { args: ['-v'] });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stderr.split('\n');
+  const widen = lines.findIndex((l) => /has a column the sample did not see/.test(l));
+  const last = lines.findIndex((l) => /page 25: 0 records/.test(l));
+  assert.ok(widen >= 0 && last > widen, r.stderr);
+  const [agg] = await query(`SELECT count(*) AS n, count(late) AS nl
+    FROM read_parquet('${part(dir)}/*.parquet', hive_partitioning = false)`);
+  assert.equal(agg.n, 24000n);
+  assert.equal(agg.nl, 1000n);
+  cleanup(dir);
+});
+
 test('a reader that fails stops the page fetcher, even one waiting out a Retry-After', async () => {
   const dir = workdir();
   const t0 = Date.now();

@@ -296,7 +296,8 @@ function route(api, req, res, u, q, body) {
       res.writeHead(200, { 'Content-Type': 'text/html', 'Content-Length': text.length });
       return res.end(text);
     }
-    if (page > pages) return json(res, 200, { data: [] });
+    if (page > pages)                                  // ?hold=N: page N comes after 3 s
+      return setTimeout(() => json(res, 200, { data: [] }), page === Number(q.hold) ? 3000 : 0);
     const drift = Number(q.drift || 0);                // ?slow=N: from page N, 25 ms a page
     const rows = makeRecords(size, (page - 1) * size + 1).map((r) =>
       drift && page >= drift ? { ...r, score: r.score + 0.5, late: `p${page}` } : r);
