@@ -324,10 +324,11 @@ static bool plain_decimal(const char *p, size_t n, double *out)
     return wide_double(m, exp10, neg, out);
 }
 
-/* p must be NUL-terminated and already checked against the number grammar. */
-static unsigned parse_double(const char *p, gval *g)
+/* p[0..n) must be NUL-terminated and already checked against the number
+ * grammar. */
+static unsigned parse_double(const char *p, size_t n, gval *g)
 {
-    if (!fast_double(p, &g->d))
+    if (!plain_decimal(p, n, &g->d) && !fast_double(p, &g->d))
         g->d = strtod(p, NULL);
     return isfinite(g->d) ? K_DOUBLE : K_STRING;
 }
@@ -367,7 +368,7 @@ static unsigned classify_number(const char *p, size_t n, gval *g)
         return K_STRING;
     if (integral)
         return parse_i64(p, n, &g->i) ? K_INT : K_STRING;
-    return parse_double(p, g);
+    return parse_double(p, n, g);
 }
 
 static unsigned classify_special(const char *p, size_t n, gval *g)
@@ -445,7 +446,7 @@ static unsigned classify(const cell *c, gval *g)
     case C_JINT:
         return parse_i64(c->p, c->len, &g->i) ? K_INT : K_STRING;
     case C_JNUM:
-        return parse_double(c->p, g);
+        return parse_double(c->p, c->len, g);
     default:
         return K_STRING;
     }
@@ -1206,6 +1207,24 @@ static int put_value(bronze_type type, const cell *c, bronze_batch *b, unsigned 
     }
     if (type == BRONZE_T_STRING)
         return bronze_batch_put_bytes(b, c->p, c->len);
+    /* A JSON literal of the column's own kind, straight (what classify()
+     * gives it). */
+    if (c->kind == C_JINT && type == BRONZE_T_INT64) {
+        int64_t v;
+        if (parse_i64(c->p, c->len, &v)) {
+            bronze_batch_put_i64(b, v);
+            return 0;
+        }
+    } else if (c->kind == C_JNUM && type == BRONZE_T_DOUBLE) {
+        double d;
+        if (plain_decimal(c->p, c->len, &d)) {
+            bronze_batch_put_f64(b, d);
+            return 0;
+        }
+    } else if (c->kind == C_JBOOL && type == BRONZE_T_BOOL) {
+        bronze_batch_put_bool(b, c->p[0] == 't');
+        return 0;
+    }
     /* The common cases straight, with classify()'s own rules (no leading
      * zero; strict dates); anything else goes through classify(). */
     if (c->kind == C_TEXT && c->len) {

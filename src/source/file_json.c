@@ -608,13 +608,14 @@ void bronze_json_close(bronze_json *r)
 
 /* ---- feeding ---- */
 
-/* "path: line L, column C (byte N): msg" for buf[at] (JSON Lines: no byte). */
-static int pos_error(bronze_json *r, size_t at, const char *msg, bronze_err *err)
+/* "path: line L, column C (byte N): msg" for buf[at] (JSON Lines: no byte),
+ * counted from buf[from], which is at r->line, r->col0. */
+static int pos_error_from(bronze_json *r, size_t from, size_t at, const char *msg, bronze_err *err)
 {
     uint64_t line = r->line, col = r->col0;
-    size_t ls = 0;
+    size_t ls = from;
     bool nl = false;
-    for (size_t i = 0; i < at; i++)
+    for (size_t i = from; i < at; i++)
         if (r->buf[i] == '\n') {
             line++;
             ls = i + 1;
@@ -627,6 +628,12 @@ static int pos_error(bronze_json *r, size_t at, const char *msg, bronze_err *err
     return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: line %llu, column %llu (byte %llu): %s",
                           r->path, (unsigned long long)line, (unsigned long long)col,
                           (unsigned long long)(r->base_off + at), msg);
+}
+
+/* The same, counted from the chunk's start (buf[0] is at r->line, r->col0). */
+static int pos_error(bronze_json *r, size_t at, const char *msg, bronze_err *err)
+{
+    return pos_error_from(r, 0, at, msg, err);
 }
 
 /* A value-level refusal: "path: line L: msg" (JSON Lines), "path: record N: msg". */
@@ -1179,6 +1186,26 @@ static int index_line(bronze_json *r, const unsigned char *p, size_t n, bool fre
     return 1;
 }
 
+/* What every parsed byte range b[from, to) of the chunk b[0..n) goes
+ * through first, in order (b[origin] is at r->line, r->col0): yajl takes a form feed and a vertical
+ * tab as whitespace, JSON does not (and a raw one inside a string is a control character); lone
+ * surrogate escapes are mended (fix_surrogates). */
+static int pre_parse(bronze_json *r, unsigned char *b, size_t origin, size_t from, size_t to,
+                     size_t n, bronze_err *err)
+{
+    const unsigned char *ff = memchr(b + from, '\f', to - from);
+    const unsigned char *vt = memchr(b + from, '\v', to - from);
+    if (ff || vt) {
+        const unsigned char *at = !ff ? vt : !vt ? ff : ff < vt ? ff : vt;
+        return pos_error_from(r, origin, (size_t)(at - b),
+                              "invalid JSON: a form feed or vertical tab (JSON whitespace is "
+                              "space, tab, CR and LF)",
+                              err);
+    }
+    fix_surrogates(r, b, from, to, n);
+    return 0;
+}
+
 /* Reads and parses one more chunk. Returns 0 (ok, maybe finished), -1 on error. */
 static int feed_chunk(bronze_json *r, bronze_err *err)
 {
@@ -1209,18 +1236,11 @@ static int feed_chunk(bronze_json *r, bronze_err *err)
         if (nl)
             to = (size_t)(nl - b) + 1;
     }
-    /* yajl takes a form feed and a vertical tab as whitespace; JSON does not
-     * (and a raw one inside a string is a control character). */
-    const unsigned char *ff = memchr(b + start, '\f', to - start);
-    const unsigned char *vt = memchr(b + start, '\v', to - start);
-    if (ff || vt) {
-        const unsigned char *at = !ff ? vt : !vt ? ff : ff < vt ? ff : vt;
-        return pos_error(r, (size_t)(at - b),
-                         "invalid JSON: a form feed or vertical tab (JSON whitespace is space, "
-                         "tab, CR and LF)",
-                         err);
-    }
-    fix_surrogates(r, b, start, to, n);
+    /* With a side index, only the lines it does not list are parsed, and
+     * only they are checked (below). */
+    bool indexed = r->idx && !r->array_form;
+    if (!indexed && pre_parse(r, b, 0, start, to, n, err))
+        return -1;
     if (!r->saw_content && !all_space(b + start, to - start))
         r->saw_content = true;
     if (r->array_form) {
@@ -1241,6 +1261,8 @@ static int feed_chunk(bronze_json *r, bronze_err *err)
             bool fresh = nl && r->depth == 0 && r->col0 == 0;
             int ix = nl && r->idx ? index_line(r, b + off, len, fresh, err) : 0;
             if (ix < 0)
+                return -1;
+            if (!ix && indexed && pre_parse(r, b, off, off, off + len, n, err))
                 return -1;
             if (!ix && !(fresh && !r->slow_lines && fast_line(r, b + off, len)) &&
                 feed(r, off, len, err))

@@ -204,6 +204,20 @@ test('CSV doubles land exactly as strtod reads them (fast path and fallback)', a
   cleanup(dir);
 });
 
+test('JSON Lines doubles land exactly as strtod reads them (17-digit decimals, beyond 2^53, exponents)', async () => {
+  const dir = workdir();
+  const vals = ['0.1', '-0.3', '0.14285714285714285', '142.85714285714286', '-99.99999999999999', '1e22', '1e23',
+    '9007199254740993.5', '123456789012345678.25', '3.14159265358979323846', '2.2250738585072014e-308', '4.9e-324',
+    '1.7976931348623157e308', '0.000001', '0.0000000000000000012345678901234567', '-123.456e-5', '5e-22', '7E+3', '-0.0'];
+  writeFileSync(join(dir, 'in.jsonl'), vals.map((v) => `{"x":${v}}`).join('\n') + '\n');
+  const meta = extract(dir, cfg('in.jsonl', '    format: "jsonl"\n'));
+  assert.deepEqual(meta.schema.map((c) => c.type), ['DOUBLE']);
+  const rows = await query(`SELECT x FROM ${pq(join(dir, P, 'part-0001.parquet'))}`);
+  assert.deepEqual(rows.map((r) => r.x), vals.map(Number));
+  assert.ok(Object.is(rows[rows.length - 1].x, -0));
+  cleanup(dir);
+});
+
 test('a late leading-zero number in an integer column turns it to text, keeping the zero', async () => {
   const dir = workdir();
   const lines = ['n'];

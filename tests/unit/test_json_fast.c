@@ -414,12 +414,69 @@ static void test_index_matches_parse(void **state)
     unlink(ipath);
 }
 
+/* The lines an index does not list are parsed, and checked, as without one:
+ * a form feed between tokens is refused naming its line and column (also
+ * in a later chunk, after many listed lines), a lone surrogate escape is
+ * refused naming its field (yajl alone would land it as "?"). Fails when parsed lines skip the
+ * checks the unindexed reader makes, or count the position from elsewhere. */
+static void test_index_parsed_lines_checked(void **state)
+{
+    (void)state;
+    char jpath[64], ipath[64];
+    snprintf(jpath, sizeof jpath, "/tmp/bf-json-ixp-%d.jsonl", (int)getpid());
+    snprintf(ipath, sizeof ipath, "/tmp/bf-json-ixp-%d.idx", (int)getpid());
+    const char *parsed[] = {"{\"id\":1,\"s\":\"\\ud800x\"}\n", "{\"id\":2,\f\"s\":\"y\"}\n"};
+    for (int listed = 0; listed <= 600; listed += 600) {
+        for (size_t p = 0; p < 2; p++) {
+            FILE *jf = fopen(jpath, "w"), *xf = fopen(ipath, "w");
+            assert_non_null(jf);
+            assert_non_null(xf);
+            unsigned char ent[2 + 8 * 2];
+            for (int i = 0; i < listed + 1; i++) {
+                /* {"id":12345,"s":"abcdefghij"}: 30 bytes, both members listed */
+                fprintf(jf, "{\"id\":%d,\"s\":\"abcdefghij\"}\n", 10000 + i);
+                bronze_json_span m[2] = {{2, 2, 6, 5, BRONZE_JV_INT},
+                                         {13, 1, 17, 10, BRONZE_JV_STRING}};
+                fwrite(ent, 1, bronze_json_index_entry(ent, 30, m, 2), xf);
+            }
+            fputs(parsed[p], jf);
+            fwrite(ent, 1, bronze_json_index_entry(ent, strlen(parsed[p]), NULL, 0), xf);
+            fclose(jf);
+            fclose(xf);
+            bronze_buf a = BRONZE_BUF_INIT, b = BRONZE_BUF_INIT;
+            dump_ix(jpath, ipath, true, false, &a);
+            dump(jpath, true, false, &b);
+            /* a form feed: the unindexed reader refuses the whole chunk before
+             * its records, the indexed one at its line; the same message */
+            const char *ta = strrchr((char *)a.data, '\n'), *tb = strrchr((char *)b.data, '\n');
+            ta = ta ? ta + 1 : (const char *)a.data;
+            tb = tb ? tb + 1 : (const char *)b.data;
+            if (p == 0 ? strcmp((char *)a.data, (char *)b.data) : strcmp(ta, tb))
+                fail_msg("index differs\nindex:\n%s\nparse:\n%s", (char *)a.data, (char *)b.data);
+            char want[128];
+            snprintf(want, sizeof want,
+                     p == 0 ? "ERR: t.jsonl: line %d: field 's': invalid UTF-8: an unpaired UTF-16 "
+                              "surrogate"
+                            : "ERR: t.jsonl: line %d, column 9: invalid JSON: a form feed",
+                     listed + 2);
+            assert_non_null(strstr((char *)a.data, want));
+            bronze_buf_free(&a);
+            bronze_buf_free(&b);
+        }
+    }
+    unlink(jpath);
+    unlink(ipath);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_records_match),       cmocka_unit_test(test_empty_first_record),
-        cmocka_unit_test(test_errors_match),        cmocka_unit_test(test_long_input),
+        cmocka_unit_test(test_records_match),
+        cmocka_unit_test(test_empty_first_record),
+        cmocka_unit_test(test_errors_match),
+        cmocka_unit_test(test_long_input),
         cmocka_unit_test(test_index_matches_parse),
+        cmocka_unit_test(test_index_parsed_lines_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
