@@ -22,6 +22,7 @@
 #include "source/file_json.h"
 #include "source/input.h"
 #include "source/source.h"
+#include "source/spool.h"
 #include "util/buf.h"
 #include "util/datetime.h"
 
@@ -1100,9 +1101,72 @@ static void test_json_surrogate_across_chunks(void **state)
     }
 }
 
+/* A spool's files go once its reader has had every record, before the
+ * source is closed (the job closes it after the commit): read to the end,
+ * live and not, with and without a side index, and both files disappear
+ * while the spool is still open. Fails when they stay until
+ * bronze_spool_free. */
+static bool gone_soon(const char *path)
+{
+    struct stat st;
+    for (int i = 0; i < 1000 && stat(path, &st) == 0; i++)
+        usleep(10000); /* the removal runs on a thread of its own */
+    return stat(path, &st) != 0;
+}
+
+static void test_spool_files_go_at_end(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 4; mode++) {
+        bool live = mode & 1, index = mode & 2;
+        bronze_config cfg = make_cfg("unused", BRONZE_FILE_JSONL);
+        bronze_source_ctx ctx = {
+            .cfg = &cfg, .run_date = "2025-01-12", .tmp_dir = tmpdir, .batch_rows = 64};
+        bronze_err err = BRONZE_ERR_INIT;
+        bronze_spool *sp;
+        assert_int_equal(bronze_spool_create(&sp, &ctx, "t", &err), 0);
+        if (index)
+            assert_int_equal(bronze_spool_set_index(sp, &err), 0);
+        if (live)
+            assert_int_equal(bronze_spool_set_live(sp, &err), 0);
+        for (int i = 0; i < 300; i++) {
+            char rec[64];
+            int n = snprintf(rec, sizeof rec, "{\"id\":%d,\"s\":\"x%d\"}", i, i);
+            assert_int_equal(bronze_spool_add(sp, rec, (size_t)n, &err), 0);
+        }
+        if (live)
+            assert_int_equal(bronze_spool_finish(sp, false, &err), 0);
+        char jpath[600], ipath[610];
+        snprintf(jpath, sizeof jpath, "%s/spool-t-%d.jsonl", tmpdir, (int)getpid());
+        snprintf(ipath, sizeof ipath, "%s.idx", jpath);
+        struct stat st;
+        assert_int_equal(stat(jpath, &st), 0);
+        assert_int_equal(stat(ipath, &st) == 0, index);
+        bronze_source *inner;
+        assert_int_equal(bronze_spool_open_reader(sp, &inner, &err), 0);
+        bronze_batch b;
+        assert_int_equal(bronze_batch_init(&b, bronze_source_file.schema(inner), 64), 0);
+        size_t rows = 0;
+        int r;
+        while ((r = bronze_spool_next(sp, inner, &b, &err)) == BRONZE_SRC_ROWS) {
+            rows += b.nrows;
+            bronze_batch_clear(&b);
+            assert_int_equal(stat(jpath, &st), 0); /* still needed: a widening rereads it */
+        }
+        assert_int_equal(r, BRONZE_SRC_END);
+        assert_int_equal(rows, 300);
+        assert_true(gone_soon(jpath));
+        assert_true(gone_soon(ipath));
+        bronze_batch_free(&b);
+        bronze_source_file.close(inner);
+        bronze_spool_free(sp);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spool_files_go_at_end),
         cmocka_unit_test(test_csv_types),
         cmocka_unit_test(test_csv_quotes_newlines_crlf),
         cmocka_unit_test(test_csv_bom_utf8),
