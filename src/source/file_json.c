@@ -1187,9 +1187,10 @@ static int index_line(bronze_json *r, const unsigned char *p, size_t n, bool fre
 }
 
 /* What every parsed byte range b[from, to) of the chunk b[0..n) goes
- * through first, in order (b[origin] is at r->line, r->col0): yajl takes a form feed and a vertical
- * tab as whitespace, JSON does not (and a raw one inside a string is a control character); lone
- * surrogate escapes are mended (fix_surrogates). */
+ * through first, in order (b[origin] is at r->line, r->col0): yajl takes a
+ * form feed and a vertical tab as whitespace, JSON does not (and a raw one
+ * inside a string is a control character); lone surrogate escapes are
+ * mended (fix_surrogates). */
 static int pre_parse(bronze_json *r, unsigned char *b, size_t origin, size_t from, size_t to,
                      size_t n, bronze_err *err)
 {

@@ -11,7 +11,9 @@
  *   bronze_spool_open_reader()  finishes writing and opens the file source
  *                               over the spool (the inner source's vtable is
  *                               bronze_source_file); the spool must outlive it;
- *   bronze_spool_free()         closes and removes the file.
+ *   bronze_spool_free()         closes and removes the file (if it is not
+ *                               gone already: bronze_spool_next() removes it
+ *                               once the reader has had every record).
  *   bronze_spool_next()         the inner source's next(), counting chunks.
  *
  * Chunks (the seed's "chunk-level" lines, issue #11 item 7 / #14 item 1): as
