@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/digits.h"
 #include "util/json_plain.h"
 #include "util/utf8.h"
 
@@ -144,26 +145,6 @@ static inline bool digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
-/* The end of the run of ASCII digits at p[i..n), eight bytes a step: a byte
- * is a digit when its high nibble is 3 and adding 6 keeps it so. Adding 6
- * carries into the next byte only from a byte >= 0xFA, itself marked, so the
- * lowest marked byte is exact. */
-static inline size_t digits_end(const unsigned char *p, size_t i, size_t n)
-{
-    const uint64_t hi = 0xF0F0F0F0F0F0F0F0ull, three = 0x3030303030303030ull;
-    while (i + 8 <= n) {
-        uint64_t x;
-        memcpy(&x, p + i, 8);
-        uint64_t m = ((x & hi) ^ three) | (((x + 0x0606060606060606ull) & hi) ^ three);
-        if (m)
-            return i + (size_t)(__builtin_ctzll(m) >> 3);
-        i += 8;
-    }
-    while (i < n && digit(p[i]))
-        i++;
-    return i;
-}
-
 static int number(st *s)
 {
     size_t i = s->i, b = i;
@@ -175,13 +156,13 @@ static int number(st *s)
     if (s->p[i] == '0')
         i++;
     else
-        i = digits_end(s->p, i, s->n);
+        i = bronze_digits_end((const char *)s->p, i, s->n);
     if (i < s->n && s->p[i] == '.') {
         integral = false;
         i++;
         if (i >= s->n || !digit(s->p[i]))
             return s->fail = BRONZE_SCAN_FALLBACK;
-        i = digits_end(s->p, i, s->n);
+        i = bronze_digits_end((const char *)s->p, i, s->n);
     }
     bool expo = false;
     if (i < s->n && (s->p[i] == 'e' || s->p[i] == 'E')) {
@@ -192,7 +173,7 @@ static int number(st *s)
             i++;
         if (i >= s->n || !digit(s->p[i]))
             return s->fail = BRONZE_SCAN_FALLBACK;
-        i = digits_end(s->p, i, s->n);
+        i = bronze_digits_end((const char *)s->p, i, s->n);
     }
     size_t len = i - b;
     if (integral && len >= 19) {

@@ -8,6 +8,7 @@
  *       into m (m = m * 10 + d per digit, wrapping on overflow: callers bound
  *       the digit count first or reject after) and returns the index of the
  *       first byte that is not a digit (n at the end). Reads only p[i..n).
+ *   bronze_digits_end(p, i, n)       only that index (a validator's skip).
  */
 #ifndef BRONZE_UTIL_DIGITS_H
 #define BRONZE_UTIL_DIGITS_H
@@ -21,12 +22,19 @@
 #define BRONZE_SWAR_DIGITS 1
 #endif
 
-/* All eight bytes of w are '0'..'9': a byte below '0' borrows into its high
- * bit, one above '9' carries into it (the lowest non-digit byte always shows,
- * and digits below it neither carry nor borrow). */
+/* The high bit of every byte of w that is not '0'..'9', and maybe of bytes
+ * above the first such: a byte below '0' borrows into its high bit, one
+ * above '9' carries into it, and digits below neither carry nor borrow, so
+ * the lowest marked byte is the first non-digit exactly. */
+static inline uint64_t bronze_nondigits8(uint64_t w)
+{
+    return ((w + 0x4646464646464646ULL) | (w - 0x3030303030303030ULL)) & 0x8080808080808080ULL;
+}
+
+/* All eight bytes of w are '0'..'9'. */
 static inline bool bronze_digits8_ok(uint64_t w)
 {
-    return !(((w + 0x4646464646464646ULL) | (w - 0x3030303030303030ULL)) & 0x8080808080808080ULL);
+    return !bronze_nondigits8(w);
 }
 
 /* The value of eight digit bytes, the first (lowest-addressed) most
@@ -56,6 +64,23 @@ static inline size_t bronze_scan_digits(const char *p, size_t i, size_t n, uint6
     for (; i < n && (unsigned)(p[i] - '0') <= 9; i++)
         v = v * 10 + (unsigned)(p[i] - '0');
     *m = v;
+    return i;
+}
+
+static inline size_t bronze_digits_end(const char *p, size_t i, size_t n)
+{
+#ifdef BRONZE_SWAR_DIGITS
+    while (n - i >= 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        uint64_t m = bronze_nondigits8(w);
+        if (m)
+            return i + (size_t)(__builtin_ctzll(m) >> 3); /* little-endian: the lowest byte */
+        i += 8;
+    }
+#endif
+    while (i < n && (unsigned)(p[i] - '0') <= 9)
+        i++;
     return i;
 }
 

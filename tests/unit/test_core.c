@@ -61,8 +61,9 @@ static void test_dates(void **state)
     }
 }
 
-/* bronze_scan_digits against a byte-wise reference: every run length 0-40
- * around each non-digit byte value, at every offset of the 8-byte loads. */
+/* bronze_scan_digits and bronze_digits_end against a byte-wise reference:
+ * every run length 0-40 around each non-digit byte value, at every offset of
+ * the 8-byte loads. */
 static void test_scan_digits(void **state)
 {
     (void)state;
@@ -89,6 +90,9 @@ static void test_scan_digits(void **state)
         if (gi != wi || got != want)
             fail_msg("%.*s from %zu: index %zu value %llu, want %zu %llu", (int)n, t, start, gi,
                      (unsigned long long)got, wi, (unsigned long long)want);
+        if (bronze_digits_end(t, start, n) != wi)
+            fail_msg("%.*s from %zu: digits end at %zu, want %zu", (int)n, t, start,
+                     bronze_digits_end(t, start, n), wi);
     }
     for (int pos = 0; pos < 8; pos++)
         for (int c = 0; c < 256; c++) {
@@ -98,6 +102,10 @@ static void test_scan_digits(void **state)
             uint64_t w;
             memcpy(&w, w8, 8);
             assert_int_equal(bronze_digits8_ok(w), c >= '0' && c <= '9');
+            char run[9];
+            memcpy(run, w8, 8);
+            run[8] = 'x';
+            assert_int_equal(bronze_digits_end(run, 0, 9), c >= '0' && c <= '9' ? 8 : pos);
         }
 }
 
