@@ -1232,14 +1232,14 @@ static int feed_chunk(bronze_json *r, bronze_err *err)
     /* With a side index, a line cut by the chunk's end waits for the next
      * chunk (its entry lists it whole) instead of going through yajl; a line
      * longer than the buffer still does. */
-    if (!eof && r->idx && !r->array_form) {
+    bool indexed = r->idx && !r->array_form;
+    if (!eof && indexed) {
         const unsigned char *nl = memrchr(b + start, '\n', to - start);
         if (nl)
             to = (size_t)(nl - b) + 1;
     }
     /* With a side index, only the lines it does not list are parsed, and
      * only they are checked (below). */
-    bool indexed = r->idx && !r->array_form;
     if (!indexed && pre_parse(r, b, 0, start, to, n, err))
         return -1;
     if (!r->saw_content && !all_space(b + start, to - start))
@@ -1260,7 +1260,7 @@ static int feed_chunk(bronze_json *r, bronze_err *err)
             const unsigned char *nl = memchr(b + off, '\n', to - off);
             size_t len = nl ? (size_t)(nl - (b + off)) + 1 : to - off;
             bool fresh = nl && r->depth == 0 && r->col0 == 0;
-            int ix = nl && r->idx ? index_line(r, b + off, len, fresh, err) : 0;
+            int ix = nl && indexed ? index_line(r, b + off, len, fresh, err) : 0;
             if (ix < 0)
                 return -1;
             if (!ix && indexed && pre_parse(r, b, off, off, off + len, n, err))

@@ -65,8 +65,8 @@ struct bronze_spool {
     spool_writer *w; /* live only */
     unsigned char ent[2 + 8 * BRONZE_JSON_INDEX_MAX];
     /* the files' removal once the reader has had every record (release) */
-    pthread_t releaser;
-    bool releasing, released;
+    enum { FILES_KEPT, FILES_GOING, FILES_GONE } files;
+    pthread_t releaser; /* FILES_GOING: the thread removing them */
 };
 
 int bronze_spool_create(bronze_spool **out, const bronze_source_ctx *ctx, const char *name,
@@ -465,14 +465,14 @@ static void *release_main(void *arg)
  * following them (bronze_spool_free waits for it). */
 static void release(bronze_spool *sp)
 {
-    if (sp->releasing || sp->released)
+    if (sp->files != FILES_KEPT)
         return;
     if (pthread_create(&sp->releaser, NULL, release_main, sp) == 0) {
-        sp->releasing = true;
+        sp->files = FILES_GOING;
         return;
     }
     remove_files(sp);
-    sp->released = true;
+    sp->files = FILES_GONE;
 }
 
 int bronze_spool_next(bronze_spool *sp, bronze_source *inner, bronze_batch *b, bronze_err *err)
@@ -511,9 +511,9 @@ void bronze_spool_free(bronze_spool *sp)
         int which;
         (void)stop_writer(sp, &which);
     }
-    if (sp->releasing)
+    if (sp->files == FILES_GOING)
         pthread_join(sp->releaser, NULL);
-    else if (!sp->released)
+    else if (sp->files == FILES_KEPT)
         remove_files(sp);
     bronze_live_free(sp->ix_live);
     bronze_live_free(sp->live);

@@ -33,8 +33,8 @@
  * goes to the spool's writer thread, which writes it and then lets the
  * reader go on to there; pages that come fast are handed over a mebibyte at
  * a time, as one wake-up of each thread is worth more than a page's head
- * start) and bronze_spool_finish() at the end, which logs
- * the three lines above (failed: the reader's reads fail). The reader's
+ * start) and bronze_spool_finish() at the end, which logs the three lines
+ * above (failed: the reader's reads fail). The reader's
  * widening scan waits for the end. "Chunk K completed" lines come only after
  * "Processing", as before.
  */
