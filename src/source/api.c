@@ -90,6 +90,10 @@ struct bronze_source {
     size_t nseen, capseen;
     uint64_t prev_page_hash;
     int64_t records, pages;
+    /* page k's last record is record page_end[k - 1] of the spool (the
+     * fetcher's until it is joined), so a record's message names its page */
+    uint64_t *page_end;
+    size_t npage_end, cap_page_end;
     /* The pages are fetched by a thread of their own (fetch_main) while the
      * file source reads the spool as it grows (spool.h "live"), so typing
      * and encoding overlap the transfer. */
@@ -883,10 +887,11 @@ static int take_cursor_raw(bronze_source *s, const char *p, size_t n)
 
 /* The fast path of take_page (issue #11 throughput): the scanner validates
  * the page and finds each record's bytes, which go to the spool as they are;
- * jansson parses only the skeleton (the page with its record array cut to
- * []) for the pager. Returns 1 when the page was taken, 0 when the jansson
- * path must decide (any error, no record array, a record that is not an
- * object, a pager path inside the records), -1 on a write error. */
+ * for the cursor and next_url pagers, jansson parses only the skeleton (the
+ * page with its record array cut to []); *docp stays NULL for the others.
+ * Returns 1 when the page was taken, 0 when the jansson path must decide
+ * (any error, no record array, a record that is not an object, a pager path
+ * inside the records), -1 on a write error. */
 static int take_page_fast(bronze_source *s, int64_t pageno, int64_t room, size_t *n, json_t **docp,
                           bronze_err *err)
 {
@@ -901,21 +906,26 @@ static int take_page_fast(bronze_source *s, int64_t pageno, int64_t room, size_t
     if ((pg->type == BRONZE_PAGE_CURSOR && under_records(pg->cursor_path, s->scan.where)) ||
         (pg->type == BRONZE_PAGE_NEXT_URL && under_records(pg->next_url_path, s->scan.where)))
         return 0;
-    s->skel.len = 0;
-    if (bronze_buf_append(&s->skel, body, s->scan.arr_off) ||
-        bronze_buf_append(&s->skel, "[]", 2) ||
-        bronze_buf_append(&s->skel, body + s->scan.arr_off + s->scan.arr_len,
-                          s->body.len - s->scan.arr_off - s->scan.arr_len))
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
-    json_error_t je;
-    json_t *doc = json_loadb((const char *)s->skel.data, s->skel.len, 0, &je);
-    if (!doc && strstr(je.text, "too big")) {
-        if (quote_big_ints(&s->skel))
+    /* only the cursor and next_url pagers look anything up in the page (the
+     * rest of it may hold what a column could not: it is never parsed) */
+    json_t *doc = NULL;
+    if (pg->type == BRONZE_PAGE_CURSOR || pg->type == BRONZE_PAGE_NEXT_URL) {
+        s->skel.len = 0;
+        if (bronze_buf_append(&s->skel, body, s->scan.arr_off) ||
+            bronze_buf_append(&s->skel, "[]", 2) ||
+            bronze_buf_append(&s->skel, body + s->scan.arr_off + s->scan.arr_len,
+                              s->body.len - s->scan.arr_off - s->scan.arr_len))
             return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+        json_error_t je;
         doc = json_loadb((const char *)s->skel.data, s->skel.len, 0, &je);
+        if (!doc && strstr(je.text, "too big")) {
+            if (quote_big_ints(&s->skel))
+                return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+            doc = json_loadb((const char *)s->skel.data, s->skel.len, 0, &je);
+        }
+        if (!doc)
+            return 0;
     }
-    if (!doc)
-        return 0;
     if (s->scan.big_int)
         BRONZE_WARN("page %lld: an integer beyond the 64-bit range; kept as text",
                     (long long)pageno);
@@ -1110,6 +1120,15 @@ static int fetch_all(bronze_source *s, bronze_err *err)
         json_t *doc;
         if (take_page(s, pageno, url, room, &n, &doc, err))
             goto done;
+        uint64_t *ends =
+            bronze_grow(s->page_end, &s->cap_page_end, s->npage_end + 1, sizeof *ends, 64);
+        if (!ends) {
+            json_decref(doc);
+            bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+            goto done;
+        }
+        s->page_end = ends;
+        s->page_end[s->npage_end++] = (uint64_t)s->records + n;
         if (s->spool && bronze_spool_publish(s->spool, slow, err)) {
             json_decref(doc);
             goto done;
@@ -1277,9 +1296,31 @@ static void end_fetch(bronze_source *s)
     s->fetching = false;
 }
 
+/* bronze_spool_namer: spool record `rec` as "page P, record R" (R within
+ * its page). Called after the fetcher has ended (page_end is its). */
+static void name_record(void *arg, uint64_t rec, char *out, size_t cap)
+{
+    const bronze_source *s = arg;
+    size_t lo = 0, hi = s->npage_end;
+    while (lo < hi) { /* the first page that ends at or after rec */
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->page_end[mid] < rec)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == s->npage_end) {
+        snprintf(out, cap, "record %llu", (unsigned long long)rec);
+        return;
+    }
+    uint64_t first = lo ? s->page_end[lo - 1] : 0;
+    snprintf(out, cap, "page %zu, record %llu", lo + 1, (unsigned long long)(rec - first));
+}
+
 /* The reader stopped with err (rc -1) or at the end (rc END): after the
  * fetcher has ended, its own failure is the one to report (the reader only
- * saw "the records feeding it stopped"), unless the reader failed first. */
+ * saw "the records feeding it stopped"), unless the reader failed first; a
+ * reader's message names the record by its page. */
 static int fetch_outcome(bronze_source *s, int rc, bronze_err *err)
 {
     end_fetch(s);
@@ -1287,6 +1328,8 @@ static int fetch_outcome(bronze_source *s, int rc, bronze_err *err)
         *err = s->fetch_err;
         return -1;
     }
+    if (rc < 0)
+        bronze_spool_name_record(s->spool, err, name_record, s);
     return rc;
 }
 
@@ -1314,6 +1357,7 @@ static void api_close(bronze_source *s)
     }
     free(s->best_text);
     free(s->seen);
+    free(s->page_end);
     free(s);
 }
 

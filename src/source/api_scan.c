@@ -104,26 +104,27 @@ static __attribute__((noinline)) int string_slow(st *s, bool *escaped)
             unsigned u, lo;
             if (i + 6 > s->n || hex4(s->p + i + 2, &u))
                 return s->fail = BRONZE_SCAN_FALLBACK;
-            if (u == 0)
-                return s->fail = BRONZE_SCAN_FALLBACK; /* NUL: jansson's message */
-            if (u >= 0xD800 && u <= 0xDBFF) {
-                if (i + 12 > s->n || s->p[i + 6] != '\\' || s->p[i + 7] != 'u' ||
-                    hex4(s->p + i + 8, &lo) || lo < 0xDC00 || lo > 0xDFFF)
-                    return s->fail = BRONZE_SCAN_FALLBACK;
+            /* a NUL or a lone surrogate is valid JSON that a column cannot
+             * hold: the string is escaped, so its record is not indexed and
+             * the reader judges it as it would a JSON Lines file's */
+            if (u >= 0xD800 && u <= 0xDBFF && i + 12 <= s->n && s->p[i + 6] == '\\' &&
+                s->p[i + 7] == 'u' && !hex4(s->p + i + 8, &lo) && lo >= 0xDC00 && lo <= 0xDFFF)
                 i += 12;
-            } else if (u >= 0xDC00 && u <= 0xDFFF) {
-                return s->fail = BRONZE_SCAN_FALLBACK;
-            } else {
+            else
                 i += 6;
-            }
             continue;
         }
         if (!strchr("\"\\/bfnrt", e) || !e)
             return s->fail = BRONZE_SCAN_FALLBACK;
         i += 2;
     }
-    if (high && bronze_utf8_check(s->p + start, i - start) != i - start)
-        return s->fail = BRONZE_SCAN_FALLBACK;
+    /* bytes that are not UTF-8: counted as an escape (the string is not as
+     * parsing hands it out), so the reader names the record and the field,
+     * or writes U+FFFD with invalid_utf8: replace */
+    if (high && !*escaped && bronze_utf8_check(s->p + start, i - start) != i - start) {
+        s->nesc++;
+        *escaped = true;
+    }
     s->i = i + 1;
     return 0;
 }
@@ -189,16 +190,20 @@ static int number(st *s)
                 s->sc->big_int = true;
         }
     } else if (!integral && (expo || len > 300)) {
-        /* jansson refuses a real that overflows: let it say so */
+        /* a real beyond the double range is kept as text, as a JSON Lines
+         * file's: counted as an escape, so its record is not indexed and the
+         * reader types it (its member would otherwise be a NUMBER) */
         char tmp[512];
-        if (len >= sizeof tmp)
-            return s->fail = BRONZE_SCAN_FALLBACK;
-        memcpy(tmp, s->p + b, len);
-        tmp[len] = 0;
-        errno = 0;
-        double d = strtod(tmp, NULL);
-        if (errno == ERANGE && isinf(d))
-            return s->fail = BRONZE_SCAN_FALLBACK;
+        bool over = len >= sizeof tmp;
+        if (!over) {
+            memcpy(tmp, s->p + b, len);
+            tmp[len] = 0;
+            errno = 0;
+            double d = strtod(tmp, NULL);
+            over = errno == ERANGE && isinf(d);
+        }
+        if (over)
+            s->nesc++;
     }
     s->last_int = integral;
     s->i = i;

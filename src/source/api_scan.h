@@ -2,8 +2,8 @@
  * api_scan.h - the API source's fast page splitter (issue #11 throughput).
  *
  * A page is validated once, byte by byte, by a strict recursive-descent JSON
- * scanner (RFC 8259 grammar, UTF-8 strings, no NUL or lone surrogate
- * escapes, depth at most 2048, nothing after the value) that builds no tree:
+ * scanner (RFC 8259 grammar, depth at most 2048, nothing after the value)
+ * that builds no tree:
  * it only records where the record array and each of its elements sit, so
  * the API source can copy each record's raw bytes to the JSON Lines spool
  * and parse with jansson only the small rest of the page (the "skeleton":
@@ -12,9 +12,12 @@
  *
  * The scanner accepts a page only when it is sure: anything it does not
  * handle (a JSON error, no record array, duplicate candidate keys, an
- * element that is not an object, a NUL or surrogate escape) makes it return
- * BRONZE_SCAN_FALLBACK and the caller takes the jansson path, whose messages
- * (page number, URL, first bytes) stay the reference.
+ * element that is not an object) makes it return BRONZE_SCAN_FALLBACK and
+ * the caller takes the jansson path, whose messages (page number, URL, first
+ * bytes) stay the reference. Valid JSON that no column holds as it is (a NUL
+ * or lone surrogate escape, bytes that are not UTF-8, a real beyond the
+ * double range) is no fallback: its record is spooled unlisted in the side
+ * index, and the JSON Lines reader judges it as it would in a file.
  *
  * Records path: data_path (dot path; numeric parts index arrays), else the
  * document itself when it is an array, else the first of items, data,

@@ -126,6 +126,7 @@ struct bronze_source {
     const char *tmp_dir;
     bronze_live *live;      /* the one file is still being written (ctx->live) */
     const char *index_path; /* its side index (ctx->index_path) */
+    bool spooled;           /* another source's records (ctx->spooled) */
     bronze_live *index_live;
 
     fcol *cols;
@@ -814,6 +815,7 @@ static int open_file(bronze_source *s, bronze_err *err)
     if (bronze_json_open(&s->json, in, s->format == BRONZE_FILE_JSON, s->cfg->file.data_path, err))
         return -1;
     bronze_json_set_lenient_utf8(s->json, lenient);
+    bronze_json_set_spooled(s->json, s->spooled);
     if (s->index_path && s->format == BRONZE_FILE_JSONL) {
         bronze_input_opts io = {.live = s->index_live};
         bronze_input *ix;
@@ -1174,6 +1176,7 @@ static int file_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_e
     s->tmp_dir = ctx->tmp_dir;
     s->live = ctx->live;
     s->index_path = ctx->index_path;
+    s->spooled = ctx->spooled;
     s->index_live = ctx->index_live;
     s->batch_rows = ctx->batch_rows;
     s->csv_limit = UINT64_MAX;

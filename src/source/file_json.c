@@ -53,6 +53,7 @@ struct bronze_json {
     bronze_input *in;
     bool array_form;
     bool lenient_utf8; /* leave invalid UTF-8 to the roller (invalid_utf8: replace) */
+    bool spooled;      /* another source's records (bronze_json_set_spooled) */
     bool slow_lines;   /* JSON Lines: every line through yajl (tests compare both paths) */
     bool yajl_fed;     /* yajl was given at least one piece */
     bool done;         /* end of input reached and finished */
@@ -239,6 +240,11 @@ void bronze_json_set_lenient_utf8(bronze_json *r, bool on)
     r->lenient_utf8 = on;
 }
 
+void bronze_json_set_spooled(bronze_json *r, bool on)
+{
+    r->spooled = on;
+}
+
 void bronze_json_set_fast_lines(bronze_json *r, bool on)
 {
     r->slow_lines = !on;
@@ -260,9 +266,8 @@ static int check_text(bronze_json *r, const unsigned char *s, size_t n, bool is_
                      "without its pair, or one encoded as the bytes ED A0..BF xx)");
         else
             snprintf(what, sizeof what,
-                     "invalid UTF-8 (byte 0x%02X); the text must be UTF-8 (or set "
-                     "source.file.encoding)",
-                     s[bad]);
+                     "invalid UTF-8 (byte 0x%02X); the text must be UTF-8 (or set %s)", s[bad],
+                     r->spooled ? "source.run.invalid_utf8: replace" : "source.file.encoding");
     } else if (top && memchr(s, 0, n))
         snprintf(what, sizeof what,
                  "a NUL character (\\u0000), which CSV readers and PostgreSQL cannot hold; "

@@ -54,6 +54,10 @@ typedef struct bronze_json bronze_json;
 
 /* As bronze_csv_set_lenient_utf8, for JSON text (NUL checks stay). */
 void bronze_json_set_lenient_utf8(bronze_json *r, bool on);
+/* The records are another source's (an API's, a command's), spooled: a
+ * message about text that is not UTF-8 suggests invalid_utf8: replace, not a
+ * file encoding the user cannot set for them. */
+void bronze_json_set_spooled(bronze_json *r, bool on);
 
 /* JSON Lines: plain lines (no escapes) are split by a fast scanner that
  * queues exactly what the yajl path would (on by default); off sends every

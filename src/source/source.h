@@ -56,6 +56,8 @@ typedef struct bronze_source_ctx {
      * still being written when index_live is set. */
     const char *index_path;
     struct bronze_live *index_live;
+    /* ... and is a spool of another source's records (source/spool.h). */
+    bool spooled;
 } bronze_source_ctx;
 
 typedef struct bronze_source bronze_source; /* each kind defines its own */

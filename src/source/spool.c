@@ -101,6 +101,7 @@ int bronze_spool_create(bronze_spool **out, const bronze_source_ctx *ctx, const 
     sp->shadow.file.n_null_values = 0;
     sp->ctx = *ctx;
     sp->ctx.cfg = &sp->shadow;
+    sp->ctx.spooled = true;
     *out = sp;
     return 0;
 }
@@ -436,6 +437,33 @@ int bronze_spool_open_reader(bronze_spool *sp, bronze_source **inner, bronze_err
     if (!sp->live && finish_writing(sp, err))
         return -1;
     return bronze_source_file.open(inner, &sp->ctx, err);
+}
+
+void bronze_spool_name_record(const bronze_spool *sp, bronze_err *err, bronze_spool_namer name,
+                              void *arg)
+{
+    static const char line[] = ": line ";
+    size_t pl = strlen(sp->path);
+    char *at = err->msg;
+    while ((at = strstr(at, sp->path)) && strncmp(at + pl, line, sizeof line - 1))
+        at += pl;
+    if (!at)
+        return;
+    const char *d = at + pl + sizeof line - 1;
+    char *rest;
+    errno = 0;
+    unsigned long long rec = strtoull(d, &rest, 10);
+    if (*d < '1' || *d > '9' || errno)
+        return;
+    char who[256];
+    if (name)
+        name(arg, rec, who, sizeof who);
+    else
+        snprintf(who, sizeof who, "record %llu", rec);
+    char out[sizeof err->msg];
+    if (snprintf(out, sizeof out, "%.*s%s%s", (int)(at - err->msg), err->msg, who, rest) < 0)
+        return;
+    memcpy(err->msg, out, sizeof out);
 }
 
 /* Closes and removes both files (the reader has closed its own). */

@@ -80,6 +80,14 @@ int bronze_spool_finish(bronze_spool *sp, bool failed, bronze_err *err);
 int bronze_spool_open_reader(bronze_spool *sp, bronze_source **inner, bronze_err *err);
 /* inner's next() (inner: the reader from bronze_spool_open_reader). */
 int bronze_spool_next(bronze_spool *sp, bronze_source *inner, bronze_batch *b, bronze_err *err);
+/* The reader's messages name the spool file and a line of it ("<spool>: line
+ * 7: field 'a': ..."), which mean nothing to the user; a line is a record, so
+ * this puts the record in their place: name(arg, 7, ...) writes what to call
+ * it ("page 2, record 3"), or with name NULL "record 7". A message that
+ * names no spool line is left as it is. */
+typedef void (*bronze_spool_namer)(void *arg, uint64_t record, char *out, size_t cap);
+void bronze_spool_name_record(const bronze_spool *sp, bronze_err *err, bronze_spool_namer name,
+                              void *arg);
 void bronze_spool_free(bronze_spool *sp);
 
 #endif

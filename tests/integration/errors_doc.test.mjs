@@ -134,6 +134,7 @@ const CASES = {
   'src-api-http': { needs: 'api', files: { 'c.yaml': apiCfg('/notfound') }, args: run(['--config', 'c.yaml']) },
   'src-api-data-path': { needs: 'api', files: { 'c.yaml': apiCfg('/offset').replace('data_path: "items"', 'data_path: "rows"') }, args: run(['--config', 'c.yaml']) },
   'src-api-not-json': { needs: 'api', files: { 'c.yaml': apiCfg('/html') }, args: run(['--config', 'c.yaml']) },
+  'src-api-utf8': { needs: 'api', files: { 'c.yaml': apiCfg('/latin1') }, args: run(['--config', 'c.yaml']) },
   'src-custom-exit': { files: { 'c.yaml': customCfg('["sh", "-c", "echo oops >&2; exit 3"]') }, args: run(['--config', 'c.yaml']) },
   'src-custom-missing': { files: { 'c.yaml': customCfg('["./no-such-program"]') }, args: run(['--config', 'c.yaml']) },
   'src-jsonl-not-object': { files: { 'c.yaml': cfgFile('in.jsonl', '    format: "jsonl"\n'), 'in.jsonl': '{"a":1}\n[1,2]\n' }, args: run(['--config', 'c.yaml']) },

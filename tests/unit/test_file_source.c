@@ -1114,6 +1114,43 @@ static bool gone_soon(const char *path)
     return stat(path, &st) != 0;
 }
 
+static void name_as_page(void *arg, uint64_t rec, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s %llu", (const char *)arg, (unsigned long long)rec);
+}
+
+/* A reader's message names the spool file and its line; the spool's owner
+ * gets the record named instead, and any other message is left alone. */
+static void test_spool_names_records(void **state)
+{
+    (void)state;
+    bronze_config cfg = make_cfg("unused", BRONZE_FILE_JSONL);
+    bronze_source_ctx ctx = {
+        .cfg = &cfg, .run_date = "2025-01-12", .tmp_dir = tmpdir, .batch_rows = 64};
+    bronze_err err = BRONZE_ERR_INIT;
+    bronze_spool *sp;
+    assert_int_equal(bronze_spool_create(&sp, &ctx, "t", &err), 0);
+    char spool[600];
+    snprintf(spool, sizeof spool, "%s/spool-t-%d.jsonl", tmpdir, (int)getpid());
+    bronze_err_set(&err, BRONZE_E_RUNTIME, "c.yaml: %s: line 12: field 'a': bad", spool);
+    bronze_spool_name_record(sp, &err, NULL, NULL);
+    assert_string_equal(err.msg, "c.yaml: record 12: field 'a': bad");
+    bronze_err_set(&err, BRONZE_E_RUNTIME, "%s: line 3, column 9: bad", spool);
+    bronze_spool_name_record(sp, &err, name_as_page, "rec");
+    assert_string_equal(err.msg, "rec 3, column 9: bad");
+    static const char *const alone[] = {"c.yaml: page 2: HTTP 500", "%s: out of memory",
+                                        "%s: line x: bad", "%s: line 0: bad",
+                                        "%s.idx: line 4: bad"};
+    for (size_t i = 0; i < sizeof alone / sizeof alone[0]; i++) {
+        char want[2048];
+        snprintf(want, sizeof want, alone[i], spool);
+        bronze_err_set(&err, BRONZE_E_RUNTIME, "%s", want);
+        bronze_spool_name_record(sp, &err, NULL, NULL);
+        assert_string_equal(err.msg, want);
+    }
+    bronze_spool_free(sp);
+}
+
 static void test_spool_files_go_at_end(void **state)
 {
     (void)state;
@@ -1167,6 +1204,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spool_files_go_at_end),
+        cmocka_unit_test(test_spool_names_records),
         cmocka_unit_test(test_csv_types),
         cmocka_unit_test(test_csv_quotes_newlines_crlf),
         cmocka_unit_test(test_csv_bom_utf8),

@@ -59,6 +59,7 @@ export async function startApi() {
       this.data = makeRecords(25);
       this.tokenUses = 2;
       this.expiresIn = 3600;
+      this.raw = [];
     },
   };
   const sockets = new Set();
@@ -257,6 +258,16 @@ function route(api, req, res, u, q, body) {
     const page = Number(q.page), size = Number(q.page_size);
     const rows = api.data.slice((page - 1) * size, page * size).map((r) => ({ ...r, src: name }));
     return setTimeout(() => json(res, 200, { data: rows }), 50);
+  }
+  if (p === '/latin1') {                     // a legacy system's Latin-1 byte in its second record
+    const b = Buffer.concat([Buffer.from('{"items": [{"id": 1, "city": "Paris"}, {"id": 2, "city": "Bogot'), Buffer.from([0xe1]), Buffer.from('"}]}')]);
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': b.length });
+    return res.end(b);
+  }
+  if (p === '/raw') {                        // page paging over api.raw: each page's exact bytes (a Buffer or a string)
+    const b = (api.raw || [])[Number(q.page) - 1] ?? '{"items": []}';
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(b) });
+    return res.end(b);
   }
   if (p === '/scalars') return json(res, 200, { items: [{ id: 1 }, 'two', { id: 3 }] });
   if (p === '/loop') {                       // ignores ?page: the same full page forever
