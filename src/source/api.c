@@ -46,6 +46,7 @@
 #include <time.h>
 #include <xxhash.h>
 
+#include "format/value_text.h"
 #include "source/api_scan.h"
 #include "source/source.h"
 #include "source/spool.h"
@@ -82,7 +83,9 @@ struct bronze_source {
     uint64_t rng;
     /* incremental: the typed maximum of cursor_field so far */
     cursor_kind best_kind;
-    double best_num;
+    long double best_num; /* CK_NUM; best_int: an integer, exactly best_i */
+    int64_t best_i;
+    bool best_int;
     int64_t best_us;
     char *best_text;
     /* loop detection */
@@ -343,18 +346,20 @@ static const char *json_kind(const json_t *v)
 static int cursor_take(bronze_source *s, const json_t *v)
 {
     cursor_kind k;
-    double num = 0;
-    int64_t us = 0;
+    long double num = 0; /* exact for any int64 where long double has 64 bits */
+    int64_t us = 0, iv = 0;
+    bool is_int = json_is_integer(v);
     char text[64];
     const char *t = text;
-    if (json_is_integer(v)) {
+    if (is_int) {
         k = CK_NUM;
-        num = (double)json_integer_value(v);
-        snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
+        iv = json_integer_value(v);
+        num = (long double)iv;
+        snprintf(text, sizeof text, "%lld", (long long)iv);
     } else if (json_is_real(v)) {
         k = CK_NUM;
         num = json_real_value(v);
-        snprintf(text, sizeof text, "%.17g", num);
+        bronze_fmt_double(json_real_value(v), text); /* as the column's text (SPEC §5) */
     } else if (json_is_string(v)) {
         t = json_string_value(v);
         size_t n = json_string_length(v);
@@ -374,6 +379,8 @@ static int cursor_take(bronze_source *s, const json_t *v)
     bool better;
     if (s->best_kind == CK_NONE)
         better = true;
+    else if (k == s->best_kind && k == CK_NUM && is_int && s->best_int)
+        better = iv > s->best_i; /* ids beyond 2^53 differ where doubles do not */
     else if (k == s->best_kind && k == CK_NUM)
         better = num > s->best_num;
     else if (k == s->best_kind && k == CK_TIME)
@@ -390,6 +397,8 @@ static int cursor_take(bronze_source *s, const json_t *v)
     /* once kinds mix, comparisons stay textual */
     s->best_kind = s->best_kind == CK_NONE || s->best_kind == k ? k : CK_TEXT;
     s->best_num = num;
+    s->best_i = iv;
+    s->best_int = is_int;
     s->best_us = us;
     return 0;
 }
