@@ -534,6 +534,23 @@ const bronze_json_span *bronze_scan_rec_members(const bronze_scan *sc, const bro
     return !r->plain ? NULL : r->nmem ? sc->mem + r->mbeg : none;
 }
 
+int bronze_scan_object(bronze_scan *sc, const char *p, size_t n, size_t *nmem)
+{
+    st s = {.p = (const unsigned char *)p, .n = n, .sc = sc};
+    sc->nmem = 0;
+    ws(&s);
+    if (s.i >= n || s.p[s.i] != '{')
+        return BRONZE_SCAN_FALLBACK;
+    s.elem = true; /* a record: its members are counted */
+    if (value(&s, 0, -1, -1))
+        return s.fail;
+    ws(&s);
+    if (s.i != n)
+        return BRONZE_SCAN_FALLBACK;
+    *nmem = s.last_nmem;
+    return BRONZE_SCAN_OK;
+}
+
 bool bronze_scan_member(const char *p, size_t n, const char *key, bronze_span *out)
 {
     bronze_scan tmp = {0};

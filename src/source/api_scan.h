@@ -79,6 +79,12 @@ void bronze_scan_free(bronze_scan *sc);
  * also for none: "{}" is listed, with nothing in it). */
 const bronze_json_span *bronze_scan_rec_members(const bronze_scan *sc, const bronze_scan_rec *r);
 
+/* Is p[0..n) one JSON object (whitespace around it allowed), by the page
+ * scanner's grammar (text no column holds is valid JSON here too)? OK with
+ * *nmem its member count; FALLBACK when not (jansson's message says why);
+ * OOM. sc is scratch space, reused across calls (bronze_scan_free). */
+int bronze_scan_object(bronze_scan *sc, const char *p, size_t n, size_t *nmem);
+
 /* Within an object's text p[0..n) (already validated), the span of the value
  * of top-level key `key` (last one wins); false when absent. */
 bool bronze_scan_member(const char *p, size_t n, const char *key, bronze_span *out);

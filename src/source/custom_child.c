@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "source/api_scan.h"
 #include "util/interrupt.h"
 #include "util/log.h"
 
@@ -79,6 +80,7 @@ int bronze_custom_finish(bronze_source *s, bronze_err *err)
             bronze_source_file.close(s->inner);
         s->inner = NULL;
         bronze_spool_name_record(s->spool, err, NULL, NULL);
+        bronze_err_prefix(err, "%s: custom extractor %s: its records", s->cfg->path, s->what);
         return -1;
     }
     return 0;
@@ -186,7 +188,8 @@ typedef struct child {
     int status;
     line_buf out, errl;
     uint64_t lineno;
-    char *reported; /* the extractor's own {"_bronze_error": ...} */
+    char *reported;   /* the extractor's own {"_bronze_error": ...} */
+    bronze_scan scan; /* scratch space of the line check */
     char last_err[512];
     bool failed;
 } child;
@@ -252,17 +255,33 @@ static int out_line(child *c, char *line, size_t n)
         i++;
     if (i == n)
         return 0; /* blank lines are skipped, as in a JSON Lines file */
+    /* only the shape is checked here, by the API's page scanner: the records
+     * are judged by the JSON Lines reader (text no column holds, a real beyond
+     * the double range, a huge integer), as a file's would be */
+    const char *p = line + i;
+    size_t pn = n - i, nmem = 0;
+    int sr = bronze_scan_object(&c->scan, p, pn, &nmem);
+    if (sr == BRONZE_SCAN_OOM)
+        return child_fail(c, "out of memory");
     json_error_t je;
-    /* ints as reals: this only checks the shape (the file source types the
-     * text), and a huge integer is valid JSON that widens to text there */
-    json_t *o = json_loadb(line + i, n - i, JSON_DECODE_INT_AS_REAL, &je);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        return child_fail(c, "stdout line %llu is not a JSON object (%s): %.80s%s",
-                          (unsigned long long)c->lineno, o ? "another JSON value" : je.text,
-                          line + i, n - i > 80 ? "..." : "");
+    json_t *o = NULL;
+    if (sr != BRONZE_SCAN_OK) {
+        /* ints as reals: jansson says why the line is no object */
+        o = json_loadb(p, pn, JSON_DECODE_INT_AS_REAL, &je);
+        if (!json_is_object(o)) {
+            json_decref(o);
+            return child_fail(c, "stdout line %llu is not a JSON object (%s): %.80s%s",
+                              (unsigned long long)c->lineno, o ? "another JSON value" : je.text, p,
+                              pn > 80 ? "..." : "");
+        }
+        nmem = json_object_size(o);
     }
-    if (json_object_size(o) == 1) {
+    bronze_span at;
+    bool control = nmem == 1 && (bronze_scan_member(p, pn, "_bronze_cursor", &at) ||
+                                 bronze_scan_member(p, pn, "_bronze_error", &at));
+    if (control && !o && !(o = json_loadb(p, pn, JSON_DECODE_INT_AS_REAL, &je)))
+        return child_fail(c, "stdout line %llu: %s", (unsigned long long)c->lineno, je.text);
+    if (control) {
         json_t *v;
         if ((v = json_object_get(o, "_bronze_cursor"))) {
             int rc = 0;
@@ -296,7 +315,7 @@ static int out_line(child *c, char *line, size_t n)
     json_decref(o);
     if (!c->s->spool)
         return child_fail(c, "printed a record during a check");
-    return bronze_spool_add(c->s->spool, line + i, n - i, c->err) ? (c->failed = true, -1) : 0;
+    return bronze_spool_add(c->s->spool, p, pn, c->err) ? (c->failed = true, -1) : 0;
 }
 
 /* Splits buffered bytes into lines; keeps the unfinished tail. */
@@ -577,5 +596,6 @@ done:
     free(c.out.p);
     free(c.errl.p);
     free(c.reported);
+    bronze_scan_free(&c.scan);
     return rc;
 }

@@ -265,6 +265,24 @@ test('command failures: exit 3, a line that is not a JSON object, silence past t
   cleanup(dir);
 });
 
+// A command's records are judged as a JSON Lines file's (SPEC §7): valid
+// JSON with text no column holds fails naming the record and the field, or
+// lands U+FFFD with invalid_utf8: replace; a real beyond the double range is
+// kept as its text. None of it is "not a JSON object".
+test('command records: text that is not UTF-8 fails naming the record, or is replaced; 1e400 kept as text', async () => {
+  const lines = Buffer.concat([Buffer.from('{"id": 1, "s": "a", "x": 1e400}\n{"id": 2, "s": "caf'), Buffer.from([0xe9]), Buffer.from('", "x": 2}\n')]);
+  const out = (d) => writeFileSync(join(d, 'out.jsonl'), lines);
+  let { dir, r } = failCase('cutf8', 'command: ["cat", "out.jsonl"]', { setup: out });
+  assertFailed(dir, 'cutf8', r, /custom extractor command \[cat out\.jsonl\]: its records: record 2: field 's': invalid UTF-8 \(byte 0xE9\); the text must be UTF-8 \(or set source\.run\.invalid_utf8: replace\)/);
+  assert.doesNotMatch(r.stderr, /not a JSON object|spool/);
+  cleanup(dir);
+  ({ dir, r } = failCase('cutf8', 'command: ["cat", "out.jsonl"]', { setup: out, runKeys: '    invalid_utf8: replace\n' }));
+  assert.equal(r.code, 0, r.stderr);
+  const got = await query(`SELECT id, s, x FROM ${pq(join(dir, part('t', 'cutf8')))} ORDER BY id`);
+  assert.deepEqual(got.map((x) => [num(x.id), x.s, x.x]), [[1, 'a', '1e400'], [2, 'caf\ufffd', '2']]);
+  cleanup(dir);
+});
+
 test('command environment: BRONZE_CONFIG_JSON, BRONZE_RUN_DATE, BRONZE_LAST_CURSOR; no shell in between', async () => {
   const dir = workdir('bf-custom-env-');
   write(dir, 'env.py', `import json, os, sys
