@@ -147,6 +147,37 @@ static void test_unfit_records_not_listed(void **state)
     bronze_scan_free(&sc);
 }
 
+/* One JSON object and its member count (a command's stdout line). */
+static void test_scan_object(void **state)
+{
+    (void)state;
+    bronze_scan sc = {0};
+    size_t n = 99;
+    static const struct {
+        const char *doc;
+        int want;
+        size_t nmem;
+    } cases[] = {
+        {"{}", BRONZE_SCAN_OK, 0},
+        {" {\"a\":1} ", BRONZE_SCAN_OK, 1},
+        {"{\"a\":{\"b\":1,\"c\":2},\"d\":[1,{\"e\":3}]}", BRONZE_SCAN_OK, 2},
+        {"{\"s\":\"caf\xe9\",\"x\":1e400,\"z\":\"\\u0000\"}", BRONZE_SCAN_OK, 3},
+        {"[1,2]", BRONZE_SCAN_FALLBACK, 0},
+        {"\"a\"", BRONZE_SCAN_FALLBACK, 0},
+        {"{\"a\":1} {}", BRONZE_SCAN_FALLBACK, 0},
+        {"{\"a\":1", BRONZE_SCAN_FALLBACK, 0},
+        {"not json", BRONZE_SCAN_FALLBACK, 0},
+        {"", BRONZE_SCAN_FALLBACK, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        n = 99;
+        int r = bronze_scan_object(&sc, cases[i].doc, strlen(cases[i].doc), &n);
+        if (r != cases[i].want || (r == BRONZE_SCAN_OK && n != cases[i].nmem))
+            fail_msg("case %zu (%s): %d with %zu members", i, cases[i].doc, r, n);
+    }
+    bronze_scan_free(&sc);
+}
+
 /* Where a number ends: after a digit run of every length from 1 to 20 (the
  * scanner steps eight bytes at a time), every byte value; only whitespace
  * or another digit may follow before the closing brace. */
@@ -207,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_spans),       cmocka_unit_test(test_default_lookup),
         cmocka_unit_test(test_fallbacks),   cmocka_unit_test(test_big_int_and_member),
         cmocka_unit_test(test_number_ends), cmocka_unit_test(test_unfit_records_not_listed),
+        cmocka_unit_test(test_scan_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
