@@ -93,6 +93,7 @@ struct bronze_source {
     size_t nseen, capseen;
     uint64_t prev_page_hash;
     int64_t records, pages;
+    long status; /* of the last successful exchange */
     /* page k's last record is record page_end[k - 1] of the spool (the
      * fetcher's until it is joined), so a record's message names its page */
     uint64_t *page_end;
@@ -577,6 +578,7 @@ static int exchange(bronze_source *s, const call *c, bronze_err *err)
         BRONZE_DEBUG("%s: %s %s -> HTTP %ld, %zu bytes in %.3f s", c->what, c->method, shown,
                      resp.status, s->body.len, mono_now() - t0);
         if (resp.status >= 200 && resp.status < 300) {
+            s->status = resp.status;
             free(s->link);
             s->link = resp.link && *resp.link ? strdup(resp.link) : NULL;
             if (resp.link && *resp.link && !s->link)
@@ -971,6 +973,21 @@ static int take_page(bronze_source *s, int64_t pageno, const char *url, int64_t 
     char shown[1024], snip[SNIPPET * 2];
     *docp = NULL;
     *n = 0;
+    if (s->status == 204)
+        return 0; /* No Content: an empty page, the end of paging */
+    if (s->body.len >= 3 && !memcmp(s->body.data, "\xEF\xBB\xBF", 3)) {
+        /* a UTF-8 byte order mark (some .NET services send one): ignored,
+         * as RFC 8259 §8.1 allows and as a JSON Lines file's is */
+        memmove(s->body.data, s->body.data + 3, s->body.len - 3);
+        s->body.len -= 3;
+    }
+    if (!s->body.len) {
+        mask_url(s, url, shown, sizeof shown);
+        return bronze_err_set(err, BRONZE_E_RUNTIME,
+                              "%s: page %lld (%s): the response body is empty (HTTP %ld; an API "
+                              "with no records sends [] or 204 No Content)",
+                              cfg->path, (long long)pageno, shown, s->status);
+    }
     int fast = take_page_fast(s, pageno, room, n, docp, err);
     if (fast)
         return fast < 0 ? -1 : 0;

@@ -278,6 +278,27 @@ source:
   cleanup(dir);
 });
 
+test('204 No Content ends paging as an empty page; a byte order mark is ignored; an empty 200 body fails', async () => {
+  const dir = workdir();
+  api.data = makeRecords(4);
+  let r = await extract(dir, cfg({ apiYaml: `    endpoint: /nocontent
+    pagination: {type: page, page_size: 2}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n, 3n, 4n]);
+  assert.deepEqual(api.requests.map((q) => q.query.page), ['1', '2', '3']);
+  api.raw = [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"items": [{"id": 7, "s": "x"}]}')])];
+  r = await extract(dir, cfg({ apiYaml: `    endpoint: /raw
+    pagination: {type: page, page_size: 10}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => [x.id, x.s]), [[7n, 'x']]);
+  const d2 = workdir();
+  api.raw = [''];
+  r = await extract(d2, cfg({ apiYaml: '    endpoint: /raw' }));
+  assertFailed(r, d2, /c\.yaml: page 1 \(http:\/\/127\.0\.0\.1:\d+\/raw\): the response body is empty \(HTTP 200; an API with no records sends \[\] or 204 No Content\)/);
+  cleanup(dir);
+  cleanup(d2);
+});
+
 // ---------------------------------------------------------------- auth
 
 const AUTH = {

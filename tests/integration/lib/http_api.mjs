@@ -264,8 +264,14 @@ function route(api, req, res, u, q, body) {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': b.length });
     return res.end(b);
   }
+  if (p === '/nocontent') {                  // page paging; past the data, 204 No Content instead of []
+    const page = Number(q.page), size = Number(q.page_size);
+    const rows = api.data.slice((page - 1) * size, page * size);
+    if (!rows.length) { res.writeHead(204); return res.end(); }
+    return json(res, 200, { items: rows });
+  }
   if (p === '/raw') {                        // page paging over api.raw: each page's exact bytes (a Buffer or a string)
-    const b = (api.raw || [])[Number(q.page) - 1] ?? '{"items": []}';
+    const b = (api.raw || [])[Number(q.page ?? 1) - 1] ?? '{"items": []}';
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(b) });
     return res.end(b);
   }
