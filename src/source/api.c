@@ -48,6 +48,7 @@
 
 #include "format/value_text.h"
 #include "source/api_scan.h"
+#include "source/input.h"
 #include "source/source.h"
 #include "source/spool.h"
 #include "util/buf.h"
@@ -93,7 +94,9 @@ struct bronze_source {
     size_t nseen, capseen;
     uint64_t prev_page_hash;
     int64_t records, pages;
-    long status; /* of the last successful exchange */
+    long status;      /* of the last successful exchange */
+    char charset[64]; /* ... and its Content-Type's charset ("" none) */
+    bronze_buf conv;  /* a page converted to UTF-8 from that charset */
     /* page k's last record is record page_end[k - 1] of the spool (the
      * fetcher's until it is joined), so a record's message names its page */
     uint64_t *page_end;
@@ -511,6 +514,29 @@ static void free_headers(char **hv, size_t n)
  * run.max_retries; an OAuth2 401 fetches a new token once; any other non-2xx
  * fails at once with the status and the first 200 bytes. On 0 the 2xx body is
  * in s->body and the Link header in s->link. */
+/* The charset parameter of a Content-Type value ("application/json;
+ * charset=ISO-8859-1"), unquoted, into out; "" when there is none. */
+static void content_charset(const char *ct, char *out, size_t cap)
+{
+    out[0] = 0;
+    for (const char *p = strchr(ct, ';'); p; p = strchr(p + 1, ';')) {
+        const char *q = p + 1;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (strncasecmp(q, "charset=", 8))
+            continue;
+        q += 8;
+        bool quoted = *q == '"';
+        q += quoted;
+        size_t n = strcspn(q, quoted ? "\"" : "; \t");
+        if (n < cap) {
+            memcpy(out, q, n);
+            out[n] = 0;
+        }
+        return;
+    }
+}
+
 static int exchange(bronze_source *s, const call *c, bronze_err *err)
 {
     const bronze_config *cfg = s->cfg;
@@ -579,6 +605,7 @@ static int exchange(bronze_source *s, const call *c, bronze_err *err)
                      resp.status, s->body.len, mono_now() - t0);
         if (resp.status >= 200 && resp.status < 300) {
             s->status = resp.status;
+            content_charset(resp.content_type, s->charset, sizeof s->charset);
             free(s->link);
             s->link = resp.link && *resp.link ? strdup(resp.link) : NULL;
             if (resp.link && *resp.link && !s->link)
@@ -975,6 +1002,19 @@ static int take_page(bronze_source *s, int64_t pageno, const char *url, int64_t 
     *n = 0;
     if (s->status == 204)
         return 0; /* No Content: an empty page, the end of paging */
+    if (s->charset[0] && !bronze_input_is_utf8(s->charset) && strcasecmp(s->charset, "us-ascii")) {
+        /* a declared charset other than UTF-8 (a legacy service's Latin-1):
+         * the page is converted, as 1.0's requests decoded it */
+        char what[1200];
+        mask_url(s, url, shown, sizeof shown);
+        snprintf(what, sizeof what, "%s: page %lld (%s): Content-Type charset", cfg->path,
+                 (long long)pageno, shown);
+        if (bronze_input_to_utf8(s->charset, s->body.data, s->body.len, &s->conv, what, err))
+            return -1;
+        bronze_buf t = s->body;
+        s->body = s->conv;
+        s->conv = t;
+    }
     if (s->body.len >= 3 && !memcmp(s->body.data, "\xEF\xBB\xBF", 3)) {
         /* a UTF-8 byte order mark (some .NET services send one): ignored,
          * as RFC 8259 §8.1 allows and as a JSON Lines file's is */
@@ -1300,6 +1340,8 @@ static void *fetch_main(void *arg)
     s->body = (bronze_buf)BRONZE_BUF_INIT;
     bronze_buf_free(&s->skel);
     s->skel = (bronze_buf)BRONZE_BUF_INIT;
+    bronze_buf_free(&s->conv);
+    s->conv = (bronze_buf)BRONZE_BUF_INIT;
     bronze_scan_free(&s->scan);
     bronze_http_free(s->http);
     s->http = NULL;
@@ -1370,6 +1412,7 @@ static void api_close(bronze_source *s)
     bronze_http_free(s->http);
     bronze_buf_free(&s->body);
     bronze_buf_free(&s->skel);
+    bronze_buf_free(&s->conv);
     bronze_scan_free(&s->scan);
     free(s->link);
     free(s->base);

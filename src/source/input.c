@@ -12,6 +12,7 @@
  * its own state, so a rewind costs no allocation.
  */
 #include "source/input.h"
+#include "util/buf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -430,6 +431,39 @@ static const char *iconv_name(const char *e)
     if (!strcasecmp(e, "cp1252") || !strcasecmp(e, "windows-1252"))
         return "WINDOWS-1252";
     return e;
+}
+
+int bronze_input_to_utf8(const char *encoding, const void *in, size_t n, bronze_buf *out,
+                         const char *name, bronze_err *err)
+{
+    iconv_t cd = iconv_open("UTF-8", iconv_name(encoding));
+    if (cd == (iconv_t)-1)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: '%s' is not an encoding iconv knows",
+                              name, encoding);
+    out->len = 0;
+    char *ip = (char *)in;
+    size_t ileft = n;
+    int rc = 0;
+    while (ileft) {
+        /* a byte of a single-byte encoding is at most 3 of UTF-8; 4 for any */
+        if (bronze_buf_reserve(out, ileft * 4 + 16)) {
+            rc = bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", name);
+            break;
+        }
+        char *op = (char *)out->data + out->len;
+        size_t oleft = out->cap - out->len;
+        size_t r = iconv(cd, &ip, &ileft, &op, &oleft);
+        out->len = (size_t)(op - (char *)out->data);
+        if (r == (size_t)-1 && errno != E2BIG) {
+            rc = bronze_err_set(err, BRONZE_E_RUNTIME,
+                                "%s: byte 0x%02X at offset %zu is not valid %s%s", name,
+                                (unsigned char)*ip, n - ileft, encoding,
+                                errno == EINVAL ? " (the text ends inside a character)" : "");
+            break;
+        }
+    }
+    iconv_close(cd);
+    return rc;
 }
 
 int bronze_input_check_encoding(const char *encoding)

@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "util/buf.h"
 #include "util/err.h"
 
 typedef struct bronze_input bronze_input;
@@ -115,5 +116,10 @@ int bronze_input_check_encoding(const char *encoding);
 
 /* True for an encoding that needs no conversion (NULL, "utf-8", "utf8"). */
 bool bronze_input_is_utf8(const char *encoding);
+/* Text in memory from `encoding` to UTF-8: in[0..n) converted into *out
+ * (replaced). -1 with err set (naming `name`) when iconv does not know the
+ * encoding or a byte is not valid in it. */
+int bronze_input_to_utf8(const char *encoding, const void *in, size_t n, bronze_buf *out,
+                         const char *name, bronze_err *err);
 
 #endif

@@ -203,6 +203,7 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *userp)
         size_t off, cap;
     } want[] = {
         {"etag", offsetof(bronze_http_resp, etag), sizeof resp->etag},
+        {"content-type", offsetof(bronze_http_resp, content_type), sizeof resp->content_type},
         {"retry-after", offsetof(bronze_http_resp, retry_after), sizeof resp->retry_after},
         {"x-amz-request-id", offsetof(bronze_http_resp, request_id), sizeof resp->request_id},
     };

@@ -77,6 +77,7 @@ typedef struct bronze_http_resp {
     char etag[256]; /* ETag header, as sent (quotes kept) */
     char retry_after[128];
     char request_id[128];   /* x-amz-request-id, for error messages */
+    char content_type[128]; /* Content-Type, "" when absent */
     int64_t content_length; /* Content-Length header, -1 when absent */
     /* a non-2xx body, up to 64 KiB; valid until the next request on this
      * handle */

@@ -299,6 +299,20 @@ test('204 No Content ends paging as an empty page; a byte order mark is ignored;
   cleanup(d2);
 });
 
+test('a page in a declared charset (Content-Type: ...; charset=ISO-8859-1) is converted to UTF-8', async () => {
+  const dir = workdir();
+  let r = await extract(dir, cfg({ apiYaml: '    endpoint: /charset' }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.city), ['Bogot\u00e1', 'S\u00e3o Paulo \u00bd']);
+  const d2 = workdir();
+  r = await extract(d2, cfg({ apiYaml: '    endpoint: /charset\n    params: {cs: klingon-8}' }));
+  assertFailed(r, d2, /c\.yaml: page 1 \(http:\/\/127\.0\.0\.1:\d+\/charset\?cs=klingon-8\): Content-Type charset: 'klingon-8' is not an encoding iconv knows/);
+  r = await extract(d2, cfg({ apiYaml: '    endpoint: /charset\n    params: {cs: SHIFT_JIS}' }));
+  assertFailed(r, d2, /page 1 \(.*\): Content-Type charset: byte 0xE1 at offset 35 is not valid SHIFT_JIS/);
+  cleanup(dir);
+  cleanup(d2);
+});
+
 // ---------------------------------------------------------------- auth
 
 const AUTH = {
