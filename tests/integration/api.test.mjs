@@ -667,29 +667,25 @@ test('numbers compare numerically for the cursor (9 < 10), not as text', async (
   cleanup(dir);
 });
 
-test('integer cursors beyond 2^53 (snowflake ids) compare exactly: the cursor is the largest id', async () => {
+// The cursor is the largest value exactly, in the column's text form.
+const CURSORS = [
   // as doubles, every id here is 1700000000000000000: the first would win
-  const dir = workdir();
-  const ids = ['1700000000000000001', '1700000000000000100', '1700000000000000099', '1700000000000000002'];
-  api.raw = [`{"items": [${ids.map((id) => `{"id": ${id}, "v": 1}`).join(', ')}]}`];
-  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /raw
+  ['integer cursors beyond 2^53 (snowflake ids) compare exactly: the cursor is the largest id', 'id',
+    ['1700000000000000001', '1700000000000000100', '1700000000000000099', '1700000000000000002'], '1700000000000000100'],
+  ['a real cursor is stored in its shortest exact text (0.3, not 0.29999999999999999)', 'ts', ['0.1', '0.3', '0.2'], '0.3'],
+];
+for (const [name, field, values, want] of CURSORS) {
+  test(name, async () => {
+    const dir = workdir();
+    api.raw = [`{"items": [${values.map((v, k) => `{"k": ${k}, "${field}": ${v}}`).join(', ')}]}`];
+    const r = await extract(dir, cfg({ apiYaml: `    endpoint: /raw
     pagination: {type: page, page_size: 10}
-    incremental: {enabled: true, cursor_field: id}` }));
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(readJson(join(dir, '.state', 'ext_t_cursor.json')).cursor, '1700000000000000100');
-  cleanup(dir);
-});
-
-test('a real cursor is stored in its shortest exact text (0.3, not 0.29999999999999999)', async () => {
-  const dir = workdir();
-  api.raw = ['{"items": [{"id": 1, "ts": 0.1}, {"id": 2, "ts": 0.3}, {"id": 3, "ts": 0.2}]}'];
-  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /raw
-    pagination: {type: page, page_size: 10}
-    incremental: {enabled: true, cursor_field: ts}` }));
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(readJson(join(dir, '.state', 'ext_t_cursor.json')).cursor, '0.3');
-  cleanup(dir);
-});
+    incremental: {enabled: true, cursor_field: ${field}}` }));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readJson(join(dir, '.state', 'ext_t_cursor.json')).cursor, want);
+    cleanup(dir);
+  });
+}
 
 test('a Salesforce-shaped API with a 1.0-form config lands every record once', async () => {
   const dir = workdir();

@@ -1114,6 +1114,17 @@ static bool gone_soon(const char *path)
     return stat(path, &st) != 0;
 }
 
+/* A spool "t" under tmpdir for cfg (the spool copies what it needs). */
+static bronze_spool *new_spool(const bronze_config *cfg)
+{
+    bronze_source_ctx ctx = {
+        .cfg = cfg, .run_date = "2025-01-12", .tmp_dir = tmpdir, .batch_rows = 64};
+    bronze_err err = BRONZE_ERR_INIT;
+    bronze_spool *sp;
+    assert_int_equal(bronze_spool_create(&sp, &ctx, "t", &err), 0);
+    return sp;
+}
+
 static void name_as_page(void *arg, uint64_t rec, char *out, size_t cap)
 {
     snprintf(out, cap, "%s %llu", (const char *)arg, (unsigned long long)rec);
@@ -1125,11 +1136,8 @@ static void test_spool_names_records(void **state)
 {
     (void)state;
     bronze_config cfg = make_cfg("unused", BRONZE_FILE_JSONL);
-    bronze_source_ctx ctx = {
-        .cfg = &cfg, .run_date = "2025-01-12", .tmp_dir = tmpdir, .batch_rows = 64};
     bronze_err err = BRONZE_ERR_INIT;
-    bronze_spool *sp;
-    assert_int_equal(bronze_spool_create(&sp, &ctx, "t", &err), 0);
+    bronze_spool *sp = new_spool(&cfg);
     char spool[600];
     snprintf(spool, sizeof spool, "%s/spool-t-%d.jsonl", tmpdir, (int)getpid());
     bronze_err_set(&err, BRONZE_E_RUNTIME, "c.yaml: %s: line 12: field 'a': bad", spool);
@@ -1157,11 +1165,8 @@ static void test_spool_files_go_at_end(void **state)
     for (int mode = 0; mode < 4; mode++) {
         bool live = mode & 1, index = mode & 2;
         bronze_config cfg = make_cfg("unused", BRONZE_FILE_JSONL);
-        bronze_source_ctx ctx = {
-            .cfg = &cfg, .run_date = "2025-01-12", .tmp_dir = tmpdir, .batch_rows = 64};
         bronze_err err = BRONZE_ERR_INIT;
-        bronze_spool *sp;
-        assert_int_equal(bronze_spool_create(&sp, &ctx, "t", &err), 0);
+        bronze_spool *sp = new_spool(&cfg);
         if (index)
             assert_int_equal(bronze_spool_set_index(sp, &err), 0);
         if (live)
