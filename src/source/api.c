@@ -54,6 +54,7 @@
 #include "util/buf.h"
 #include "util/datetime.h"
 #include "util/http.h"
+#include "util/utf8.h"
 #include "util/interrupt.h"
 #include "util/log.h"
 #include "util/retry.h"
@@ -453,6 +454,29 @@ typedef struct call {
     const char *what; /* "page 3", "the OAuth2 token request" */
 } call;
 
+/* The charset parameter of a Content-Type value ("application/json;
+ * charset=ISO-8859-1"), unquoted, into out; "" when there is none. */
+static void content_charset(const char *ct, char *out, size_t cap)
+{
+    out[0] = 0;
+    for (const char *p = strchr(ct, ';'); p; p = strchr(p + 1, ';')) {
+        const char *q = p + 1;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (strncasecmp(q, "charset=", 8))
+            continue;
+        q += 8;
+        bool quoted = *q == '"';
+        q += quoted;
+        size_t n = strcspn(q, quoted ? "\"" : "; \t");
+        if (n < cap) {
+            memcpy(out, q, n);
+            out[n] = 0;
+        }
+        return;
+    }
+}
+
 static int oauth_fetch(bronze_source *s, bronze_err *err);
 
 /* The headers of one request, into hv (each string owned by hv). */
@@ -514,29 +538,6 @@ static void free_headers(char **hv, size_t n)
  * run.max_retries; an OAuth2 401 fetches a new token once; any other non-2xx
  * fails at once with the status and the first 200 bytes. On 0 the 2xx body is
  * in s->body and the Link header in s->link. */
-/* The charset parameter of a Content-Type value ("application/json;
- * charset=ISO-8859-1"), unquoted, into out; "" when there is none. */
-static void content_charset(const char *ct, char *out, size_t cap)
-{
-    out[0] = 0;
-    for (const char *p = strchr(ct, ';'); p; p = strchr(p + 1, ';')) {
-        const char *q = p + 1;
-        while (*q == ' ' || *q == '\t')
-            q++;
-        if (strncasecmp(q, "charset=", 8))
-            continue;
-        q += 8;
-        bool quoted = *q == '"';
-        q += quoted;
-        size_t n = strcspn(q, quoted ? "\"" : "; \t");
-        if (n < cap) {
-            memcpy(out, q, n);
-            out[n] = 0;
-        }
-        return;
-    }
-}
-
 static int exchange(bronze_source *s, const call *c, bronze_err *err)
 {
     const bronze_config *cfg = s->cfg;
@@ -1002,9 +1003,14 @@ static int take_page(bronze_source *s, int64_t pageno, const char *url, int64_t 
     *n = 0;
     if (s->status == 204)
         return 0; /* No Content: an empty page, the end of paging */
-    if (s->charset[0] && !bronze_input_is_utf8(s->charset) && strcasecmp(s->charset, "us-ascii")) {
+    if (s->charset[0] && !bronze_input_is_utf8(s->charset) && strcasecmp(s->charset, "us-ascii") &&
+        (!strncasecmp(s->charset, "utf-16", 6) || !strncasecmp(s->charset, "utf-32", 6) ||
+         bronze_utf8_check(s->body.data, s->body.len) != s->body.len)) {
         /* a declared charset other than UTF-8 (a legacy service's Latin-1):
-         * the page is converted, as 1.0's requests decoded it */
+         * the page is converted, as 1.0's requests decoded it. JSON is UTF-8
+         * (RFC 8259 §8.1, §11: a charset parameter has no effect), so a body
+         * that is valid UTF-8 is taken as such: a server that declares
+         * ISO-8859-1 by default and sends UTF-8 gets no mojibake */
         char what[1200];
         mask_url(s, url, shown, sizeof shown);
         snprintf(what, sizeof what, "%s: page %lld (%s): Content-Type charset", cfg->path,

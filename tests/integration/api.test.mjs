@@ -304,6 +304,10 @@ test('a page in a declared charset (Content-Type: ...; charset=ISO-8859-1) is co
   let r = await extract(dir, cfg({ apiYaml: '    endpoint: /charset' }));
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual((await rows(dir)).map((x) => x.city), ['Bogot\u00e1', 'S\u00e3o Paulo \u00bd']);
+  // UTF-8 declared as ISO-8859-1 (JSON is UTF-8: RFC 8259 §11): taken as UTF-8, no mojibake
+  r = await extract(dir, cfg({ apiYaml: '    endpoint: /charset\n    params: {utf8: 1}' }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.city), ['Bogot\u00e1', 'S\u00e3o Paulo \u00bd']);
   const d2 = workdir();
   r = await extract(d2, cfg({ apiYaml: '    endpoint: /charset\n    params: {cs: klingon-8}' }));
   assertFailed(r, d2, /c\.yaml: page 1 \(http:\/\/127\.0\.0\.1:\d+\/charset\?cs=klingon-8\): Content-Type charset: 'klingon-8' is not an encoding iconv knows/);

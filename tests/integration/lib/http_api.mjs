@@ -270,8 +270,9 @@ function route(api, req, res, u, q, body) {
     if (!rows.length) { res.writeHead(204); return res.end(); }
     return json(res, 200, { items: rows });
   }
-  if (p === '/charset') {                    // a legacy service: Latin-1 text, declared (?cs= overrides the name)
-    const b = Buffer.from('{"items": [{"id": 1, "city": "Bogot\u00e1"}, {"id": 2, "city": "S\u00e3o Paulo \u00bd"}]}', 'latin1');
+  if (p === '/charset') {                    // a legacy service: Latin-1 text, declared (?cs= overrides the name;
+    // ?utf8=1 sends UTF-8 under that declaration, as a misconfigured server does)
+    const b = Buffer.from('{"items": [{"id": 1, "city": "Bogot\u00e1"}, {"id": 2, "city": "S\u00e3o Paulo \u00bd"}]}', q.utf8 ? 'utf8' : 'latin1');
     res.writeHead(200, { 'Content-Type': `application/json; charset="${q.cs || 'ISO-8859-1'}"`, 'Content-Length': b.length });
     return res.end(b);
   }
