@@ -109,6 +109,7 @@ static const char *const API_KEYS[] = {"base_url",
                                        "rate_limit",
                                        "max_response_mb",
                                        "ca_bundle",
+                                       "timeout_seconds",
                                        NULL};
 static const char *const RATE_LIMIT_KEYS[] = {"rps", "burst", NULL};
 static const char *const PAGINATION_KEYS[] = {
@@ -197,6 +198,7 @@ typedef struct lctx {
     /* nodes the cross-section checks point at */
     const bronze_ynode *backend_at, *s3_enabled_at, *source_key;
     char s3_enabled_path[KP_MAX];
+    bool run_timeout_given; /* source.run.timeout_seconds was set */
     bool backend_explicit;
     /* reporting every error (bronze_config_load_diags): the messages so far,
      * the nodes this read found bad, and the key paths read as absent */
@@ -906,6 +908,7 @@ static int load_run(lctx *c, const bronze_ynode *run)
         opt_int32(c, run, P, "timeout_seconds", 1, 86400, &cfg->run.timeout_seconds) ||
         opt_int32(c, run, P, "max_retries", 0, 100, &cfg->run.max_retries))
         return -1;
+    c->run_timeout_given = bronze_ymap_get(run, "timeout_seconds", NULL) != NULL;
     int iu = (int)cfg->run.invalid_utf8;
     if (opt_enum(c, run, P, "invalid_utf8", INVALID_UTF8, &iu, NULL))
         return -1;
@@ -1336,6 +1339,17 @@ static int load_api(lctx *c, const bronze_ynode *api)
         opt_str(c, api, P, "scope", NULL, &cfg->api.scope) ||
         opt_str(c, api, P, "ca_bundle", NULL, &cfg->api.ca_bundle) || load_rate_limit(c, api) ||
         opt_positive(c, api, P, "max_response_mb", 1048576.0, &cfg->api.max_response_mb))
+        return -1;
+    /* timeout_seconds beside the other request settings (issue #11 lists it
+     * there): the same setting as source.run.timeout_seconds, given once */
+    const bronze_ynode *tv;
+    char tkp[KP_MAX];
+    if (lookup(c, api, P, "timeout_seconds", NULL, &tv, tkp))
+        return -1;
+    if (tv && c->run_timeout_given)
+        return fail(c, tv, tkp,
+                    "the same setting as source.run.timeout_seconds, which is given too: keep one");
+    if (opt_int32(c, api, P, "timeout_seconds", 1, 86400, &cfg->run.timeout_seconds))
         return -1;
     /* header name: auth_key_header, or 1.0's api_key_header / auth_key_name */
     const bronze_ynode *hv;

@@ -463,6 +463,18 @@ test('a response stalled past timeout_seconds is retried; stalling every time fa
   cleanup(d2);
 });
 
+test('timeout_seconds beside the request settings (source.api) is the run timeout; given twice it is refused', async () => {
+  const dir = workdir();
+  const t0 = Date.now();
+  let r = await extract(dir, cfg({ apiYaml: '    endpoint: /stall\n    params: {stalls: 9}\n    timeout_seconds: 1' }).replace('max_retries: 3', 'max_retries: 0'));
+  assertFailed(r, dir, /page 1: GET .*\/stall\?stalls=9: timed out: no data and no response for 1 s/);
+  assert.ok(Date.now() - t0 < 4000, 'cut after about 1 s, not the default 30');
+  r = await extract(dir, cfg({ apiYaml: '    endpoint: /offset\n    timeout_seconds: 5', run: '    timeout_seconds: 9' }));
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /c\.yaml:\d+:\d+: source\.api\.timeout_seconds: the same setting as source\.run\.timeout_seconds, which is given too: keep one/);
+  cleanup(dir);
+});
+
 test('pages that are not JSON fail naming the page, the URL and the first bytes', async () => {
   for (const [ep, re] of [
     ['/truncated', /page 1 \(http:\/\/127\.0\.0\.1:\d+\/truncated\): the response is not a JSON object or array \(.*\); it begins: \{"items": \[\{"id": 1, "name": "a"\}, \{"id": 2, "na/],
