@@ -24,6 +24,7 @@
 #include <stdbool.h>
 
 #include "source/source.h"
+#include "source/api_scan.h"
 #include "source/spool.h"
 
 extern const bronze_source_vt bronze_source_plugin;
@@ -51,6 +52,13 @@ int bronze_custom_fail(bronze_source *s, bronze_err *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Sets the new cursor (copied; NULL clears). -1 when out of memory. */
 int bronze_custom_set_cursor(bronze_source *s, const char *cursor);
+/* Is p[0..n) one JSON object (a command's stdout line, a plugin's
+ * emit_json)? Only the shape is checked, by the API's page scanner: the
+ * records are judged by the JSON Lines reader (text no column holds, a real
+ * beyond the double range, a huge integer) as a file's would be. 1 (*nmem:
+ * its members), 0 (why: the reason), -1 out of memory. sc: scratch space. */
+int bronze_custom_is_object(bronze_scan *sc, const char *p, size_t n, size_t *nmem, char *why,
+                            size_t cap);
 /* The spool is finished: opens the file source over it. */
 int bronze_custom_finish(bronze_source *s, bronze_err *err);
 

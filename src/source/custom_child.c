@@ -244,6 +244,25 @@ static int child_fail(child *c, const char *fmt, ...)
     return bronze_custom_fail(c->s, c->err, "%s", why);
 }
 
+int bronze_custom_is_object(bronze_scan *sc, const char *p, size_t n, size_t *nmem, char *why,
+                            size_t cap)
+{
+    int sr = bronze_scan_object(sc, p, n, nmem);
+    if (sr == BRONZE_SCAN_OOM)
+        return -1;
+    if (sr == BRONZE_SCAN_OK)
+        return 1;
+    /* ints as reals: jansson says why the text is no object */
+    json_error_t je;
+    json_t *o = json_loadb(p, n, JSON_DECODE_INT_AS_REAL, &je);
+    bool obj = json_is_object(o);
+    if (obj)
+        *nmem = json_object_size(o);
+    snprintf(why, cap, "%s", o ? "another JSON value" : je.text);
+    json_decref(o);
+    return obj;
+}
+
 /* One stdout line: a record, the cursor, or the extractor's own error. */
 static int out_line(child *c, char *line, size_t n)
 {
@@ -255,31 +274,21 @@ static int out_line(child *c, char *line, size_t n)
         i++;
     if (i == n)
         return 0; /* blank lines are skipped, as in a JSON Lines file */
-    /* only the shape is checked here, by the API's page scanner: the records
-     * are judged by the JSON Lines reader (text no column holds, a real beyond
-     * the double range, a huge integer), as a file's would be */
     const char *p = line + i;
     size_t pn = n - i, nmem = 0;
-    int sr = bronze_scan_object(&c->scan, p, pn, &nmem);
-    if (sr == BRONZE_SCAN_OOM)
+    char why[200];
+    int is = bronze_custom_is_object(&c->scan, p, pn, &nmem, why, sizeof why);
+    if (is < 0)
         return child_fail(c, "out of memory");
+    if (!is)
+        return child_fail(c, "stdout line %llu is not a JSON object (%s): %.80s%s",
+                          (unsigned long long)c->lineno, why, p, pn > 80 ? "..." : "");
+    bronze_span at;
     json_error_t je;
     json_t *o = NULL;
-    if (sr != BRONZE_SCAN_OK) {
-        /* ints as reals: jansson says why the line is no object */
-        o = json_loadb(p, pn, JSON_DECODE_INT_AS_REAL, &je);
-        if (!json_is_object(o)) {
-            json_decref(o);
-            return child_fail(c, "stdout line %llu is not a JSON object (%s): %.80s%s",
-                              (unsigned long long)c->lineno, o ? "another JSON value" : je.text, p,
-                              pn > 80 ? "..." : "");
-        }
-        nmem = json_object_size(o);
-    }
-    bronze_span at;
     bool control = nmem == 1 && (bronze_scan_member(p, pn, "_bronze_cursor", &at) ||
                                  bronze_scan_member(p, pn, "_bronze_error", &at));
-    if (control && !o && !(o = json_loadb(p, pn, JSON_DECODE_INT_AS_REAL, &je)))
+    if (control && !(o = json_loadb(p, pn, JSON_DECODE_INT_AS_REAL, &je)))
         return child_fail(c, "stdout line %llu: %s", (unsigned long long)c->lineno, je.text);
     if (control) {
         json_t *v;

@@ -52,6 +52,7 @@ struct bronze_extractor_host {
     char *problem;   /* a misuse of the api the host noticed */
     bool spool_err;
     bronze_err *err;
+    bronze_scan scan; /* scratch space of emit_json's check */
 };
 
 static int host_problem(bronze_extractor_host *h, const char *fmt, ...)
@@ -200,28 +201,21 @@ static int api_emit_json(bronze_extractor_host *h, const char *json, size_t len)
         return -1;
     if (!json)
         return host_problem(h, "emit_json: NULL record");
-    json_error_t je;
-    json_t *o = json_loadb(json, len, JSON_DECODE_INT_AS_REAL, &je);
-    if (!json_is_object(o)) {
-        json_decref(o);
+    size_t nmem;
+    char why[200];
+    int is = bronze_custom_is_object(&h->scan, json, len, &nmem, why, sizeof why);
+    if (is < 0)
+        return host_problem(h, "emit_json: out of memory");
+    if (!is)
         return host_problem(h, "emit_json: record %llu is not a JSON object (%s): %.80s",
-                            (unsigned long long)bronze_spool_records(h->s->spool) + 1,
-                            o ? "another JSON value" : je.text, json);
+                            (unsigned long long)bronze_spool_records(h->s->spool) + 1, why, json);
+    /* one line per record: a line break of pretty text becomes a space */
+    bool breaks = memchr(json, '\n', len) || memchr(json, '\r', len);
+    if (bronze_spool_add_raw(h->s->spool, json, len, breaks, NULL, 0, h->err)) {
+        h->spool_err = true;
+        return -1;
     }
-    json_decref(o);
-    if (!memchr(json, '\n', len) && !memchr(json, '\r', len))
-        return spool_text(h, json, len);
-    /* one line per record: pretty text is re-read exactly and compacted */
-    o = json_loadb(json, len, 0, &je);
-    char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (!t)
-        return host_problem(h, "emit_json: record %llu: %s",
-                            (unsigned long long)bronze_spool_records(h->s->spool) + 1,
-                            je.text[0] ? je.text : "out of memory");
-    int rc = spool_text(h, t, strlen(t));
-    free(t);
-    return rc;
+    return 0;
 }
 
 static int api_row_begin(bronze_extractor_host *h)
@@ -516,6 +510,7 @@ out:
     json_decref(h.scratch);
     free(h.failure);
     free(h.problem);
+    bronze_scan_free(&h.scan);
     return rc;
 }
 

@@ -39,6 +39,7 @@ before(() => {
   cc('libnoentry.so', bad, ['-DBAD_NO_ENTRY']);
   cc('libabi99.so', bad, ['-DBAD_ABI']);
   cc('libforeign.so', bad, ['-DBAD_FOREIGN']);
+  cc('libjson.so', join(FIX, 'json_plugin.c'));
 });
 
 function extract(dir, cfgName, opts = {}) {
@@ -280,6 +281,19 @@ test('command records: text that is not UTF-8 fails naming the record, or is rep
   assert.equal(r.code, 0, r.stderr);
   const got = await query(`SELECT id, s, x FROM ${pq(join(dir, part('t', 'cutf8')))} ORDER BY id`);
   assert.deepEqual(got.map((x) => [num(x.id), x.s, x.x]), [[1, 'a', '1e400'], [2, 'caf\ufffd', '2']]);
+  cleanup(dir);
+});
+
+test('plugin emit_json records are judged as a JSON Lines file\'s: pretty text, 1e400 as text, Latin-1 named or replaced', async () => {
+  const setup = (d) => copyFileSync(join(LIBS, 'libjson.so'), join(d, 'libjson.so'));
+  let { dir, r } = failCase('pjson', 'module: "./libjson.so"\n    class_name: "json"', { setup });
+  assertFailed(dir, 'pjson', r, /custom extractor \.\/libjson\.so \(class json\): its records: record 3: field 's': invalid UTF-8 \(byte 0xE9\)/);
+  assert.doesNotMatch(r.stderr, /not a JSON object|spool/);
+  cleanup(dir);
+  ({ dir, r } = failCase('pjson', 'module: "./libjson.so"\n    class_name: "json"', { setup, runKeys: '    invalid_utf8: replace\n' }));
+  assert.equal(r.code, 0, r.stderr);
+  const got = await query(`SELECT id, s, x FROM ${pq(join(dir, part('t', 'pjson')))} ORDER BY id`);
+  assert.deepEqual(got.map((x) => [num(x.id), x.s, x.x]), [[1, 'a', '1.5'], [2, 'b', '1e400'], [3, 'caf\ufffd', '2']]);
   cleanup(dir);
 });
 
