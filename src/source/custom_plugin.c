@@ -31,6 +31,7 @@
 #include "bronze/extractor.h"
 #include "source/custom.h"
 #include "util/interrupt.h"
+#include "util/utf8.h"
 #include "util/log.h"
 
 bool bronze_custom_module_is_library(const char *module)
@@ -270,6 +271,12 @@ static int api_put_text(bronze_extractor_host *h, const char *column, const char
 {
     if (!utf8)
         return api_put_null(h, column);
+    size_t bad = bronze_utf8_check(utf8, len);
+    if (bad < len)
+        return host_problem(h,
+                            "put_text: column %s: not valid UTF-8 (byte 0x%02X at offset %zu); "
+                            "the text must be UTF-8",
+                            column ? column : "?", (unsigned char)utf8[bad], bad);
     return put(h, column, json_stringn(utf8, len), "put_text");
 }
 

@@ -295,6 +295,10 @@ test('plugin emit_json records are judged as a JSON Lines file\'s: pretty text, 
   const got = await query(`SELECT id, s, x FROM ${pq(join(dir, part('t', 'pjson')))} ORDER BY id`);
   assert.deepEqual(got.map((x) => [num(x.id), x.s, x.x]), [[1, 'a', '1.5'], [2, 'b', '1e400'], [3, 'caf\ufffd', '2']]);
   cleanup(dir);
+  // a typed row's put_text says which byte is wrong, not "out of memory or not valid UTF-8"
+  ({ dir, r } = failCase('ptext', 'module: "./libjson.so"\n    class_name: "text"', { setup }));
+  assertFailed(dir, 'ptext', r, /put_text: column s: not valid UTF-8 \(byte 0xE9 at offset 3\); the text must be UTF-8/);
+  cleanup(dir);
 });
 
 test('command environment: BRONZE_CONFIG_JSON, BRONZE_RUN_DATE, BRONZE_LAST_CURSOR; no shell in between', async () => {
