@@ -910,14 +910,28 @@ static int take_cursor_raw(bronze_source *s, const char *p, size_t n)
         if (!bronze_scan_member(p, n, f, &sp))
             return 0;
         v = json_loadb(p + sp.off, sp.len, JSON_DECODE_ANY, &je);
+        /* a big integer, which jansson holds not: its text, as the jansson
+         * path's quote_big_ints() hands it to the cursor */
+        if (!v && (p[sp.off] == '-' || (p[sp.off] >= '0' && p[sp.off] <= '9')))
+            v = json_stringn(p + sp.off, sp.len);
         if (!v)
-            return 0; /* a big integer: jansson holds none, the slow path quotes it */
+            return 0;
         int rc = cursor_take(s, v);
         json_decref(v);
         return rc;
     }
-    if (!(rec = json_loadb(p, n, 0, &je)))
-        return 0;
+    rec = json_loadb(p, n, JSON_ALLOW_NUL, &je);
+    if (!rec && strstr(je.text, "too big")) { /* a big integer anywhere in the record */
+        bronze_buf b = BRONZE_BUF_INIT;
+        if (bronze_buf_append(&b, p, n) || quote_big_ints(&b)) {
+            bronze_buf_free(&b);
+            return -1;
+        }
+        rec = json_loadb((const char *)b.data, b.len, JSON_ALLOW_NUL, &je);
+        bronze_buf_free(&b);
+    }
+    if (!rec)
+        return 0; /* text that is not UTF-8: the reader fails the run, or replaces it */
     v = dot_get(rec, f);
     int rc = v ? cursor_take(s, v) : 0;
     json_decref(rec);

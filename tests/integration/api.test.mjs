@@ -703,6 +703,27 @@ for (const [name, field, values, want] of CURSORS) {
   });
 }
 
+test('the cursor does not depend on how the page was parsed: big integers, a big integer beside a dotted cursor', async () => {
+  // "d\u0061ta" is "data" escaped: the page scanner hands such a page to jansson
+  const recs = '[{"id": 1, "big": 1, "meta": {"ts": "2025-01-02T00:00:00Z"}}, ' +
+    '{"id": 2, "big": 123456789012345678901234567890, "other": 99999999999999999999999, "meta": {"ts": "2025-01-03T00:00:00Z"}}]';
+  for (const [field, want] of [['big', '123456789012345678901234567890'], ['meta.ts', '2025-01-03T00:00:00Z']]) {
+    const got = [];
+    for (const key of ['items', 'it\\u0065ms']) {
+      const dir = workdir();
+      api.raw = [`{"${key}": ${recs}}`];
+      const r = await extract(dir, cfg({ apiYaml: `    endpoint: /raw
+    data_path: items
+    pagination: {type: page, page_size: 10}
+    incremental: {enabled: true, cursor_field: ${field}}` }));
+      assert.equal(r.code, 0, r.stderr);
+      got.push(readJson(join(dir, '.state', 'ext_t_cursor.json')).cursor);
+      cleanup(dir);
+    }
+    assert.deepEqual(got, [want, want], field);
+  }
+});
+
 test('a Salesforce-shaped API with a 1.0-form config lands every record once', async () => {
   const dir = workdir();
   api.data = makeRecords(7);
