@@ -54,11 +54,11 @@
 #include "util/buf.h"
 #include "util/datetime.h"
 #include "util/http.h"
-#include "util/utf8.h"
 #include "util/interrupt.h"
 #include "util/log.h"
 #include "util/retry.h"
 #include "util/sigv4.h"
+#include "util/utf8.h"
 
 #define MAX_SECRETS 8
 #define SNIPPET 200
@@ -1005,6 +1005,21 @@ static int take_page_fast(bronze_source *s, int64_t pageno, int64_t room, size_t
     return 1;
 }
 
+/* Is the page to be converted from its declared charset? A charset other
+ * than UTF-8 (a legacy service's Latin-1) is converted, as 1.0's requests
+ * decoded it. JSON is UTF-8 (RFC 8259 §8.1, §11: a charset parameter has no
+ * effect), so a body that is valid UTF-8 is taken as such: a server that
+ * declares ISO-8859-1 by default and sends UTF-8 gets no mojibake. UTF-16
+ * and UTF-32 are always converted (their text may pass for UTF-8). */
+static bool from_charset(const bronze_source *s)
+{
+    const char *cs = s->charset;
+    if (!cs[0] || bronze_input_is_utf8(cs) || !strcasecmp(cs, "us-ascii"))
+        return false;
+    return !strncasecmp(cs, "utf-16", 6) || !strncasecmp(cs, "utf-32", 6) ||
+           bronze_utf8_check(s->body.data, s->body.len) != s->body.len;
+}
+
 /* Parses s->body as page `pageno` of url; spools its records (up to
  * `room`, 0 = all); *n gets how many it held. *docp keeps the document for
  * the caller's next-page lookup (caller decrefs). */
@@ -1017,14 +1032,7 @@ static int take_page(bronze_source *s, int64_t pageno, const char *url, int64_t 
     *n = 0;
     if (s->status == 204)
         return 0; /* No Content: an empty page, the end of paging */
-    if (s->charset[0] && !bronze_input_is_utf8(s->charset) && strcasecmp(s->charset, "us-ascii") &&
-        (!strncasecmp(s->charset, "utf-16", 6) || !strncasecmp(s->charset, "utf-32", 6) ||
-         bronze_utf8_check(s->body.data, s->body.len) != s->body.len)) {
-        /* a declared charset other than UTF-8 (a legacy service's Latin-1):
-         * the page is converted, as 1.0's requests decoded it. JSON is UTF-8
-         * (RFC 8259 §8.1, §11: a charset parameter has no effect), so a body
-         * that is valid UTF-8 is taken as such: a server that declares
-         * ISO-8859-1 by default and sends UTF-8 gets no mojibake */
+    if (from_charset(s)) {
         char what[1200];
         mask_url(s, url, shown, sizeof shown);
         snprintf(what, sizeof what, "%s: page %lld (%s): Content-Type charset", cfg->path,

@@ -31,8 +31,8 @@
 #include "bronze/extractor.h"
 #include "source/custom.h"
 #include "util/interrupt.h"
-#include "util/utf8.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 bool bronze_custom_module_is_library(const char *module)
 {
@@ -187,9 +187,12 @@ static int api_config_bool(bronze_extractor_host *h, const char *path, int *out)
 
 /* ---- outputs ---- */
 
+/* One record's JSON object text to the spool, one line: a line break of
+ * pretty text becomes a space. */
 static int spool_text(bronze_extractor_host *h, const char *text, size_t n)
 {
-    if (bronze_spool_add(h->s->spool, text, n, h->err)) {
+    bool breaks = memchr(text, '\n', n) || memchr(text, '\r', n);
+    if (bronze_spool_add_raw(h->s->spool, text, n, breaks, NULL, 0, h->err)) {
         h->spool_err = true;
         return -1;
     }
@@ -210,13 +213,7 @@ static int api_emit_json(bronze_extractor_host *h, const char *json, size_t len)
     if (!is)
         return host_problem(h, "emit_json: record %llu is not a JSON object (%s): %.80s",
                             (unsigned long long)bronze_spool_records(h->s->spool) + 1, why, json);
-    /* one line per record: a line break of pretty text becomes a space */
-    bool breaks = memchr(json, '\n', len) || memchr(json, '\r', len);
-    if (bronze_spool_add_raw(h->s->spool, json, len, breaks, NULL, 0, h->err)) {
-        h->spool_err = true;
-        return -1;
-    }
-    return 0;
+    return spool_text(h, json, len);
 }
 
 static int api_row_begin(bronze_extractor_host *h)

@@ -12,7 +12,6 @@
  * its own state, so a rewind costs no allocation.
  */
 #include "source/input.h"
-#include "util/buf.h"
 
 #include <ctype.h>
 #include <errno.h>

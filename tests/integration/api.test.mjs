@@ -304,6 +304,9 @@ test('a page in a declared charset (Content-Type: ...; charset=ISO-8859-1) is co
   let r = await extract(dir, cfg({ apiYaml: '    endpoint: /charset' }));
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual((await rows(dir)).map((x) => x.city), ['Bogot\u00e1', 'S\u00e3o Paulo \u00bd']);
+  r = await extract(dir, cfg({ apiYaml: '    endpoint: /charset\n    params: {bare: 1}' }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.city), ['Bogot\u00e1', 'S\u00e3o Paulo \u00bd']);
   // UTF-8 declared as ISO-8859-1 (JSON is UTF-8: RFC 8259 §11): taken as UTF-8, no mojibake
   r = await extract(dir, cfg({ apiYaml: '    endpoint: /charset\n    params: {utf8: 1}' }));
   assert.equal(r.code, 0, r.stderr);

@@ -271,9 +271,10 @@ function route(api, req, res, u, q, body) {
     return json(res, 200, { items: rows });
   }
   if (p === '/charset') {                    // a legacy service: Latin-1 text, declared (?cs= overrides the name;
-    // ?utf8=1 sends UTF-8 under that declaration, as a misconfigured server does)
+    // ?utf8=1 sends UTF-8 under that declaration, as a misconfigured server does; ?bare=1 leaves
+    // the charset unquoted, as most servers write it)
     const b = Buffer.from('{"items": [{"id": 1, "city": "Bogot\u00e1"}, {"id": 2, "city": "S\u00e3o Paulo \u00bd"}]}', q.utf8 ? 'utf8' : 'latin1');
-    res.writeHead(200, { 'Content-Type': `application/json; charset="${q.cs || 'ISO-8859-1'}"`, 'Content-Length': b.length });
+    res.writeHead(200, { 'Content-Type': q.bare ? `application/json;charset=${q.cs || 'ISO-8859-1'}` : `application/json; charset="${q.cs || 'ISO-8859-1'}"`, 'Content-Length': b.length });
     return res.end(b);
   }
   if (p === '/raw') {                        // page paging over api.raw: each page's exact bytes (a Buffer or a string)
