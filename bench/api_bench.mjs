@@ -5,6 +5,9 @@
 // Prints bronze-extract's peak RSS (its summary line) and the throughput ratio
 // (curl time / bronze time: 1.0 would mean paging, parsing, spooling, typing and
 // encoding cost nothing beyond the transfer).
+// A second yardstick, from the field: DuckDB (in this process) converting the
+// same records from a local JSON Lines file to snappy Parquet, interleaved in
+// the same trials: its fastest JSON path, with no HTTP and no paging.
 //
 // The server is this script again in a child process (`--serve`), so that the
 // timed, blocking runs below do not stall it; every page body is built once,
@@ -12,10 +15,10 @@
 // Usage: node bench/api_bench.mjs [pages=1000] [per_page=1000]   (after `make release`)
 import http from 'node:http';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROOT, BIN, timed, peakRss } from './lib.mjs';
+import { ROOT, BIN, timed, peakRss, duck, duckTimedCpu } from './lib.mjs';
 
 const PAGES = Number(process.argv[2] || 1000);
 const PER = Number(process.argv[3] || 1000);
@@ -97,9 +100,20 @@ source:
       const r = timed('/usr/bin/time', ['-f', 'CPU %U %S', BIN, '--config', cfg, '--date', '2025-01-12']);
       return { ...r, cpu: cpuOf(r.stderr) };
     };
+    // DuckDB: the same records as JSON Lines on local disk, to snappy Parquet
+    const jsonl = join(dir, 'api_records.jsonl');
+    const fd = openSync(jsonl, 'w');
+    for (let p = 1; p <= PAGES; p++) {
+      const rows = JSON.parse(makePage(p, PER)).data;
+      writeSync(fd, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    }
+    closeSync(fd);
+    const conn = await duck();
+    const duckPq = join(dir, 'api_duck.parquet');
+    const duckdb = () => duckTimedCpu(conn, `COPY (SELECT * FROM read_json('${jsonl}', format = 'newline_delimited')) TO '${duckPq}' (FORMAT parquet, COMPRESSION snappy)`);
     curl(); // warm-up
     const TRIALS = Number(process.env.BENCH_TRIALS || 3);
-    const ct = [], bt = [], cc = [], bc = [];
+    const ct = [], bt = [], cc = [], bc = [], dt = [], dc = [];
     let rss = [];
     const load0 = execFileSync('uptime', { encoding: 'utf8' }).trim();
     for (let t = 0; t < TRIALS; t++) {
@@ -110,6 +124,9 @@ source:
       bt.push(r.seconds);
       bc.push(r.cpu);
       rss.push(peakRss(r.stderr));
+      const d = await duckdb();
+      dt.push(d.seconds);
+      dc.push(d.cpu);
       if (!/Retrieved (\d+) records/.test(r.stderr) || Number(/Retrieved (\d+) records/.exec(r.stderr)[1]) !== PAGES * PER)
         throw new Error(`unexpected record count:\n${r.stderr}`);
     }
@@ -120,10 +137,14 @@ source:
     const load1 = execFileSync('uptime', { encoding: 'utf8' }).trim();
     console.log(`curl (one connection, to /dev/null): median ${c.toFixed(2)} s [${list(ct)}], CPU median ${median(cc).toFixed(2)} s [${list(cc)}]`);
     console.log(`bronze-extract (api -> parquet):      median ${b.toFixed(2)} s [${list(bt)}], ${(PAGES * PER / b / 1e3).toFixed(0)}k records/s, CPU median ${median(bc).toFixed(2)} s [${list(bc)}]`);
+    console.log(`duckdb (local JSON Lines -> parquet): median ${median(dt).toFixed(2)} s [${list(dt)}], CPU median ${median(dc).toFixed(2)} s [${list(dc)}]`);
     console.log(`ratio curl/bronze: ${(c / b).toFixed(2)}x wall (goal >= 0.8x)`);
+    console.log(`ratio duckdb/bronze: ${(median(dt) / b).toFixed(2)}x wall (above 1: bronze-extract over HTTP is faster than DuckDB from a local file)`);
     // each trial's curl run against the bronze run right after it: a load
     // that drifts during the run moves both of a pair, not just one median
     const pairs = ct.map((x, k) => x / bt[k]);
+    rmSync(jsonl, { force: true });
+    rmSync(duckPq, { force: true });
     console.log(`paired ratios (trial by trial): median ${median(pairs).toFixed(2)}x [${list(pairs)}]`);
     console.log(`load before: ${load0}\nload after:  ${load1}`);
     console.log(`bronze-extract peak RSS: ${rss.map((x) => x.toFixed(1)).join(', ')} MiB (goal < 128 MiB)`);
