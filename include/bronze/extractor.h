@@ -109,6 +109,9 @@ typedef struct bronze_extractor_api {
     int (*put_int)(bronze_extractor_host *h, const char *column, int64_t v);
     int (*put_double)(bronze_extractor_host *h, const char *column, double v);
     int (*put_bool)(bronze_extractor_host *h, const char *column, int v);
+    /* utf8[0..len): UTF-8 text (NULL: a NULL value); bytes that are not
+     * UTF-8 fail the run, or, with source.run.invalid_utf8: replace, land
+     * as U+FFFD, counted in _metadata.json as for any source. */
     int (*put_text)(bronze_extractor_host *h, const char *column, const char *utf8, size_t len);
     int (*row_end)(bronze_extractor_host *h);
     /* The new incremental cursor (NULL: none; the previous one is kept). */

@@ -29,7 +29,9 @@
 #include <sys/stat.h>
 
 #include "bronze/extractor.h"
+#include "format/value_text.h"
 #include "source/custom.h"
+#include "util/buf.h"
 #include "util/interrupt.h"
 #include "util/log.h"
 #include "util/utf8.h"
@@ -48,7 +50,8 @@ struct bronze_extractor_host {
     const bronze_source_ctx *ctx;
     json_t *cfg;     /* parsed config, for the typed accessors */
     json_t *scratch; /* strings handed out for numbers read as text */
-    json_t *row;     /* the typed row being built */
+    bronze_buf row;  /* the typed row being built, as JSON object text */
+    bool in_row;     /* row_begin without its row_end yet */
     char *failure;   /* the plugin's api->fail() message */
     char *problem;   /* a misuse of the api the host noticed */
     bool spool_err;
@@ -216,39 +219,98 @@ static int api_emit_json(bronze_extractor_host *h, const char *json, size_t len)
     return spool_text(h, json, len);
 }
 
+/* A typed row is written as JSON object text as it is put, without a tree:
+ * a column put twice is a key repeated, and the JSON Lines reader takes the
+ * last value of a repeated key, as a tree would have kept it. */
 static int api_row_begin(bronze_extractor_host *h)
 {
-    if (h->row)
+    if (h->in_row)
         return host_problem(h, "row_begin: the previous row has no row_end");
-    h->row = json_object();
-    return h->row ? 0 : host_problem(h, "out of memory");
+    h->in_row = true;
+    h->row.len = 0;
+    return bronze_buf_putc(&h->row, '{') ? host_problem(h, "out of memory") : 0;
 }
 
-static int put(bronze_extractor_host *h, const char *column, json_t *v, const char *fn)
+/* p[0..n) as a JSON string: quote, backslash and control characters
+ * escaped, every other byte as it is (invalid UTF-8 too: the reader judges
+ * it as in a file). */
+static int put_string(bronze_buf *b, const char *p, size_t n)
 {
-    if (!h->row) {
-        json_decref(v);
+    static const char hex[] = "0123456789abcdef";
+    if (bronze_buf_reserve(b, n + 2) || bronze_buf_putc(b, '"'))
+        return -1;
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && (unsigned char)p[j] >= 0x20 && p[j] != '"' && p[j] != '\\')
+            j++;
+        if (bronze_buf_append(b, p + i, j - i))
+            return -1;
+        if (j == n)
+            break;
+        unsigned char c = (unsigned char)p[j];
+        char e[7] = {'\\', (char)c, 0};
+        size_t k = 2;
+        switch (c) {
+        case '"':
+        case '\\':
+            break;
+        case '\n':
+            e[1] = 'n';
+            break;
+        case '\t':
+            e[1] = 't';
+            break;
+        case '\r':
+            e[1] = 'r';
+            break;
+        default:
+            memcpy(e, "\\u00", 4);
+            e[4] = hex[c >> 4];
+            e[5] = hex[c & 15];
+            k = 6;
+        }
+        if (bronze_buf_append(b, e, k))
+            return -1;
+        i = j + 1;
+    }
+    return bronze_buf_putc(b, '"');
+}
+
+/* The key of the next column of the row; then the caller appends its value. */
+static int put_key(bronze_extractor_host *h, const char *column, const char *fn)
+{
+    if (!h->in_row)
         return host_problem(h, "%s: no row_begin", fn);
-    }
-    if (!column || !*column) {
-        json_decref(v);
+    if (!column || !*column)
         return host_problem(h, "%s: a column needs a name", fn);
-    }
-    if (!v)
-        return host_problem(h, "%s: column %s: out of memory or not valid UTF-8", fn, column);
-    if (json_object_set_new(h->row, column, v))
+    size_t n = strlen(column);
+    if (bronze_utf8_check(column, n) < n)
         return host_problem(h, "%s: column name %.80s is not valid UTF-8", fn, column);
+    if ((h->row.len > 1 && bronze_buf_putc(&h->row, ',')) || put_string(&h->row, column, n) ||
+        bronze_buf_putc(&h->row, ':'))
+        return host_problem(h, "out of memory");
     return 0;
+}
+
+static int put_literal(bronze_extractor_host *h, const char *column, const char *text,
+                       const char *fn)
+{
+    if (put_key(h, column, fn))
+        return -1;
+    return bronze_buf_append(&h->row, text, strlen(text)) ? host_problem(h, "out of memory") : 0;
 }
 
 static int api_put_null(bronze_extractor_host *h, const char *column)
 {
-    return put(h, column, json_null(), "put_null");
+    return put_literal(h, column, "null", "put_null");
 }
 
 static int api_put_int(bronze_extractor_host *h, const char *column, int64_t v)
 {
-    return put(h, column, json_integer((json_int_t)v), "put_int");
+    char t[24];
+    snprintf(t, sizeof t, "%lld", (long long)v);
+    return put_literal(h, column, t, "put_int");
 }
 
 static int api_put_double(bronze_extractor_host *h, const char *column, double v)
@@ -256,12 +318,16 @@ static int api_put_double(bronze_extractor_host *h, const char *column, double v
     if (!isfinite(v))
         return host_problem(h, "put_double: column %s: %g is not a finite number (use put_text)",
                             column ? column : "?", v);
-    return put(h, column, json_real(v), "put_double");
+    char t[40];
+    size_t n = bronze_fmt_double(v, t);
+    if (!memchr(t, '.', n) && !memchr(t, 'e', n))
+        memcpy(t + n, ".0", 3); /* 1.0 stays a double: "1" would read as an integer */
+    return put_literal(h, column, t, "put_double");
 }
 
 static int api_put_bool(bronze_extractor_host *h, const char *column, int v)
 {
-    return put(h, column, json_boolean(v), "put_bool");
+    return put_literal(h, column, v ? "true" : "false", "put_bool");
 }
 
 static int api_put_text(bronze_extractor_host *h, const char *column, const char *utf8, size_t len)
@@ -269,28 +335,28 @@ static int api_put_text(bronze_extractor_host *h, const char *column, const char
     if (!utf8)
         return api_put_null(h, column);
     size_t bad = bronze_utf8_check(utf8, len);
-    if (bad < len)
+    if (bad < len && h->ctx->cfg->run.invalid_utf8 != BRONZE_UTF8_REPLACE)
         return host_problem(h,
                             "put_text: column %s: not valid UTF-8 (byte 0x%02X at offset %zu); "
-                            "the text must be UTF-8",
+                            "the text must be UTF-8 (or set source.run.invalid_utf8: replace)",
                             column ? column : "?", (unsigned char)utf8[bad], bad);
-    return put(h, column, json_stringn(utf8, len), "put_text");
+    /* with replace, the bytes go to the spool as they are: the reader and
+     * the roller replace and count them as for any source */
+    if (put_key(h, column, "put_text"))
+        return -1;
+    return put_string(&h->row, utf8, len) ? host_problem(h, "out of memory") : 0;
 }
 
 static int api_row_end(bronze_extractor_host *h)
 {
     if (bronze_interrupted())
         return -1;
-    if (!h->row)
+    if (!h->in_row)
         return host_problem(h, "row_end: no row_begin");
-    char *t = json_dumps(h->row, JSON_COMPACT);
-    json_decref(h->row);
-    h->row = NULL;
-    if (!t)
+    h->in_row = false;
+    if (bronze_buf_putc(&h->row, '}'))
         return host_problem(h, "out of memory");
-    int rc = spool_text(h, t, strlen(t));
-    free(t);
-    return rc;
+    return spool_text(h, (const char *)h->row.data, h->row.len);
 }
 
 static int api_set_cursor(bronze_extractor_host *h, const char *cursor)
@@ -503,13 +569,13 @@ static int run_plugin(bronze_source *s, const bronze_source_ctx *ctx, const bron
         bronze_custom_fail(s, err, "%s", h.problem);
     } else if (r != 0) {
         bronze_custom_fail(s, err, "run() returned %d without a message (api->fail)", r);
-    } else if (h.row) {
+    } else if (h.in_row) {
         bronze_custom_fail(s, err, "run() returned with a row that has no row_end");
     } else {
         rc = 0;
     }
 out:
-    json_decref(h.row);
+    bronze_buf_free(&h.row);
     json_decref(h.cfg);
     json_decref(h.scratch);
     free(h.failure);

@@ -297,7 +297,30 @@ test('plugin emit_json records are judged as a JSON Lines file\'s: pretty text, 
   cleanup(dir);
   // a typed row's put_text says which byte is wrong, not "out of memory or not valid UTF-8"
   ({ dir, r } = failCase('ptext', 'module: "./libjson.so"\n    class_name: "text"', { setup }));
-  assertFailed(dir, 'ptext', r, /put_text: column s: not valid UTF-8 \(byte 0xE9 at offset 3\); the text must be UTF-8/);
+  assertFailed(dir, 'ptext', r, /put_text: column s: not valid UTF-8 \(byte 0xE9 at offset 3\); the text must be UTF-8 \(or set source\.run\.invalid_utf8: replace\)/);
+  cleanup(dir);
+  // ... and with invalid_utf8: replace it lands U+FFFD, counted, as every other source's text
+  ({ dir, r } = failCase('ptext', 'module: "./libjson.so"\n    class_name: "text"', { setup, runKeys: '    invalid_utf8: replace\n' }));
+  assert.equal(r.code, 0, r.stderr);
+  const rows = await query(`SELECT id, s FROM ${pq(join(dir, part('t', 'ptext')))}`);
+  assert.deepEqual(rows.map((x) => [num(x.id), x.s]), [[1, 'caf\ufffd']]);
+  const meta = JSON.parse(readFileSync(join(dir, part('t', 'ptext'), '_metadata.json'), 'utf8'));
+  assert.equal(meta.replaced_invalid_utf8, 1);
+  cleanup(dir);
+});
+
+test('plugin typed rows: escaped text, integral doubles stay DOUBLE, int64 extremes, the last put of a column counts', async () => {
+  const setup = (d) => copyFileSync(join(LIBS, 'libjson.so'), join(d, 'libjson.so'));
+  const { dir, r } = failCase('ptyped', 'module: "./libjson.so"\n    class_name: "typed"', { setup });
+  assert.equal(r.code, 0, r.stderr);
+  const file = pq(join(dir, part('t', 'ptyped')));
+  const types = await query(`SELECT column_name AS c, column_type AS t FROM (DESCRIBE SELECT * FROM ${file})`);
+  assert.deepEqual(types.map((x) => [x.c, x.t]), [['id', 'BIGINT'], ['s', 'VARCHAR'], ['d', 'DOUBLE'], ['b', 'BOOLEAN'], ['n', 'VARCHAR'], ['r', 'VARCHAR'], ['k\u00e9y "q"', 'VARCHAR']]);
+  const rows = await query(`SELECT id::VARCHAR AS id, s, d, b, n, r, "k\u00e9y ""q""" AS k FROM ${file} ORDER BY id`);
+  assert.deepEqual(rows, [
+    { id: '-9223372036854775808', s: 'q"b\\s\n\t\r\u0001/\u00e9\u{1F600}\u007f', d: 1, b: true, n: null, r: 'last', k: null },
+    { id: '9223372036854775807', s: '', d: 0.1, b: false, n: null, r: '-2.5e-300', k: 'v' },
+  ]);
   cleanup(dir);
 });
 
