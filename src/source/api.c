@@ -900,7 +900,8 @@ static bool under_records(const char *path, const char *rp)
 }
 
 /* One record's cursor value into the running maximum (incremental). */
-static int take_cursor_raw(bronze_source *s, const char *p, size_t n)
+/* take_cursor_raw() of a record that is UTF-8 throughout. */
+static int take_cursor_utf8(bronze_source *s, const char *p, size_t n)
 {
     const char *f = s->cfg->api.cursor_field;
     json_t *v = NULL, *rec = NULL;
@@ -931,10 +932,27 @@ static int take_cursor_raw(bronze_source *s, const char *p, size_t n)
         bronze_buf_free(&b);
     }
     if (!rec)
-        return 0; /* text that is not UTF-8: the reader fails the run, or replaces it */
+        return 0; /* text that is not UTF-8: the reader fails the run */
     v = dot_get(rec, f);
     int rc = v ? cursor_take(s, v) : 0;
     json_decref(rec);
+    return rc;
+}
+
+/* The cursor field's value in the record p[0..n) (raw JSON, valid) moves
+ * the cursor. Text that is not UTF-8, which jansson loads not: without
+ * replace the reader fails the run; with it the record lands with U+FFFD,
+ * and so its cursor is read from a copy repaired the same way. */
+static int take_cursor_raw(bronze_source *s, const char *p, size_t n)
+{
+    if (s->cfg->run.invalid_utf8 != BRONZE_UTF8_REPLACE || bronze_utf8_check(p, n) == n)
+        return take_cursor_utf8(s, p, n);
+    bronze_buf fixed = BRONZE_BUF_INIT;
+    uint64_t replaced = 0;
+    int rc = bronze_utf8_repair(&fixed, p, n, &replaced)
+                 ? -1
+                 : take_cursor_utf8(s, (const char *)fixed.data, fixed.len);
+    bronze_buf_free(&fixed);
     return rc;
 }
 

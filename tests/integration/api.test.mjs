@@ -727,6 +727,27 @@ test('the cursor does not depend on how the page was parsed: big integers, a big
   }
 });
 
+// With invalid_utf8: replace a record whose text is not UTF-8 lands (U+FFFD)
+// and so moves the cursor like any other: a dotted cursor beside such text,
+// and a text cursor that holds such a byte itself (as its column holds it).
+test('invalid_utf8: replace: a record with text that is not UTF-8 still moves the cursor', async () => {
+  const late = (ts) => Buffer.concat([Buffer.from(`{"id": 2, "s": "caf`), Buffer.from([0xe9]), Buffer.from(`", "ts": "${ts}", "meta": {"ts": "2025-01-09T00:00:00Z"}}`)]);
+  for (const [field, rec, want] of [
+    ['meta.ts', late('a'), '2025-01-09T00:00:00Z'],
+    ['s', late('a'), 'caf\ufffd'],
+  ]) {
+    const dir = workdir();
+    api.raw = [Buffer.concat([Buffer.from('{"items": [{"id": 1, "s": "abc", "ts": "b", "meta": {"ts": "2025-01-02T00:00:00Z"}}, '), rec, Buffer.from(']}')])];
+    const r = await extract(dir, cfg({ apiYaml: `    endpoint: /raw
+    pagination: {type: page, page_size: 10}
+    incremental: {enabled: true, cursor_field: ${field}}`, run: '    invalid_utf8: replace' }));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await rows(dir)).length, 2);
+    assert.equal(readJson(join(dir, '.state', 'ext_t_cursor.json')).cursor, want, field);
+    cleanup(dir);
+  }
+});
+
 test('a Salesforce-shaped API with a 1.0-form config lands every record once', async () => {
   const dir = workdir();
   api.data = makeRecords(7);
