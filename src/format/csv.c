@@ -8,33 +8,23 @@
  * (the same batch slice), so each row is formatted once. Output goes through
  * a 1 MiB buffer: no per-row syscalls.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "format/encoder.h"
 #include "format/value_text.h"
 #include "util/buf.h"
-#include "util/fs.h"
-#include "util/sha256.h"
-
-#define CSV_WRITEBACK_STEP ((uint64_t)8 << 20)
+#include "util/out_file.h"
 
 struct bronze_encoder {
-    int fd;
+    bronze_out_file file; /* written, hashed (CSV never rewrites) */
     char *path;
     const bronze_schema *schema;
     uint64_t max_bytes;
-    uint64_t written;  /* bytes flushed to the file */
-    uint64_t synced;   /* writeback started up to here */
-    bool drop_written; /* opts.drop_written */
-    bronze_buf out;    /* formatted, not yet flushed (committed rows only) */
-    bronze_buf cell;   /* scratch for one value */
+    bronze_buf out;  /* formatted, not yet flushed (committed rows only) */
+    bronze_buf cell; /* scratch for one value */
     /* rows formatted by fit() but not yet written: */
     bronze_buf pending;
-    bronze_sha256 hash; /* of every byte written (CSV never rewrites) */
     const bronze_batch *p_batch;
     size_t p_off, p_rows;
     size_t *p_ends; /* end offset in `pending` of each formatted row */
@@ -92,24 +82,9 @@ static int format_row(bronze_encoder *e, const bronze_batch *b, size_t row, bron
 
 static int flush_out(bronze_encoder *e, bronze_err *err)
 {
-    size_t done = 0;
-    while (done < e->out.len) {
-        ssize_t w = write(e->fd, e->out.data + done, e->out.len - done);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return bronze_err_set(err, BRONZE_E_RUNTIME, "writing %s: %s", e->path,
-                                  strerror(errno));
-        }
-        bronze_sha256_update(&e->hash, e->out.data + done, (size_t)w);
-        done += (size_t)w;
-    }
-    e->written += e->out.len;
+    size_t n = e->out.len;
     e->out.len = 0;
-    /* writeback of every full 8 MiB behind us starts, so finish()'s fsync
-     * has little left to flush; with drop_written, older bytes leave the cache */
-    bronze_writeback(e->fd, &e->synced, e->written, CSV_WRITEBACK_STEP, e->drop_written);
-    return 0;
+    return bronze_out_file_write(&e->file, e->out.data, n, err);
 }
 
 static int csv_open(bronze_encoder **out, const char *path, const bronze_schema *schema,
@@ -122,11 +97,8 @@ static int csv_open(bronze_encoder **out, const char *path, const bronze_schema 
     }
     e->schema = schema;
     e->max_bytes = opts->max_bytes;
-    e->drop_written = opts->drop_written;
-    bronze_sha256_begin(&e->hash); /* on failure the roller hashes the file itself */
-    e->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (e->fd < 0) {
-        bronze_err_set(err, BRONZE_E_RUNTIME, "creating %s: %s", path, strerror(errno));
+    if (bronze_out_file_open(&e->file, e->path, opts->drop_written, err)) {
+        bronze_out_file_free(&e->file);
         free(e->path);
         free(e);
         return -1;
@@ -148,7 +120,7 @@ oom:
 
 static uint64_t used(const bronze_encoder *e)
 {
-    return e->written + e->out.len;
+    return e->file.written + e->out.len;
 }
 
 static size_t csv_fit(bronze_encoder *e, const bronze_batch *b, size_t off, size_t n,
@@ -207,34 +179,25 @@ static int csv_write(bronze_encoder *e, const bronze_batch *b, size_t off, size_
 
 static int csv_finish(bronze_encoder *e, uint64_t *bytes, bronze_err *err)
 {
-    if (flush_out(e, err))
+    if (flush_out(e, err) || bronze_out_file_close(&e->file, err))
         return -1;
-    /* close whatever fsync says: the descriptor must not outlive the encoder */
-    int synced = fsync(e->fd), sync_errno = errno;
-    int closed = close(e->fd), close_errno = errno;
-    e->fd = -1;
-    if (synced != 0 || closed != 0)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "syncing %s: %s", e->path,
-                              strerror(synced != 0 ? sync_errno : close_errno));
-    *bytes = e->written;
+    *bytes = e->file.written;
     return 0;
 }
 
 static const char *csv_sha256(bronze_encoder *e)
 {
-    return bronze_sha256_end(&e->hash);
+    return bronze_out_file_sha256(&e->file);
 }
 
 static void csv_destroy(bronze_encoder *e)
 {
     if (!e)
         return;
-    if (e->fd >= 0)
-        close(e->fd);
+    bronze_out_file_free(&e->file);
     bronze_buf_free(&e->out);
     bronze_buf_free(&e->cell);
     bronze_buf_free(&e->pending);
-    bronze_sha256_free(&e->hash);
     free(e->p_ends);
     free(e->path);
     free(e);

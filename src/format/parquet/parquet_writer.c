@@ -77,12 +77,9 @@
  * lasts to the part's end (it restarts after ZONE_MAX_BYTES of rows), so a
  * part ends in one or two row groups cut by staging, not in a run of them.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "format/encoder.h"
 #include "format/parquet/codec.h"
@@ -92,8 +89,7 @@
 #include "format/parquet/rle.h"
 #include "format/parquet/rowcopy.h"
 #include "format/parquet/thrift_compact.h"
-#include "util/fs.h"
-#include "util/sha256.h"
+#include "util/out_file.h"
 
 #ifndef BRONZE_VERSION
 #define BRONZE_VERSION "0.0.0"
@@ -169,16 +165,13 @@ typedef struct mark {
 } mark;
 
 struct bronze_encoder {
-    int fd;
+    bronze_out_file file; /* written, hashed; the hash is invalid after a truncation */
     char *path;
     const bronze_schema *schema;
     size_t ncols;
     bronze_pq_col *cols;
     bronze_pq_ctx ctx;
     bronze_pq_pool *pool; /* column workers for the caller's thread, else NULL */
-    bronze_sha256 hash;   /* of every byte written; invalid after a truncation */
-    uint64_t synced;      /* writeback started up to here */
-    bool drop_written;    /* opts.drop_written */
     bronze_codec codec;
     bronze_pq_codec_linear lin;
     uint64_t max_bytes;
@@ -270,30 +263,12 @@ static int oom(bronze_err *err)
 
 static uint64_t file_pos(const bronze_encoder *e)
 {
-    return e->flushed + e->out.len;
+    return e->file.written + e->out.len;
 }
-
-#define WRITEBACK_STEP ((uint64_t)8 << 20)
 
 static int write_all(bronze_encoder *e, const uint8_t *p, size_t n, bronze_err *err)
 {
-    while (n) {
-        ssize_t w = write(e->fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return bronze_err_set(err, BRONZE_E_RUNTIME, "writing %s: %s", e->path,
-                                  strerror(errno));
-        }
-        bronze_sha256_update(&e->hash, p, (size_t)w);
-        p += w;
-        n -= (size_t)w;
-        e->flushed += (uint64_t)w;
-        /* writeback of every full 8 MiB behind us starts (fsync at finish()
-         * has little left); with drop_written, older bytes leave the cache */
-        bronze_writeback(e->fd, &e->synced, e->flushed, WRITEBACK_STEP, e->drop_written);
-    }
-    return 0;
+    return bronze_out_file_write(&e->file, p, n, err);
 }
 
 static int out_flush(bronze_encoder *e, bronze_err *err)
@@ -316,18 +291,12 @@ static int put(bronze_encoder *e, const void *p, size_t n, bronze_err *err)
 
 static int truncate_to(bronze_encoder *e, uint64_t pos, bronze_err *err)
 {
-    if (pos >= e->flushed) {
-        e->out.len = (size_t)(pos - e->flushed);
+    if (pos >= e->file.written) {
+        e->out.len = (size_t)(pos - e->file.written);
         return 0;
     }
-    e->hash.valid = false; /* written bytes are undone: the roller reads the file */
-    if (e->synced > pos)
-        e->synced = pos & ~(uint64_t)(WRITEBACK_STEP - 1);
     e->out.len = 0;
-    if (ftruncate(e->fd, (off_t)pos) != 0 || lseek(e->fd, (off_t)pos, SEEK_SET) < 0)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "truncating %s: %s", e->path, strerror(errno));
-    e->flushed = pos;
-    return 0;
+    return bronze_out_file_truncate(&e->file, pos, err);
 }
 
 /* ---- footer ---- */
@@ -1925,7 +1894,6 @@ static int open_impl(bronze_encoder *e, const char *path, const bronze_schema *s
     e->ncols = schema->ncols;
     e->codec = opts->codec;
     e->max_bytes = opts->max_bytes;
-    e->drop_written = opts->drop_written;
     e->ctx.codec = opts->codec;
     e->lin = bronze_pq_codec_linear_bound(opts->codec);
     if (!(e->path = strdup(path)))
@@ -1944,7 +1912,6 @@ static int open_impl(bronze_encoder *e, const char *path, const bronze_schema *s
         return oom(err);
     if (bronze_pq_codec_new(&e->ctx.cz, opts->codec, err))
         return -1;
-    bronze_sha256_begin(&e->hash); /* on failure the roller hashes the file itself */
     if (!(e->cols = calloc(e->ncols, sizeof *e->cols)) || bronze_pq_rows_init(&e->tail, schema) ||
         bronze_pq_rows_init(&e->spare, schema) || bronze_pq_rows_init(&e->carry, schema))
         return oom(err);
@@ -2013,9 +1980,8 @@ static int open_impl(bronze_encoder *e, const char *path, const bronze_schema *s
         return oom(err);
     e->footer_base = e->scratch.len + 5 /* row-group list size */ + 8 /* length, magic */;
 
-    e->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (e->fd < 0)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "creating %s: %s", path, strerror(errno));
+    if (bronze_out_file_open(&e->file, e->path, opts->drop_written, err))
+        return -1;
     return put(e, "PAR1", 4, err);
 }
 
@@ -2029,7 +1995,7 @@ static int pq_open(bronze_encoder **out, const char *path, const bronze_schema *
     bronze_encoder *e = calloc(1, sizeof *e);
     if (!e)
         return oom(err);
-    e->fd = -1;
+    e->file.fd = -1;
     if (open_impl(e, path, schema, opts, err)) {
         pq_destroy(e);
         return -1;
@@ -2122,21 +2088,14 @@ static int pq_finish(bronze_encoder *e, uint64_t *bytes, bronze_err *err)
                        '1'};
     if (put(e, e->scratch.data, e->scratch.len, err) || put(e, tail, 8, err) || out_flush(e, err))
         return -1;
-    int fd = e->fd;
-    e->fd = -1;
-    if (fsync(fd) != 0) {
-        int saved = errno;
-        close(fd);
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "syncing %s: %s", e->path, strerror(saved));
-    }
-    if (close(fd) != 0)
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "closing %s: %s", e->path, strerror(errno));
-    *bytes = e->flushed;
-    if (e->max_bytes && e->flushed > e->max_bytes)
+    if (bronze_out_file_close(&e->file, err))
+        return -1;
+    *bytes = e->file.written;
+    if (e->max_bytes && e->file.written > e->max_bytes)
         return bronze_err_set(err, BRONZE_E_RUNTIME,
                               "%s: Parquet part is %llu bytes, over the %llu-byte limit "
                               "(size bound violated; please report)",
-                              e->path, (unsigned long long)e->flushed,
+                              e->path, (unsigned long long)e->file.written,
                               (unsigned long long)e->max_bytes);
     return 0;
 }
@@ -2155,13 +2114,11 @@ static void pq_destroy(bronze_encoder *e)
     free(e->tctx);
     bronze_pq_rows_free(&e->spare);
     bronze_pq_rows_free(&e->carry);
-    if (e->fd >= 0)
-        close(e->fd);
+    bronze_out_file_free(&e->file);
     if (e->cols)
         for (size_t i = 0; i < e->ncols; i++)
             bronze_pq_col_free(&e->cols[i]);
     bronze_pq_pool_free(e->pool);
-    bronze_sha256_free(&e->hash);
     free(e->cols);
     bronze_pq_ctx_free(&e->ctx);
     bronze_buf_free(&e->out);
@@ -2182,7 +2139,7 @@ static void pq_destroy(bronze_encoder *e)
 
 static const char *pq_sha256(bronze_encoder *e)
 {
-    return bronze_sha256_end(&e->hash);
+    return bronze_out_file_sha256(&e->file);
 }
 
 const bronze_encoder_vt bronze_encoder_parquet = {
