@@ -899,7 +899,6 @@ static bool under_records(const char *path, const char *rp)
     return !strncmp(path, rp, n) && (path[n] == 0 || path[n] == '.');
 }
 
-/* One record's cursor value into the running maximum (incremental). */
 /* take_cursor_raw() of a record that is UTF-8 throughout. */
 static int take_cursor_utf8(bronze_source *s, const char *p, size_t n)
 {
@@ -939,8 +938,8 @@ static int take_cursor_utf8(bronze_source *s, const char *p, size_t n)
     return rc;
 }
 
-/* The cursor field's value in the record p[0..n) (raw JSON, valid) moves
- * the cursor. Text that is not UTF-8, which jansson loads not: without
+/* One record's cursor value (the record p[0..n): raw JSON, valid) into the
+ * running maximum (incremental). Text that is not UTF-8, which jansson loads not: without
  * replace the reader fails the run; with it the record lands with U+FFFD,
  * and so its cursor is read from a copy repaired the same way. */
 static int take_cursor_raw(bronze_source *s, const char *p, size_t n)
