@@ -33,6 +33,7 @@
 #include "source/custom.h"
 #include "util/buf.h"
 #include "util/interrupt.h"
+#include "util/json_string.h"
 #include "util/log.h"
 #include "util/utf8.h"
 
@@ -231,52 +232,6 @@ static int api_row_begin(bronze_extractor_host *h)
     return bronze_buf_putc(&h->row, '{') ? host_problem(h, "out of memory") : 0;
 }
 
-/* p[0..n) as a JSON string: quote, backslash and control characters
- * escaped, every other byte as it is (invalid UTF-8 too: the reader judges
- * it as in a file). */
-static int put_string(bronze_buf *b, const char *p, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    if (bronze_buf_reserve(b, n + 2) || bronze_buf_putc(b, '"'))
-        return -1;
-    size_t i = 0;
-    while (i < n) {
-        size_t j = i;
-        while (j < n && (unsigned char)p[j] >= 0x20 && p[j] != '"' && p[j] != '\\')
-            j++;
-        if (bronze_buf_append(b, p + i, j - i))
-            return -1;
-        if (j == n)
-            break;
-        unsigned char c = (unsigned char)p[j];
-        char e[7] = {'\\', (char)c, 0};
-        size_t k = 2;
-        switch (c) {
-        case '"':
-        case '\\':
-            break;
-        case '\n':
-            e[1] = 'n';
-            break;
-        case '\t':
-            e[1] = 't';
-            break;
-        case '\r':
-            e[1] = 'r';
-            break;
-        default:
-            memcpy(e, "\\u00", 4);
-            e[4] = hex[c >> 4];
-            e[5] = hex[c & 15];
-            k = 6;
-        }
-        if (bronze_buf_append(b, e, k))
-            return -1;
-        i = j + 1;
-    }
-    return bronze_buf_putc(b, '"');
-}
-
 /* The key of the next column of the row; then the caller appends its value. */
 static int put_key(bronze_extractor_host *h, const char *column, const char *fn)
 {
@@ -287,8 +242,8 @@ static int put_key(bronze_extractor_host *h, const char *column, const char *fn)
     size_t n = strlen(column);
     if (bronze_utf8_check(column, n) < n)
         return host_problem(h, "%s: column name %.80s is not valid UTF-8", fn, column);
-    if ((h->row.len > 1 && bronze_buf_putc(&h->row, ',')) || put_string(&h->row, column, n) ||
-        bronze_buf_putc(&h->row, ':'))
+    if ((h->row.len > 1 && bronze_buf_putc(&h->row, ',')) ||
+        bronze_json_string_put(&h->row, column, n) || bronze_buf_putc(&h->row, ':'))
         return host_problem(h, "out of memory");
     return 0;
 }
@@ -344,7 +299,7 @@ static int api_put_text(bronze_extractor_host *h, const char *column, const char
      * the roller replace and count them as for any source */
     if (put_key(h, column, "put_text"))
         return -1;
-    return put_string(&h->row, utf8, len) ? host_problem(h, "out of memory") : 0;
+    return bronze_json_string_put(&h->row, utf8, len) ? host_problem(h, "out of memory") : 0;
 }
 
 static int api_row_end(bronze_extractor_host *h)

@@ -33,6 +33,7 @@
 #include "source/input.h"
 #include "util/buf.h"
 #include "util/json_plain.h"
+#include "util/json_string.h"
 
 #define JSON_CHUNK (16 * 1024)
 #define INDEX_BUF (64 * 1024) /* > the largest entry, 2 + 8 * BRONZE_JSON_INDEX_MAX */
@@ -162,47 +163,7 @@ static int push_rec(bronze_json *r)
 /* Appends s as a JSON string literal (compact, only what must be escaped). */
 static int put_json_string(bronze_json *r, const unsigned char *s, size_t n)
 {
-    if (!tb_putc(r, '"'))
-        return 0;
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        if (!tb_put(r, s + run, i - run))
-            return 0;
-        char esc[8];
-        size_t k;
-        switch (c) {
-        case '"':
-            k = (size_t)snprintf(esc, sizeof esc, "\\\"");
-            break;
-        case '\\':
-            k = (size_t)snprintf(esc, sizeof esc, "\\\\");
-            break;
-        case '\n':
-            k = (size_t)snprintf(esc, sizeof esc, "\\n");
-            break;
-        case '\r':
-            k = (size_t)snprintf(esc, sizeof esc, "\\r");
-            break;
-        case '\t':
-            k = (size_t)snprintf(esc, sizeof esc, "\\t");
-            break;
-        case '\b':
-            k = (size_t)snprintf(esc, sizeof esc, "\\b");
-            break;
-        case '\f':
-            k = (size_t)snprintf(esc, sizeof esc, "\\f");
-            break;
-        default:
-            k = (size_t)snprintf(esc, sizeof esc, "\\u%04x", c);
-        }
-        if (!tb_put(r, esc, k))
-            return 0;
-        run = i + 1;
-    }
-    return tb_put(r, s + run, n - run) && tb_putc(r, '"');
+    return bronze_json_string_put(&r->tb, s, n) ? oom(r) : 1;
 }
 
 /* Before a value inside a nested container: the comma, if an array needs one. */

@@ -30,6 +30,8 @@
 #include "util/datetime.h"
 #include "util/fs.h"
 #include "util/json_plain.h"
+#include "util/json_string.h"
+#include <jansson.h>
 
 static void test_dates(void **state)
 {
@@ -337,6 +339,48 @@ static size_t plain_end_ref(const unsigned char *p, size_t i, size_t n)
     while (i < n && p[i] >= 0x20 && p[i] != '"' && p[i] != '\\' && p[i] < 0x80)
         i++;
     return i;
+}
+
+/* A JSON string literal written by hand reads back (jansson) as the very
+ * bytes it was made of: random UTF-8 with quotes, backslashes, every
+ * control character and multi-byte text; bytes that are not UTF-8 are
+ * copied as they are, for the reader to judge. */
+static void test_json_string_put(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {
+        "\"",   "\\", "/",  "a",  "Z9 ", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+        "\x7f", "\b", "\f", "\n", "\r",  "\t"};
+    unsigned seed = 12345;
+    bronze_buf in = BRONZE_BUF_INIT, out = BRONZE_BUF_INIT;
+    for (int round = 0; round < 2000; round++) {
+        in.len = out.len = 0;
+        int parts = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 20;
+        for (int k = 0; k < parts; k++) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned pick = (seed >> 16) % 16;
+            if (pick < 14)
+                bronze_buf_append(&in, pieces[pick], strlen(pieces[pick]));
+            else /* any control character, NUL included */
+                bronze_buf_putc(&in, (uint8_t)((seed >> 8) % 0x20));
+        }
+        assert_int_equal(bronze_json_string_put(&out, in.data, in.len), 0);
+        for (size_t i = 0; i < out.len; i++)
+            assert_true(out.data[i] >= 0x20); /* one line, whatever the text */
+        json_error_t je;
+        json_t *v =
+            json_loadb((const char *)out.data, out.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+        assert_non_null(v);
+        assert_int_equal(json_string_length(v), in.len);
+        assert_memory_equal(json_string_value(v), in.len ? (const char *)in.data : "", in.len);
+        json_decref(v);
+    }
+    out.len = 0;
+    assert_int_equal(bronze_json_string_put(&out, "caf\xe9", 4), 0);
+    assert_int_equal(out.len, 6);
+    assert_memory_equal(out.data, "\"caf\xe9\"", 6);
+    bronze_buf_free(&in);
+    bronze_buf_free(&out);
 }
 
 static void test_json_plain_end(void **state)
@@ -690,6 +734,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mkdirs_races_a_pruner),
         cmocka_unit_test(test_json_plain_end),
+        cmocka_unit_test(test_json_string_put),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_grow),
         cmocka_unit_test(test_copy),
