@@ -285,6 +285,57 @@ static char *resolve_url(const char *from, const char *ref)
     return (char *)b.data;
 }
 
+/* The scheme, host and port of an absolute URL; false when it has none. */
+typedef struct url_origin {
+    char scheme[8];
+    char host[256];
+    unsigned long port;
+} url_origin;
+
+static bool origin_of(const char *u, url_origin *o)
+{
+    const char *sep = strstr(u, "://");
+    if (!sep || (size_t)(sep - u) >= sizeof o->scheme)
+        return false;
+    size_t sl = (size_t)(sep - u);
+    for (size_t i = 0; i < sl; i++)
+        o->scheme[i] = (char)tolower((unsigned char)u[i]);
+    o->scheme[sl] = 0;
+    const char *a = sep + 3, *end = a + strcspn(a, "/?#");
+    const char *at = memchr(a, '@', (size_t)(end - a));
+    if (at)
+        a = at + 1; /* user:password@ */
+    const char *colon = NULL;
+    for (const char *p = end; p > a && p[-1] != ']'; p--)
+        if (p[-1] == ':') {
+            colon = p - 1;
+            break;
+        }
+    size_t hl = (size_t)((colon ? colon : end) - a);
+    if (!hl || hl >= sizeof o->host)
+        return false;
+    for (size_t i = 0; i < hl; i++)
+        o->host[i] = (char)tolower((unsigned char)a[i]);
+    o->host[hl] = 0;
+    o->port = colon && colon + 1 < end     ? strtoul(colon + 1, NULL, 10)
+              : strcmp(o->scheme, "https") ? 80
+                                           : 443;
+    return true;
+}
+
+/* A redirect from `from` to `to` is followed with the same credentials when
+ * it stays on the same scheme, host and port, or goes from http to https on
+ * the same host. */
+static bool same_origin(const char *from, const char *to)
+{
+    url_origin a, b;
+    if (!origin_of(from, &a) || !origin_of(to, &b) || strcmp(a.host, b.host))
+        return false;
+    if (!strcmp(a.scheme, b.scheme))
+        return a.port == b.port;
+    return !strcmp(a.scheme, "http") && !strcmp(b.scheme, "https");
+}
+
 /* A next-page cursor's text: a string as it is, an integer in decimal (into
  * numtext); NULL for anything else or none. */
 static const char *cursor_text(const json_t *v, char numtext[64])
@@ -538,11 +589,19 @@ static void free_headers(char **hv, size_t n)
  * run.max_retries; an OAuth2 401 fetches a new token once; any other non-2xx
  * fails at once with the status and the first 200 bytes. On 0 the 2xx body is
  * in s->body and the Link header in s->link. */
-static int exchange(bronze_source *s, const call *c, bronze_err *err)
+#define MAX_REDIRECTS 10
+
+static int exchange(bronze_source *s, const call *c0, bronze_err *err)
 {
     const bronze_config *cfg = s->cfg;
-    char shown[1024];
+    /* c: the request as it is now; a redirect moves its URL (and may turn a
+     * POST into a GET) */
+    call cur = *c0;
+    const call *c = &cur;
+    char shown[1024], first[1024], moved[sizeof((bronze_http_resp *)0)->location];
     mask_url(s, c->url, shown, sizeof shown);
+    memcpy(first, shown, sizeof first);
+    int hops = 0;
     bool refreshed = false;
     size_t cap = (size_t)(cfg->api.max_response_mb * 1048576.0);
     for (int attempt = 0;; attempt++) {
@@ -623,6 +682,36 @@ static int exchange(bronze_source *s, const call *c, bronze_err *err)
             free(s->token);
             s->token = NULL;
             attempt--; /* the token refresh is not a retry */
+            continue;
+        }
+        if ((resp.status == 301 || resp.status == 302 || resp.status == 303 || resp.status == 307 ||
+             resp.status == 308) &&
+            resp.location[0]) {
+            char to[1024];
+            mask_url(s, resp.location, to, sizeof to);
+            if (!same_origin(c->url, resp.location))
+                return bronze_err_set(err, BRONZE_E_RUNTIME,
+                                      "%s: %s: %s %s: HTTP %ld redirects to another host (%s): "
+                                      "not followed, so that the credentials stay with this "
+                                      "one; point source.api.base_url there",
+                                      cfg->path, c->what, c->method, shown, resp.status, to);
+            if (++hops > MAX_REDIRECTS)
+                return bronze_err_set(err, BRONZE_E_RUNTIME,
+                                      "%s: %s: %s %s: more than %d redirects (the last to %s)",
+                                      cfg->path, c->what, c0->method, first, MAX_REDIRECTS, to);
+            BRONZE_DEBUG("%s: %s %s -> HTTP %ld to %s", c->what, c->method, shown, resp.status, to);
+            memcpy(moved, resp.location, sizeof moved);
+            cur.url = moved;
+            /* 303, and 301/302 after a POST, as requests and browsers do */
+            if (resp.status == 303 ||
+                (resp.status <= 302 && strcmp(cur.method, "GET") && strcmp(cur.method, "HEAD"))) {
+                cur.method = "GET";
+                cur.body = NULL;
+                cur.body_len = 0;
+                cur.content_type = NULL;
+            }
+            memcpy(shown, to, sizeof shown);
+            attempt--; /* a redirect is not a retry */
             continue;
         }
         if (bronze_retry_http(resp.status, NULL) && attempt < cfg->run.max_retries) {

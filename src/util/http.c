@@ -356,6 +356,11 @@ int bronze_http_do(bronze_http *h, const bronze_http_req *r, bronze_http_resp *r
     CURLcode cc = curl_easy_perform(c);
     resp->curl_code = (int)cc;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+    char *moved = NULL;
+    if (resp->status >= 300 && resp->status < 400 &&
+        curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &moved) == CURLE_OK && moved &&
+        strlen(moved) < sizeof resp->location)
+        strcpy(resp->location, moved);
     if (bronze_buf_cstr(&h->err_body) == 0) {
         resp->err_body = (const char *)h->err_body.data;
         resp->err_len = h->err_body.len;

@@ -15,7 +15,8 @@
  * the request within about a second of the limit, as a retryable
  * "timed out" (kind BRONZE_E_RETRY). Never a total cap, which would kill a
  * large upload or download that keeps moving. TLS is always verified (ca_bundle -> CURLOPT_CAINFO);
- * only http and https; no redirects followed. Nothing here logs a header: callers put secrets into
+ * only http and https; no redirects followed (resp->location says where a
+ * 3xx points; the caller decides). Nothing here logs a header: callers put secrets into
  * headers (Authorization, tokens).
  */
 #ifndef BRONZE_UTIL_HTTP_H
@@ -78,6 +79,8 @@ typedef struct bronze_http_resp {
     char retry_after[128];
     char request_id[128];   /* x-amz-request-id, for error messages */
     char content_type[128]; /* Content-Type, "" when absent */
+    char location[2048];    /* a 3xx's Location, resolved against the URL; "" when none
+                               (or too long) */
     int64_t content_length; /* Content-Length header, -1 when absent */
     /* a non-2xx body, up to 64 KiB; valid until the next request on this
      * handle */

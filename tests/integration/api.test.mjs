@@ -748,6 +748,93 @@ test('invalid_utf8: replace: a record with text that is not UTF-8 still moves th
   }
 });
 
+// Redirects, which 1.0 (requests) followed: within the API's own origin (and
+// from http to https on the same host), with the same auth, every page; a
+// 303, or a 301/302 answering a POST, becomes a GET without the body (as
+// requests and browsers do), a 307/308 repeats the POST. To another host
+// never, so that the credentials stay where base_url points; nor forever.
+test('redirects within the origin are followed with the same auth; POST 303 -> GET, 307 keeps the POST; another host or a loop fails', async () => {
+  api.data = makeRecords(30);
+  let dir = workdir();
+  const bearer = (params) => cfg({ apiYaml: `    endpoint: /moved
+    params: {${params}}
+    auth_type: bearer
+    auth_token_env: T_TOKEN` });
+  let r = await extract(dir, bearer('code: 301, to: /auth/bearer'), { env: { T_TOKEN: SECRETS.bearer } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n, 3n]);
+  assert.deepEqual(api.requests.map((q) => q.path), ['/moved', '/auth/bearer']);
+  assert.match(r.stderr, /Finished/);
+  cleanup(dir);
+  // page paging through a 308 on every page: the page parameter survives
+  api.reset();
+  api.data = makeRecords(7);
+  dir = workdir();
+  r = await extract(dir, cfg({ apiYaml: `    endpoint: /moved
+    params: {code: 308, to: /page}
+    pagination: {type: page, page_size: 3}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n, 3n, 4n, 5n, 6n, 7n]);
+  assert.equal(api.requests.filter((q) => q.path === '/page').length, 3);
+  cleanup(dir);
+  // a POST answered by 303 is fetched again as a GET, without its body
+  api.reset();
+  api.data = makeRecords(5);
+  dir = workdir();
+  r = await extract(dir, cfg({ apiYaml: `    endpoint: /moved
+    method: POST
+    params: {code: 303, to: /page}
+    body: {filter: {min_score: 0}}
+    pagination: {type: page, page_size: 10}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await rows(dir)).length, 5);
+  const follow = api.requests.find((q) => q.path === '/page');
+  assert.equal(follow.method, 'GET');
+  assert.equal(follow.body, '');
+  cleanup(dir);
+  // ... and by 307 POSTed again, body and all
+  api.reset();
+  api.data = makeRecords(30);
+  dir = workdir();
+  r = await extract(dir, cfg({ apiYaml: `    endpoint: /moved
+    method: POST
+    params: {code: 307, to: /post}
+    body: {filter: {min_score: 200}}
+    pagination: {type: page, page_size: 4}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.id), [20n, 21n, 22n, 23n, 24n, 25n, 26n, 27n, 28n, 29n, 30n]);
+  cleanup(dir);
+  // from http to https on the same host (another port): followed
+  api.reset();
+  dir = workdir();
+  const tls = await startTlsApi(dir);
+  try {
+    r = await extract(dir, cfg({ apiYaml: `    endpoint: /moved
+    params: {code: 301, url: "${tls.url}/items"}
+    ca_bundle: "${tls.caFile}"` }));
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n, 3n]);
+  } finally {
+    await tls.stop();
+  }
+  cleanup(dir);
+  // to another host: not followed, the secret never goes there
+  api.reset();
+  dir = workdir();
+  r = await extract(dir, bearer('code: 302, to: /auth/bearer, host: localhost'), { env: { T_TOKEN: SECRETS.bearer } });
+  assertFailed(r, dir, /c\.yaml: page 1: GET http:\/\/127\.0\.0\.1:\d+\/moved\?[^ ]*: HTTP 302 redirects to another host \(http:\/\/localhost:\d+\/auth\/bearer[^)]*\): not followed, so that the credentials stay with this one; point source\.api\.base_url there/);
+  assert.equal(api.requests.length, 1);
+  assert.doesNotMatch(r.stderr, new RegExp(SECRETS.bearer));
+  cleanup(dir);
+  // without end
+  api.reset();
+  dir = workdir();
+  r = await extract(dir, cfg({ apiYaml: '    endpoint: /circle' }));
+  assertFailed(r, dir, /c\.yaml: page 1: GET http:\/\/127\.0\.0\.1:\d+\/circle: more than 10 redirects \(the last to http:\/\/127\.0\.0\.1:\d+\/circle\?n=11\)/);
+  assert.equal(api.requests.length, 11);
+  cleanup(dir);
+});
+
 test('a Salesforce-shaped API with a 1.0-form config lands every record once', async () => {
   const dir = workdir();
   api.data = makeRecords(7);

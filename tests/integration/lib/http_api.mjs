@@ -335,6 +335,18 @@ function route(api, req, res, u, q, body) {
     for (let i = 0; i < 2000; i++) rec[`k${page}_${i}`] = i;
     return json(res, 200, { data: [rec] });
   }
+  if (p === '/moved') {                      // ?code=301|302|303|307|308 &to=/path [&host=localhost]: a redirect
+    const rest = new URLSearchParams(q);      // keeping the other parameters (the page, the cursor);
+    for (const k of ['code', 'to', 'host', 'url']) rest.delete(k); // &url=: to that URL as given
+    const where = `${q.to}${rest.size ? `?${rest}` : ''}`;
+    const loc = q.url ? q.url : q.host ? `http://${q.host}:${req.socket.localPort}${where}` : where;
+    res.writeHead(Number(q.code), { Location: loc, 'Content-Type': 'text/plain' });
+    return res.end('moved');
+  }
+  if (p === '/circle') {                     // a redirect that never ends
+    res.writeHead(302, { Location: `/circle?n=${Number(q.n || 0) + 1}` });
+    return res.end();
+  }
   if (p === '/slow') {                       // pages 300 ms apart, for SIGINT
     const page = Number(q.page || 1);
     // 5 KiB a page, past stdio's buffer, so the spool holds bytes mid-run
