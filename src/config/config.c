@@ -1094,7 +1094,25 @@ static int load_db(lctx *c, const bronze_ynode *db)
 
 /* headers / params: a mapping of scalars, kept as their text; null values are
  * dropped (as requests does with None). */
-static int load_kv(lctx *c, const bronze_ynode *api, const char *key, bronze_kv **out, size_t *nout)
+/* One name's value, appended to kv[*n]; a null one is left out. */
+static int kv_add(lctx *c, const bronze_ynode *k, const bronze_ynode *v, const char *kp,
+                  bronze_kv *kv, size_t *n)
+{
+    if (bronze_ynode_is_null(v))
+        return 0;
+    if (need_scalar(c, v, kp, "a single value") || val_str(c, v, kp, &kv[*n].value))
+        return -1;
+    if (!(kv[*n].key = strdup(k->text)))
+        return oom(c);
+    ++*n;
+    return 0;
+}
+
+/* headers or params: a mapping of names to single values; for params
+ * (lists) a list of values too, sent as the name repeated, as 1.0's
+ * requests sent them (ids: [1, 2] -> ids=1&ids=2). */
+static int load_kv(lctx *c, const bronze_ynode *api, const char *key, bool lists, bronze_kv **out,
+                   size_t *nout)
 {
     const bronze_ynode *m;
     char kp[KP_MAX];
@@ -1103,8 +1121,11 @@ static int load_kv(lctx *c, const bronze_ynode *api, const char *key, bronze_kv 
         return -1;
     if (!m)
         return 0;
-    size_t n = bronze_ymap_len(m);
-    bronze_kv *kv = calloc(n ? n : 1, sizeof *kv);
+    size_t n = bronze_ymap_len(m), cap = n;
+    for (size_t i = 0; i < n; i++)
+        if (lists && bronze_ymap_val(m, i)->kind == BRONZE_YNODE_SEQ)
+            cap += bronze_ymap_val(m, i)->nkids;
+    bronze_kv *kv = calloc(cap ? cap : 1, sizeof *kv);
     if (!kv)
         return oom(c);
     *out = kv;
@@ -1117,13 +1138,17 @@ static int load_kv(lctx *c, const bronze_ynode *api, const char *key, bronze_kv 
             continue;
         if (strlen(k->text) != k->len || k->len == 0)
             return fail(c, k, ikp, "names must be non-empty text");
-        if (need_scalar(c, v, ikp, "a single value"))
-            return -1;
-        if (val_str(c, v, ikp, &kv[*nout].value))
-            return -1;
-        if (!(kv[*nout].key = strdup(k->text)))
-            return oom(c);
-        ++*nout;
+        if (!lists || v->kind != BRONZE_YNODE_SEQ) {
+            if (kv_add(c, k, v, ikp, kv, nout))
+                return -1;
+            continue;
+        }
+        for (size_t j = 0; j < v->nkids; j++) {
+            char jkp[KP_MAX + 24];
+            snprintf(jkp, sizeof jkp, "%s.%zu", ikp, j);
+            if (kv_add(c, k, v->kids[j], jkp, kv, nout))
+                return -1;
+        }
     }
     return 0;
 }
@@ -1318,8 +1343,8 @@ static int load_api(lctx *c, const bronze_ynode *api)
             return -1;
     }
 
-    if (load_kv(c, api, "headers", &cfg->api.headers, &cfg->api.nheaders) ||
-        load_kv(c, api, "params", &cfg->api.params, &cfg->api.nparams) || load_body(c, api))
+    if (load_kv(c, api, "headers", false, &cfg->api.headers, &cfg->api.nheaders) ||
+        load_kv(c, api, "params", true, &cfg->api.params, &cfg->api.nparams) || load_body(c, api))
         return -1;
 
     const bronze_ynode *auth_at;

@@ -835,6 +835,29 @@ test('redirects within the origin are followed with the same auth; POST 303 -> G
   cleanup(dir);
 });
 
+// 1.0 sent a list in params as the name repeated (requests' encoding).
+test('a list in params is sent as the name repeated (ids=1&ids=2), as 1.0 did; a list in headers, or a mapping in the list, is refused', async () => {
+  api.data = makeRecords(3);
+  let dir = workdir();
+  let r = await extract(dir, cfg({ apiYaml: `    endpoint: /page
+    params: {ids: [1, "b c", null, 2.5], status: open}
+    pagination: {type: page, page_size: 10}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await rows(dir)).length, 3);
+  assert.match(api.requests[0].url, /^\/page\?ids=1&ids=b%20c&ids=2\.5&status=open&page=1&page_size=10$/);
+  cleanup(dir);
+  dir = workdir();
+  r = await extract(dir, cfg({ apiYaml: `    endpoint: /page
+    params: {ids: [1, {a: 2}]}` }));
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /c\.yaml:\d+:\d+: source\.api\.params\.ids\.1: must be a single value, not a mapping/);
+  r = await extract(dir, cfg({ apiYaml: `    endpoint: /page
+    headers: {X-Ids: [1, 2]}` }));
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /source\.api\.headers\.X-Ids: must be a single value, not a list/);
+  cleanup(dir);
+});
+
 test('a Salesforce-shaped API with a 1.0-form config lands every record once', async () => {
   const dir = workdir();
   api.data = makeRecords(7);
