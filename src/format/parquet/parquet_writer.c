@@ -266,16 +266,11 @@ static uint64_t file_pos(const bronze_encoder *e)
     return e->file.written + e->out.len;
 }
 
-static int write_all(bronze_encoder *e, const uint8_t *p, size_t n, bronze_err *err)
-{
-    return bronze_out_file_write(&e->file, p, n, err);
-}
-
 static int out_flush(bronze_encoder *e, bronze_err *err)
 {
     size_t n = e->out.len;
     e->out.len = 0;
-    return write_all(e, e->out.data, n, err);
+    return bronze_out_file_write(&e->file, e->out.data, n, err);
 }
 
 static int put(bronze_encoder *e, const void *p, size_t n, bronze_err *err)
@@ -285,7 +280,7 @@ static int put(bronze_encoder *e, const void *p, size_t n, bronze_err *err)
     if (out_flush(e, err))
         return -1;
     if (n >= OUT_CHUNK)
-        return write_all(e, p, n, err);
+        return bronze_out_file_write(&e->file, p, n, err);
     return bronze_buf_append(&e->out, p, n) ? oom(err) : 0;
 }
 
