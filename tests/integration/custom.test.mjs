@@ -359,9 +359,15 @@ test('SIGTERM to bronze-extract stops the command\'s whole process group; nothin
   const { code } = await done;
   assert.equal(code, 1, stderr);
   assert.match(stderr, /stopped: bronze-extract was interrupted by signal 15/);
+  // gone: no such process, or a zombie (it has exited; its new parent, init
+  // or a subreaper, has not reaped it yet)
+  const running = (pid) => {
+    try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
+  };
   let alive = true;
   for (let i = 0; i < 40 && alive; i++) {
-    try { process.kill(sleepPid, 0); await new Promise((res) => setTimeout(res, 50)); } catch { alive = false; }
+    alive = running(sleepPid);
+    if (alive) await new Promise((res) => setTimeout(res, 50));
   }
   assert.equal(alive, false, 'the grandchild (sleep) is gone too');
   assert.ok(!existsSync(join(dir, part('t', 'sig'), '_metadata.json')));
