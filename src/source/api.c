@@ -888,12 +888,22 @@ static char *link_next(const char *v)
     return NULL;
 }
 
-/* The page's record array: data_path, else the document itself when an
- * array, else the first of items, data, results, records. */
+/* Is data_path set (not the default lookup)? */
+static bool explicit_path(const bronze_config *cfg)
+{
+    return cfg->api.data_path && *cfg->api.data_path;
+}
+
+/* The page's records: data_path ("$" or ".": the response itself), else the
+ * document itself when an array, else the first of items, data, results,
+ * records. An object at an explicit data_path is one record (1.0 took it so,
+ * as dlt does); the default lookup finds arrays only. */
 static json_t *find_records(const bronze_config *cfg, json_t *doc, const char **where)
 {
-    if (cfg->api.data_path && *cfg->api.data_path) {
+    if (explicit_path(cfg)) {
         *where = cfg->api.data_path;
+        if (!strcmp(cfg->api.data_path, "$") || !strcmp(cfg->api.data_path, "."))
+            return doc;
         return dot_get(doc, cfg->api.data_path);
     }
     *where = "(default lookup: the response, items, data, results, records)";
@@ -1191,7 +1201,7 @@ static int take_page(bronze_source *s, int64_t pageno, const char *url, int64_t 
     const char *where;
     json_t *recs = find_records(cfg, doc, &where);
     if (!recs || json_is_null(recs)) {
-        if (!recs && cfg->api.data_path) {
+        if (!recs && explicit_path(cfg)) {
             mask_url(s, url, shown, sizeof shown);
             snippet(s, s->body.data, s->body.len, snip, sizeof snip);
             bronze_err_set(err, BRONZE_E_RUNTIME,
@@ -1206,7 +1216,8 @@ static int take_page(bronze_source *s, int64_t pageno, const char *url, int64_t 
             snippet(s, s->body.data, s->body.len, snip, sizeof snip);
             bronze_err_set(err, BRONZE_E_RUNTIME,
                            "%s: page %lld (%s): no record array found %s; set "
-                           "source.api.data_path; the response begins: %s",
+                           "source.api.data_path (a dot path to the records, or \"$\" to take "
+                           "the response object as one record); the response begins: %s",
                            cfg->path, (long long)pageno, shown, where, snip);
             json_decref(doc);
             return -1;
@@ -1214,19 +1225,20 @@ static int take_page(bronze_source *s, int64_t pageno, const char *url, int64_t 
         *docp = doc; /* an empty object or a null record list: an empty page */
         return 0;
     }
-    if (!json_is_array(recs)) {
+    bool one = json_is_object(recs) && explicit_path(cfg);
+    if (!json_is_array(recs) && !one) {
         mask_url(s, url, shown, sizeof shown);
         bronze_err_set(err, BRONZE_E_RUNTIME,
-                       "%s: page %lld (%s): the records at %s are %s, not an array", cfg->path,
-                       (long long)pageno, shown, where, json_kind(recs));
+                       "%s: page %lld (%s): the records at %s are %s, not an array or an object",
+                       cfg->path, (long long)pageno, shown, where, json_kind(recs));
         json_decref(doc);
         return -1;
     }
-    size_t total = json_array_size(recs);
+    size_t total = one ? 1 : json_array_size(recs);
     for (size_t i = 0; i < total; i++) {
         if (room > 0 && (int64_t)*n >= room)
             break;
-        json_t *rec = json_array_get(recs, i);
+        json_t *rec = one ? recs : json_array_get(recs, i);
         if (!json_is_object(rec)) {
             mask_url(s, url, shown, sizeof shown);
             char *t = json_dumps(rec, JSON_COMPACT | JSON_ENCODE_ANY);

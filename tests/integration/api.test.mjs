@@ -299,6 +299,48 @@ test('204 No Content ends paging as an empty page; a byte order mark is ignored;
   cleanup(d2);
 });
 
+test('data_path "$" is the response itself; an object at an explicit data_path is one record; the default lookup takes arrays only', async () => {
+  const one = async (page, path, want) => {
+    const dir = workdir();
+    api.raw = [page];
+    const r = await extract(dir, cfg({ apiYaml: `    endpoint: /raw\n    data_path: "${path}"` }));
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((await rows(dir)).map((x) => ({ ...x })), want, path);
+    assert.match(r.stderr, /Retrieved 1 records from extractor/);
+    cleanup(dir);
+  };
+  // a single-resource endpoint (/me): the response object is the record
+  await one('{"id": 7, "name": "me", "roles": ["a"]}', '$', [{ id: 7n, name: 'me', roles: '["a"]' }]);
+  await one('{"id": 8, "name": "dot"}', '.', [{ id: 8n, name: 'dot' }]);
+  // "$" on an array response: its elements, as the default lookup
+  const dir = workdir();
+  api.raw = ['[{"id": 1}, {"id": 2}]'];
+  let r = await extract(dir, cfg({ apiYaml: '    endpoint: /raw\n    data_path: "$"' }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n]);
+  cleanup(dir);
+  // an object at the path, and inside an array by index
+  await one('{"profile": {"id": 9, "plan": "pro"}, "meta": {"v": 1}}', 'profile', [{ id: 9n, plan: 'pro' }]);
+  await one('{"result": [{"user": {"id": 10}}]}', 'result.0.user', [{ id: 10n }]);
+  // the default lookup never takes an object: an error object with status 200 fails, naming the fix
+  let d = workdir();
+  api.raw = ['{"error": "quota exceeded"}'];
+  r = await extract(d, cfg({ apiYaml: '    endpoint: /raw' }));
+  assertFailed(r, d, /page 1 \(http:\/\/127\.0\.0\.1:\d+\/raw\): no record array found \(default lookup: the response, items, data, results, records\); set source\.api\.data_path \(a dot path to the records, or "\$" to take the response object as one record\); the response begins: \{"error": "quota exceeded"\}/);
+  cleanup(d);
+  // data_path: "" is the default lookup, and says so
+  d = workdir();
+  r = await extract(d, cfg({ apiYaml: '    endpoint: /raw\n    data_path: ""' }));
+  assertFailed(r, d, /no record array found \(default lookup/);
+  cleanup(d);
+  // a scalar at the path is neither
+  d = workdir();
+  api.raw = ['{"count": 3}'];
+  r = await extract(d, cfg({ apiYaml: '    endpoint: /raw\n    data_path: count' }));
+  assertFailed(r, d, /page 1 \(.*\): the records at count are an integer, not an array or an object/);
+  cleanup(d);
+});
+
 test('a page in a declared charset (Content-Type: ...; charset=ISO-8859-1) is converted to UTF-8', async () => {
   const dir = workdir();
   let r = await extract(dir, cfg({ apiYaml: '    endpoint: /charset' }));
