@@ -35,8 +35,8 @@ typedef struct spool_writer {
     bronze_buf pend[2], slot[2], work[2]; /* [0] records, [1] index */
     uint64_t slot_bytes, slot_ix_bytes;   /* the totals once the slot is written */
     bool full, done;
-    int err_no;    /* a failed write's errno (0: none) */
-    int err_which; /* 0 the records, 1 the index */
+    int err_no;                       /* a failed write's errno (0: none) */
+    int err_which;                    /* 0 the records, 1 the index */
     uint64_t written[2], reserved[2]; /* bytes written to each file, and allocated */
 } spool_writer;
 

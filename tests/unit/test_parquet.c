@@ -311,6 +311,56 @@ static void test_rle_roundtrip(void **state)
 
 /* ---- codecs ---- */
 
+/* A page's levels and its PLAIN values compressed as one block where they
+ * lie: SNAPPY joins two blocks under the total's length (preamble lengths of
+ * 1, 2 and 3 bytes, tails across the 64 KiB fragments); other codecs append. */
+static void test_codec_pair(void **state)
+{
+    (void)state;
+    static const size_t heads[] = {1, 5, 127, 128, 2600, 16383, 16384, 70000};
+    static const size_t tails[] = {1, 127, 128, 16384, 65536, 65537, 200000, (2u << 20) + 5};
+    size_t maxn = 70000 + (2u << 20) + 5;
+    uint8_t *src = malloc(maxn), *back = malloc(maxn + 64);
+    uint64_t x = 88172645463325252ull;
+    for (size_t i = 0; i < maxn; i++) { /* half random bytes, half runs of text */
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        src[i] = (i / 4096) % 2 ? (uint8_t)x : (uint8_t)("abcabcabd"[(i / 3) % 9]);
+    }
+    bronze_codec codecs[] = {BRONZE_CODEC_SNAPPY, BRONZE_CODEC_ZSTD};
+    for (size_t c = 0; c < 2; c++) {
+        bronze_pq_codec *cz;
+        bronze_err err = BRONZE_ERR_INIT;
+        assert_int_equal(bronze_pq_codec_new(&cz, codecs[c], &err), 0);
+        for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++)
+            for (size_t t = 0; t < sizeof tails / sizeof tails[0]; t++) {
+                size_t nh = heads[h], nt = tails[t], n = nh + nt;
+                bronze_buf head = BRONZE_BUF_INIT, out = BRONZE_BUF_INIT;
+                assert_int_equal(bronze_buf_append(&head, src + nt, nh), 0);
+                assert_int_equal(bronze_buf_append(&out, "xy", 2), 0); /* appended after */
+                assert_int_equal(bronze_pq_codec_compress_pair(cz, &head, src, nt, &out, &err), 0);
+                assert_memory_equal(out.data, "xy", 2);
+                assert_true(out.len - 2 <= bronze_pq_codec_bound(codecs[c], n));
+                size_t got = maxn + 64;
+                if (codecs[c] == BRONZE_CODEC_SNAPPY) {
+                    assert_int_equal(snappy_uncompress((const char *)out.data + 2, out.len - 2,
+                                                       (char *)back, &got),
+                                     SNAPPY_OK);
+                } else {
+                    got = ZSTD_decompress(back, got, out.data + 2, out.len - 2);
+                    assert_false(ZSTD_isError(got));
+                }
+                assert_int_equal(got, n);
+                assert_memory_equal(back, src + nt, nh);
+                assert_memory_equal(back + nh, src, nt);
+                bronze_buf_free(&head);
+                bronze_buf_free(&out);
+            }
+        bronze_pq_codec_free(cz);
+    }
+    free(src);
+    free(back);
+}
+
 static void test_codec_bounds_and_roundtrip(void **state)
 {
     (void)state;
@@ -1662,6 +1712,7 @@ int main(void)
         cmocka_unit_test(test_rle_known),
         cmocka_unit_test(test_rle_roundtrip),
         cmocka_unit_test(test_codec_bounds_and_roundtrip),
+        cmocka_unit_test(test_codec_pair),
         cmocka_unit_test(test_decimal_width),
         cmocka_unit_test(test_footer_and_layout),
         cmocka_unit_test(test_bad_input),

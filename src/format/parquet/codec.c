@@ -179,3 +179,58 @@ int bronze_pq_codec_compress(bronze_pq_codec *c, const uint8_t *p, size_t n, bro
     out->len += got;
     return 0;
 }
+
+/* snappy's preamble: the uncompressed length as a little-endian base-128 varint */
+static size_t varint_len(size_t n)
+{
+    size_t k = 1;
+    while (n >= 128) {
+        n >>= 7;
+        k++;
+    }
+    return k;
+}
+
+static void put_varint(uint8_t *p, size_t n)
+{
+    while (n >= 128) {
+        *p++ = (uint8_t)(n | 128);
+        n >>= 7;
+    }
+    *p = (uint8_t)n;
+}
+
+int bronze_pq_codec_compress_pair(bronze_pq_codec *c, bronze_buf *head, const uint8_t *tail,
+                                  size_t ntail, bronze_buf *out, bronze_err *err)
+{
+    if (c->codec != BRONZE_CODEC_SNAPPY || !head->len || !ntail) {
+        if (ntail && bronze_buf_append(head, tail, ntail))
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+        return bronze_pq_codec_compress(c, head->data, head->len, out, err);
+    }
+    size_t total = head->len + ntail;
+    if (total > (size_t)INT32_MAX - 1024)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "Parquet page of %zu bytes is too large",
+                              total);
+    /* the head's block, its preamble made the total's */
+    size_t start = out->len;
+    if (bronze_pq_codec_compress(c, head->data, head->len, out, err))
+        return -1;
+    size_t hv = varint_len(head->len), tv = varint_len(total), tlv = varint_len(ntail);
+    size_t cap = snappy_max_compressed_length(ntail);
+    if (bronze_buf_reserve(out, (tv - hv) + cap))
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    memmove(out->data + start + tv, out->data + start + hv, out->len - start - hv);
+    put_varint(out->data + start, total);
+    out->len += tv - hv;
+    /* the tail's block written so that its preamble lands on the last tlv
+     * bytes so far (tlv <= tv: ours), which are put back after */
+    uint8_t *dst = out->data + out->len - tlv, save[8];
+    memcpy(save, dst, tlv);
+    size_t got = cap;
+    if (snappy_compress((const char *)tail, ntail, (char *)dst, &got) != SNAPPY_OK || got < tlv)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "snappy compression failed");
+    memcpy(dst, save, tlv);
+    out->len += got - tlv;
+    return 0;
+}

@@ -36,4 +36,12 @@ uint64_t bronze_pq_codec_bound(bronze_codec codec, uint64_t n);
 int bronze_pq_codec_compress(bronze_pq_codec *c, const uint8_t *p, size_t n, bronze_buf *out,
                              bronze_err *err);
 
+/* Appends the compressed form of head || [tail, tail+ntail) to out, as one
+ * block. SNAPPY compresses the tail where it lies (a raw snappy block is its
+ * length and then elements that only look back within what they encode, so
+ * two blocks' elements join under the total's length); the other codecs get
+ * the tail appended to head first (head is scratch space). */
+int bronze_pq_codec_compress_pair(bronze_pq_codec *c, bronze_buf *head, const uint8_t *tail,
+                                  size_t ntail, bronze_buf *out, bronze_err *err);
+
 #endif

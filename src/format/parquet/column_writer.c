@@ -765,23 +765,36 @@ static int emit_page(bronze_pq_col *c, bronze_pq_ctx *x, const uint8_t *levels, 
         int bw = dict_index_width(c);
         if (bronze_buf_putc(body, (uint8_t)bw) || bronze_rle_encode_u32(body, c->idx, vals, bw))
             return oom(err);
-    } else if (plain->len && bronze_buf_append(body, plain->data, plain->len)) {
-        return oom(err);
     }
-    if (body->len > (size_t)INT32_MAX - 1024)
+    /* the PLAIN values follow the levels: compressed where they lie, or
+     * appended to them when the page is stored uncompressed */
+    const bronze_buf *tail = use_dict ? NULL : plain;
+    size_t ulen = body->len + (tail ? tail->len : 0);
+    if (ulen > (size_t)INT32_MAX - 1024)
         return bronze_err_set(err, BRONZE_E_RUNTIME,
                               "column %s: a Parquet page would exceed 2 GiB (value too large)",
                               c->f->name);
-    const uint8_t *cp;
-    size_t clen;
-    if (compress_body(x, body, &cp, &clen, err))
+    const uint8_t *cp = NULL;
+    size_t clen = 0;
+    int crc;
+    if (x->codec == BRONZE_CODEC_NONE || !tail) {
+        if (tail && tail->len && bronze_buf_append(body, tail->data, tail->len))
+            return oom(err);
+        crc = compress_body(x, body, &cp, &clen, err);
+    } else {
+        x->comp.len = 0;
+        crc = bronze_pq_codec_compress_pair(x->cz, body, tail->data, tail->len, &x->comp, err);
+        cp = x->comp.data;
+        clen = x->comp.len;
+    }
+    if (crc)
         return bronze_err_prefix(err, "column %s", c->f->name);
 
     bronze_tc t;
     x->hdr.len = 0;
     bronze_tc_init(&t, &x->hdr);
     bronze_tc_field_i32(&t, 1, 0); /* DATA_PAGE */
-    bronze_tc_field_i32(&t, 2, (int32_t)body->len);
+    bronze_tc_field_i32(&t, 2, (int32_t)ulen);
     bronze_tc_field_i32(&t, 3, (int32_t)clen);
     bronze_tc_field_struct(&t, 5); /* DataPageHeader */
     bronze_tc_field_i32(&t, 1, (int32_t)rows);
@@ -806,7 +819,7 @@ static int emit_page(bronze_pq_col *c, bronze_pq_ctx *x, const uint8_t *levels, 
     stat_merge(c, &c->cs, ps);
     bronze_buf_append(&c->pages, x->hdr.data, x->hdr.len);
     bronze_buf_append(&c->pages, cp, clen);
-    c->pages_uncomp += x->hdr.len + body->len;
+    c->pages_uncomp += x->hdr.len + ulen;
     if (use_dict)
         c->n_dict_pages++;
     else
