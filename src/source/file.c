@@ -62,6 +62,7 @@
 #include "source/file_json.h"
 #include "source/input.h"
 #include "source/source.h"
+#include "util/copy.h"
 #include "util/datetime.h"
 #include "util/digits.h"
 #include "util/log.h"
@@ -874,7 +875,7 @@ static int read_file_row(bronze_source *s, bronze_err *err)
         /* records usually repeat the first one's key order, which is the
          * columns' order: field i is column i, checked without hashing */
         if ((i >= s->ncols || s->cols[i].key_len != f[i].key_len ||
-             memcmp(s->cols[i].key, f[i].key, f[i].key_len)) &&
+             !bronze_same(s->cols[i].key, f[i].key, f[i].key_len)) &&
             col_get(s, f[i].key, f[i].key_len, &j, err))
             return -1;
         static const int kinds[] = {

@@ -331,6 +331,28 @@ static void test_copy(void **state)
         }
 }
 
+/* bronze_same against memcmp: every length up to past the inline cases,
+ * equal, and with one byte changed at each position (by one bit, high and
+ * low), at odd offsets. */
+static void test_same(void **state)
+{
+    (void)state;
+    unsigned char a[64], b[64];
+    for (size_t n = 0; n <= 40; n++)
+        for (size_t at = 0; at < 3; at++) {
+            for (size_t i = 0; i < n; i++)
+                a[at + i] = b[at + i] = (unsigned char)(i * 37 + 11 + n);
+            assert_true(bronze_same(a + at, b + at, n));
+            for (size_t k = 0; k < n; k++)
+                for (int bit = 0; bit < 8; bit += 7) {
+                    b[at + k] ^= (unsigned char)(1u << bit);
+                    assert_false(bronze_same(a + at, b + at, n));
+                    assert_int_equal(bronze_same(a + at, b + at, n), !memcmp(a + at, b + at, n));
+                    b[at + k] ^= (unsigned char)(1u << bit);
+                }
+        }
+}
+
 /* bronze_json_plain_end against a byte-at-a-time reference: every byte
  * value at every position of every window up to 80 bytes (the 16- and
  * 8-byte steps and the tail), from several start offsets. */
@@ -738,6 +760,7 @@ int main(void)
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_grow),
         cmocka_unit_test(test_copy),
+        cmocka_unit_test(test_same),
         cmocka_unit_test(test_scan_digits),
         cmocka_unit_test(test_date_memo),
         cmocka_unit_test(test_hms),
