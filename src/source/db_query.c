@@ -131,16 +131,23 @@ int bronze_dbc_wrap_query(bronze_buf *out, const char *base_query, const char *c
 
 static int interval_scan(const char *text, int64_t *out, bool *calendar);
 
+/* Skips *text's leading whitespace; the length without the trailing. */
+static size_t trim_space(const char **text)
+{
+    while (isspace((unsigned char)**text))
+        ++*text;
+    size_t n = strlen(*text);
+    while (n && isspace((unsigned char)(*text)[n - 1]))
+        n--;
+    return n;
+}
+
 int bronze_dbc_lookback_parse(const char *text, bronze_dbc_lookback *out)
 {
     memset(out, 0, sizeof *out);
     if (!text)
         return 0;
-    while (isspace((unsigned char)*text))
-        text++;
-    size_t n = strlen(text);
-    while (n && isspace((unsigned char)text[n - 1]))
-        n--;
+    size_t n = trim_space(&text);
     if (n == 0)
         return 0;
     if (n >= sizeof out->text)
@@ -235,11 +242,7 @@ static int interval_scan(const char *text, int64_t *out, bool *calendar)
     *calendar = false;
     if (!text)
         return -1;
-    while (isspace((unsigned char)*text))
-        text++;
-    size_t n = strlen(text);
-    while (n && isspace((unsigned char)text[n - 1]))
-        n--;
+    size_t n = trim_space(&text);
     if (n == 0)
         return -1;
     /* HH:MM[:SS] */

@@ -46,28 +46,28 @@ static inline void bronze_copy(void *dst, const void *src, size_t n)
     }
 }
 
+/* n in [w, 2w], w <= 8: the first and the last w bytes, overlapping. */
+static inline bool bronze_same_ends(const unsigned char *x, const unsigned char *y, size_t n,
+                                    size_t w)
+{
+    uint64_t p = 0, q = 0, r = 0, t = 0;
+    memcpy(&p, x, w);
+    memcpy(&q, y, w);
+    memcpy(&r, x + n - w, w);
+    memcpy(&t, y + n - w, w);
+    return !((p ^ q) | (r ^ t));
+}
+
 /* Are a[0..n) and b[0..n) the same bytes? Reads exactly those. */
 static inline bool bronze_same(const void *a, const void *b, size_t n)
 {
     const unsigned char *x = a, *y = b;
     if (n > 16)
         return !memcmp(x, y, n);
-    if (n >= 8) {
-        uint64_t p, q, r, t;
-        memcpy(&p, x, 8);
-        memcpy(&q, y, 8);
-        memcpy(&r, x + n - 8, 8);
-        memcpy(&t, y + n - 8, 8);
-        return !((p ^ q) | (r ^ t));
-    }
-    if (n >= 4) {
-        uint32_t p, q, r, t;
-        memcpy(&p, x, 4);
-        memcpy(&q, y, 4);
-        memcpy(&r, x + n - 4, 4);
-        memcpy(&t, y + n - 4, 4);
-        return !((p ^ q) | (r ^ t));
-    }
+    if (n >= 8)
+        return bronze_same_ends(x, y, n, 8);
+    if (n >= 4)
+        return bronze_same_ends(x, y, n, 4);
     /* 0..3 bytes: the first, middle and last cover them all */
     return !n || (x[0] == y[0] && x[n / 2] == y[n / 2] && x[n - 1] == y[n - 1]);
 }

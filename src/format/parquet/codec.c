@@ -13,6 +13,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "format/parquet/thrift_compact.h"
+
 struct bronze_pq_codec {
     bronze_codec codec;
     z_stream z;
@@ -180,17 +182,8 @@ int bronze_pq_codec_compress(bronze_pq_codec *c, const uint8_t *p, size_t n, bro
     return 0;
 }
 
-/* snappy's preamble: the uncompressed length as a little-endian base-128 varint */
-static size_t varint_len(size_t n)
-{
-    size_t k = 1;
-    while (n >= 128) {
-        n >>= 7;
-        k++;
-    }
-    return k;
-}
-
+/* snappy's preamble: the uncompressed length as a ULEB128 varint, the
+ * Thrift compact protocol's (bronze_tc_varint_len counts its bytes) */
 static void put_varint(uint8_t *p, size_t n)
 {
     while (n >= 128) {
@@ -216,7 +209,8 @@ int bronze_pq_codec_compress_pair(bronze_pq_codec *c, bronze_buf *head, const ui
     size_t start = out->len;
     if (bronze_pq_codec_compress(c, head->data, head->len, out, err))
         return -1;
-    size_t hv = varint_len(head->len), tv = varint_len(total), tlv = varint_len(ntail);
+    size_t hv = bronze_tc_varint_len(head->len), tv = bronze_tc_varint_len(total),
+           tlv = bronze_tc_varint_len(ntail);
     size_t cap = snappy_max_compressed_length(ntail);
     if (bronze_buf_reserve(out, (tv - hv) + cap))
         return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
