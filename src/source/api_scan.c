@@ -465,8 +465,13 @@ int bronze_scan_page(bronze_scan *sc, const char *p, size_t n, const char *data_
     sc->nrecs = 0;
     sc->nmem = 0;
     sc->big_int = false;
-    sc->where = data_path && *data_path ? data_path : "";
-    if (data_path && *data_path) {
+    /* "$" and ".": the document itself (an array; an object is one record,
+     * which the jansson path takes) */
+    bool self = data_path && (!strcmp(data_path, "$") || !strcmp(data_path, "."));
+    sc->where = data_path && *data_path && !self ? data_path : "";
+    if (self) {
+        /* no path parts: the root is the target */
+    } else if (data_path && *data_path) {
         const char *q = data_path;
         while (*q) {
             size_t l = strcspn(q, ".");
@@ -485,7 +490,7 @@ int bronze_scan_page(bronze_scan *sc, const char *p, size_t n, const char *data_
     if (s.i >= n)
         return BRONZE_SCAN_FALLBACK;
     /* the document itself: slot 0 when the default lookup meets an array */
-    int root_slot = s.default_lookup && s.p[s.i] == '[' ? 0 : -1;
+    int root_slot = (s.default_lookup || self) && s.p[s.i] == '[' ? 0 : -1;
     if (value(&s, 0, s.default_lookup ? -1 : 0, root_slot))
         return s.fail;
     ws(&s);

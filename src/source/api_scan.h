@@ -19,7 +19,8 @@
  * double range) is no fallback: its record is spooled unlisted in the side
  * index, and the JSON Lines reader judges it as it would in a file.
  *
- * Records path: data_path (dot path; numeric parts index arrays), else the
+ * Records path: data_path (dot path; numeric parts index arrays; "$" or "."
+ * the document itself), else the
  * document itself when it is an array, else the first of items, data,
  * results, records that is an array (SPEC §3 default lookup).
  */

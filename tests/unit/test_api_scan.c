@@ -63,6 +63,17 @@ static void test_default_lookup(void **state)
     assert_string_equal(sc.where, "data");
     assert_int_equal(sc.nrecs, 2);
     assert_rec(&sc, b, 1, "{\"d\":2}");
+    /* data_path "$" or ".": the document itself when it is an array; an
+     * object (one record) and a nested array are the jansson path's */
+    for (int k = 0; k < 2; k++) {
+        const char *self = k ? "." : "$";
+        assert_int_equal(scan(&sc, a, self), BRONZE_SCAN_OK);
+        assert_int_equal(sc.nrecs, 2);
+        assert_string_equal(sc.where, "");
+        assert_rec(&sc, a, 1, "{\"x\":2}");
+        assert_int_equal(scan(&sc, "{\"x\":1}", self), BRONZE_SCAN_FALLBACK);
+        assert_int_equal(scan(&sc, "{\"data\":[{\"x\":1}]}", self), BRONZE_SCAN_FALLBACK);
+    }
     /* a nested "data" is not a candidate */
     assert_int_equal(scan(&sc, "{\"meta\":{\"data\":[{}]}}", NULL), BRONZE_SCAN_FALLBACK);
     bronze_scan_free(&sc);
