@@ -295,10 +295,13 @@ static int write_all(int fd, const bronze_buf *b)
 
 /* work[k] appended to file k, its blocks allocated ahead in steps: ext4's
  * delayed allocation otherwise reserves them page by page, a quarter of the
- * writer thread's time (a failed fallocate only leaves that cost). */
+ * writer thread's time (a failed fallocate only leaves that cost). A step is
+ * an eighth of what is written, 1 to 32 MiB, so that the space held ahead on
+ * a nearly full disk stays small beside the spool itself. */
 static int write_ahead(spool_writer *w, int k, int fd)
 {
-    const uint64_t step = 32 << 20, end = w->written[k] + w->work[k].len;
+    uint64_t step = w->written[k] / 8, end = w->written[k] + w->work[k].len;
+    step = step < (1u << 20) ? 1u << 20 : step > (32u << 20) ? 32u << 20 : step;
     if (end > w->reserved[k]) {
         uint64_t from = w->reserved[k] > w->written[k] ? w->reserved[k] : w->written[k];
         if (!fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(end + step - from)))
