@@ -142,7 +142,9 @@ static int fold_cursor(struct bronze_source *s, sub *u)
     if (!c)
         return 0;
     const bronze_schema *sc = fanin_schema(s);
-    const char *col = s->ctx->cfg->db.cursor_column;
+    bronze_incremental inc;
+    bronze_config_incremental(s->ctx->cfg, &inc);
+    const char *col = inc.cursor_field;
     int t = -1;
     for (size_t i = 0; sc && col && i < sc->ncols; i++)
         if (!strcasecmp(sc->fields[i].name, col))

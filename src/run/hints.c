@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "source/source.h"
+
 static const char *root_key(const bronze_config *cfg)
 {
     return cfg->local_path ? "platform.bronze.local_path"
@@ -76,8 +78,9 @@ int bronze_hint_local_root(const bronze_config *cfg, const char *root, bronze_er
 
 int bronze_hint_state_file(const bronze_config *cfg, const char *path, bronze_err *err)
 {
-    const char *key = cfg->db.state_file ? "source.db.incremental.state_file"
-                                         : "the cursor state (default .state/)";
+    const char *key;
+    if (!bronze_source_state_file(cfg, &key) || !key)
+        key = "the cursor state (default .state/)";
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return bronze_err_set(err, BRONZE_E_RUNTIME,
