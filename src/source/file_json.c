@@ -3,13 +3,10 @@
  * parser (see file_json.h).
  *
  * yajl pushes events while it parses a chunk and cannot pause in the middle
- * of one, so one chunk (64 KiB) can complete many records. The callbacks
+ * of one, so one chunk (16 KiB) can complete many records. The callbacks
  * therefore append to a small record queue: `tb` holds keys and value texts
  * (NUL-terminated), `ents` one entry per top-level member, `recs` the
- * complete records; a line the spool's side index lists is queued where it
- * lies in the read buffer instead (its record's `inbuf`), so the tail held
- * back for the next read moves only when that read comes. next() pops
- * records; once the queue is drained it is
+ * complete records. next() pops records; once the queue is drained it is
  * compacted (the record still being parsed moves to the front) and the next
  * chunk is fed. The queue is bounded by a chunk's worth of records plus the
  * largest record, so memory does not grow with the file.
