@@ -35,7 +35,7 @@
 #include "util/json_plain.h"
 #include "util/json_string.h"
 
-#define JSON_CHUNK (64 * 1024)
+#define JSON_CHUNK (16 * 1024)
 #define INDEX_BUF (64 * 1024) /* > the largest entry, 2 + 8 * BRONZE_JSON_INDEX_MAX */
 
 typedef struct jent {
@@ -45,7 +45,6 @@ typedef struct jent {
 
 typedef struct jrec {
     size_t begin, end; /* entries [begin, end) */
-    bool inbuf;        /* their offsets are into buf (a line the index listed), not tb */
     uint64_t line;     /* JSON Lines: its line */
     uint64_t num;      /* 1-based record number in the input */
 } jrec;
@@ -71,9 +70,7 @@ struct bronze_json {
     const char *fail_msg; /* set by a callback that stopped the parse */
     bool fail_data;       /* fail_msg is about a value: name the record, not a byte */
     char fail_buf[400];
-    size_t carry;  /* bytes held back from the last read (a split escape, a cut line) */
-    size_t shift;  /* ... which sit at buf[shift], moved to buf[0] by the next read, as the
-                    * records queued from this chunk may point into it */
+    size_t carry;  /* bytes at buf[0] held back from the last read (a split escape) */
     bool esc;      /* the byte before the next one is an escaping backslash */
     bool bom_done; /* the first bytes were checked for a BOM */
 
@@ -156,7 +153,7 @@ static int push_rec(bronze_json *r)
     if (!e)
         return oom(r);
     r->recs = e;
-    r->recs[r->nrecs++] = (jrec){r->cur_ent, r->nents, false, r->line, r->nrec_total + 1};
+    r->recs[r->nrecs++] = (jrec){r->cur_ent, r->nents, r->line, r->nrec_total + 1};
     r->cur_ent = r->nents;
     r->cur_text = r->tb.len;
     r->nrec_total++;
@@ -1111,7 +1108,7 @@ static int index_fill(bronze_json *r, size_t need, bronze_err *err)
 /* The index entry of the line p[0..n) (its newline included), which every
  * line takes; when the line starts a record (fresh) and the entry lists its
  * members, the record is queued from it (1). 0: parse the line. */
-static int index_line(bronze_json *r, unsigned char *p, size_t n, bool fresh, bronze_err *err)
+static int index_line(bronze_json *r, const unsigned char *p, size_t n, bool fresh, bronze_err *err)
 {
     if (index_fill(r, 2, err))
         return -1;
@@ -1132,11 +1129,12 @@ static int index_line(bronze_json *r, unsigned char *p, size_t n, bool fresh, br
     if (!grown)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
     r->ents = grown;
-    /* the record's texts stay where they are, in buf: nothing reads the
-     * line again, and buf keeps it until the queue is drained (shift) */
-    size_t t0 = (size_t)(p - r->buf);
-    unsigned char *t = p;
+    size_t t0 = r->tb.len;
+    if (bronze_buf_append(&r->tb, p, n))
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
+    unsigned char *t = r->tb.data + t0;
     r->cur_ent = r->nents;
+    r->cur_text = t0;
     for (size_t k = 0; k < nm; k++, q += 8) {
         size_t ko = get16(q), kl = q[2], kind = q[3], vo = get16(q + 4), vl = get16(q + 6);
         if (ko + kl >= n || vo + vl >= n || kind > BRONZE_JV_NESTED)
@@ -1151,7 +1149,6 @@ static int index_line(bronze_json *r, unsigned char *p, size_t n, bool fresh, br
     r->line_recs = 1;
     if (!push_rec(r))
         return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
-    r->recs[r->nrecs - 1].inbuf = true;
     return 1;
 }
 
@@ -1180,10 +1177,6 @@ static int pre_parse(bronze_json *r, unsigned char *b, size_t origin, size_t fro
 static int feed_chunk(bronze_json *r, bronze_err *err)
 {
     size_t keep = r->carry;
-    if (r->shift) {
-        memmove(r->buf, r->buf + r->shift, keep);
-        r->shift = 0;
-    }
     ssize_t got = bronze_input_read(r->in, r->buf + keep, JSON_CHUNK - keep, err);
     if (got < 0)
         return -1;
@@ -1257,7 +1250,7 @@ static int feed_chunk(bronze_json *r, bronze_err *err)
         }
     }
     r->base_off += to;
-    r->shift = to;
+    memmove(b, b + to, n - to);
     r->carry = n - to;
     return eof ? finish(r, err) : 0;
 }
@@ -1270,10 +1263,8 @@ static void compact(bronze_json *r)
         r->nrecs = r->rpos = 0;
         return;
     }
-    if (t0) {
-        memmove(r->tb.data, r->tb.data + t0, r->tb.len - t0);
-        r->tb.len -= t0;
-    }
+    memmove(r->tb.data, r->tb.data + t0, r->tb.len - t0);
+    r->tb.len -= t0;
     memmove(r->ents, r->ents + e0, (r->nents - e0) * sizeof *r->ents);
     r->nents -= e0;
     for (size_t i = 0; i < r->nents; i++) {
@@ -1305,7 +1296,7 @@ int bronze_json_next(bronze_json *r, const bronze_json_field **fields, size_t *n
     if (!o)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
     r->out = o;
-    const char *t = (const char *)(rec.inbuf ? r->buf : r->tb.data);
+    const char *t = (const char *)r->tb.data;
     for (size_t i = 0; i < n; i++) {
         const jent *e = &r->ents[rec.begin + i];
         r->out[i] =

@@ -360,14 +360,13 @@ static void test_index_matches_parse(void **state)
     bronze_buf page = BRONZE_BUF_INIT;
     put(&page, "[{}, {} ]");
     index_round(&page, jpath, ipath, &listed, &lines);
-    /* rounds 40-42: many records, so that the reader's 64 KiB chunks end
-     * inside lines and queue many records that point into the chunk; 41
-     * and 42 also lines longer than a chunk (one past the index's 64 KiB
-     * reach) and lines of 40,000 bytes, listed */
+    /* rounds 40-42: many records, so that the reader's 16 KiB chunks end
+     * inside lines; 41 and 42 also lines longer than a chunk (one past the
+     * index's 64 KiB reach) */
     for (int round = 0; round < 43; round++) {
         page.len = 0;
         put(&page, "[");
-        for (int i = 0; i < (round < 40 ? 60 : 2000); i++) {
+        for (int i = 0; i < (round < 40 ? 60 : 400); i++) {
             if (i)
                 put(&page, ",");
             gap(&page);
