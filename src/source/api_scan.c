@@ -53,25 +53,6 @@ static inline void ws(st *s)
     s->nws += s->i != i0;
 }
 
-static int hex4(const unsigned char *p, unsigned *out)
-{
-    unsigned v = 0;
-    for (int k = 0; k < 4; k++) {
-        unsigned c = p[k], d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
-            return -1;
-        v = v << 4 | d;
-    }
-    *out = v;
-    return 0;
-}
-
 /* A string at s->i (the opening quote). *escaped says whether it held a
  * backslash escape (its raw bytes then differ from its text). */
 static __attribute__((noinline)) int string_slow(st *s, bool *escaped)
@@ -102,13 +83,14 @@ static __attribute__((noinline)) int string_slow(st *s, bool *escaped)
         unsigned char e = s->p[i + 1];
         if (e == 'u') {
             unsigned u, lo;
-            if (i + 6 > s->n || hex4(s->p + i + 2, &u))
+            if (i + 6 > s->n || !bronze_json_hex4(s->p + i + 2, &u))
                 return s->fail = BRONZE_SCAN_FALLBACK;
             /* a NUL or a lone surrogate is valid JSON that a column cannot
              * hold: the string is escaped, so its record is not indexed and
              * the reader judges it as it would a JSON Lines file's */
             if (u >= 0xD800 && u <= 0xDBFF && i + 12 <= s->n && s->p[i + 6] == '\\' &&
-                s->p[i + 7] == 'u' && !hex4(s->p + i + 8, &lo) && lo >= 0xDC00 && lo <= 0xDFFF)
+                s->p[i + 7] == 'u' && bronze_json_hex4(s->p + i + 8, &lo) && lo >= 0xDC00 &&
+                lo <= 0xDFFF)
                 i += 12;
             else
                 i += 6;

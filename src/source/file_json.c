@@ -721,23 +721,6 @@ static size_t hold_point(const unsigned char *b, size_t n)
     return p ? (size_t)(p - b) : n;
 }
 
-static bool hex4(const unsigned char *p, unsigned *out)
-{
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        unsigned c = p[i], d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-            d = (c | 0x20) - 'a' + 10;
-        else
-            return false;
-        v = v << 4 | d;
-    }
-    *out = v;
-    return true;
-}
-
 /* yajl decodes a \uD800-\uDBFF escape that is not followed by a low
  * surrogate escape as "?" (and pairs it with any \u escape that follows), so
  * such text would land silently changed. Each one is rewritten here, before
@@ -759,12 +742,13 @@ static void fix_surrogates(bronze_json *r, unsigned char *b, size_t from, size_t
         }
         r->esc = false;
         unsigned hi, lo;
-        if (b[i] != 'u' || i + 4 >= n || !hex4(b + i + 1, &hi) || hi < 0xD800 || hi > 0xDBFF) {
+        if (b[i] != 'u' || i + 4 >= n || !bronze_json_hex4(b + i + 1, &hi) || hi < 0xD800 ||
+            hi > 0xDBFF) {
             i++;
             continue;
         }
-        bool paired = i + 10 < n && b[i + 5] == '\\' && b[i + 6] == 'u' && hex4(b + i + 7, &lo) &&
-                      lo >= 0xDC00 && lo <= 0xDFFF;
+        bool paired = i + 10 < n && b[i + 5] == '\\' && b[i + 6] == 'u' &&
+                      bronze_json_hex4(b + i + 7, &lo) && lo >= 0xDC00 && lo <= 0xDFFF;
         if (!paired)
             memcpy(b + i + 1, "DC00", 4);
         i += paired ? 11 : 5;

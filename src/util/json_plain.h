@@ -7,10 +7,14 @@
  * byte below k" trick can only mark bytes above a real match, so the lowest
  * marked byte is exact. test_core's test_json_plain_end checks both against
  * a byte-at-a-time loop.
+ *
+ * bronze_json_hex4(): the four hex digits of a \u escape (either case) at p
+ * into *out; false when they are not four hex digits.
  */
 #ifndef BRONZE_UTIL_JSON_PLAIN_H
 #define BRONZE_UTIL_JSON_PLAIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -46,6 +50,23 @@ static inline size_t bronze_json_plain_end(const unsigned char *p, size_t i, siz
     while (i < n && p[i] >= 0x20 && p[i] != '"' && p[i] != '\\' && p[i] < 0x80)
         i++;
     return i;
+}
+
+static inline bool bronze_json_hex4(const unsigned char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned c = p[i], d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+            d = (c | 0x20) - 'a' + 10;
+        else
+            return false;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return true;
 }
 
 #endif

@@ -423,6 +423,32 @@ static void test_json_plain_end(void **state)
             }
 }
 
+static void test_json_hex4(void **state)
+{
+    (void)state;
+    unsigned v = 7;
+    assert_true(bronze_json_hex4((const unsigned char *)"00e9", &v));
+    assert_int_equal(v, 0xe9);
+    assert_true(bronze_json_hex4((const unsigned char *)"D83D", &v));
+    assert_int_equal(v, 0xD83D);
+    assert_true(bronze_json_hex4((const unsigned char *)"aBcF", &v));
+    assert_int_equal(v, 0xABCF);
+    /* every byte in each place: only 0-9, a-f, A-F are digits */
+    for (unsigned c = 0; c < 256; c++)
+        for (int at = 0; at < 4; at++) {
+            unsigned char b[4] = {'1', '2', '3', '4'};
+            b[at] = (unsigned char)c;
+            bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+            v = 0;
+            assert_int_equal(bronze_json_hex4(b, &v), hex);
+            if (hex) {
+                unsigned d = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+                unsigned want = 0x1234 & ~(0xFu << (12 - 4 * at));
+                assert_int_equal(v, want | d << (12 - 4 * at));
+            }
+        }
+}
+
 static void test_grow(void **state)
 {
     (void)state;
@@ -756,6 +782,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mkdirs_races_a_pruner),
         cmocka_unit_test(test_json_plain_end),
+        cmocka_unit_test(test_json_hex4),
         cmocka_unit_test(test_json_string_put),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_grow),
