@@ -560,6 +560,9 @@ test('a widening on a late page re-reads the spool: one schema, every row once',
     pagination: {type: page, page_size: 1000}` }), { args: ['-v'] });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /has a column the sample did not see; reading the rest of the input to settle the types/);
+  // -v says how much was spooled: the records and the index beside them
+  const sp = /Spooled ([\d.]+) MiB of JSON Lines and a ([\d.]+) MiB index of their members/.exec(r.stderr);
+  assert.ok(sp && Number(sp[1]) > 0 && Number(sp[2]) > 0, r.stderr);
   // the widening was met before the last page had arrived
   const lines = r.stderr.split('\n');
   const widen = lines.findIndex((l) => /has a column the sample did not see/.test(l));
