@@ -79,7 +79,7 @@ int bronze_hint_local_root(const bronze_config *cfg, const char *root, bronze_er
 int bronze_hint_state_file(const bronze_config *cfg, const char *path, bronze_err *err)
 {
     const char *key;
-    if (!bronze_source_state_file(cfg, &key) || !key)
+    if (!bronze_source_state_file(cfg, &key))
         key = "the cursor state (default .state/)";
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
