@@ -256,11 +256,11 @@ static int finish_writing(bronze_spool *sp, bronze_err *err)
         snprintf(why, sizeof why, " (%llu MiB of records each)",
                  (unsigned long long)(CHUNK_BYTES_DEFAULT >> 20));
     BRONZE_INFO("Retrieved %llu records from extractor", (unsigned long long)sp->records);
+    char ix[64] = "";
     if (sp->ix)
-        BRONZE_DEBUG("Spooled %.1f MiB of JSON Lines and a %.1f MiB index of their members",
-                     (double)sp->bytes / 1048576.0, (double)sp->ix_bytes / 1048576.0);
-    else
-        BRONZE_DEBUG("Spooled %.1f MiB of JSON Lines", (double)sp->bytes / 1048576.0);
+        snprintf(ix, sizeof ix, " and a %.1f MiB index of their members",
+                 (double)sp->ix_bytes / 1048576.0);
+    BRONZE_DEBUG("Spooled %.1f MiB of JSON Lines%s", (double)sp->bytes / 1048576.0, ix);
     BRONZE_INFO("Chunked %llu records into %zu chunks%s", (unsigned long long)sp->records,
                 sp->nchunks, why);
     int w = cfg->run.parallel_workers > 0 ? cfg->run.parallel_workers : 1;
