@@ -7,7 +7,10 @@
 // encoding cost nothing beyond the transfer).
 // A second yardstick, from the field: DuckDB (in this process) converting the
 // same records from a local JSON Lines file to snappy Parquet, interleaved in
-// the same trials: its fastest JSON path, with no HTTP and no paging.
+// the same trials: its fastest JSON path, with no HTTP and no paging. A third:
+// bronze-extract's own file source on that file (`type: file`, jsonl), the
+// same reader, typing and encoders without the HTTP, the page scanner and the
+// spool: what the API path costs beyond them.
 //
 // The server is this script again in a child process (`--serve`), so that the
 // timed, blocking runs below do not stall it; every page body is built once,
@@ -108,12 +111,29 @@ source:
       writeSync(fd, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
     }
     closeSync(fd);
+    const fileCfg = join(dir, 'api_bench_file.yaml');
+    writeFileSync(fileCfg, `platform:
+  bronze:
+    local_path: "${join(dir, 'file_out')}"
+source:
+  type: file
+  system: bench
+  table: file
+  file: {path: "${jsonl}", format: jsonl}
+  run:
+    write_csv: false
+`);
+    const bronzeFile = () => {
+      rmSync(join(dir, 'file_out'), { recursive: true, force: true });
+      const r = timed('/usr/bin/time', ['-f', 'CPU %U %S', BIN, '--config', fileCfg, '--date', '2025-01-12']);
+      return { seconds: r.seconds, cpu: cpuOf(r.stderr) };
+    };
     const conn = await duck();
     const duckPq = join(dir, 'api_duck.parquet');
     const duckdb = () => duckTimedCpu(conn, `COPY (SELECT * FROM read_json('${jsonl}', format = 'newline_delimited')) TO '${duckPq}' (FORMAT parquet, COMPRESSION snappy)`);
     curl(); // warm-up
     const TRIALS = Number(process.env.BENCH_TRIALS || 3);
-    const ct = [], bt = [], cc = [], bc = [], dt = [], dc = [];
+    const ct = [], bt = [], cc = [], bc = [], dt = [], dc = [], ft = [], fc = [];
     let rss = [];
     const load0 = execFileSync('uptime', { encoding: 'utf8' }).trim();
     for (let t = 0; t < TRIALS; t++) {
@@ -127,6 +147,9 @@ source:
       const d = await duckdb();
       dt.push(d.seconds);
       dc.push(d.cpu);
+      const f = bronzeFile();
+      ft.push(f.seconds);
+      fc.push(f.cpu);
       if (!/Retrieved (\d+) records/.test(r.stderr) || Number(/Retrieved (\d+) records/.exec(r.stderr)[1]) !== PAGES * PER)
         throw new Error(`unexpected record count:\n${r.stderr}`);
     }
@@ -138,13 +161,16 @@ source:
     console.log(`curl (one connection, to /dev/null): median ${c.toFixed(2)} s [${list(ct)}], CPU median ${median(cc).toFixed(2)} s [${list(cc)}]`);
     console.log(`bronze-extract (api -> parquet):      median ${b.toFixed(2)} s [${list(bt)}], ${(PAGES * PER / b / 1e3).toFixed(0)}k records/s, CPU median ${median(bc).toFixed(2)} s [${list(bc)}]`);
     console.log(`duckdb (local JSON Lines -> parquet): median ${median(dt).toFixed(2)} s [${list(dt)}], CPU median ${median(dc).toFixed(2)} s [${list(dc)}]`);
+    console.log(`bronze-extract (local JSON Lines -> parquet, type: file): median ${median(ft).toFixed(2)} s [${list(ft)}], CPU median ${median(fc).toFixed(2)} s [${list(fc)}]`);
     console.log(`ratio curl/bronze: ${(c / b).toFixed(2)}x wall (goal >= 0.8x)`);
     console.log(`ratio duckdb/bronze: ${(median(dt) / b).toFixed(2)}x wall (above 1: bronze-extract over HTTP is faster than DuckDB from a local file)`);
+    console.log(`ratio file/api: ${(median(ft) / b).toFixed(2)}x wall (above 1: the whole API path, HTTP and spool included, takes less than the file source on the same records)`);
     // each trial's curl run against the bronze run right after it: a load
     // that drifts during the run moves both of a pair, not just one median
     const pairs = ct.map((x, k) => x / bt[k]);
     rmSync(jsonl, { force: true });
     rmSync(duckPq, { force: true });
+    rmSync(join(dir, 'file_out'), { recursive: true, force: true });
     console.log(`paired ratios (trial by trial): median ${median(pairs).toFixed(2)}x [${list(pairs)}]`);
     console.log(`load before: ${load0}\nload after:  ${load1}`);
     console.log(`bronze-extract peak RSS: ${rss.map((x) => x.toFixed(1)).join(', ')} MiB (goal < 128 MiB)`);
