@@ -837,6 +837,7 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
         j->roller.shard = j->shard;
     }
     bronze_roller_set_text_policy(&j->roller, cfg);
+    j->roller.part_lines = !j->svt->chunk_lines; /* one "Chunk K completed" line per chunk */
     if (open_source(j, &ctx, err) || stream(j, &ctx, err))
         goto done;
     const char *c = j->svt->cursor(j->src);

@@ -63,6 +63,7 @@ int bronze_roller_init(bronze_roller *r, const char *tmp_dir, unsigned formats,
     r->max_rows = max_rows;
     r->first_part = r->next_part = first_part ? first_part : 1;
     r->shard = -1;
+    r->part_lines = true;
     r->tmp_dir = strdup(tmp_dir);
     if (!r->tmp_dir)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
@@ -325,7 +326,7 @@ static int close_part(bronze_roller *r, bronze_err *err)
         if (!rc && add_file(r, i, bytes, h ? sha : NULL, err))
             rc = -1;
     }
-    if (!rc)
+    if (!rc && r->part_lines)
         BRONZE_DEBUG("Chunk %u completed successfully (%llu rows)",
                      r->next_part - r->first_part + 1, (unsigned long long)r->part_rows);
     r->part_open = false;

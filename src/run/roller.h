@@ -52,6 +52,9 @@ typedef struct bronze_roller {
     int shard;            /* recorded in files[]: -1 (init) or the shard */
     bool part_open;
     uint64_t part_rows;
+    /* "Chunk K completed successfully (N rows)" at debug as part K closes
+     * (on from init; off where the source logs the seed's chunk lines) */
+    bool part_lines;
     bronze_part_file *files;
     size_t nfiles, cap;
     uint64_t total_rows, total_bytes, parts;

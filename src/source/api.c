@@ -1677,6 +1677,7 @@ const bronze_source_vt bronze_source_api = {
     .next = api_next,
     .cursor = api_cursor,
     .close = api_close,
+    .chunk_lines = true, /* spooled (spool.h) */
 };
 
 /* ------------------------------------------------ tests/fuzz (api_page.h) */

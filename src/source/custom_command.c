@@ -73,6 +73,7 @@ const bronze_source_vt bronze_source_command = {
     .next = bronze_custom_next,
     .cursor = bronze_custom_cursor,
     .close = bronze_custom_close,
+    .chunk_lines = true, /* spooled (spool.h) */
 };
 
 /* ---- Python ---- */
@@ -165,4 +166,5 @@ const bronze_source_vt bronze_source_python = {
     .next = bronze_custom_next,
     .cursor = bronze_custom_cursor,
     .close = bronze_custom_close,
+    .chunk_lines = true, /* spooled (spool.h) */
 };

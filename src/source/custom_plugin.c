@@ -576,6 +576,7 @@ const bronze_source_vt bronze_source_plugin = {
     .next = bronze_custom_next,
     .cursor = bronze_custom_cursor,
     .close = bronze_custom_close,
+    .chunk_lines = true, /* spooled (spool.h) */
 };
 
 /* ---- tests/fuzz (custom_config.h) ---- */

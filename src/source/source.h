@@ -69,6 +69,10 @@ typedef struct bronze_source_vt {
     int (*next)(bronze_source *s, bronze_batch *batch, bronze_err *err);
     const char *(*cursor)(bronze_source *s);
     void (*close)(bronze_source *s);
+    /* The source logs the seed's chunk lines itself ("Chunked N records into
+     * M chunks", "Chunk K completed successfully": a spool, source/spool.h),
+     * so the job's roller does not log one of its own for each part. */
+    bool chunk_lines;
 } bronze_source_vt;
 
 /* One row of the source table (source/registry.c): claim() answers 1 and

@@ -25,7 +25,9 @@
  *   Chunked N records into M chunks (max_file_size_mb=...)
  *   Processing M chunks with W workers            (W: run.parallel_workers)
  * and, at debug, "Chunk K completed successfully" once every record of chunk
- * K has been handed to the encoders (once per chunk, even after a restart).
+ * K has been handed to the encoders (once per chunk, even after a restart);
+ * a spooling source sets its vtable's chunk_lines (source.h), so these are
+ * the only chunk lines of its run.
  *
  * Live (issue #11 throughput): after bronze_spool_set_live(), the reader may
  * be opened at once and read while another thread still adds records: the

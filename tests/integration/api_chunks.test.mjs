@@ -5,12 +5,14 @@
 //   Processing M chunks with W workers
 //   Chunk K completed successfully   (debug, once per chunk)
 // with N the records that land and M the chunks the spool was cut into
-// (max_rows_per_file records / max_file_size_mb of JSON each).
+// (max_rows_per_file records / max_file_size_mb of JSON each), and no other
+// line saying a chunk completed. A database source, which has no spool, says
+// "Chunk K completed successfully (N rows)" as each part file closes.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runAsync, workdir, write, query, readJson, today, cleanup } from './lib/harness.mjs';
+import { runAsync, workdir, write, query, readJson, today, cleanup, sqlite, dbConfig } from './lib/harness.mjs';
 import { startApi, makeRecords } from './lib/http_api.mjs';
 
 let api;
@@ -28,6 +30,9 @@ function chunkLines(stderr) {
     chunked: grab(/\[INFO\] (?:[\w.]+: )?Chunked (\d+) records into (\d+) chunks(?: \(([^)]*)\))?\n/g),
     processing: grab(/\[INFO\] (?:[\w.]+: )?Processing (\d+) chunks with (\d+) workers\n/g),
     done: grab(/\[DEBUG\] (?:[\w.]+: )?Chunk (\d+) completed successfully\n/g).map((x) => Number(x[0])),
+    // every line that says a chunk completed, in any wording: one per chunk
+    // (the roller's per-part line must not say it a second time)
+    any: grab(/Chunk (\d+) completed/g).map((x) => Number(x[0])),
   };
 }
 
@@ -57,6 +62,7 @@ source:
   assert.deepEqual(l.chunked, [['2500', '3', 'max_rows_per_file=1000']]);
   assert.deepEqual(l.processing, [['3', '2']]);
   assert.deepEqual(l.done, [1, 2, 3]);
+  assert.deepEqual(l.any, l.done);
   // the lines come in the seed's order, chunks after "Processing"
   const at = (s) => r.stderr.indexOf(s);
   assert.ok(at('Retrieved 2500') < at('Chunked 2500') && at('Chunked 2500') < at('Processing 3'));
@@ -119,6 +125,7 @@ source:
   assert.deepEqual(l.chunked, [[String(N), String(want), 'max_file_size_mb=0.5']]);
   assert.deepEqual(l.processing, [[String(want), '1']]);
   assert.deepEqual(l.done, Array.from({ length: want }, (_, i) => i + 1));
+  assert.deepEqual(l.any, l.done);
   const rows = await query(`SELECT score FROM read_parquet('${part(dir, 'ext', 't')}/*.parquet') ORDER BY id`);
   assert.equal(rows.length, N);
   assert.equal(rows[N - 1].score, 0.5);
@@ -149,8 +156,24 @@ source:
   assert.deepEqual(l.chunked, [['250', '3', 'max_rows_per_file=100']]);
   assert.deepEqual(l.processing, [['3', '1']]);
   assert.deepEqual(l.done, [1, 2, 3]);
+  assert.deepEqual(l.any, l.done);
   const m = readJson(join(part(dir, 'cmd', 'gen'), '_metadata.json'));
   assert.equal(m.total_records, 250);
   assert.equal(readdirSync(part(dir, 'cmd', 'gen')).filter((f) => f.endsWith('.parquet')).length, 3);
+  cleanup(dir);
+});
+
+test('database source: no spool, so the roller says one "Chunk K completed successfully (N rows)" per part', async () => {
+  const dir = workdir();
+  const values = Array.from({ length: 250 }, (_, i) => `(${i + 1}, 'o${i + 1}')`).join(',');
+  sqlite(join(dir, 'shop.db'), `CREATE TABLE orders (id INTEGER, name TEXT); INSERT INTO orders VALUES ${values};`);
+  write(dir, 'c.yaml', dbConfig({ run: '    max_rows_per_file: 100' }));
+  const r = await runAsync(dir, ['--config', 'c.yaml', '-v', '--log-format', 'simple'], { env: { TEST_DB: `sqlite:///${join(dir, 'shop.db')}` } });
+  assert.equal(r.code, 0, r.stderr);
+  const l = chunkLines(r.stderr);
+  assert.deepEqual(l.chunked, []); // the seed's Retrieved / Chunked lines belong to spooled sources
+  assert.deepEqual(l.any, [1, 2, 3]);
+  const parts = [...r.stderr.matchAll(/\[DEBUG\] (?:[\w.]+: )?Chunk (\d+) completed successfully \((\d+) rows\)\n/g)].map((m) => [Number(m[1]), Number(m[2])]);
+  assert.deepEqual(parts, [[1, 100], [2, 100], [3, 50]]);
   cleanup(dir);
 });
