@@ -331,8 +331,13 @@ static int dry_run(job *j, bronze_source_ctx *ctx, bronze_err *err)
 {
     if (open_source(j, ctx, err))
         return -1;
+    /* a source that only checked it can run (an API's first page discarded,
+     * an extractor loaded but not run) has no schema to count */
     const bronze_schema *s = j->svt->schema(j->src);
-    BRONZE_INFO("Dry run: source reachable, %zu column(s)", s ? s->ncols : 0);
+    if (s)
+        BRONZE_INFO("Dry run: source reachable, %zu column(s)", s->ncols);
+    else
+        BRONZE_INFO("Dry run: source reachable");
     char dir[4096], probe[4400];
     snprintf(dir, sizeof dir, "%s", j->root);
     struct stat st;

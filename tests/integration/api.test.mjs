@@ -936,6 +936,9 @@ test('--dry-run requests the first page only and writes nothing', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(api.requests.length, 1);
   assert.match(r.stderr, /Dry run: first page of .*\/offset\?offset=0&limit=10 answered with 10 records \(discarded\)/);
+  // its records were discarded, not typed: no column count is claimed
+  assert.match(r.stderr, /Dry run: source reachable\n/);
+  assert.doesNotMatch(r.stderr, /column\(s\)/);
   assert.equal(existsSync(join(dir, 'output', 'system=ext')), false);
   cleanup(dir);
 });

@@ -104,6 +104,7 @@ test('--dry-run connects and checks the output root without extracting', () => {
   write(dir, 'a.yaml', dbConfig({}));
   const r = run(dir, ['--config', 'a.yaml', '--dry-run'], { env: ENV });
   assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /Dry run: source reachable, 2 column\(s\)\n/); // the query described
   assert.deepEqual(listFiles(join(dir, 'output')), []);
   write(dir, 'b.yaml', dbConfig({ query: 'SELECT nope FROM orders' }));
   const bad = run(dir, ['--config', 'b.yaml', '--dry-run'], { env: ENV });

@@ -429,6 +429,7 @@ test('--validate-only loads nothing; --dry-run loads the plugin / imports the mo
   assert.match(r.stderr, /libstock_extractor\.so \(class stock\) loads \(ABI 1; not run\)/);
   assert.match(r.stderr, /python bad_extractors\.Raising imports \(not run\)/);
   assert.match(r.stderr, /command \[sh -c touch ran\] is executable \(not run\)/);
+  assert.doesNotMatch(r.stderr, /column\(s\)/); // not run: no columns to count
   assert.ok(!existsSync(join(dir, 'ran')), 'the command did not run');
   assert.ok(!existsSync(join(dir, 'output')), 'nothing written');
   assert.ok(!existsSync(join(dir, '.state')), 'no state written');
