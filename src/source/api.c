@@ -98,10 +98,12 @@ struct bronze_source {
     long status;      /* of the last successful exchange */
     char charset[64]; /* ... and its Content-Type's charset ("" none) */
     bronze_buf conv;  /* a page converted to UTF-8 from that charset */
-    /* page k's last record is record page_end[k - 1] of the spool (the
-     * fetcher's until it is joined), so a record's message names its page */
+    /* page k's last record is record page_end[k - 1] of the spool, so a
+     * record's message names its page: the fetcher appends, the reader's
+     * notes look up (name_record), both under pages_mu */
     uint64_t *page_end;
     size_t npage_end, cap_page_end;
+    pthread_mutex_t pages_mu;
     /* The pages are fetched by a thread of their own (fetch_main) while the
      * file source reads the spool as it grows (spool.h "live"), so typing
      * and encoding overlap the transfer. */
@@ -1332,15 +1334,19 @@ static int fetch_all(bronze_source *s, bronze_err *err)
         json_t *doc;
         if (take_page(s, pageno, url, room, &n, &doc, err))
             goto done;
+        pthread_mutex_lock(&s->pages_mu);
         uint64_t *ends =
             bronze_grow(s->page_end, &s->cap_page_end, s->npage_end + 1, sizeof *ends, 64);
+        if (ends) {
+            s->page_end = ends;
+            s->page_end[s->npage_end++] = (uint64_t)s->records + n;
+        }
+        pthread_mutex_unlock(&s->pages_mu);
         if (!ends) {
             json_decref(doc);
             bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
             goto done;
         }
-        s->page_end = ends;
-        s->page_end[s->npage_end++] = (uint64_t)s->records + n;
         if (s->spool && bronze_spool_publish(s->spool, slow, err)) {
             json_decref(doc);
             goto done;
@@ -1511,10 +1517,11 @@ static void end_fetch(bronze_source *s)
 }
 
 /* bronze_spool_namer: spool record `rec` as "page P, record R" (R within
- * its page). Called after the fetcher has ended (page_end is its). */
+ * its page), from any thread. */
 static void name_record(void *arg, uint64_t rec, char *out, size_t cap)
 {
-    const bronze_source *s = arg;
+    bronze_source *s = arg;
+    pthread_mutex_lock(&s->pages_mu);
     size_t lo = 0, hi = s->npage_end;
     while (lo < hi) { /* the first page that ends at or after rec */
         size_t mid = lo + (hi - lo) / 2;
@@ -1523,12 +1530,12 @@ static void name_record(void *arg, uint64_t rec, char *out, size_t cap)
         else
             hi = mid;
     }
-    if (lo == s->npage_end) {
+    if (lo == s->npage_end)
         snprintf(out, cap, "record %llu", (unsigned long long)rec);
-        return;
-    }
-    uint64_t first = lo ? s->page_end[lo - 1] : 0;
-    snprintf(out, cap, "page %zu, record %llu", lo + 1, (unsigned long long)(rec - first));
+    else
+        snprintf(out, cap, "page %zu, record %llu", lo + 1,
+                 (unsigned long long)(rec - (lo ? s->page_end[lo - 1] : 0)));
+    pthread_mutex_unlock(&s->pages_mu);
 }
 
 /* The reader stopped with err (rc -1) or at the end (rc END): after the
@@ -1573,6 +1580,7 @@ static void api_close(bronze_source *s)
     free(s->best_text);
     free(s->seen);
     free(s->page_end);
+    pthread_mutex_destroy(&s->pages_mu);
     free(s);
 }
 
@@ -1600,6 +1608,7 @@ static int api_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_er
     bronze_source *s = calloc(1, sizeof *s);
     if (!s)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    pthread_mutex_init(&s->pages_mu, NULL);
     *out = s;
     s->cfg = cfg;
     s->ctx = *ctx;
@@ -1639,6 +1648,7 @@ static int api_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_er
     if (bronze_spool_create(&s->spool, ctx, "api", err) || bronze_spool_set_index(s->spool, err) ||
         bronze_spool_set_live(s->spool, err))
         return -1;
+    bronze_spool_set_namer(s->spool, name_record, s);
     snprintf(s->job_tag, sizeof s->job_tag, "%s", bronze_log_job());
     int e = pthread_create(&s->fetcher, NULL, fetch_main, s);
     if (e)
@@ -1695,6 +1705,7 @@ int bronze_api_page_parse(const bronze_source_ctx *ctx, const char *url, const v
     int rc = -1;
     if (!s)
         return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    pthread_mutex_init(&s->pages_mu, NULL);
     s->cfg = cfg;
     s->ctx = *ctx;
     if (!(s->base = strdup(url)) || bronze_buf_append(&s->body, body, len))
@@ -1702,6 +1713,8 @@ int bronze_api_page_parse(const bronze_source_ctx *ctx, const char *url, const v
     if (ctx->tmp_dir &&
         (bronze_spool_create(&s->spool, ctx, "api", err) || bronze_spool_set_index(s->spool, err)))
         goto out;
+    if (s->spool)
+        bronze_spool_set_namer(s->spool, name_record, s);
     int64_t room = pg->max_records > 0 ? pg->max_records : 0;
     if (take_page(s, 1, url, room, &out->records, &doc, err))
         goto out;

@@ -127,7 +127,9 @@ struct bronze_source {
     const char *tmp_dir;
     bronze_live *live;      /* the one file is still being written (ctx->live) */
     const char *index_path; /* its side index (ctx->index_path) */
-    bool spooled;           /* another source's records (ctx->spooled) */
+    bool spooled;           /* another source's records (ctx->spooled) ... */
+    void (*name_record)(void *arg, uint64_t rec, char *out, size_t cap); /* ... named so */
+    void *name_arg;
     bronze_live *index_live;
 
     fcol *cols;
@@ -581,8 +583,9 @@ static int build_schema(bronze_source *s, bronze_err *err)
             c->mask = K_STRING; /* only NULLs: text, and it stays text */
         bronze_type t = resolve(c->mask);
         if (s->schema && j < s->schema->ncols && t != c->type)
-            BRONZE_INFO("file source: column '%s' widened from %s to %s", c->key,
-                        bronze_type_name(c->type), bronze_type_name(t));
+            BRONZE_INFO("%scolumn '%s' widened from %s to %s",
+                        s->spooled ? "" : "file source: ", c->key, bronze_type_name(c->type),
+                        bronze_type_name(t));
         c->type = t;
         char name[32];
         const char *nm = c->key;
@@ -1178,6 +1181,8 @@ static int file_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_e
     s->live = ctx->live;
     s->index_path = ctx->index_path;
     s->spooled = ctx->spooled;
+    s->name_record = ctx->name_record;
+    s->name_arg = ctx->name_arg;
     s->index_live = ctx->index_live;
     s->batch_rows = ctx->batch_rows;
     s->csv_limit = UINT64_MAX;
@@ -1341,15 +1346,25 @@ static int widen_and_rewind(bronze_source *s, size_t col, bronze_err *err)
                               "%s: the column types kept changing after %d re-reads (is the file "
                               "being written to?)",
                               s->files[s->file_idx < s->nfiles ? s->file_idx : 0], MAX_RESTARTS);
-    const char *file = s->files[s->file_idx < s->nfiles ? s->file_idx : 0];
-    if (col == SIZE_MAX)
-        BRONZE_INFO("file source: %s has a column the sample did not see; reading the rest of "
-                    "the input to settle the types, then starting over",
-                    file);
+    /* where the record is: a file's name, or a spooled record as its source
+     * names it (the spool file means nothing to the user) */
+    const char *src = s->spooled ? "" : "file source: ";
+    char pos[256];
+    if (s->spooled && s->json && s->name_record)
+        s->name_record(s->name_arg, bronze_json_record_no(s->json), pos, sizeof pos);
+    else if (s->spooled && s->json)
+        snprintf(pos, sizeof pos, "record %llu",
+                 (unsigned long long)bronze_json_record_no(s->json));
     else
-        BRONZE_INFO("file source: a value of column '%s' in %s does not fit %s; reading the rest "
-                    "of the input to settle the types, then starting over",
-                    s->cols[col].key, file, bronze_type_name(s->cols[col].type));
+        snprintf(pos, sizeof pos, "%s", s->files[s->file_idx < s->nfiles ? s->file_idx : 0]);
+    if (col == SIZE_MAX)
+        BRONZE_INFO("%s%s has a column the sample did not see; reading the rest of the input to "
+                    "settle the types, then starting over",
+                    src, pos);
+    else
+        BRONZE_INFO("%sa value of column '%s' in %s does not fit %s; reading the rest of the "
+                    "input to settle the types, then starting over",
+                    src, s->cols[col].key, pos, bronze_type_name(s->cols[col].type));
     /* In a file read in parallel the row came from csv re-reading a range:
      * csv votes on to the range's end, then the rest of the file is voted on
      * in parallel from there (and so are later files: s->voting). */

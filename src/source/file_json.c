@@ -110,6 +110,11 @@ struct bronze_json {
     size_t ipos, ilen;
 };
 
+uint64_t bronze_json_record_no(const bronze_json *r)
+{
+    return r->array_form ? r->last_num : r->last_line;
+}
+
 void bronze_json_record_pos(const bronze_json *r, char *buf, size_t cap)
 {
     if (r->array_form)

@@ -74,6 +74,8 @@ int bronze_json_open(bronze_json **out, bronze_input *in, bool array_form, const
 /* Where the record next() returned last sits: "line L" (JSON Lines) or
  * "record N" (format: json), for messages. */
 void bronze_json_record_pos(const bronze_json *r, char *buf, size_t cap);
+/* ... as a number: the line (JSON Lines) or the record's 1-based index. */
+uint64_t bronze_json_record_no(const bronze_json *r);
 
 /* Reads the next record. Returns 1 with *fields and *nfields set (valid until the
  * next call), 0 at the end, -1 with err set. */

@@ -56,8 +56,13 @@ typedef struct bronze_source_ctx {
      * still being written when index_live is set. */
     const char *index_path;
     struct bronze_live *index_live;
-    /* ... and is a spool of another source's records (source/spool.h). */
+    /* ... and is a spool of another source's records (source/spool.h), whose
+     * record `rec` (1-based) name_record names for messages ("page 2, record
+     * 3"; NULL: "record 3"). It may be called from the reader's thread while
+     * records are still spooled. */
     bool spooled;
+    void (*name_record)(void *arg, uint64_t rec, char *out, size_t cap);
+    void *name_arg;
 } bronze_source_ctx;
 
 typedef struct bronze_source bronze_source; /* each kind defines its own */

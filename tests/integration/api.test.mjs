@@ -560,6 +560,10 @@ test('a widening on a late page re-reads the spool: one schema, every row once',
     pagination: {type: page, page_size: 1000}` }), { args: ['-v'] });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /has a column the sample did not see; reading the rest of the input to settle the types/);
+  // the note names the record by its page, as an error would: not the spool
+  // file, not a file source the config does not have
+  assert.match(r.stderr, /ext\.t: page 26, record 1 has a column the sample did not see/);
+  assert.doesNotMatch(r.stderr, /spool-api|file source/);
   // -v says how much was spooled: the records and the index beside them
   const sp = /Spooled ([\d.]+) MiB of JSON Lines and a ([\d.]+) MiB index of their members/.exec(r.stderr);
   assert.ok(sp && Number(sp[1]) > 0 && Number(sp[2]) > 0, r.stderr);

@@ -119,7 +119,9 @@ source:
 `);
   const r = await runAsync(dir, ['--config', 'c.yaml', '-v', '--log-format', 'simple']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /a value of column 'score' .* does not fit INT64/);
+  assert.match(r.stderr, /a value of column 'score' in page 21, record 600 does not fit INT64; reading the rest of the input/);
+  assert.match(r.stderr, /\] (?:[\w.]+: )?column 'score' widened from INT64 to DOUBLE\n/);
+  assert.doesNotMatch(r.stderr, /spool-api|file source/);
   const l = chunkLines(r.stderr);
   assert.deepEqual(l.retrieved, [[String(N)]]);
   assert.deepEqual(l.chunked, [[String(N), String(want), 'max_file_size_mb=0.5']]);
