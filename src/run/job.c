@@ -857,7 +857,9 @@ int bronze_job_run(const bronze_config *cfg, const bronze_job_opts *opts, bronze
                        bronze_interrupted());
         goto done;
     }
-    if (j->previous && j->src &&
+    /* a batch of no rows adds no part whose columns could differ (and a spool
+     * of nothing has no columns at all) */
+    if (j->previous && j->src && j->roller.total_rows &&
         bronze_metadata_schema_drift(j->previous, j->svt->schema(j->src), cfg->path, err))
         goto done;
     if (j->mode == BRONZE_JOB_SHARD ? shard_finish(j, new_cursor, t0, err)

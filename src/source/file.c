@@ -1150,7 +1150,7 @@ static int sample(bronze_source *s, bronze_err *err)
             observe_row(s);
             rows++;
         }
-        if (ended && rows == before)
+        if (ended && rows == before && !s->spooled) /* a spool's source counts for itself */
             warn_empty(s);
         close_file(s);
     }

@@ -712,6 +712,11 @@ test("1.0's page example: incremental.cursor_param sends the cursor; the second 
   r = await extract(dir, cfg({ apiYaml: PAGE_INC() }));
   assert.equal(r.code, 0, r.stderr);
   assert.equal(readJson(join(dir, '.state', 'ext_t_cursor.json')).cursor, '2025-01-01T00:27:00Z');
+  // ... which is an hourly incremental's usual run, not a warning: no "empty
+  // export" about the spool, no committed column "missing" from zero rows
+  assert.doesNotMatch(r.stderr, /WARN/);
+  assert.match(r.stderr, /Retrieved 0 records from extractor/);
+  assert.equal(readJson(join(part(dir), '_metadata.json')).total_records, 22);
   // a failed incremental run leaves the cursor as it was
   const before = readFileSync(join(dir, '.state', 'ext_t_cursor.json'), 'utf8');
   const metaBefore = readFileSync(join(part(dir), '_metadata.json'), 'utf8');
