@@ -526,9 +526,9 @@ static int col_get(bronze_source *s, const char *k, size_t n, size_t *out, bronz
         if (s->json)
             bronze_json_record_pos(s->json, where, sizeof where);
         return bronze_err_set(err, BRONZE_E_RUNTIME,
-                              "%s: %s: field '%.*s' would be column %zu; the file source takes at "
-                              "most 10,000 columns per table (a key that differs in every "
-                              "record belongs in a nested object, kept as JSON text)",
+                              "%s: %s: field '%.*s' would be column %zu; a table takes at most "
+                              "10,000 columns (a key that differs in every record belongs in a "
+                              "nested object, kept as JSON text)",
                               s->files[s->file_idx < s->nfiles ? s->file_idx : 0], where,
                               (int)(n > 80 ? 80 : n), k, s->ncols + 1);
     }

@@ -613,7 +613,8 @@ test('a reader that fails stops the page fetcher, even one waiting out a Retry-A
   const t0 = Date.now();
   const r = await extract(dir, cfg({ apiYaml: `    endpoint: /widekeys
     pagination: {type: page, page_size: 1}` }).replace('max_retries: 3', 'max_retries: 5'), { timeout: 100000 });
-  assertFailed(r, dir, /field 'k5_\d+' would be column 10001; the file source takes at most 10,000 columns/);
+  assertFailed(r, dir, /page \d+, record \d+: field 'k5_\d+' would be column 10001; a table takes at most 10,000 columns/);
+  assert.doesNotMatch(r.stderr, /file source/); // the config has none
   assert.ok(Date.now() - t0 < 30000, `took ${Date.now() - t0} ms`);
   assert.doesNotMatch(r.stderr, /records feeding it|not requested/);
   cleanup(dir);
