@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { runAsync, start, workdir, write, sqlite, dbConfig, query, cleanup, readJson, BIN_RELEASE } from './lib/harness.mjs';
 import { startS3, s3Platform } from './lib/s3.mjs';
+import { startApi, makeRecords } from './lib/http_api.mjs';
 import * as pg from './lib/pg.mjs';
 
 const DATE = '2025-01-12';
@@ -196,6 +197,69 @@ test('incremental: the cursor state is kept in the bucket and a fresh working di
       cleanup(fresh);
     }
   });
+});
+
+test('API -> S3, incremental: records and cursor land in the bucket; a fresh working directory asks from the bucket\'s cursor', { timeout: 180000 }, async () => {
+  const api = await startApi();
+  try {
+    await withEnv({}, async (s3, dir) => {
+      api.data = makeRecords(25);
+      const cfg = `platform:
+  bronze:
+    local_path: "./output"
+${s3Platform({ bucket: s3.bucket, prefix: PREFIX })}
+source:
+  type: api
+  system: crm
+  table: accounts
+  api:
+    base_url: "${api.url}"
+    endpoint: /page
+    data_path: data
+    pagination: {type: page, page_size: 10}
+    incremental: {enabled: true, cursor_field: updated_at, cursor_param: updated_since}
+  run:
+    s3_enabled: true
+    write_csv: false
+`;
+      write(dir, 'c.yaml', cfg);
+      const env = s3.configEnv;
+      expectOk(await runAsync(dir, ARGS, { env }));
+      const AP = `${PREFIX}/system=crm/table=accounts/dt=${DATE}`;
+      const meta = await honestMarker(s3, AP);
+      assert.equal(meta.total_records, 25);
+      assert.equal(meta.new_cursor, '2025-01-01T00:25:00Z');
+      let { glob, dir: dl } = await downloadParquet(s3, meta, AP);
+      assert.deepEqual((await query(`SELECT id::INT id, name FROM read_parquet('${glob}') ORDER BY id`)).map((x) => [x.id, x.name]),
+        api.data.map((x) => [x.id, x.name]));
+      cleanup(dl);
+      const stateKey = `${PREFIX}/_state/crm_accounts_cursor.json`;
+      assert.equal(JSON.parse((await s3.getBytes(stateKey)).toString()).cursor, '2025-01-01T00:25:00Z');
+      // three new records; a fresh container (no .state/, no output/) resumes
+      // from the bucket's cursor and sends it
+      api.reset();
+      api.data = makeRecords(28);
+      const fresh = workdir('bf-s3-api-');
+      try {
+        write(fresh, 'c.yaml', cfg);
+        expectOk(await runAsync(fresh, ['--config', 'c.yaml', '--date', '2025-01-13'], { env }), 'fresh run');
+        assert.equal(api.requests[0].query.updated_since, '2025-01-01T00:25:00Z');
+        const AP2 = `${PREFIX}/system=crm/table=accounts/dt=2025-01-13`;
+        const m2 = await honestMarker(s3, AP2);
+        assert.equal(m2.total_records, 3);
+        ({ glob, dir: dl } = await downloadParquet(s3, m2, AP2));
+        assert.deepEqual((await query(`SELECT id::INT id FROM read_parquet('${glob}') ORDER BY id`)).map((x) => x.id), [26, 27, 28]);
+        cleanup(dl);
+        assert.equal(JSON.parse((await s3.getBytes(stateKey)).toString()).cursor, '2025-01-01T00:28:00Z');
+        assert.deepEqual(await s3.list(TMP), []);
+      } finally {
+        cleanup(fresh);
+      }
+      assert.deepEqual(s3.requests.filter((x) => x.status === 403 || x.status === 400).map((x) => `${x.method} ${x.path} ${x.error}`), []);
+    });
+  } finally {
+    await api.stop();
+  }
 });
 
 test('the seed\'s Complete Example (PostgreSQL -> S3) runs and lands', { timeout: 240000 }, async () => {
