@@ -1516,7 +1516,7 @@ static void end_fetch(bronze_source *s)
     s->fetching = false;
 }
 
-/* bronze_spool_namer: spool record `rec` as "page P, record R" (R within
+/* bronze_record_namer: spool record `rec` as "page P, record R" (R within
  * its page), from any thread. */
 static void name_record(void *arg, uint64_t rec, char *out, size_t cap)
 {

@@ -125,10 +125,10 @@ struct bronze_source {
     char **spools; /* per file: the spool it was copied into (not seekable), else NULL */
     size_t nfiles;
     const char *tmp_dir;
-    bronze_live *live;      /* the one file is still being written (ctx->live) */
-    const char *index_path; /* its side index (ctx->index_path) */
-    bool spooled;           /* another source's records (ctx->spooled) ... */
-    void (*name_record)(void *arg, uint64_t rec, char *out, size_t cap); /* ... named so */
+    bronze_live *live;               /* the one file is still being written (ctx->live) */
+    const char *index_path;          /* its side index (ctx->index_path) */
+    bool spooled;                    /* another source's records (ctx->spooled) ... */
+    bronze_record_namer name_record; /* ... named so */
     void *name_arg;
     bronze_live *index_live;
 

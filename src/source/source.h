@@ -34,6 +34,10 @@
 
 enum { BRONZE_SRC_END = 0, BRONZE_SRC_ROWS = 1, BRONZE_SRC_RESTART = 2 };
 
+/* Writes into out what to call record `rec` (1-based) of a spool in
+ * messages ("page 2, record 3"). */
+typedef void (*bronze_record_namer)(void *arg, uint64_t rec, char *out, size_t cap);
+
 typedef struct bronze_source_ctx {
     const bronze_config *cfg;
     const char *last_cursor; /* resolved incremental cursor, NULL for a full load */
@@ -61,7 +65,7 @@ typedef struct bronze_source_ctx {
      * 3"; NULL: "record 3"). It may be called from the reader's thread while
      * records are still spooled. */
     bool spooled;
-    void (*name_record)(void *arg, uint64_t rec, char *out, size_t cap);
+    bronze_record_namer name_record;
     void *name_arg;
 } bronze_source_ctx;
 

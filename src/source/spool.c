@@ -464,13 +464,13 @@ int bronze_spool_open_reader(bronze_spool *sp, bronze_source **inner, bronze_err
     return bronze_source_file.open(inner, &sp->ctx, err);
 }
 
-void bronze_spool_set_namer(bronze_spool *sp, bronze_spool_namer name, void *arg)
+void bronze_spool_set_namer(bronze_spool *sp, bronze_record_namer name, void *arg)
 {
     sp->ctx.name_record = name;
     sp->ctx.name_arg = arg;
 }
 
-void bronze_spool_name_record(const bronze_spool *sp, bronze_err *err, bronze_spool_namer name,
+void bronze_spool_name_record(const bronze_spool *sp, bronze_err *err, bronze_record_namer name,
                               void *arg)
 {
     static const char line[] = ": line ";

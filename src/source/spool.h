@@ -87,13 +87,12 @@ int bronze_spool_next(bronze_spool *sp, bronze_source *inner, bronze_batch *b, b
  * this puts the record in their place: name(arg, 7, ...) writes what to call
  * it ("page 2, record 3"), or with name NULL "record 7". A message that
  * names no spool line is left as it is. */
-typedef void (*bronze_spool_namer)(void *arg, uint64_t record, char *out, size_t cap);
-void bronze_spool_name_record(const bronze_spool *sp, bronze_err *err, bronze_spool_namer name,
+void bronze_spool_name_record(const bronze_spool *sp, bronze_err *err, bronze_record_namer name,
                               void *arg);
 /* The same naming for the reader's own notes (a record that widens a
  * column: ctx->name_record); before bronze_spool_open_reader. name must be
  * safe to call from the reader's thread while records are still added. */
-void bronze_spool_set_namer(bronze_spool *sp, bronze_spool_namer name, void *arg);
+void bronze_spool_set_namer(bronze_spool *sp, bronze_record_namer name, void *arg);
 void bronze_spool_free(bronze_spool *sp);
 
 #endif
