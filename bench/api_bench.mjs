@@ -98,11 +98,13 @@ source:
     // whole processes under /usr/bin/time: wall seconds and CPU seconds (user + sys)
     const cpuOf = (stderr) => { const m = /CPU ([\d.]+) ([\d.]+)\s*$/.exec(stderr); return m ? Number(m[1]) + Number(m[2]) : NaN; };
     const curl = () => { const r = timed('/usr/bin/time', ['-f', 'CPU %U %S', 'curl', '-s', '-f', '--config', curlCfg]); return { seconds: r.seconds, cpu: cpuOf(r.stderr) }; };
-    const bronze = () => {
-      rmSync(join(dir, 'api_out'), { recursive: true, force: true });
-      const r = timed('/usr/bin/time', ['-f', 'CPU %U %S', BIN, '--config', cfg, '--date', '2025-01-12']);
+    // one bronze-extract run of config c into a fresh output dir
+    const bronzeRun = (c, out) => {
+      rmSync(join(dir, out), { recursive: true, force: true });
+      const r = timed('/usr/bin/time', ['-f', 'CPU %U %S', BIN, '--config', c, '--date', '2025-01-12']);
       return { ...r, cpu: cpuOf(r.stderr) };
     };
+    const bronze = () => bronzeRun(cfg, 'api_out');
     // DuckDB: the same records as JSON Lines on local disk, to snappy Parquet
     const jsonl = join(dir, 'api_records.jsonl');
     const fd = openSync(jsonl, 'w');
@@ -123,11 +125,7 @@ source:
   run:
     write_csv: false
 `);
-    const bronzeFile = () => {
-      rmSync(join(dir, 'file_out'), { recursive: true, force: true });
-      const r = timed('/usr/bin/time', ['-f', 'CPU %U %S', BIN, '--config', fileCfg, '--date', '2025-01-12']);
-      return { seconds: r.seconds, cpu: cpuOf(r.stderr) };
-    };
+    const bronzeFile = () => bronzeRun(fileCfg, 'file_out');
     const conn = await duck();
     const duckPq = join(dir, 'api_duck.parquet');
     const duckdb = () => duckTimedCpu(conn, `COPY (SELECT * FROM read_json('${jsonl}', format = 'newline_delimited')) TO '${duckPq}' (FORMAT parquet, COMPRESSION snappy)`);

@@ -1550,7 +1550,7 @@ static int fetch_outcome(bronze_source *s, int rc, bronze_err *err)
         return -1;
     }
     if (rc < 0)
-        bronze_spool_name_record(s->spool, err, name_record, s);
+        bronze_spool_name_record(s->spool, err);
     return rc;
 }
 

@@ -79,7 +79,7 @@ int bronze_custom_finish(bronze_source *s, bronze_err *err)
         if (s->inner)
             bronze_source_file.close(s->inner);
         s->inner = NULL;
-        bronze_spool_name_record(s->spool, err, NULL, NULL);
+        bronze_spool_name_record(s->spool, err);
         bronze_err_prefix(err, "%s: custom extractor %s: its records", s->cfg->path, s->what);
         return -1;
     }
@@ -97,7 +97,7 @@ int bronze_custom_next(bronze_source *s, bronze_batch *b, bronze_err *err)
         return BRONZE_SRC_END;
     int r = bronze_spool_next(s->spool, s->inner, b, err);
     if (r < 0) {
-        bronze_spool_name_record(s->spool, err, NULL, NULL);
+        bronze_spool_name_record(s->spool, err);
         bronze_err_prefix(err, "%s: custom extractor %s: its records", s->cfg->path, s->what);
     }
     return r;

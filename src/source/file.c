@@ -128,7 +128,7 @@ struct bronze_source {
     bronze_live *live;               /* the one file is still being written (ctx->live) */
     const char *index_path;          /* its side index (ctx->index_path) */
     bool spooled;                    /* another source's records (ctx->spooled) ... */
-    bronze_record_namer name_record; /* ... named so */
+    bronze_record_namer name_record; /* ... named so (a spool always sets it) */
     void *name_arg;
     bronze_live *index_live;
 
@@ -456,6 +456,13 @@ static unsigned classify(const cell *c, gval *g)
     }
 }
 
+/* The head of the reader's notes: "file source: ", or nothing for a spool
+ * (its user configured another kind of source). */
+static const char *note_prefix(const bronze_source *s)
+{
+    return s->spooled ? "" : "file source: ";
+}
+
 static bronze_type resolve(unsigned m)
 {
     if (!m || (m & K_STRING))
@@ -583,9 +590,8 @@ static int build_schema(bronze_source *s, bronze_err *err)
             c->mask = K_STRING; /* only NULLs: text, and it stays text */
         bronze_type t = resolve(c->mask);
         if (s->schema && j < s->schema->ncols && t != c->type)
-            BRONZE_INFO("%scolumn '%s' widened from %s to %s",
-                        s->spooled ? "" : "file source: ", c->key, bronze_type_name(c->type),
-                        bronze_type_name(t));
+            BRONZE_INFO("%scolumn '%s' widened from %s to %s", note_prefix(s), c->key,
+                        bronze_type_name(c->type), bronze_type_name(t));
         c->type = t;
         char name[32];
         const char *nm = c->key;
@@ -1348,13 +1354,10 @@ static int widen_and_rewind(bronze_source *s, size_t col, bronze_err *err)
                               s->files[s->file_idx < s->nfiles ? s->file_idx : 0], MAX_RESTARTS);
     /* where the record is: a file's name, or a spooled record as its source
      * names it (the spool file means nothing to the user) */
-    const char *src = s->spooled ? "" : "file source: ";
+    const char *src = note_prefix(s);
     char pos[256];
-    if (s->spooled && s->json && s->name_record)
+    if (s->spooled && s->json)
         s->name_record(s->name_arg, bronze_json_record_no(s->json), pos, sizeof pos);
-    else if (s->spooled && s->json)
-        snprintf(pos, sizeof pos, "record %llu",
-                 (unsigned long long)bronze_json_record_no(s->json));
     else
         snprintf(pos, sizeof pos, "%s", s->files[s->file_idx < s->nfiles ? s->file_idx : 0]);
     if (col == SIZE_MAX)

@@ -62,8 +62,8 @@ typedef struct bronze_source_ctx {
     struct bronze_live *index_live;
     /* ... and is a spool of another source's records (source/spool.h), whose
      * record `rec` (1-based) name_record names for messages ("page 2, record
-     * 3"; NULL: "record 3"). It may be called from the reader's thread while
-     * records are still spooled. */
+     * 3", or "record 3": a spool always sets it). It may be called from the
+     * reader's thread while records are still spooled. */
     bool spooled;
     bronze_record_namer name_record;
     void *name_arg;

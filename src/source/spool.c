@@ -71,6 +71,13 @@ struct bronze_spool {
     pthread_t releaser; /* FILES_GOING: the thread removing them */
 };
 
+/* The namer without a source's own: "record 7". */
+static void record_number(void *arg, uint64_t rec, char *out, size_t cap)
+{
+    (void)arg;
+    snprintf(out, cap, "record %llu", (unsigned long long)rec);
+}
+
 int bronze_spool_create(bronze_spool **out, const bronze_source_ctx *ctx, const char *name,
                         bronze_err *err)
 {
@@ -104,6 +111,8 @@ int bronze_spool_create(bronze_spool **out, const bronze_source_ctx *ctx, const 
     sp->ctx = *ctx;
     sp->ctx.cfg = &sp->shadow;
     sp->ctx.spooled = true;
+    sp->ctx.name_record = record_number;
+    sp->ctx.name_arg = NULL;
     *out = sp;
     return 0;
 }
@@ -470,8 +479,7 @@ void bronze_spool_set_namer(bronze_spool *sp, bronze_record_namer name, void *ar
     sp->ctx.name_arg = arg;
 }
 
-void bronze_spool_name_record(const bronze_spool *sp, bronze_err *err, bronze_record_namer name,
-                              void *arg)
+void bronze_spool_name_record(const bronze_spool *sp, bronze_err *err)
 {
     static const char line[] = ": line ";
     size_t pl = strlen(sp->path);
@@ -487,10 +495,7 @@ void bronze_spool_name_record(const bronze_spool *sp, bronze_err *err, bronze_re
     if (*d < '1' || *d > '9' || errno)
         return;
     char who[256];
-    if (name)
-        name(arg, rec, who, sizeof who);
-    else
-        snprintf(who, sizeof who, "record %llu", rec);
+    sp->ctx.name_record(sp->ctx.name_arg, rec, who, sizeof who);
     char out[sizeof err->msg];
     if (snprintf(out, sizeof out, "%.*s%s%s", (int)(at - err->msg), err->msg, who, rest) < 0)
         return;

@@ -82,17 +82,17 @@ int bronze_spool_finish(bronze_spool *sp, bool failed, bronze_err *err);
 int bronze_spool_open_reader(bronze_spool *sp, bronze_source **inner, bronze_err *err);
 /* inner's next() (inner: the reader from bronze_spool_open_reader). */
 int bronze_spool_next(bronze_spool *sp, bronze_source *inner, bronze_batch *b, bronze_err *err);
+/* What to call a spooled record, in the reader's errors and in its own notes
+ * (a record that widens a column: ctx->name_record): name(arg, 7, ...) writes
+ * it ("page 2, record 3"); without a call, "record 7". Before
+ * bronze_spool_open_reader; name must be safe to call from the reader's
+ * thread while records are still added. */
+void bronze_spool_set_namer(bronze_spool *sp, bronze_record_namer name, void *arg);
 /* The reader's messages name the spool file and a line of it ("<spool>: line
  * 7: field 'a': ..."), which mean nothing to the user; a line is a record, so
- * this puts the record in their place: name(arg, 7, ...) writes what to call
- * it ("page 2, record 3"), or with name NULL "record 7". A message that
- * names no spool line is left as it is. */
-void bronze_spool_name_record(const bronze_spool *sp, bronze_err *err, bronze_record_namer name,
-                              void *arg);
-/* The same naming for the reader's own notes (a record that widens a
- * column: ctx->name_record); before bronze_spool_open_reader. name must be
- * safe to call from the reader's thread while records are still added. */
-void bronze_spool_set_namer(bronze_spool *sp, bronze_record_namer name, void *arg);
+ * this puts the record, named as above, in their place. A message that names
+ * no spool line is left as it is. */
+void bronze_spool_name_record(const bronze_spool *sp, bronze_err *err);
 void bronze_spool_free(bronze_spool *sp);
 
 #endif
