@@ -165,6 +165,33 @@ source:
   cleanup(dir);
 });
 
+test('custom command: a record past the sample that widens a column is named by its number, not by the spool file', async () => {
+  // 20,600 records (the sample is 20,480); the last one's v is a float
+  const dir = workdir();
+  write(dir, 'gen.sh', '#!/bin/sh\nawk \'BEGIN { for (i = 1; i < 20600; i++) printf "{\\"id\\": %d, \\"v\\": %d}\\n", i, i; print "{\\"id\\": 20600, \\"v\\": 0.5}" }\'\n');
+  chmodSync(join(dir, 'gen.sh'), 0o755);
+  write(dir, 'c.yaml', `platform:
+  bronze:
+    local_path: "./output"
+source:
+  type: custom
+  system: cmd
+  table: wide
+  custom_extractor:
+    command: ["./gen.sh"]
+  run:
+    write_csv: false
+`);
+  const r = await runAsync(dir, ['--config', 'c.yaml', '--log-format', 'simple']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /\] (?:[\w.]+: )?a value of column 'v' in record 20600 does not fit INT64; reading the rest of the input/);
+  assert.match(r.stderr, /\] (?:[\w.]+: )?column 'v' widened from INT64 to DOUBLE\n/);
+  assert.doesNotMatch(r.stderr, /spool-command|file source/);
+  const [agg] = await query(`SELECT count(*)::INT n, typeof(any_value(v)) t, max(v) hi FROM read_parquet('${part(dir, 'cmd', 'wide')}/*.parquet')`);
+  assert.deepEqual(agg, { n: 20600, t: 'DOUBLE', hi: 20599 });
+  cleanup(dir);
+});
+
 test('database source: no spool, so the roller says one "Chunk K completed successfully (N rows)" per part', async () => {
   const dir = workdir();
   const values = Array.from({ length: 250 }, (_, i) => `(${i + 1}, 'o${i + 1}')`).join(',');
