@@ -1141,11 +1141,8 @@ static void test_spool_names_records(void **state)
     char spool[600];
     snprintf(spool, sizeof spool, "%s/spool-t-%d.jsonl", tmpdir, (int)getpid());
     bronze_err_set(&err, BRONZE_E_RUNTIME, "c.yaml: %s: line 12: field 'a': bad", spool);
-    bronze_spool_name_record(sp, &err, NULL, NULL);
+    bronze_spool_name_record(sp, &err); /* no namer set: "record N" */
     assert_string_equal(err.msg, "c.yaml: record 12: field 'a': bad");
-    bronze_err_set(&err, BRONZE_E_RUNTIME, "%s: line 3, column 9: bad", spool);
-    bronze_spool_name_record(sp, &err, name_as_page, "rec");
-    assert_string_equal(err.msg, "rec 3, column 9: bad");
     static const char *const alone[] = {"c.yaml: page 2: HTTP 500", "%s: out of memory",
                                         "%s: line x: bad", "%s: line 0: bad",
                                         "%s.idx: line 4: bad"};
@@ -1153,9 +1150,13 @@ static void test_spool_names_records(void **state)
         char want[2048];
         snprintf(want, sizeof want, alone[i], spool);
         bronze_err_set(&err, BRONZE_E_RUNTIME, "%s", want);
-        bronze_spool_name_record(sp, &err, NULL, NULL);
+        bronze_spool_name_record(sp, &err);
         assert_string_equal(err.msg, want);
     }
+    bronze_spool_set_namer(sp, name_as_page, "rec");
+    bronze_err_set(&err, BRONZE_E_RUNTIME, "%s: line 3, column 9: bad", spool);
+    bronze_spool_name_record(sp, &err);
+    assert_string_equal(err.msg, "rec 3, column 9: bad");
     bronze_spool_free(sp);
 }
 
