@@ -134,9 +134,9 @@ source:
   cleanup(dir);
 });
 
-test('custom command: the same lines for a spooled extractor', async () => {
-  const dir = workdir();
-  write(dir, 'gen.sh', '#!/bin/sh\ni=1\nwhile [ $i -le 250 ]; do echo "{\\"id\\": $i, \\"v\\": \\"x$i\\"}"; i=$((i+1)); done\n');
+/** A custom command job in dir: ./gen.sh (script) writing table cmd.<table>. */
+function commandJob(dir, table, script, run = '') {
+  write(dir, 'gen.sh', script);
   chmodSync(join(dir, 'gen.sh'), 0o755);
   write(dir, 'c.yaml', `platform:
   bronze:
@@ -144,13 +144,18 @@ test('custom command: the same lines for a spooled extractor', async () => {
 source:
   type: custom
   system: cmd
-  table: gen
+  table: ${table}
   custom_extractor:
     command: ["./gen.sh"]
   run:
     write_csv: false
-    max_rows_per_file: 100
-`);
+${run}`);
+}
+
+test('custom command: the same lines for a spooled extractor', async () => {
+  const dir = workdir();
+  commandJob(dir, 'gen', '#!/bin/sh\ni=1\nwhile [ $i -le 250 ]; do echo "{\\"id\\": $i, \\"v\\": \\"x$i\\"}"; i=$((i+1)); done\n',
+    '    max_rows_per_file: 100\n');
   const r = await runAsync(dir, ['--config', 'c.yaml', '-v', '--log-format', 'simple']);
   assert.equal(r.code, 0, r.stderr);
   const l = chunkLines(r.stderr);
@@ -168,20 +173,7 @@ source:
 test('custom command: a record past the sample that widens a column is named by its number, not by the spool file', async () => {
   // 20,600 records (the sample is 20,480); the last one's v is a float
   const dir = workdir();
-  write(dir, 'gen.sh', '#!/bin/sh\nawk \'BEGIN { for (i = 1; i < 20600; i++) printf "{\\"id\\": %d, \\"v\\": %d}\\n", i, i; print "{\\"id\\": 20600, \\"v\\": 0.5}" }\'\n');
-  chmodSync(join(dir, 'gen.sh'), 0o755);
-  write(dir, 'c.yaml', `platform:
-  bronze:
-    local_path: "./output"
-source:
-  type: custom
-  system: cmd
-  table: wide
-  custom_extractor:
-    command: ["./gen.sh"]
-  run:
-    write_csv: false
-`);
+  commandJob(dir, 'wide', '#!/bin/sh\nawk \'BEGIN { for (i = 1; i < 20600; i++) printf "{\\"id\\": %d, \\"v\\": %d}\\n", i, i; print "{\\"id\\": 20600, \\"v\\": 0.5}" }\'\n');
   const r = await runAsync(dir, ['--config', 'c.yaml', '--log-format', 'simple']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /\] (?:[\w.]+: )?a value of column 'v' in record 20600 does not fit INT64; reading the rest of the input/);
