@@ -455,10 +455,10 @@ test('TLS is verified: a self-signed server fails without ca_bundle and works wi
 
 test('429 with Retry-After (seconds, then an HTTP date) is waited out', async () => {
   const dir = workdir();
-  const t0 = Date.now();
+  const t0 = performance.now();
   const r = await extract(dir, cfg({ apiYaml: '    endpoint: /429' }));
   assert.equal(r.code, 0, r.stderr);
-  assert.ok(Date.now() - t0 >= 1000, 'waited for Retry-After');
+  assert.ok(performance.now() - t0 >= 1000, 'waited for Retry-After');
   assert.match(r.stderr, /HTTP 429, Retry-After 1; retry 1\/3/);
   assert.equal((await rows(dir)).length, 5);
   assert.equal(api.requests.length, 3);
@@ -487,9 +487,9 @@ test('a response stalled past timeout_seconds is retried; stalling every time fa
   const T = 2;
   const delays = (stderr) => [...stderr.matchAll(/retry \d+\/\d+ in ([\d.]+) s/g)].reduce((a, m) => a + Number(m[1]), 0);
   const dir = workdir();
-  let t0 = Date.now();
+  let t0 = performance.now();
   let r = await extract(dir, cfg({ apiYaml: '    endpoint: /stall', run: `    timeout_seconds: ${T}` }));
-  let secs = (Date.now() - t0) / 1000;
+  let secs = (performance.now() - t0) / 1000;
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /page 1: GET .*\/stall: timed out: no data and no response for 2 s \(source\.run\.timeout_seconds\); retry 1\/3/);
   assert.equal((await rows(dir)).length, 4);
@@ -497,9 +497,9 @@ test('a response stalled past timeout_seconds is retried; stalling every time fa
   assert.ok(secs <= T + 1.5 + delays(r.stderr) + 1.5, `${secs} s: one stall of ${T} s took too long`);
   api.reset();
   const d2 = workdir();
-  t0 = Date.now();
+  t0 = performance.now();
   r = await extract(d2, cfg({ apiYaml: '    endpoint: /stall\n    params: {stalls: 9}', run: `    timeout_seconds: ${T}` }).replace('max_retries: 3', 'max_retries: 1'));
-  secs = (Date.now() - t0) / 1000;
+  secs = (performance.now() - t0) / 1000;
   assertFailed(r, d2, /page 1: GET .*\/stall\?stalls=9: timed out: no data and no response for 2 s \(source\.run\.timeout_seconds\)/);
   assert.equal(api.requests.length, 2, 'one try and one retry');
   assert.ok(secs >= 2 * T + delays(r.stderr) - 0.2, `${secs} s`);
@@ -510,10 +510,10 @@ test('a response stalled past timeout_seconds is retried; stalling every time fa
 
 test('timeout_seconds beside the request settings (source.api) is the run timeout; given twice it is refused', async () => {
   const dir = workdir();
-  const t0 = Date.now();
+  const t0 = performance.now();
   let r = await extract(dir, cfg({ apiYaml: '    endpoint: /stall\n    params: {stalls: 9}\n    timeout_seconds: 1' }).replace('max_retries: 3', 'max_retries: 0'));
   assertFailed(r, dir, /page 1: GET .*\/stall\?stalls=9: timed out: no data and no response for 1 s/);
-  assert.ok(Date.now() - t0 < 4000, 'cut after about 1 s, not the default 30');
+  assert.ok(performance.now() - t0 < 4000, 'cut after about 1 s, not the default 30');
   r = await extract(dir, cfg({ apiYaml: '    endpoint: /offset\n    timeout_seconds: 5', run: '    timeout_seconds: 9' }));
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /c\.yaml:\d+:\d+: source\.api\.timeout_seconds: the same setting as source\.run\.timeout_seconds, which is given too: keep one/);
@@ -610,12 +610,12 @@ test('records of a page that came slowly reach the reader at once, not a mebibyt
 
 test('a reader that fails stops the page fetcher, even one waiting out a Retry-After', async () => {
   const dir = workdir();
-  const t0 = Date.now();
+  const t0 = performance.now();
   const r = await extract(dir, cfg({ apiYaml: `    endpoint: /widekeys
     pagination: {type: page, page_size: 1}` }).replace('max_retries: 3', 'max_retries: 5'), { timeout: 100000 });
   assertFailed(r, dir, /page \d+, record \d+: field 'k5_\d+' would be column 10001; a table takes at most 10,000 columns/);
   assert.doesNotMatch(r.stderr, /file source/); // the config has none
-  assert.ok(Date.now() - t0 < 30000, `took ${Date.now() - t0} ms`);
+  assert.ok(performance.now() - t0 < 30000, `took ${performance.now() - t0} ms`);
   assert.doesNotMatch(r.stderr, /records feeding it|not requested/);
   cleanup(dir);
 });
@@ -648,10 +648,10 @@ test('a paging loop fails instead of spinning (same page, same cursor)', async (
 
 test('a 300 MB response over max_response_mb fails at once (Content-Length and streamed)', async () => {
   let dir = workdir();
-  let t0 = Date.now();
+  let t0 = performance.now();
   let r = await extract(dir, cfg({ apiYaml: '    endpoint: /big' }));
   assertFailed(r, dir, /page 1: GET .*\/big: response larger than source\.api\.max_response_mb \(256 MiB\)/);
-  assert.ok(Date.now() - t0 < 20000);
+  assert.ok(performance.now() - t0 < 20000);
   cleanup(dir);
   dir = workdir();
   r = await extract(dir, cfg({ apiYaml: '    endpoint: /bigchunked\n    max_response_mb: 2' }));

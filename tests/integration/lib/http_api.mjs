@@ -71,7 +71,7 @@ export async function startApi() {
       const body = Buffer.concat(chunks).toString('utf8');
       const u = new URL(req.url, `http://${req.headers.host}`);
       const q = Object.fromEntries(u.searchParams);
-      api.requests.push({ t: Date.now(), method: req.method, path: u.pathname, query: q, url: req.url, headers: req.headers, body, port: req.socket.remotePort });
+      api.requests.push({ t: performance.now(), method: req.method, path: u.pathname, query: q, url: req.url, headers: req.headers, body, port: req.socket.remotePort });
       try {
         route(api, req, res, u, q, body);
       } catch (e) {

@@ -498,10 +498,10 @@ export async function startS3(opts = {}) {
   }
 
   const server = http.createServer((req, res) => {
-    const entry = { seq: ++seq, time: Date.now(), method: req.method, path: '', key: '', bucket: '', query: {}, op: 'Unknown',
+    const entry = { seq: ++seq, time: performance.now(), method: req.method, path: '', key: '', bucket: '', query: {}, op: 'Unknown',
       status: null, fault: null, error: null, bytes: 0, bytesOut: 0, checked: [] };
     requests.push(entry);
-    res.once('close', () => { entry.ms = Date.now() - entry.time; });
+    res.once('close', () => { entry.ms = performance.now() - entry.time; });
     const rawTarget = req.url;
     const qi = rawTarget.indexOf('?');
     const rawPath = qi < 0 ? rawTarget : rawTarget.slice(0, qi);

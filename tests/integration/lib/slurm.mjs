@@ -265,7 +265,7 @@ PartitionName=main Nodes=localhost Default=YES MaxTime=INFINITE State=UP
      * id; throws after `timeout` ms with the queue and the daemons' logs.
      */
     async waitJob(id, { timeout = 300000 } = {}) {
-      const t0 = Date.now();
+      const t0 = performance.now();
       for (;;) {
         const jobs = await handle.jobs(id);
         // a pending array shows one record with the remaining range ("1-3") until every task is split off;
@@ -273,7 +273,7 @@ PartitionName=main Nodes=localhost Default=YES MaxTime=INFINITE State=UP
         if (jobs.length && jobs.every((j) => FINAL.has(j.state))) {
           return jobs.sort((a, b) => (a.taskId ?? -1) - (b.taskId ?? -1));
         }
-        if (Date.now() - t0 > timeout) {
+        if (performance.now() - t0 > timeout) {
           const q = await handle.cmd('squeue', ['-a']);
           throw new Error(`job ${id} not finished after ${timeout} ms: ${JSON.stringify(jobs)}\n${q.stdout}\n` +
             `--- slurmctld.log\n${tail(log('slurmctld.log'))}\n--- slurmd.log\n${tail(log('slurmd.log'))}`);
