@@ -306,9 +306,13 @@ static int resolve_cursor(job *j, bronze_err *err)
         j->last_cursor = j->inc.env_value;
         BRONZE_INFO("Using the cursor from $%s", j->inc.env_name);
     }
-    BRONZE_INFO("Incremental load on %s, cursor %s",
-                j->inc.cursor_field ? j->inc.cursor_field : "the source's cursor",
-                j->last_cursor ? j->last_cursor : "none (full load)");
+    if (j->inc.cursor_field)
+        BRONZE_INFO("Incremental load on %s, cursor %s", j->inc.cursor_field,
+                    j->last_cursor ? j->last_cursor : "none (full load)");
+    else if (j->last_cursor) /* a custom extractor keeps its own cursor */
+        BRONZE_INFO("The extractor's cursor from its last run: %s", j->last_cursor);
+    else
+        BRONZE_INFO("No cursor from an earlier run: the extractor starts without one");
     return 0;
 }
 

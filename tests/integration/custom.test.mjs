@@ -92,9 +92,12 @@ test('command example: JSON Lines to Parquet and CSV, stderr in the log, cursor 
   let r = extract(dir, 'events.yaml');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /\[INFO\] extract_events: 3 events after the start/);
+  assert.match(r.stderr, /No cursor from an earlier run: the extractor starts without one/);
+  assert.doesNotMatch(r.stderr, /Incremental load/, 'a custom extractor has no cursor field to name');
   assert.equal(cursorOf(dir, 'web', 'events'), '3');
   r = extract(dir, 'events.yaml');
   assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /The extractor's cursor from its last run: 3$/m);
   assert.match(r.stderr, /extract_events: 3 events after 3\b/, 'BRONZE_LAST_CURSOR reached the command');
   assert.equal(cursorOf(dir, 'web', 'events'), '6');
   const P = join(dir, part('web', 'events'));
