@@ -88,6 +88,7 @@ struct bronze_source {
     long double best_num; /* CK_NUM; best_int: an integer, exactly best_i */
     int64_t best_i;
     bool best_int;
+    bool best_big; /* an integer known by its digits only (past int64, or a string) */
     int64_t best_us;
     char *best_text;
     /* loop detection */
@@ -401,12 +402,43 @@ static const char *json_kind(const json_t *v)
 
 /* ---------------------------------------------------------------- cursor */
 
+/* t is an integer written out: an optional '-', then digits only. */
+static bool int_text(const char *t)
+{
+    t += *t == '-';
+    if (!*t)
+        return false;
+    for (; *t; t++)
+        if (*t < '0' || *t > '9')
+            return false;
+    return true;
+}
+
+/* The order of two int_text() integers of any length: <0, 0, >0. */
+static int int_text_cmp(const char *a, const char *b)
+{
+    bool na = *a == '-', nb = *b == '-';
+    a += na;
+    b += nb;
+    while (*a == '0' && a[1])
+        a++;
+    while (*b == '0' && b[1])
+        b++;
+    na = na && *a != '0'; /* -0 is 0 */
+    nb = nb && *b != '0';
+    if (na != nb)
+        return na ? -1 : 1;
+    size_t la = strlen(a), lb = strlen(b);
+    int c = la != lb ? (la < lb ? -1 : 1) : strcmp(a, b);
+    return na ? -c : c;
+}
+
 static int cursor_take(bronze_source *s, const json_t *v)
 {
     cursor_kind k;
     long double num = 0; /* exact for any int64 where long double has 64 bits */
     int64_t us = 0, iv = 0;
-    bool is_int = json_is_integer(v);
+    bool is_int = json_is_integer(v), big = false;
     char text[64];
     const char *t = text;
     if (is_int) {
@@ -428,6 +460,12 @@ static int cursor_take(bronze_source *s, const json_t *v)
         } else if (bronze_parse_date(t, n, &days) == 0) {
             k = CK_TIME;
             us = (int64_t)days * 86400 * 1000000;
+        } else if (strlen(t) == n && int_text(t)) {
+            /* digits: a big integer (handed over as its text) or an id kept
+             * in a string, ordered as the number it is ("10" above "9") */
+            k = CK_NUM;
+            is_int = big = true;
+            num = strtold(t, NULL);
         } else {
             k = CK_TEXT;
         }
@@ -438,7 +476,8 @@ static int cursor_take(bronze_source *s, const json_t *v)
     if (s->best_kind == CK_NONE)
         better = true;
     else if (k == s->best_kind && k == CK_NUM && is_int && s->best_int)
-        better = iv > s->best_i; /* ids beyond 2^53 differ where doubles do not */
+        /* ids beyond 2^53 differ where doubles do not */
+        better = big || s->best_big ? int_text_cmp(t, s->best_text) > 0 : iv > s->best_i;
     else if (k == s->best_kind && k == CK_NUM)
         better = num > s->best_num;
     else if (k == s->best_kind && k == CK_TIME)
@@ -457,6 +496,7 @@ static int cursor_take(bronze_source *s, const json_t *v)
     s->best_num = num;
     s->best_i = iv;
     s->best_int = is_int;
+    s->best_big = big;
     s->best_us = us;
     return 0;
 }

@@ -782,6 +782,30 @@ test('the cursor does not depend on how the page was parsed: big integers, a big
   }
 });
 
+// The maximum of integers of any size, JSON numbers or digit strings, is the
+// numeric one: 10^19 (past int64) above 7, "10" above "9", -5 above -10^20.
+test('an integer cursor past int64 or in a string is the numeric maximum, not the text one', async () => {
+  for (const [vals, want] of [
+    ['10000000000000000000, 5, 7', '10000000000000000000'],
+    ['"9", "10", "8"', '10'],
+    ['-100000000000000000000, -5, -7', '-5'],
+    ['3, "12", 2.5', '12'],
+    ['18446744073709551616, 18446744073709551617, 9223372036854775807', '18446744073709551617'],
+  ]) {
+    for (const key of ['items', 'it\\u0065ms']) {
+      const dir = workdir();
+      api.raw = [`{"${key}": [${vals.split(', ').map((v, i) => `{"id": ${i}, "c": ${v}}`).join(', ')}]}`];
+      const r = await extract(dir, cfg({ apiYaml: `    endpoint: /raw
+    data_path: items
+    pagination: {type: page, page_size: 10}
+    incremental: {enabled: true, cursor_field: c}` }));
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(readJson(join(dir, '.state', 'ext_t_cursor.json')).cursor, want, `${vals} (${key})`);
+      cleanup(dir);
+    }
+  }
+});
+
 // With invalid_utf8: replace a record whose text is not UTF-8 lands (U+FFFD)
 // and so moves the cursor like any other: a dotted cursor beside such text,
 // and a text cursor that holds such a byte itself (as its column holds it).
