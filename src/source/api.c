@@ -1329,6 +1329,37 @@ static int loop_error(bronze_source *s, int64_t pageno, const char *what, const 
                           s->cfg->path, (long long)pageno, shown, what);
 }
 
+/* Credentials go with every page: the auth, and headers named like a
+ * secret (X-Auth-Token, Api-Key, ...). */
+static bool sends_credentials(const bronze_source *s)
+{
+    const bronze_config *cfg = s->cfg;
+    if (cfg->api.auth_type != BRONZE_AUTH_NONE)
+        return true;
+    for (size_t i = 0; i < cfg->api.nheaders; i++)
+        if (secret_name(cfg->api.headers[i].key, strlen(cfg->api.headers[i].key)) ||
+            !strcasecmp(cfg->api.headers[i].key, "Cookie"))
+            return true;
+    return false;
+}
+
+/* A next page's URL (Link, next_url, a cursor that is a URL) is requested
+ * with the credentials only on the host the pages came from, as a redirect
+ * is followed: a page cannot send them elsewhere. */
+static int next_url_check(bronze_source *s, int64_t pageno, const char *url, const char *next,
+                          bronze_err *err)
+{
+    if (same_origin(url, next) || !sends_credentials(s))
+        return 0;
+    char from[1024], to[1024];
+    mask_url(s, url, from, sizeof from);
+    mask_url(s, next, to, sizeof to);
+    return bronze_err_set(err, BRONZE_E_RUNTIME,
+                          "%s: page %lld (%s): the next page is on another host (%s): not "
+                          "requested, so that the credentials stay with this one",
+                          s->cfg->path, (long long)pageno, from, to);
+}
+
 /* Requests every page (one, in a dry run) and spools the records. */
 static int fetch_all(bronze_source *s, bronze_err *err)
 {
@@ -1442,6 +1473,10 @@ static int fetch_all(bronze_source *s, bronze_err *err)
                         bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
                         goto done;
                     }
+                    if (next_url_check(s, pageno, url, next_url, err)) {
+                        json_decref(doc);
+                        goto done;
+                    }
                 } else {
                     free(cursor);
                     if (!(cursor = strdup(t))) {
@@ -1469,6 +1504,10 @@ static int fetch_all(bronze_source *s, bronze_err *err)
                 if (!next_url) {
                     json_decref(doc);
                     bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+                    goto done;
+                }
+                if (next_url_check(s, pageno, url, next_url, err)) {
+                    json_decref(doc);
                     goto done;
                 }
                 int sb = seen_before(s, XXH3_64bits(next_url, strlen(next_url)));

@@ -937,6 +937,47 @@ test('a list in params is sent as the name repeated (ids=1&ids=2), as 1.0 did; a
   cleanup(dir);
 });
 
+// A page names the next page's URL; with credentials it is requested only on
+// the host the pages came from (as a redirect is followed), so a page cannot
+// send the token elsewhere. Without credentials any host is followed.
+test('a next page on another host is not requested with the credentials; without them it is followed', async () => {
+  const other = api.url.replace('127.0.0.1', 'localhost');
+  const pages = (next) => [`{"items": [{"id": 1}], "next": "${next}"}`, '{"items": [{"id": 2}], "next": null}'];
+  const nextUrl = '    endpoint: /raw\n    pagination: {type: next_url, next_url_path: next}';
+  const bearer = '\n    auth_type: bearer\n    auth_token_env: T_TOKEN';
+  for (const [yaml, next, env] of [
+    [nextUrl + bearer, `${other}/raw?page=2`, { T_TOKEN: SECRETS.bearer }],
+    [nextUrl + '\n    headers: {X-Api-Token: abc123456}', `${other}/raw?page=2`, {}],
+    ['    endpoint: /raw\n    pagination: {type: cursor, cursor_path: next}' + bearer, `${other}/raw?page=2`, { T_TOKEN: SECRETS.bearer }],
+  ]) {
+    api.reset();
+    api.raw = pages(next);
+    const dir = workdir();
+    const r = await extract(dir, cfg({ apiYaml: yaml }), { env });
+    assertFailed(r, dir, /c\.yaml: page 1 \(http:\/\/127\.0\.0\.1:\d+\/raw\): the next page is on another host \(http:\/\/localhost:\d+\/raw\?page=2\): not requested, so that the credentials stay with this one/);
+    assert.equal(api.requests.length, 1, yaml);
+    cleanup(dir);
+  }
+  // the same host, named in full: followed with the token
+  api.reset();
+  api.raw = pages(`${api.url}/raw?page=2`);
+  let dir = workdir();
+  let r = await extract(dir, cfg({ apiYaml: nextUrl + bearer }), { env: { T_TOKEN: SECRETS.bearer } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n]);
+  assert.ok(api.requests.every((q) => q.headers.authorization === `Bearer ${SECRETS.bearer}`));
+  cleanup(dir);
+  // no credentials: another host is followed
+  api.reset();
+  api.raw = pages(`${other}/raw?page=2`);
+  dir = workdir();
+  r = await extract(dir, cfg({ apiYaml: nextUrl }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n]);
+  assert.deepEqual(api.requests.map((q) => q.headers.host.split(':')[0]), ['127.0.0.1', 'localhost']);
+  cleanup(dir);
+});
+
 test('a Salesforce-shaped API with a 1.0-form config lands every record once', async () => {
   const dir = workdir();
   api.data = makeRecords(7);
