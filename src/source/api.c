@@ -802,11 +802,43 @@ static int oauth_fetch(bronze_source *s, bronze_err *err)
     json_t *doc = json_loadb((const char *)s->body.data, s->body.len, 0, &je);
     json_t *tok = json_object_get(doc, "access_token");
     if (!json_is_string(tok) || !json_string_length(tok)) {
-        char shown[1024];
+        /* the body is never shown: it may hold a token after all */
+        char shown[1024], why[512];
         mask_url(s, cfg->api.token_url, shown, sizeof shown);
-        bronze_err_set(err, BRONZE_E_RUNTIME,
-                       "%s: the OAuth2 token response from %s has no access_token", cfg->path,
-                       shown);
+        if (!json_is_object(doc)) {
+            if (doc)
+                snprintf(why, sizeof why, "is %s, not a JSON object", json_kind(doc));
+            else /* not jansson's message either: it quotes the text */
+                snprintf(why, sizeof why,
+                         "is not JSON (%zu bytes, not shown: they may hold the token)",
+                         s->body.len);
+        } else if (tok) {
+            if (json_is_string(tok))
+                snprintf(why, sizeof why, "has an empty access_token");
+            else
+                snprintf(why, sizeof why, "has an access_token that is %s, not a string",
+                         json_kind(tok));
+        } else {
+            /* its keys (names only: an error object says why) */
+            size_t k = (size_t)snprintf(why, sizeof why, "has no access_token; its keys:");
+            const char *key;
+            json_t *v;
+            size_t nk = 0;
+            json_object_foreach(doc, key, v)
+            {
+                if (k >= sizeof why - 1)
+                    break;
+                k += (size_t)snprintf(why + k, sizeof why - k, "%s %s", nk++ ? "," : "", key);
+            }
+            if (!nk)
+                snprintf(why, sizeof why, "has no access_token (an empty object)");
+            json_t *e = json_object_get(doc, "error");
+            k = strlen(why);
+            if (json_is_string(e) && k < sizeof why - 1)
+                snprintf(why + k, sizeof why - k, " (error: %.80s)", json_string_value(e));
+        }
+        bronze_err_set(err, BRONZE_E_RUNTIME, "%s: the OAuth2 token response from %s %s", cfg->path,
+                       shown, why);
         json_decref(doc);
         goto done;
     }

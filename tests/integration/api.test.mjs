@@ -420,6 +420,28 @@ test('oauth2: a token refused right after it was fetched fails instead of loopin
   cleanup(dir);
 });
 
+// A token answer without a usable token says what it holds, never its text
+// (a form-encoded or HTML answer may hold the token itself).
+test('oauth2: a token answer without a string access_token fails saying what it is, not showing its text', async () => {
+  for (const [body, re] of [
+    ['access_token=oat-formtoken-1&token_type=bearer', /the OAuth2 token response from .*\/oauth\/token is not JSON \(46 bytes, not shown: they may hold the token\)/],
+    ['<html><body>Sign in oat-htmltoken-2</body></html>', /token is not JSON \(\d+ bytes, not shown/],
+    ['{"access_token": 12345678, "expires_in": 60}', /token has an access_token that is an integer, not a string/],
+    ['{"access_token": ""}', /token has an empty access_token/],
+    ['{"error": "unauthorized_client", "error_description": "no grant"}', /token has no access_token; its keys: error, error_description \(error: unauthorized_client\)/],
+    ['["oat-arraytoken-3"]', /token is an array, not a JSON object/],
+  ]) {
+    api.reset();
+    api.tokenBody = body;
+    const dir = workdir();
+    const r = await extract(dir, cfg({ apiYaml: authYaml('oauth2') }), { env: AUTH.oauth2.env });
+    assertFailed(r, dir, re);
+    assert.doesNotMatch(r.stderr, /oat-|12345678/, 'no part of the answer is shown');
+    assert.equal(api.requests.filter((q) => q.path === '/auth/oauth').length, 0, 'no page requested');
+    cleanup(dir);
+  }
+});
+
 test('oauth2: the token is cached for its expires_in and fetched again before it runs out', async () => {
   const dir = workdir();
   api.tokenUses = 100;

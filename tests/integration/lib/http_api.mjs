@@ -52,6 +52,7 @@ export async function startApi() {
     tokens: new Map(), // oauth token -> uses left
     tokenUses: 2,      // an issued token works for this many requests, then 401
     expiresIn: 3600,   // the expires_in the token endpoint announces
+    tokenBody: null,   // when set: the token endpoint's whole 200 answer (a string), credentials checked
     reset() {
       this.requests = [];
       this.state = {};
@@ -59,6 +60,7 @@ export async function startApi() {
       this.data = makeRecords(25);
       this.tokenUses = 2;
       this.expiresIn = 3600;
+      this.tokenBody = null;
       this.raw = [];
     },
   };
@@ -198,6 +200,10 @@ function route(api, req, res, u, q, body) {
     if (req.method !== 'POST' || f.get('grant_type') !== 'client_credentials' ||
         f.get('client_id') !== SECRETS.clientId || f.get('client_secret') !== SECRETS.clientSecret)
       return json(res, 401, { error: 'invalid_client' });
+    if (api.tokenBody !== null) {
+      res.writeHead(200, { 'Content-Type': api.tokenBody.startsWith('{') ? 'application/json' : 'text/html' });
+      return res.end(api.tokenBody);
+    }
     const tok = `oat-${api.state.tokens_issued}-${Math.random().toString(36).slice(2)}`;
     api.tokens.set(tok, api.tokenUses);
     api.state.lastScope = f.get('scope');
