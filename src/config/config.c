@@ -1155,7 +1155,7 @@ static int load_kv(lctx *c, const bronze_ynode *api, const char *key, bool lists
 
 /* body: any YAML value as JSON text. A string holding a JSON object or array
  * (a literal block of JSON) is taken as that JSON. */
-static int load_body(lctx *c, const bronze_ynode *api)
+static int load_body(lctx *c, const bronze_ynode *api, bool post)
 {
     const bronze_ynode *v;
     char kp[KP_MAX];
@@ -1183,6 +1183,11 @@ static int load_body(lctx *c, const bronze_ynode *api)
         return oom(c);
     free(c->cfg->api.body_json);
     c->cfg->api.body_json = s;
+    if (!post)
+        bronze_diags_add(c->diags, false, v->line, v->col,
+                         "%s:%d:%d: %s: sent only with method: POST; this GET source sends no "
+                         "body",
+                         c->file, v->line, v->col, kp);
     return 0;
 }
 
@@ -1344,7 +1349,8 @@ static int load_api(lctx *c, const bronze_ynode *api)
     }
 
     if (load_kv(c, api, "headers", false, &cfg->api.headers, &cfg->api.nheaders) ||
-        load_kv(c, api, "params", true, &cfg->api.params, &cfg->api.nparams) || load_body(c, api))
+        load_kv(c, api, "params", true, &cfg->api.params, &cfg->api.nparams) ||
+        load_body(c, api, method == 1))
         return -1;
 
     const bronze_ynode *auth_at;

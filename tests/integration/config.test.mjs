@@ -3,7 +3,7 @@
 // fixtures exit 2 with the file:line:col: key.path: form; typos warn once each.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, run, workdir, cleanup } from './lib/harness.mjs';
 
@@ -44,6 +44,18 @@ test('every broken config exits 2 naming file:line:col or file and key path', ()
     assert.equal(errs.length, 1, `${f}: ${r.stderr}`);
     assert.match(errs[0], new RegExp(`\\[ERROR\\] ${join(FIX, f).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(:\\d+:\\d+)?: [a-z_.]+|${f}`), f);
     assert.doesNotMatch(r.stderr, /AddressSanitizer|runtime error/);
+  }
+  cleanup(dir);
+});
+
+test('an API body with method GET (or no method) warns that it is not sent; with POST it does not', () => {
+  const dir = workdir();
+  for (const [method, warned] of [['', true], ['    method: GET\n', true], ['    method: POST\n', false]]) {
+    writeFileSync(join(dir, 'b.yaml'), `platform:\n  bronze:\n    local_path: ./out\nsource:\n  type: api\n  system: s\n  table: t\n  api:\n    base_url: "http://127.0.0.1:9"\n${method}    body: {filter: {min: 1}}\n`);
+    const r = run(dir, ['--config', join(dir, 'b.yaml'), '--validate-only', '--log-format', 'simple']);
+    assert.equal(r.code, 0, r.stderr);
+    if (warned) assert.match(r.stderr, /^\[WARNING\] \S*b\.yaml:1\d:11: source\.api\.body: sent only with method: POST; this GET source sends no body$/m, method);
+    else assert.doesNotMatch(r.stderr, /WARN/, method);
   }
   cleanup(dir);
 });
