@@ -709,6 +709,39 @@ const PAGE_INC = (extra = '') => `    endpoint: /page
       initial_cursor_value: "2025-01-01T00:05:00Z"
 ${extra}`;
 
+// A params entry named like a parameter that paging or the cursor sets is
+// warned about and left out whenever they send theirs: a query never holds a
+// name twice (servers take the first or the last, so paging would stall).
+test('params named like the paging or cursor parameters: warned, and the paging and the cursor win', async () => {
+  const dir = workdir();
+  const yaml = `    endpoint: /page
+    data_path: data
+    params: {page: 9, page_size: 3, updated_since: "2025-01-01T00:20:00Z", status: open}
+    pagination: {type: page, page_size: 10}
+    incremental: {enabled: true, cursor_field: updated_at, cursor_param: updated_since}`;
+  let r = await extract(dir, cfg({ apiYaml: yaml }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /c\.yaml:\d+:\d+: source\.api\.params\.page: set by the paging on every page built from base_url: this value is not sent/);
+  assert.match(r.stderr, /source\.api\.params\.page_size: set by the paging/);
+  assert.match(r.stderr, /source\.api\.params\.updated_since: set by incremental\.cursor_param whenever there is a cursor: this value is sent only while there is none/);
+  assert.doesNotMatch(r.stderr, /params\.status/);
+  const names = (q) => new URL(q.url, 'http://x').searchParams;
+  for (const q of api.requests) for (const k of ['page', 'page_size', 'updated_since', 'status']) assert.equal(names(q).getAll(k).length, 1, `${k} once in ${q.url}`);
+  // no cursor yet: params' updated_since is the start; paging sets page and page_size
+  assert.deepEqual(api.requests.map((q) => [q.query.page, q.query.page_size, q.query.updated_since]),
+    [['1', '10', '2025-01-01T00:20:00Z']]);
+  assert.deepEqual((await rows(dir)).map((x) => x.id), [21n, 22n, 23n, 24n, 25n]);
+  // with a cursor, the cursor is sent in its place
+  api.reset();
+  api.data = makeRecords(27);
+  r = await extract(dir, cfg({ apiYaml: yaml }));
+  assert.equal(r.code, 0, r.stderr);
+  for (const q of api.requests) assert.equal(names(q).getAll('updated_since').length, 1, q.url);
+  assert.equal(api.requests[0].query.updated_since, '2025-01-01T00:25:00Z');
+  assert.equal(readJson(join(dir, '.state', 'ext_t_cursor.json')).cursor, '2025-01-01T00:27:00Z');
+  cleanup(dir);
+});
+
 test("1.0's page example: incremental.cursor_param sends the cursor; the second run gets only new records", async () => {
   const dir = workdir();
   let r = await extract(dir, cfg({ apiYaml: PAGE_INC() }));
