@@ -88,7 +88,9 @@ struct bronze_source {
     long double best_num; /* CK_NUM; best_int: an integer, exactly best_i */
     int64_t best_i;
     bool best_int;
-    bool best_big; /* an integer known by its digits only (past int64, or a string) */
+    bool best_big;        /* an integer known by its digits only (past int64, or a string) */
+    bool cursor_unsorted; /* a record's cursor value below an earlier record's */
+    bool page_cut;        /* max_records left records of the last page out */
     int64_t best_us;
     char *best_text;
     /* loop detection */
@@ -472,19 +474,22 @@ static int cursor_take(bronze_source *s, const json_t *v)
     } else {
         return 0; /* null, booleans and nested values do not move a cursor */
     }
-    bool better;
+    int cmp; /* this value against the maximum so far */
     if (s->best_kind == CK_NONE)
-        better = true;
+        cmp = 1;
     else if (k == s->best_kind && k == CK_NUM && is_int && s->best_int)
         /* ids beyond 2^53 differ where doubles do not */
-        better = big || s->best_big ? int_text_cmp(t, s->best_text) > 0 : iv > s->best_i;
+        cmp = big || s->best_big ? int_text_cmp(t, s->best_text)
+                                 : (iv > s->best_i) - (iv < s->best_i);
     else if (k == s->best_kind && k == CK_NUM)
-        better = num > s->best_num;
+        cmp = (num > s->best_num) - (num < s->best_num);
     else if (k == s->best_kind && k == CK_TIME)
-        better = us > s->best_us;
+        cmp = (us > s->best_us) - (us < s->best_us);
     else
-        better = strcmp(t, s->best_text) > 0; /* mixed or text: as text */
-    if (!better)
+        cmp = strcmp(t, s->best_text); /* mixed or text: as text */
+    if (cmp < 0)
+        s->cursor_unsorted = true;
+    if (cmp <= 0)
         return 0;
     char *copy = strdup(t);
     if (!copy)
@@ -1193,8 +1198,10 @@ static int take_page_fast(bronze_source *s, int64_t pageno, int64_t room, size_t
         BRONZE_WARN("page %lld: an integer beyond the 64-bit range; kept as text",
                     (long long)pageno);
     size_t take = s->scan.nrecs;
-    if (room > 0 && (int64_t)take > room)
+    if (room > 0 && (int64_t)take > room) {
         take = (size_t)room;
+        s->page_cut = true;
+    }
     bool cur = cfg->api.incremental && cfg->api.cursor_field;
     for (size_t i = 0; i < take; i++) {
         const bronze_scan_rec *rec = &s->scan.recs[i];
@@ -1330,8 +1337,10 @@ static int take_page(bronze_source *s, int64_t pageno, const char *url, int64_t 
     }
     size_t total = one ? 1 : json_array_size(recs);
     for (size_t i = 0; i < total; i++) {
-        if (room > 0 && (int64_t)*n >= room)
+        if (room > 0 && (int64_t)*n >= room) {
+            s->page_cut = true;
             break;
+        }
         json_t *rec = one ? recs : json_array_get(recs, i);
         if (!json_is_object(rec)) {
             mask_url(s, url, shown, sizeof shown);
@@ -1583,15 +1592,29 @@ static int fetch_all(bronze_source *s, bronze_err *err)
             loop_error(s, pageno, "this page repeats the previous page byte for byte", url, err);
             goto done;
         }
+        const char *cut = NULL;
         if (more && pg->max_pages > 0 && pageno >= pg->max_pages) {
             BRONZE_INFO("Stopping at source.api.pagination.max_pages (%lld)",
                         (long long)pg->max_pages);
-            more = false;
-        }
-        if (more && pg->max_records > 0 && s->records >= pg->max_records) {
+            cut = "max_pages";
+        } else if ((more || s->page_cut) && pg->max_records > 0 && s->records >= pg->max_records) {
             BRONZE_INFO("Stopping at source.api.pagination.max_records (%lld)",
                         (long long)pg->max_records);
+            cut = "max_records";
+        }
+        if (cut) {
             more = false;
+            /* the cursor is the maximum of what was fetched: with pages left
+             * and records not in ascending order, it passes records this run
+             * did not fetch, which the next run would not ask for */
+            if (cfg->api.incremental && s->cursor_unsorted && s->best_text)
+                BRONZE_WARN("%s: stopped at source.api.pagination.%s with pages left, and "
+                            "the records did not come in ascending order of %s: the cursor "
+                            "moves to %s, so the next run does not ask again for the records "
+                            "below it that this run left; have the API sort by %s ascending, "
+                            "or lift %s",
+                            cfg->path, cut, cfg->api.cursor_field, s->best_text,
+                            cfg->api.cursor_field, cut);
         }
         if (!more)
             break;

@@ -709,6 +709,35 @@ const PAGE_INC = (extra = '') => `    endpoint: /page
       initial_cursor_value: "2025-01-01T00:05:00Z"
 ${extra}`;
 
+// max_pages / max_records cut an incremental run short; its cursor is the
+// maximum of what it fetched. Records newest first then pass older records
+// the run left behind: the run warns. Ascending records, or a run that reads
+// every page, do not warn.
+test('incremental cut short by max_pages with records newest first warns that the cursor passes records left behind', async () => {
+  const yaml = (extra) => `    endpoint: /page
+    data_path: data
+    pagination: {type: page, page_size: 10${extra}}
+    incremental: {enabled: true, cursor_field: updated_at}`;
+  for (const [order, extra, warned, n] of [
+    ['desc', ', max_pages: 2', true, 20],
+    ['desc', ', max_records: 15', true, 15],
+    ['asc', ', max_pages: 2', false, 20],
+    ['desc', '', false, 25],
+  ]) {
+    api.reset();
+    api.data = order === 'desc' ? makeRecords(25).reverse() : makeRecords(25);
+    const dir = workdir();
+    const r = await extract(dir, cfg({ apiYaml: yaml(extra) }));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await rows(dir)).length, n, `${order}${extra}`);
+    const re = /c\.yaml: stopped at source\.api\.pagination\.(max_pages|max_records) with pages left, and the records did not come in ascending order of updated_at: the cursor moves to 2025-01-01T00:25:00Z, so the next run does not ask again for the records below it that this run left; have the API sort by updated_at ascending, or lift \1/;
+    if (warned) assert.match(r.stderr, re, `${order}${extra}`);
+    else assert.doesNotMatch(r.stderr, /WARN/, `${order}${extra}`);
+    assert.equal(readJson(join(dir, '.state', 'ext_t_cursor.json')).cursor, order === 'asc' ? '2025-01-01T00:20:00Z' : '2025-01-01T00:25:00Z');
+    cleanup(dir);
+  }
+});
+
 // A params entry named like a parameter that paging or the cursor sets is
 // warned about and left out whenever they send theirs: a query never holds a
 // name twice (servers take the first or the last, so paging would stall).
