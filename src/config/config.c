@@ -1759,35 +1759,43 @@ static int set_string_defaults(lctx *c)
     return 0;
 }
 
-/* A source.api.params entry named like a query parameter that paging or the
- * incremental cursor sets: theirs is sent, so the entry is warned about
- * (api.c's built_url() leaves it out whenever they send theirs). */
+bronze_param_owner bronze_api_param_owner(const bronze_config *cfg, const char *name)
+{
+    const __typeof__(cfg->api.pagination) *pg = &cfg->api.pagination;
+    if ((pg->type == BRONZE_PAGE_OFFSET &&
+         (!strcmp(name, pg->offset_param) || !strcmp(name, pg->limit_param))) ||
+        (pg->type == BRONZE_PAGE_PAGE &&
+         (!strcmp(name, pg->page_param) || !strcmp(name, pg->page_size_param))))
+        return BRONZE_PARAM_PAGING;
+    if (pg->type == BRONZE_PAGE_CURSOR && !strcmp(name, pg->cursor_param))
+        return BRONZE_PARAM_CURSOR_PAGING;
+    if (cfg->api.incremental && cfg->api.cursor_param && !strcmp(name, cfg->api.cursor_param))
+        return BRONZE_PARAM_INCREMENTAL;
+    return BRONZE_PARAM_FREE;
+}
+
+/* A source.api.params entry that another setter owns (bronze_api_param_owner). */
 static void warn_owned_params(lctx *c, const bronze_ynode *sm)
 {
+    static const char *const why[] = {
+        [BRONZE_PARAM_PAGING] =
+            "set by the paging on every page built from base_url: this value is not sent",
+        [BRONZE_PARAM_CURSOR_PAGING] = "set by the cursor paging from the second page on: this "
+                                       "value is sent on the first page only",
+        [BRONZE_PARAM_INCREMENTAL] = "set by incremental.cursor_param whenever there is a "
+                                     "cursor: this value is sent only while there is none",
+    };
     const bronze_config *cfg = c->cfg;
-    const __typeof__(cfg->api.pagination) *pg = &cfg->api.pagination;
     const bronze_ynode *api = cfg->type == BRONZE_SRC_API ? bronze_ymap_get(sm, "api", NULL) : NULL;
     const bronze_ynode *m = api ? bronze_ymap_get(api, "params", NULL) : NULL;
     if (!m || m->kind != BRONZE_YNODE_MAP)
         return;
     for (size_t i = 0; i < bronze_ymap_len(m); i++) {
         const bronze_ynode *k = bronze_ymap_key(m, i);
-        const char *why = NULL;
-        if ((pg->type == BRONZE_PAGE_OFFSET &&
-             (!strcmp(k->text, pg->offset_param) || !strcmp(k->text, pg->limit_param))) ||
-            (pg->type == BRONZE_PAGE_PAGE &&
-             (!strcmp(k->text, pg->page_param) || !strcmp(k->text, pg->page_size_param))))
-            why = "set by the paging on every page built from base_url: this value is not sent";
-        else if (pg->type == BRONZE_PAGE_CURSOR && !strcmp(k->text, pg->cursor_param))
-            why = "set by the cursor paging from the second page on: this value is sent on the "
-                  "first page only";
-        else if (cfg->api.incremental && cfg->api.cursor_param &&
-                 !strcmp(k->text, cfg->api.cursor_param))
-            why = "set by incremental.cursor_param whenever there is a cursor: this value is "
-                  "sent only while there is none";
-        if (why)
+        bronze_param_owner o = bronze_api_param_owner(cfg, k->text);
+        if (o != BRONZE_PARAM_FREE)
             bronze_diags_add(c->diags, false, k->line, k->col, "%s:%d:%d: source.api.params.%s: %s",
-                             c->file, k->line, k->col, k->text, why);
+                             c->file, k->line, k->col, k->text, why[o]);
     }
 }
 

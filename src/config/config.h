@@ -274,6 +274,19 @@ typedef struct bronze_incremental {
 } bronze_incremental;
 void bronze_config_incremental(const bronze_config *cfg, bronze_incremental *out);
 
+/* Who sets a source.api query parameter named `name` besides params: the
+ * paging on every page built from base_url, the cursor paging once it has a
+ * cursor, the incremental cursor_param once there is a cursor; or nobody.
+ * config.c warns about such a params entry, api.c leaves it out whenever its
+ * owner sends the name. */
+typedef enum {
+    BRONZE_PARAM_FREE = 0,
+    BRONZE_PARAM_PAGING,
+    BRONZE_PARAM_CURSOR_PAGING,
+    BRONZE_PARAM_INCREMENTAL
+} bronze_param_owner;
+bronze_param_owner bronze_api_param_owner(const bronze_config *cfg, const char *name);
+
 const char *bronze_codec_name(bronze_codec c);
 
 /* True when s is a safe path segment: [A-Za-z0-9_.-]+, not "." or "..", no "..". */

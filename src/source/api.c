@@ -895,30 +895,18 @@ static char *built_url(bronze_source *s, int64_t offset, int64_t page, const cha
     const __typeof__(cfg->api.pagination) *pg = &cfg->api.pagination;
     bronze_buf b = BRONZE_BUF_INIT;
     char num[32];
-    /* the names this request's paging and cursor set: a params entry of the
-     * same name is left out (the config warned) */
-    const char *own[3] = {NULL, NULL, NULL};
-    if (cfg->api.incremental && cfg->api.cursor_param && s->ctx.last_cursor)
-        own[0] = cfg->api.cursor_param;
-    if (pg->type == BRONZE_PAGE_OFFSET) {
-        own[1] = pg->offset_param;
-        own[2] = pg->limit_param;
-    } else if (pg->type == BRONZE_PAGE_PAGE) {
-        own[1] = pg->page_param;
-        own[2] = pg->page_size_param;
-    } else if (pg->type == BRONZE_PAGE_CURSOR && cursor) {
-        own[1] = pg->cursor_param;
-    }
+    bool inc = cfg->api.incremental && cfg->api.cursor_param && s->ctx.last_cursor;
     int rc = bronze_buf_append(&b, s->base, strlen(s->base));
     for (size_t i = 0; !rc && i < cfg->api.nparams; i++) {
+        /* left out whenever its owner sends the name (the config warned) */
         const char *k = cfg->api.params[i].key;
-        bool owned = false;
-        for (int j = 0; j < 3; j++)
-            owned |= own[j] && !strcmp(own[j], k);
-        if (!owned)
+        bronze_param_owner o = bronze_api_param_owner(cfg, k);
+        bool theirs = o == BRONZE_PARAM_PAGING || (o == BRONZE_PARAM_CURSOR_PAGING && cursor) ||
+                      (inc && !strcmp(k, cfg->api.cursor_param));
+        if (!theirs)
             rc = add_param(&b, k, cfg->api.params[i].value);
     }
-    if (!rc && own[0])
+    if (!rc && inc)
         rc = add_param(&b, cfg->api.cursor_param, s->ctx.last_cursor);
     switch (pg->type) {
     case BRONZE_PAGE_OFFSET:
