@@ -997,12 +997,21 @@ static json_t *find_records(const bronze_config *cfg, json_t *doc, const char **
     if (json_is_array(doc))
         return doc;
     static const char *const keys[] = {"items", "data", "results", "records", NULL};
+    json_t *null_at = NULL; /* the first of them that is null: no records */
+    const char *null_key = NULL;
     for (size_t i = 0; keys[i]; i++) {
         json_t *v = json_object_get(doc, keys[i]);
         if (json_is_array(v))
             return v;
+        if (json_is_null(v) && !null_at) {
+            null_at = v;
+            null_key = keys[i];
+        }
     }
-    return NULL;
+    /* an API that sends an empty list as null (Go's nil slice) */
+    if (null_at)
+        *where = null_key;
+    return null_at;
 }
 
 /* Rewrites a JSON text so that every integer literal outside strings that

@@ -299,6 +299,41 @@ test('204 No Content ends paging as an empty page; a byte order mark is ignored;
   cleanup(d2);
 });
 
+test('a null where the records sit is an empty page (a Go API sends a nil slice as null), by data_path or the default lookup', async () => {
+  // the last page of a page-paged API: {"data": null} ends the paging as [] would
+  const dir = workdir();
+  api.raw = ['{"data": [{"id": 1}, {"id": 2}]}', '{"data": [{"id": 3}, {"id": 4}]}', '{"data": null, "total": 4}'];
+  let r = await extract(dir, cfg({ apiYaml: `    endpoint: /raw
+    pagination: {type: page, page_size: 2}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n, 3n, 4n]);
+  assert.deepEqual(api.requests.map((q) => q.query.page), ['1', '2', '3']);
+  assert.match(r.stderr, /Retrieved 4 records from extractor/);
+  // the same with data_path
+  api.reset();
+  api.raw = ['{"result": {"rows": [{"id": 5}]}}', '{"result": {"rows": null}}'];
+  r = await extract(dir, cfg({ apiYaml: `    endpoint: /raw
+    data_path: result.rows
+    pagination: {type: page, page_size: 1}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.id), [5n]);
+  // an array under a later default key still wins over a null under an earlier one
+  api.reset();
+  api.raw = ['{"items": null, "results": [{"id": 6}]}'];
+  r = await extract(dir, cfg({ apiYaml: '    endpoint: /raw' }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.id), [6n]);
+  // a first page of null is an empty batch, as [] is
+  const d2 = workdir();
+  api.reset();
+  api.raw = ['{"data": null}'];
+  r = await extract(d2, cfg({ apiYaml: '    endpoint: /raw' }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /Retrieved 0 records from extractor/);
+  cleanup(dir);
+  cleanup(d2);
+});
+
 test('data_path "$" is the response itself; an object at an explicit data_path is one record; the default lookup takes arrays only', async () => {
   const one = async (page, path, want) => {
     const dir = workdir();
