@@ -935,42 +935,74 @@ static char *built_url(bronze_source *s, int64_t offset, int64_t page, const cha
     return (char *)b.data;
 }
 
-/* The rel="next" target of a Link header value, or NULL (malloc'd). */
+/* Does a rel value (v[0..n), a space-separated list of relation types)
+ * hold "next"? */
+static bool rel_has_next(const char *v, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && (v[i] == ' ' || v[i] == '\t'))
+            i++;
+        size_t b = i;
+        while (i < n && v[i] != ' ' && v[i] != '\t')
+            i++;
+        if (i - b == 4 && !strncasecmp(v + b, "next", 4))
+            return true;
+    }
+    return false;
+}
+
+/* The rel="next" target of a Link header value, or NULL (malloc'd). RFC 8288
+ * §3: link-value *( OWS "," OWS link-value ), link-value = "<" URI ">"
+ * *( OWS ";" OWS token BWS [ "=" BWS ( token / quoted-string ) ] ). A
+ * quoted title may hold commas, semicolons and "rel=next": only a parameter
+ * named rel counts, the first one of its link-value. */
 static char *link_next(const char *v)
 {
+    static const char ows[] = " \t";
     const char *p = v;
-    while (p && (p = strchr(p, '<'))) {
+    while ((p = strchr(p, '<'))) {
         const char *end = strchr(p, '>');
         if (!end)
             return NULL;
-        const char *params = end + 1;
-        const char *stop = strchr(params, '<');
-        size_t plen = stop ? (size_t)(stop - params) : strlen(params);
-        const char *r = params;
-        while ((r = strcasestr(r, "rel=")) && r < params + plen) {
-            r += 4;
-            bool quoted = *r == '"';
-            if (quoted)
-                r++;
-            const char *rend = r;
-            while (rend < params + plen && *rend &&
-                   (quoted ? *rend != '"' : *rend != ';' && *rend != ',' && *rend != ' '))
-                rend++;
-            /* rel may list several types: "next last" */
-            const char *t = r;
-            while (t < rend) {
-                while (t < rend && *t == ' ')
-                    t++;
-                const char *te = t;
-                while (te < rend && *te != ' ')
-                    te++;
-                if (te - t == 4 && !strncasecmp(t, "next", 4))
-                    return strndup(p + 1, (size_t)(end - p - 1));
-                t = te;
+        const char *q = end + 1;
+        bool next = false, rel_seen = false;
+        for (;;) {
+            q += strspn(q, ows);
+            if (*q != ';')
+                break;
+            q++;
+            q += strspn(q, ows);
+            const char *name = q;
+            size_t nlen = strcspn(q, " \t=;,");
+            q += nlen;
+            q += strspn(q, ows);
+            const char *val = "";
+            size_t vlen = 0;
+            if (*q == '=') {
+                q++;
+                q += strspn(q, ows);
+                if (*q == '"') {
+                    val = ++q;
+                    while (*q && *q != '"')
+                        q += q[0] == '\\' && q[1] ? 2 : 1;
+                    vlen = (size_t)(q - val);
+                    if (*q == '"')
+                        q++;
+                } else {
+                    val = q;
+                    vlen = strcspn(q, " \t;,");
+                    q += vlen;
+                }
             }
-            r = rend;
+            if (nlen == 3 && !strncasecmp(name, "rel", 3) && !rel_seen) {
+                rel_seen = true;
+                next = rel_has_next(val, vlen);
+            }
         }
-        p = end + 1;
+        if (next)
+            return strndup(p + 1, (size_t)(end - p - 1));
+        p = q; /* past this link-value's parameters: the next "<" starts the next one */
     }
     return NULL;
 }

@@ -123,6 +123,23 @@ test('cursor paging: opaque next cursors at a dot path, results default lookup',
   cleanup(dir);
 });
 
+test('link paging reads the Link header by RFC 8288: spaces around "=", rel among other params, quoted commas and a rel=next inside a title', async () => {
+  const dir = workdir();
+  const u = (n) => `${api.url}/linkh?page=${n}`;
+  api.links = [
+    `<${u(2)}> ;rel = "next"`,                                          // BWS around "=" (RFC 8288 §3)
+    `<${u(9)}>; title="rel=next"; rel="prev", <${u(3)}>;\trel=next`,   // a rel=next inside a quoted title is no rel
+    `<${u(8)}>; xrel="next"; rel="last", <${u(4)}>; title="a, <b>; c"; rel="next first"`, // another param's name ending in rel; a quoted comma
+    `<${u(1)}>; rel="first"`,                                          // no next: the end
+  ];
+  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /linkh
+    pagination: {type: link}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(api.requests.map((q) => q.query.page), [undefined, '2', '3', '4']);
+  assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n, 3n, 4n]);
+  cleanup(dir);
+});
+
 test('link paging follows RFC 8288 rel="next" (relative and absolute) until it is absent', async () => {
   const dir = workdir();
   const r = await extract(dir, cfg({ apiYaml: `    endpoint: /link

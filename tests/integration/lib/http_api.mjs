@@ -62,6 +62,7 @@ export async function startApi() {
       this.expiresIn = 3600;
       this.tokenBody = null;
       this.raw = [];
+      this.links = undefined;
     },
   };
   const sockets = new Set();
@@ -287,6 +288,11 @@ function route(api, req, res, u, q, body) {
     const b = (api.raw || [])[Number(q.page ?? 1) - 1] ?? '{"items": []}';
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(b) });
     return res.end(b);
+  }
+  if (p === '/linkh') {                      // page p: [{id: p}] with the Link header value api.links[p - 1] (a string or an array)
+    const page = Number(q.page || 1);
+    const h = api.links?.[page - 1];
+    return json(res, 200, [{ id: page }], h === undefined ? {} : { Link: h });
   }
   if (p === '/scalars') return json(res, 200, { items: [{ id: 1 }, 'two', { id: 3 }] });
   if (p === '/loop') {                       // ignores ?page: the same full page forever
