@@ -82,6 +82,7 @@ struct bronze_source {
     const char *secrets[MAX_SECRETS];
     size_t nsecrets;
     double tokens, refilled; /* rate limit bucket */
+    double quota_until;      /* monotonic seconds: the API said its quota is spent until then */
     uint64_t rng;
     /* incremental: the typed maximum of cursor_field so far */
     cursor_kind best_kind;
@@ -519,8 +520,43 @@ static int nap(bronze_source *s, uint64_t ms)
     return bronze_interrupt_sleep_ms_or(ms > 600000 ? 600000u : (unsigned)ms, &s->stop);
 }
 
+/* The API's own rate-limit headers on a response: true when they say no
+ * request is left in the window (remaining 0), with *ms until it resets (a
+ * second of margin for clock skew; -1 when no reset is given). A reset above
+ * 10^9 is a Unix time (GitHub, Twitter), else seconds from now (the IETF
+ * draft). */
+static bool quota_spent(const bronze_http_resp *r, int64_t *ms)
+{
+    *ms = -1;
+    if (!r->ratelimit_name || strcmp(r->ratelimit_remaining, "0"))
+        return false;
+    char *e;
+    errno = 0;
+    double v = strtod(r->ratelimit_reset, &e);
+    if (!r->ratelimit_reset[0] || errno || *e || !(v >= 0) || v > 1e12)
+        return true;
+    double secs = v > 1e9 ? v - (double)time(NULL) : v;
+    *ms = (int64_t)((secs > 0 ? secs : 0) * 1000.0) + 1000;
+    return true;
+}
+
+/* When a response said the quota is spent, the next request waits for the
+ * window's reset (at most BRONZE_RETRY_AFTER_MAX_MS; a longer one is left to
+ * the refusal that follows, which names it). */
+static int quota_wait(bronze_source *s)
+{
+    double left = s->quota_until - mono_now();
+    s->quota_until = 0;
+    if (left <= 0)
+        return 0;
+    BRONZE_INFO("The API's rate limit is spent for now: waiting %.1f s for its reset", left);
+    return nap(s, (uint64_t)ceil(left * 1000.0));
+}
+
 static int rate_wait(bronze_source *s)
 {
+    if (s->quota_until > 0 && quota_wait(s))
+        return -1;
     double rps = s->cfg->api.rate_limit.rps;
     if (rps <= 0)
         return 0;
@@ -710,7 +746,11 @@ static int exchange(bronze_source *s, const call *c0, bronze_err *err)
         }
         BRONZE_DEBUG("%s: %s %s -> HTTP %ld, %zu bytes in %.3f s", c->what, c->method, shown,
                      resp.status, s->body.len, mono_now() - t0);
+        int64_t reset_ms;
+        bool spent = quota_spent(&resp, &reset_ms);
         if (resp.status >= 200 && resp.status < 300) {
+            if (spent && reset_ms > 0 && reset_ms <= BRONZE_RETRY_AFTER_MAX_MS)
+                s->quota_until = mono_now() + (double)reset_ms / 1000.0;
             s->status = resp.status;
             content_charset(resp.content_type, s->charset, sizeof s->charset);
             free(s->link);
@@ -761,21 +801,45 @@ static int exchange(bronze_source *s, const call *c0, bronze_err *err)
             attempt--; /* a redirect is not a retry */
             continue;
         }
-        if (bronze_retry_http(resp.status, NULL) && attempt < cfg->run.max_retries) {
-            uint64_t ms = bronze_retry_delay_ms(attempt, resp.retry_after, &s->rng);
-            BRONZE_WARN("%s: %s %s: HTTP %ld%s%s; retry %d/%d in %.1f s", c->what, c->method, shown,
-                        resp.status, resp.retry_after[0] ? ", Retry-After " : "", resp.retry_after,
-                        attempt + 1, cfg->run.max_retries, (double)ms / 1000.0);
+        /* a rate limit: 429, or a 403 that says so (GitHub answers a spent
+         * quota with 403 and X-RateLimit-Remaining: 0, a secondary limit
+         * with 403 and Retry-After) */
+        bool limited = resp.status == 429 || (resp.status == 403 && (resp.retry_after[0] || spent));
+        if (limited && spent && !resp.retry_after[0] && reset_ms > BRONZE_RETRY_AFTER_MAX_MS) {
+            time_t at = time(NULL) + (time_t)(reset_ms / 1000);
+            struct tm tm;
+            char when[32];
+            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&at, &tm));
+            return bronze_err_set(err, BRONZE_E_RUNTIME,
+                                  "%s: %s: %s %s: HTTP %ld, %s: 0: the API's rate limit is spent "
+                                  "until %s (%.0f min from now), longer than a run waits for it "
+                                  "(%d min); run again after that",
+                                  cfg->path, c->what, c->method, shown, resp.status,
+                                  resp.ratelimit_name, when, (double)reset_ms / 60000.0,
+                                  BRONZE_RETRY_AFTER_MAX_MS / 60000);
+        }
+        if ((bronze_retry_http(resp.status, NULL) || limited) && attempt < cfg->run.max_retries) {
+            uint64_t ms = !resp.retry_after[0] && spent && reset_ms >= 0
+                              ? (uint64_t)reset_ms
+                              : bronze_retry_delay_ms(attempt, resp.retry_after, &s->rng);
+            char why[160] = "";
+            if (resp.retry_after[0])
+                snprintf(why, sizeof why, ", Retry-After %s", resp.retry_after);
+            else if (spent)
+                snprintf(why, sizeof why, ", %s 0", resp.ratelimit_name);
+            BRONZE_WARN("%s: %s %s: HTTP %ld%s; retry %d/%d in %.1f s", c->what, c->method, shown,
+                        resp.status, why, attempt + 1, cfg->run.max_retries, (double)ms / 1000.0);
             if (nap(s, ms) == 0)
                 continue;
             return bronze_err_set(err, BRONZE_E_RUNTIME,
                                   "%s: interrupted by signal %d before %s: nothing committed",
                                   cfg->path, bronze_interrupted(), c->what);
         }
-        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: %s: %s %s: HTTP %ld%s%s%s", cfg->path,
-                              c->what, c->method, shown, resp.status,
-                              bronze_retry_http(resp.status, NULL) ? " (retries exhausted)" : "",
-                              snip[0] ? ": " : "", snip);
+        return bronze_err_set(
+            err, BRONZE_E_RUNTIME, "%s: %s: %s %s: HTTP %ld%s%s%s", cfg->path, c->what, c->method,
+            shown, resp.status,
+            bronze_retry_http(resp.status, NULL) || limited ? " (retries exhausted)" : "",
+            snip[0] ? ": " : "", snip);
     }
 }
 

@@ -193,6 +193,8 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *userp)
     if (n >= 5 && !memcmp(p, "HTTP/", 5)) {
         /* a new response (after a 100 Continue): forget the last one's */
         resp->etag[0] = resp->retry_after[0] = resp->request_id[0] = 0;
+        resp->ratelimit_remaining[0] = resp->ratelimit_reset[0] = 0;
+        resp->ratelimit_name = NULL;
         resp->content_length = -1;
         x->status_known = false;
         x->h->link.len = 0;
@@ -237,6 +239,21 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *userp)
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (nlen == strlen(want[i].name) && !strncasecmp(p, want[i].name, nlen))
             copy_header_value((char *)resp + want[i].off, want[i].cap, colon + 1, n - nlen - 1);
+    static const char *const rl_prefix[] = {"X-RateLimit-", "X-Rate-Limit-", "RateLimit-"};
+    static const char *const rl_remaining[] = {"X-RateLimit-Remaining", "X-Rate-Limit-Remaining",
+                                               "RateLimit-Remaining"};
+    for (size_t i = 0; i < 3; i++) {
+        size_t pl = strlen(rl_prefix[i]);
+        if (nlen <= pl || strncasecmp(p, rl_prefix[i], pl))
+            continue;
+        if (nlen == pl + 9 && !strncasecmp(p + pl, "remaining", 9)) {
+            copy_header_value(resp->ratelimit_remaining, sizeof resp->ratelimit_remaining,
+                              colon + 1, n - nlen - 1);
+            resp->ratelimit_name = rl_remaining[i];
+        } else if (nlen == pl + 5 && !strncasecmp(p + pl, "reset", 5))
+            copy_header_value(resp->ratelimit_reset, sizeof resp->ratelimit_reset, colon + 1,
+                              n - nlen - 1);
+    }
     return n;
 }
 

@@ -77,6 +77,13 @@ typedef struct bronze_http_resp {
     bool capped;    /* the body passed out_cap */
     char etag[256]; /* ETag header, as sent (quotes kept) */
     char retry_after[128];
+    /* an API's rate-limit window (GitHub's X-RateLimit-Remaining/-Reset,
+     * Twitter's X-Rate-Limit-*, the IETF draft's RateLimit-*): the values as
+     * sent, "" when absent; ratelimit_name: the remaining header's name as
+     * this tool spells it, NULL when absent */
+    char ratelimit_remaining[32];
+    char ratelimit_reset[32];
+    const char *ratelimit_name;
     char request_id[128];   /* x-amz-request-id, for error messages */
     char content_type[128]; /* Content-Type, "" when absent */
     char location[2048];    /* a 3xx's Location, resolved against the URL; "" when none

@@ -539,6 +539,49 @@ test('429 with Retry-After (seconds, then an HTTP date) is waited out', async ()
   cleanup(dir);
 });
 
+test('an API\'s own rate-limit headers: a spent quota is waited out before the next page or after GitHub\'s 403; a far reset fails at once', async () => {
+  const apiYaml = `    endpoint: /gh
+    pagination: {type: page, page_size: 1}`;
+  const gap = () => { const t = api.requests.filter((q) => q.query.page === '2').map((q) => q.t); return t[0] - api.requests[0].t; };
+  // page 1 says X-RateLimit-Remaining: 0: page 2 is asked for after the reset, never refused
+  let dir = workdir();
+  api.gh = { resetIn: 1, announce: true };
+  let r = await extract(dir, cfg({ apiYaml }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n]);
+  assert.match(r.stderr, /The API's rate limit is spent for now: waiting \d+\.\d s for its reset/);
+  assert.equal(api.state.gh403, undefined, 'no request refused');
+  assert.ok(gap() >= 1000, `page 2 after the reset (${gap()} ms)`);
+  cleanup(dir);
+  // GitHub's refusal: 403 with X-RateLimit-Remaining: 0 is a rate limit, retried at the reset
+  api.reset();
+  dir = workdir();
+  api.gh = { resetIn: 1, announce: false };
+  r = await extract(dir, cfg({ apiYaml }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n]);
+  assert.match(r.stderr, /page 2: GET .*\/gh\?page=2&page_size=1: HTTP 403, X-RateLimit-Remaining 0; retry 1\/3 in [1-3]\.\d s/);
+  assert.equal(api.state.gh403, 1, 'one refusal, then the reset');
+  cleanup(dir);
+  // GitHub's secondary limit: 403 with Retry-After
+  api.reset();
+  dir = workdir();
+  api.gh = { resetIn: 0, secondary: true };
+  r = await extract(dir, cfg({ apiYaml }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /HTTP 403, Retry-After 1; retry 1\/3/);
+  assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n]);
+  cleanup(dir);
+  // a reset an hour away: no retries that cannot succeed, the time named
+  api.reset();
+  dir = workdir();
+  api.gh = { resetIn: 3600, announce: false };
+  r = await extract(dir, cfg({ apiYaml }));
+  assertFailed(r, dir, /c\.yaml: page 2: GET .*\/gh\?page=2&page_size=1: HTTP 403, X-RateLimit-Remaining: 0: the API's rate limit is spent until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(60 min from now\), longer than a run waits for it \(5 min\); run again after that/);
+  assert.equal(api.state.gh403, 1, 'not retried');
+  cleanup(dir);
+});
+
 test('a 503 burst is retried with backoff; one more than max_retries fails naming the status', async () => {
   const dir = workdir();
   let r = await extract(dir, cfg({ apiYaml: '    endpoint: /503' }));

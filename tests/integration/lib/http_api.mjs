@@ -63,6 +63,7 @@ export async function startApi() {
       this.tokenBody = null;
       this.raw = [];
       this.links = undefined;
+      this.gh = undefined;
     },
   };
   const sockets = new Set();
@@ -288,6 +289,25 @@ function route(api, req, res, u, q, body) {
     const b = (api.raw || [])[Number(q.page ?? 1) - 1] ?? '{"items": []}';
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(b) });
     return res.end(b);
+  }
+  if (p === '/gh') {                         // GitHub's rate limits: page paging, one record a page, two pages
+    const page = Number(q.page || 1);
+    const g = api.gh;                        // {resetIn: s, announce: page 1 says the quota is spent, secondary: 403 + Retry-After}
+    const now = Date.now() / 1000;           // X-RateLimit-Reset is a Unix time: the wall clock is its meaning
+    if (page === 1) {
+      g.resetAt = Math.ceil(now) + g.resetIn;
+      const h = g.announce ? { 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(g.resetAt) } : { 'X-RateLimit-Remaining': '1' };
+      return json(res, 200, [{ id: 1 }], h);
+    }
+    if (page === 2) {
+      if (g.secondary && count(api, 'gh403') === 1) return json(res, 403, { message: 'You have exceeded a secondary rate limit' }, { 'Retry-After': '1' });
+      if (!g.secondary && now < g.resetAt) {
+        count(api, 'gh403');
+        return json(res, 403, { message: 'API rate limit exceeded' }, { 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(g.resetAt) });
+      }
+      return json(res, 200, [{ id: 2 }], { 'X-RateLimit-Remaining': '4999' });
+    }
+    return json(res, 200, []);
   }
   if (p === '/linkh') {                      // page p: [{id: p}] with the Link header value api.links[p - 1] (a string or an array)
     const page = Number(q.page || 1);
