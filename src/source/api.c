@@ -1718,6 +1718,12 @@ static int fetch_all(bronze_source *s, bronze_err *err)
         BRONZE_INFO("Fetched %lld records in %lld pages from %s", (long long)s->records,
                     (long long)s->pages, shown);
     }
+    if (cfg->api.incremental && s->records > 0 && !s->best_text)
+        BRONZE_WARN("%s: source.api.incremental.cursor_field '%s': none of the %lld records "
+                    "holds a value for it, so the cursor does not move and the next run asks "
+                    "for the same records again; check the field's name (a dot path for a "
+                    "nested one)",
+                    cfg->path, cfg->api.cursor_field, (long long)s->records);
     rc = 0;
 done:
     free(url);

@@ -833,6 +833,33 @@ test('incremental cut short by max_pages with records newest first warns that th
   }
 });
 
+// A cursor_field that no record holds (a typo, updatedAt for updated_at)
+// would make every run a full load without a word: the run warns.
+test('an incremental cursor_field that no record holds is warned about; the cursor stays where it was', async () => {
+  const dir = workdir();
+  const yaml = (field) => `    endpoint: /page
+    data_path: data
+    pagination: {type: page, page_size: 10}
+    incremental: {enabled: true, cursor_field: ${field}, cursor_param: updated_since, initial_cursor_value: "2025-01-01T00:20:00Z"}`;
+  let r = await extract(dir, cfg({ apiYaml: yaml('updatedAt') }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await rows(dir)).length, 5);
+  assert.match(r.stderr, /c\.yaml: source\.api\.incremental\.cursor_field 'updatedAt': none of the 5 records holds a value for it, so the cursor does not move and the next run asks for the same records again; check the field's name \(a dot path for a nested one\)/);
+  assert.equal(readJson(join(dir, '.state', 'ext_t_cursor.json')).cursor, '2025-01-01T00:20:00Z', 'the initial value, unmoved');
+  // the right name: no warning, the cursor moves
+  api.reset();
+  r = await extract(dir, cfg({ apiYaml: yaml('updated_at') }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /WARN/);
+  assert.equal(readJson(join(dir, '.state', 'ext_t_cursor.json')).cursor, '2025-01-01T00:25:00Z');
+  // nothing new: no records, no warning
+  api.reset();
+  r = await extract(dir, cfg({ apiYaml: yaml('updated_at') }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /WARN/);
+  cleanup(dir);
+});
+
 // A params entry named like a parameter that paging or the cursor sets is
 // warned about and left out whenever they send theirs: a query never holds a
 // name twice (servers take the first or the last, so paging would stall).
