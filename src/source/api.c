@@ -78,6 +78,8 @@ struct bronze_source {
     char *base;           /* base_url joined with endpoint */
     char *basic;          /* "Authorization: Basic ..." */
     char *token;          /* OAuth2 access token */
+    bool oauth_basic;     /* the token endpoint takes the client's credentials as HTTP Basic */
+    long fail_status;     /* the last refused request's HTTP status (0: none arrived) */
     double token_expiry;  /* monotonic seconds; 0 = no expiry given */
     const char *secrets[MAX_SECRETS];
     size_t nsecrets;
@@ -138,6 +140,28 @@ static void add_secret(bronze_source *s, const char *v)
     /* a value shorter than 4 bytes would mask half of every message */
     if (v && strlen(v) >= 4 && s->nsecrets < MAX_SECRETS)
         s->secrets[s->nsecrets++] = v;
+}
+
+/* s->basic = "Authorization: Basic base64(user:pass)", its value a secret.
+ * -1 on OOM. */
+static int basic_header(bronze_source *s, const char *user, const char *pass)
+{
+    char *pair = NULL;
+    if (asprintf(&pair, "%s:%s", user, pass) < 0)
+        return -1;
+    size_t n = strlen(pair), cap = 4 * ((n + 2) / 3) + 1;
+    char *b64 = malloc(cap);
+    if (b64 && bronze_base64((const unsigned char *)pair, n, b64, cap) == 0 &&
+        asprintf(&s->basic, "Authorization: Basic %s", b64) < 0)
+        s->basic = NULL;
+    memset(pair, 0, n);
+    free(pair);
+    if (b64) {
+        add_secret(s, s->basic ? s->basic + 21 : NULL);
+        memset(b64, 0, strlen(b64));
+        free(b64);
+    }
+    return s->basic ? 0 : -1;
 }
 
 /* Replaces every occurrence of a secret value in buf (in place: "***" is
@@ -583,9 +607,10 @@ typedef struct call {
     const char *body;
     size_t body_len;
     const char *content_type;
-    bool auth;        /* add the configured auth */
-    bool api_headers; /* add the configured headers */
-    const char *what; /* "page 3", "the OAuth2 token request" */
+    bool auth;         /* add the configured auth */
+    bool api_headers;  /* add the configured headers */
+    const char *extra; /* one more header line, or NULL */
+    const char *what;  /* "page 3", "the OAuth2 token request" */
 } call;
 
 /* The charset parameter of a Content-Type value ("application/json;
@@ -636,6 +661,8 @@ static int build_headers(bronze_source *s, const call *c, char **hv, size_t *nh,
         PUSH("Accept: application/json");
     if (c->content_type && !has_ct)
         PUSH("Content-Type: %s", c->content_type);
+    if (c->extra)
+        PUSH("%s", c->extra);
     if (c->auth) {
         switch (cfg->api.auth_type) {
         case BRONZE_AUTH_BEARER:
@@ -687,6 +714,7 @@ static int exchange(bronze_source *s, const call *c0, bronze_err *err)
     int hops = 0;
     bool refreshed = false;
     size_t cap = (size_t)(cfg->api.max_response_mb * 1048576.0);
+    s->fail_status = 0;
     for (int attempt = 0;; attempt++) {
         if (bronze_interrupted())
             return bronze_err_set(err, BRONZE_E_RUNTIME,
@@ -759,6 +787,7 @@ static int exchange(bronze_source *s, const call *c0, bronze_err *err)
                 return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
             return 0;
         }
+        s->fail_status = resp.status;
         char snip[SNIPPET * 2];
         snippet(s, resp.err_body ? resp.err_body : "", resp.err_body ? resp.err_len : 0, snip,
                 sizeof snip);
@@ -844,16 +873,23 @@ static int exchange(bronze_source *s, const call *c0, bronze_err *err)
 }
 
 /* OAuth2 client credentials (RFC 6749 §4.4): the client id and secret in the
- * form body; the token cached for expires_in (less a small margin). */
+ * form body, as most token endpoints take them; one that refuses them there
+ * (400 or 401) is asked again with them as HTTP Basic (§2.3.1, which every
+ * endpoint must take: Okta's default), and that way is kept for the run. The
+ * token is cached for expires_in (less a small margin). */
 static int oauth_fetch(bronze_source *s, bronze_err *err)
 {
     const bronze_config *cfg = s->cfg;
     bronze_buf form = BRONZE_BUF_INIT;
     int rc = -1;
-    if (bronze_buf_append(&form, "grant_type=client_credentials&client_id=", 40) ||
-        pct_append(&form, cfg->env.api_client_id) ||
-        bronze_buf_append(&form, "&client_secret=", 15) ||
-        pct_append(&form, cfg->env.api_client_secret) ||
+    bool fell_back = false;
+again:
+    form.len = 0;
+    if (bronze_buf_append(&form, "grant_type=client_credentials", 29) ||
+        (!s->oauth_basic && (bronze_buf_append(&form, "&client_id=", 11) ||
+                             pct_append(&form, cfg->env.api_client_id) ||
+                             bronze_buf_append(&form, "&client_secret=", 15) ||
+                             pct_append(&form, cfg->env.api_client_secret))) ||
         (cfg->api.scope &&
          (bronze_buf_append(&form, "&scope=", 7) || pct_append(&form, cfg->api.scope)))) {
         bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
@@ -864,9 +900,24 @@ static int oauth_fetch(bronze_source *s, bronze_err *err)
               .body = (const char *)form.data,
               .body_len = form.len,
               .content_type = "application/x-www-form-urlencoded",
+              .extra = s->oauth_basic ? s->basic : NULL,
               .what = "the OAuth2 token request"};
-    if (exchange(s, &c, err))
+    if (exchange(s, &c, err)) {
+        if (!s->oauth_basic && (s->fail_status == 400 || s->fail_status == 401)) {
+            BRONZE_INFO("The OAuth2 token endpoint refused the client credentials in the form "
+                        "body (HTTP %ld): sending them as HTTP Basic",
+                        s->fail_status);
+            s->oauth_basic = fell_back = true;
+            memset(form.data, 0, form.len);
+            bronze_err_clear(err);
+            goto again;
+        }
+        size_t k = strlen(err->msg);
+        if (fell_back && k < sizeof err->msg)
+            snprintf(err->msg + k, sizeof err->msg - k,
+                     " (the client credentials were sent in the form body, then as HTTP Basic)");
         goto done;
+    }
     json_error_t je;
     json_t *doc = json_loadb((const char *)s->body.data, s->body.len, 0, &je);
     json_t *tok = json_object_get(doc, "access_token");
@@ -1874,22 +1925,21 @@ static int api_open(bronze_source **out, const bronze_source_ctx *ctx, bronze_er
     add_secret(s, cfg->env.api_client_secret);
     if (!(s->base = join_base(cfg->api.base_url, cfg->api.endpoint)))
         return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
-    if (cfg->api.auth_type == BRONZE_AUTH_BASIC) {
-        char *pair = NULL;
-        if (asprintf(&pair, "%s:%s", cfg->env.api_username, cfg->env.api_password) < 0)
-            return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
-        size_t n = strlen(pair), cap = 4 * ((n + 2) / 3) + 1;
-        char *b64 = malloc(cap);
-        if (b64 && bronze_base64((const unsigned char *)pair, n, b64, cap) == 0 &&
-            asprintf(&s->basic, "Authorization: Basic %s", b64) < 0)
-            s->basic = NULL;
-        memset(pair, 0, n);
-        free(pair);
-        if (b64) {
-            add_secret(s, s->basic ? s->basic + 21 : NULL);
-            free(b64);
-        }
-        if (!s->basic)
+    if (cfg->api.auth_type == BRONZE_AUTH_BASIC &&
+        basic_header(s, cfg->env.api_username, cfg->env.api_password))
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    if (cfg->api.auth_type == BRONZE_AUTH_OAUTH2_CC) {
+        /* the client's credentials as HTTP Basic, for a token endpoint that
+         * takes no other (RFC 6749 §2.3.1: each form-encoded first) */
+        bronze_buf id = BRONZE_BUF_INIT, sec = BRONZE_BUF_INIT;
+        int e = pct_append(&id, cfg->env.api_client_id) || bronze_buf_cstr(&id) ||
+                pct_append(&sec, cfg->env.api_client_secret) || bronze_buf_cstr(&sec) ||
+                basic_header(s, (const char *)id.data, (const char *)sec.data);
+        if (sec.data)
+            memset(sec.data, 0, sec.len);
+        bronze_buf_free(&id);
+        bronze_buf_free(&sec);
+        if (e)
             return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
     }
     bronze_http_opts ho = {.timeout_seconds = cfg->run.timeout_seconds,

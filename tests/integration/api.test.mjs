@@ -443,13 +443,30 @@ for (const kind of Object.keys(AUTH)) {
     api.reset();
     const d2 = workdir();
     r = await extract(d2, cfg({ apiYaml: authYaml(kind) }), { env: AUTH[kind].bad });
-    assertFailed(r, d2, kind === 'oauth2' ? /the OAuth2 token request: POST .*\/oauth\/token: HTTP 401: \{"error":"invalid_client"\}/
+    assertFailed(r, d2, kind === 'oauth2' ? /the OAuth2 token request: POST .*\/oauth\/token: HTTP 401: \{"error":"invalid_client"\} \(the client credentials were sent in the form body, then as HTTP Basic\)/
       : kind === 'api_key' ? /page 1: GET .*\/auth\/key: HTTP 403: \{"error":"bad key"\}/ : /page 1: GET .*: HTTP 401: /);
-    assert.equal(api.requests.length, 1, '4xx is not retried');
+    // 4xx is not retried; a token endpoint refusing the form body is asked once more with HTTP Basic
+    assert.equal(api.requests.length, kind === 'oauth2' ? 2 : 1, '4xx is not retried');
+    if (kind === 'oauth2') assert.deepEqual(api.state.tokenAuth, ['body', 'basic']);
     cleanup(dir);
     cleanup(d2);
   });
 }
+
+test('oauth2: a token endpoint that takes the client credentials only as HTTP Basic is asked that way after one refusal, for the whole run', async () => {
+  const dir = workdir();
+  const yaml = authYaml('oauth2').replace('/oauth/token"', '/oauth/token-basic"');
+  const r = await extract(dir, cfg({ apiYaml: yaml }), { env: AUTH.oauth2.env, args: ['-v'] });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await rows(dir)).length, 25);
+  // the form body once, refused; then Basic, also for the tokens fetched again mid-run
+  assert.deepEqual(api.state.tokenAuth, ['body', 'basic', 'basic', 'basic']);
+  assert.equal((r.stderr.match(/The OAuth2 token endpoint refused the client credentials in the form body \(HTTP 401\): sending them as HTTP Basic/g) || []).length, 1);
+  const b64 = Buffer.from(`${SECRETS.clientId}:${SECRETS.clientSecret}`).toString('base64');
+  for (const secret of [SECRETS.clientSecret, b64]) assert.equal(r.stderr.includes(secret), false, 'no secret in the log');
+  assert.equal(api.state.lastScope, 'read:all');
+  cleanup(dir);
+});
 
 test('oauth2: the token expiring mid-run is fetched again once on the 401; scope sent', async () => {
   const dir = workdir();

@@ -196,11 +196,18 @@ function route(api, req, res, u, q, body) {
     if (req.headers.authorization !== want) return json(res, 401, { error: 'bad credentials' });
     return json(res, 200, { items: api.data.slice(0, 3) });
   }
-  if (p === '/oauth/token') {
+  if (p === '/oauth/token' || p === '/oauth/token-basic') {
+    // /oauth/token takes the client's credentials in the form body or as
+    // HTTP Basic; /oauth/token-basic as HTTP Basic only (Okta's default)
     const f = new URLSearchParams(body);
     count(api, 'tokens_issued');
+    const m = /^Basic (.+)$/.exec(req.headers.authorization || '');
+    const pair = m ? Buffer.from(m[1], 'base64').toString().split(':').map(decodeURIComponent) : null;
+    const inBody = f.get('client_id') === SECRETS.clientId && f.get('client_secret') === SECRETS.clientSecret;
+    const inBasic = pair && pair[0] === SECRETS.clientId && pair[1] === SECRETS.clientSecret && !f.has('client_secret');
+    (api.state.tokenAuth ||= []).push(m ? 'basic' : f.has('client_secret') ? 'body' : 'none');
     if (req.method !== 'POST' || f.get('grant_type') !== 'client_credentials' ||
-        f.get('client_id') !== SECRETS.clientId || f.get('client_secret') !== SECRETS.clientSecret)
+        !(inBasic || (inBody && p === '/oauth/token')))
       return json(res, 401, { error: 'invalid_client' });
     if (api.tokenBody !== null) {
       res.writeHead(200, { 'Content-Type': api.tokenBody.startsWith('{') ? 'application/json' : 'text/html' });
