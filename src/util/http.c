@@ -185,6 +185,71 @@ static void copy_header_value(char *dst, size_t cap, const char *v, size_t n)
     dst[n] = 0;
 }
 
+void bronze_http_ratelimit_field(const char *v, size_t n, char *rem, size_t remcap, char *reset,
+                                 size_t resetcap)
+{
+    long long best_r = -1, best_t = -1, dict_t = -1;
+    size_t i = 0;
+    while (i < n) {
+        long long r = -1, t = -1;
+        /* one list member: parts split by ';', up to a ',' outside quotes */
+        while (i < n && v[i] != ',') {
+            while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ';'))
+                i++;
+            size_t kb = i;
+            while (i < n && v[i] != '=' && v[i] != ';' && v[i] != ',' && v[i] != '"')
+                i++;
+            size_t kl = i - kb;
+            if (i < n && v[i] == '"') { /* a quoted item or value: skipped */
+                for (i++; i < n && v[i] != '"'; i++)
+                    if (v[i] == '\\' && i + 1 < n)
+                        i++;
+                if (i < n)
+                    i++;
+                continue;
+            }
+            if (i >= n || v[i] != '=')
+                continue;
+            i++;
+            long long val = -1;
+            if (i < n && v[i] >= '0' && v[i] <= '9') {
+                val = 0;
+                for (; i < n && v[i] >= '0' && v[i] <= '9'; i++)
+                    if (val < 100000000000000LL)
+                        val = val * 10 + (v[i] - '0');
+            }
+            while (i < n && v[i] != ';' && v[i] != ',') /* the rest of the part */
+                i++;
+            while (kl && (v[kb + kl - 1] == ' ' || v[kb + kl - 1] == '\t'))
+                kl--;
+            if ((kl == 1 && (v[kb] == 'r' || v[kb] == 'R')) ||
+                (kl == 9 && !strncasecmp(v + kb, "remaining", 9)))
+                r = val;
+            else if ((kl == 1 && (v[kb] == 't' || v[kb] == 'T')) ||
+                     (kl == 5 && !strncasecmp(v + kb, "reset", 5)))
+                t = val;
+        }
+        if (i < n)
+            i++; /* the ',' */
+        if (r >= 0) {
+            if (best_r < 0 || (r == 0 && (best_r != 0 || t > best_t))) {
+                best_r = r;
+                best_t = t;
+            }
+        } else if (t >= 0)
+            dict_t = t; /* draft -07: reset is a member of its own */
+    }
+    if (best_r < 0)
+        return;
+    if (best_t < 0)
+        best_t = dict_t;
+    snprintf(rem, remcap, "%lld", best_r);
+    if (best_t >= 0)
+        snprintf(reset, resetcap, "%lld", best_t);
+    else
+        reset[0] = 0;
+}
+
 static size_t header_cb(char *p, size_t size, size_t nmemb, void *userp)
 {
     xfer *x = userp;
@@ -242,6 +307,13 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *userp)
     static const char *const rl_prefix[] = {"X-RateLimit-", "X-Rate-Limit-", "RateLimit-"};
     static const char *const rl_remaining[] = {"X-RateLimit-Remaining", "X-Rate-Limit-Remaining",
                                                "RateLimit-Remaining"};
+    if (nlen == 9 && !strncasecmp(p, "RateLimit", 9)) {
+        bronze_http_ratelimit_field(colon + 1, n - nlen - 1, resp->ratelimit_remaining,
+                                    sizeof resp->ratelimit_remaining, resp->ratelimit_reset,
+                                    sizeof resp->ratelimit_reset);
+        if (resp->ratelimit_remaining[0])
+            resp->ratelimit_name = "RateLimit";
+    }
     for (size_t i = 0; i < 3; i++) {
         size_t pl = strlen(rl_prefix[i]);
         if (nlen <= pl || strncasecmp(p, rl_prefix[i], pl))

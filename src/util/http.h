@@ -78,7 +78,8 @@ typedef struct bronze_http_resp {
     char etag[256]; /* ETag header, as sent (quotes kept) */
     char retry_after[128];
     /* an API's rate-limit window (GitHub's X-RateLimit-Remaining/-Reset,
-     * Twitter's X-Rate-Limit-*, the IETF draft's RateLimit-*): the values as
+     * Twitter's X-Rate-Limit-*, the IETF draft's RateLimit-* or its single
+     * RateLimit field, read by bronze_http_ratelimit_field): the values as
      * sent, "" when absent; ratelimit_name: the remaining header's name as
      * this tool spells it, NULL when absent */
     char ratelimit_remaining[32];
@@ -109,5 +110,16 @@ void bronze_http_free(bronze_http *h);
  * the target, never a secret). */
 int bronze_http_do(bronze_http *h, const bronze_http_req *r, bronze_http_resp *resp,
                    const char *url_for_errors, bronze_err *err);
+
+/* The IETF draft's single RateLimit field, a structured field in either of
+ * its forms: draft -07's dictionary ("limit=10, remaining=0, reset=30") or,
+ * from -08 on, a list of policies with r (remaining) and t (reset, seconds)
+ * parameters ('"burst";r=5;t=1, "daily";r=0;t=3600'). The policy with none
+ * left wins (the latest reset among such), else the first one listed; the
+ * result is written as the split fields would give it (decimal strings,
+ * reset in seconds from now); *rem is left as it was when no policy is
+ * found. Malformed parts are skipped. */
+void bronze_http_ratelimit_field(const char *v, size_t n, char *rem, size_t remcap, char *reset,
+                                 size_t resetcap);
 
 #endif

@@ -2,7 +2,9 @@
  * bronze_api_page_parse (api_page.h): take_page (records at data_path or the
  * default lookup, big integers, the incremental cursor, the spool read back
  * through the file source), cursor_path / next_url_path lookups and the
- * Link header's rel="next", resolved against the page URL.
+ * Link header's rel="next", resolved against the page URL; and the header
+ * line read as the IETF draft's RateLimit field (bronze_http_ratelimit_field):
+ * what it gives back is digits or nothing.
  *
  * Input: byte 0 picks the config (bits 0-1 data_path: none, data, data.items,
  * results.0.rows; bits 2-3 pagination: cursor (meta.next), link, next_url
@@ -18,6 +20,7 @@
 
 #include "fuzz_util.h"
 #include "source/api_page.h"
+#include "util/http.h"
 
 static char tmpdir[64];
 
@@ -46,6 +49,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (memchr(data, 0, llen))
             return 0; /* a header value holds no NUL */
         link = strndup((const char *)data, llen);
+        char rem[32] = "", reset[32] = "";
+        bronze_http_ratelimit_field(link, llen, rem, sizeof rem, reset, sizeof reset);
+        if (strspn(rem, "0123456789") != strlen(rem) ||
+            strspn(reset, "0123456789") != strlen(reset) || (!rem[0] && reset[0]))
+            abort();
         data += llen + 1, size -= llen + 1;
     }
     static const char *const paths[] = {NULL, "data", "data.items", "results.0.rows"};

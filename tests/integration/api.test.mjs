@@ -556,46 +556,57 @@ test('429 with Retry-After (seconds, then an HTTP date) is waited out', async ()
   cleanup(dir);
 });
 
-test('an API\'s own rate-limit headers: a spent quota is waited out before the next page or after GitHub\'s 403; a far reset fails at once', async () => {
-  const apiYaml = `    endpoint: /gh
-    pagination: {type: page, page_size: 1}`;
-  const gap = () => { const t = api.requests.filter((q) => q.query.page === '2').map((q) => q.t); return t[0] - api.requests[0].t; };
-  // page 1 says X-RateLimit-Remaining: 0: page 2 is asked for after the reset, never refused
-  let dir = workdir();
-  api.gh = { resetIn: 1, announce: true };
-  let r = await extract(dir, cfg({ apiYaml }));
-  assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n]);
-  assert.match(r.stderr, /The API's rate limit is spent for now: waiting \d+\.\d s for its reset/);
-  assert.equal(api.state.gh403, undefined, 'no request refused');
-  assert.ok(gap() >= 1000, `page 2 after the reset (${gap()} ms)`);
-  cleanup(dir);
-  // GitHub's refusal: 403 with X-RateLimit-Remaining: 0 is a rate limit, retried at the reset
+// One run over /gh with api.gh = gh: its result, after the rows it must land
+// (both pages, unless it fails).
+async function ghRun(gh, { fails = false } = {}) {
   api.reset();
-  dir = workdir();
-  api.gh = { resetIn: 1, announce: false };
-  r = await extract(dir, cfg({ apiYaml }));
-  assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n]);
+  const dir = workdir();
+  api.gh = gh;
+  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /gh
+    pagination: {type: page, page_size: 1}` }));
+  if (!fails) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n]);
+  }
+  const t = api.requests.filter((q) => q.query.page === '2').map((q) => q.t);
+  return { r, dir, gap: t[0] - api.requests[0].t, refused: api.state.gh403 };
+}
+
+test('an API\'s own rate-limit headers, in each spelling: a spent quota is waited out before the next page', async () => {
+  // page 1 says none is left: page 2 is asked for after the reset, never refused
+  for (const style of ['github', 'twitter', 'ietf6', 'ietf7', 'ietf10']) {
+    const { r, dir, gap, refused } = await ghRun({ resetIn: 1, announce: true, style });
+    assert.match(r.stderr, /The API's rate limit is spent for now: waiting \d+\.\d s for its reset/, style);
+    assert.equal(refused, undefined, `${style}: no request refused`);
+    assert.ok(gap >= 1000, `${style}: page 2 after the reset (${gap} ms)`);
+    cleanup(dir);
+  }
+});
+
+test('an API\'s own rate-limit headers: GitHub\'s 403 for a spent quota is retried at the reset; a far reset fails at once', async () => {
+  // GitHub's refusal: 403 with X-RateLimit-Remaining: 0 is a rate limit, retried at the reset
+  let { r, dir, refused } = await ghRun({ resetIn: 1, announce: false });
   assert.match(r.stderr, /page 2: GET .*\/gh\?page=2&page_size=1: HTTP 403, X-RateLimit-Remaining 0; retry 1\/3 in [1-3]\.\d s/);
-  assert.equal(api.state.gh403, 1, 'one refusal, then the reset');
+  assert.equal(refused, 1, 'one refusal, then the reset');
+  cleanup(dir);
+  // the draft's list of policies: the spent one's reset is waited for
+  ({ r, dir, refused } = await ghRun({ resetIn: 1, announce: false, style: 'ietf10' }));
+  assert.match(r.stderr, /HTTP 403, RateLimit 0; retry 1\/3 in [1-3]\.\d s/);
+  assert.equal(refused, 1);
+  cleanup(dir);
+  // a spent quota that names no reset: retried after the backoff (under a second at first)
+  ({ r, dir, refused } = await ghRun({ resetIn: 1, announce: false, style: 'noreset' }));
+  assert.match(r.stderr, /HTTP 403, X-RateLimit-Remaining 0; retry 1\/3 in 0\.\d s/);
+  assert.equal(refused, 1);
   cleanup(dir);
   // GitHub's secondary limit: 403 with Retry-After
-  api.reset();
-  dir = workdir();
-  api.gh = { resetIn: 0, secondary: true };
-  r = await extract(dir, cfg({ apiYaml }));
-  assert.equal(r.code, 0, r.stderr);
+  ({ r, dir } = await ghRun({ resetIn: 0, secondary: true }));
   assert.match(r.stderr, /HTTP 403, Retry-After 1; retry 1\/3/);
-  assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n]);
   cleanup(dir);
   // a reset an hour away: no retries that cannot succeed, the time named
-  api.reset();
-  dir = workdir();
-  api.gh = { resetIn: 3600, announce: false };
-  r = await extract(dir, cfg({ apiYaml }));
+  ({ r, dir, refused } = await ghRun({ resetIn: 3600, announce: false }, { fails: true }));
   assertFailed(r, dir, /c\.yaml: page 2: GET .*\/gh\?page=2&page_size=1: HTTP 403, X-RateLimit-Remaining: 0: the API's rate limit is spent until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(60 min from now\), longer than a run waits for it \(5 min\); run again after that/);
-  assert.equal(api.state.gh403, 1, 'not retried');
+  assert.equal(refused, 1, 'not retried');
   cleanup(dir);
 });
 

@@ -24,6 +24,7 @@
 
 #include "storage/s3_xml.h"
 #include "storage/storage.h"
+#include "util/http.h"
 #include "util/interrupt.h"
 #include "util/retry.h"
 #include "util/sigv4.h"
@@ -484,6 +485,43 @@ static void test_xml_hostile(void **state)
         parse_exact((char *)b.data, b.len, &err);
     }
     bronze_buf_free(&b);
+}
+
+/* ---- the IETF draft's RateLimit field ------------------------------------ */
+
+static void test_ratelimit_field(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *rem, *reset;
+    } cases[] = {
+        {" limit=10, remaining=0, reset=30", "0", "30"}, /* draft -07 */
+        {"limit=10, remaining=7, reset=30", "7", "30"},
+        {"\"default\";r=50;t=30", "50", "30"},                    /* draft -08 on */
+        {"\"burst\";r=5;t=1, \"daily\";r=0;t=3600", "0", "3600"}, /* the spent one wins */
+        {"\"a\";r=0;t=5, \"b\";r=0;t=60, \"c\";r=9;t=1", "0", "60"},
+        {"\"q;r=1,t=2\";r=0;t=4", "0", "4"},                    /* ';' and ',' inside quotes */
+        {"\"p\";r=0", "0", ""},                                 /* no reset named */
+        {"r=99999999999999999999;t=1", "999999999999999", "1"}, /* held at 15 digits */
+        /* nothing usable: left as it was */
+        {"", "", ""},
+        {"remaining=abc, reset=", "", ""},
+        {"\"unterminated;r=0;t=1", "", ""},
+        {",,;;==", "", ""},
+        {"\"p\";q=10;w=60", "", ""}, /* a policy, not a state */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char rem[32] = "", reset[32] = "";
+        bronze_http_ratelimit_field(cases[i].in, strlen(cases[i].in), rem, sizeof rem, reset,
+                                    sizeof reset);
+        assert_string_equal(rem, cases[i].rem);
+        assert_string_equal(reset, cases[i].reset);
+    }
+    /* the length bounds the read: what follows is not looked at */
+    char rem[32] = "", reset[32] = "";
+    bronze_http_ratelimit_field("\"p\";r=0;t=99", 11, rem, sizeof rem, reset, sizeof reset);
+    assert_string_equal(rem, "0");
+    assert_string_equal(reset, "9");
 }
 
 /* ---- retry ------------------------------------------------------------- */
@@ -1172,6 +1210,7 @@ int main(void)
         cmocka_unit_test(test_xml_listing),
         cmocka_unit_test(test_xml_results),
         cmocka_unit_test(test_xml_hostile),
+        cmocka_unit_test(test_ratelimit_field),
         cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_backoff_bounds),
         cmocka_unit_test(test_retry_classes),

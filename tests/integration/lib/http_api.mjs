@@ -297,22 +297,37 @@ function route(api, req, res, u, q, body) {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(b) });
     return res.end(b);
   }
-  if (p === '/gh') {                         // GitHub's rate limits: page paging, one record a page, two pages
+  if (p === '/gh') {                         // an API's rate-limit headers: page paging, one record a page, two pages
     const page = Number(q.page || 1);
-    const g = api.gh;                        // {resetIn: s, announce: page 1 says the quota is spent, secondary: 403 + Retry-After}
-    const now = Date.now() / 1000;           // X-RateLimit-Reset is a Unix time: the wall clock is its meaning
+    const g = api.gh;                        // {resetIn: s, announce: page 1 says the quota is spent, secondary: 403 + Retry-After, style}
+    const now = Date.now() / 1000;           // a Unix-time reset is the wall clock's
+    // the quota's headers in one API's spelling: GitHub (default) and Twitter send a Unix time,
+    // the IETF drafts seconds from now (-06: split fields, -07: one dictionary, -08 on: a list
+    // of policies with r and t parameters); 'noreset' names no reset at all
+    const quota = (left) => {
+      const secs = String(Math.max(0, Math.ceil(g.resetAt - now)));
+      switch (g.style || 'github') {
+        case 'github': return { 'X-RateLimit-Limit': '60', 'X-RateLimit-Remaining': String(left), 'X-RateLimit-Reset': String(g.resetAt) };
+        case 'twitter': return { 'x-rate-limit-limit': '15', 'x-rate-limit-remaining': String(left), 'x-rate-limit-reset': String(g.resetAt) };
+        case 'ietf6': return { 'RateLimit-Limit': '10', 'RateLimit-Remaining': String(left), 'RateLimit-Reset': secs };
+        case 'ietf7': return { RateLimit: `limit=10, remaining=${left}, reset=${secs}`, 'RateLimit-Policy': '10;w=60' };
+        case 'ietf10': return { RateLimit: `"burst";r=${left + 5};t=1, "daily";r=${left};t=${secs}`, 'RateLimit-Policy': '"burst";q=10;w=1, "daily";q=1000;w=86400' };
+        case 'noreset': return { 'X-RateLimit-Remaining': String(left) };
+      }
+      throw new Error(`gh style ${g.style}`);
+    };
     if (page === 1) {
       g.resetAt = Math.ceil(now) + g.resetIn;
-      const h = g.announce ? { 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(g.resetAt) } : { 'X-RateLimit-Remaining': '1' };
-      return json(res, 200, [{ id: 1 }], h);
+      return json(res, 200, [{ id: 1 }], quota(g.announce ? 0 : 1));
     }
     if (page === 2) {
       if (g.secondary && count(api, 'gh403') === 1) return json(res, 403, { message: 'You have exceeded a secondary rate limit' }, { 'Retry-After': '1' });
-      if (!g.secondary && now < g.resetAt) {
+      // refused until the reset ('noreset': once, as there is none to wait for)
+      if (!g.secondary && (g.style === 'noreset' ? !api.state.gh403 : now < g.resetAt)) {
         count(api, 'gh403');
-        return json(res, 403, { message: 'API rate limit exceeded' }, { 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(g.resetAt) });
+        return json(res, 403, { message: 'API rate limit exceeded' }, quota(0));
       }
-      return json(res, 200, [{ id: 2 }], { 'X-RateLimit-Remaining': '4999' });
+      return json(res, 200, [{ id: 2 }], quota(4999));
     }
     return json(res, 200, []);
   }
