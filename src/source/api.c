@@ -79,7 +79,6 @@ struct bronze_source {
     char *basic;          /* "Authorization: Basic ..." */
     char *token;          /* OAuth2 access token */
     bool oauth_basic;     /* the token endpoint takes the client's credentials as HTTP Basic */
-    long fail_status;     /* the last refused request's HTTP status (0: none arrived) */
     double token_expiry;  /* monotonic seconds; 0 = no expiry given */
     const char *secrets[MAX_SECRETS];
     size_t nsecrets;
@@ -611,6 +610,13 @@ typedef struct call {
     bool api_headers;  /* add the configured headers */
     const char *extra; /* one more header line, or NULL */
     const char *what;  /* "page 3", "the OAuth2 token request" */
+    /* when not NULL, a failed exchange tells here how the last response
+     * refused it: its status (0: none arrived) and the "error" string of a
+     * JSON object body (RFC 6749 5.2's code, "" when none) */
+    struct refusal {
+        long status;
+        char error[48];
+    } * refused;
 } call;
 
 /* The charset parameter of a Content-Type value ("application/json;
@@ -714,7 +720,8 @@ static int exchange(bronze_source *s, const call *c0, bronze_err *err)
     int hops = 0;
     bool refreshed = false;
     size_t cap = (size_t)(cfg->api.max_response_mb * 1048576.0);
-    s->fail_status = 0;
+    if (c0->refused)
+        *c0->refused = (struct refusal){0};
     for (int attempt = 0;; attempt++) {
         if (bronze_interrupted())
             return bronze_err_set(err, BRONZE_E_RUNTIME,
@@ -787,7 +794,15 @@ static int exchange(bronze_source *s, const call *c0, bronze_err *err)
                 return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
             return 0;
         }
-        s->fail_status = resp.status;
+        if (c->refused) {
+            c->refused->status = resp.status;
+            c->refused->error[0] = 0;
+            json_t *doc = resp.err_body ? json_loadb(resp.err_body, resp.err_len, 0, NULL) : NULL;
+            const char *code = json_string_value(json_object_get(doc, "error"));
+            if (code)
+                snprintf(c->refused->error, sizeof c->refused->error, "%s", code);
+            json_decref(doc);
+        }
         char snip[SNIPPET * 2];
         snippet(s, resp.err_body ? resp.err_body : "", resp.err_body ? resp.err_len : 0, snip,
                 sizeof snip);
@@ -877,12 +892,31 @@ static int exchange(bronze_source *s, const call *c0, bronze_err *err)
  * (400 or 401) is asked again with them as HTTP Basic (§2.3.1, which every
  * endpoint must take: Okta's default), and that way is kept for the run. The
  * token is cached for expires_in (less a small margin). */
+/* Whether a token endpoint's refusal may be about how the client sent its
+ * credentials: a 401, or a 400 whose error code does not name another fault
+ * (RFC 6749 5.2: the scope, the grant, a client that authenticated but may
+ * not use this grant). */
+static bool refuses_client(const struct refusal *no)
+{
+    static const char *const other[] = {"invalid_scope", "invalid_grant", "unsupported_grant_type",
+                                        "unauthorized_client"};
+    if (no->status == 401)
+        return true;
+    if (no->status != 400)
+        return false;
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        if (!strcmp(no->error, other[i]))
+            return false;
+    return true;
+}
+
 static int oauth_fetch(bronze_source *s, bronze_err *err)
 {
     const bronze_config *cfg = s->cfg;
     bronze_buf form = BRONZE_BUF_INIT;
     int rc = -1;
     bool fell_back = false;
+    struct refusal no;
 again:
     form.len = 0;
     if (bronze_buf_append(&form, "grant_type=client_credentials", 29) ||
@@ -901,12 +935,13 @@ again:
               .body_len = form.len,
               .content_type = "application/x-www-form-urlencoded",
               .extra = s->oauth_basic ? s->basic : NULL,
-              .what = "the OAuth2 token request"};
+              .what = "the OAuth2 token request",
+              .refused = &no};
     if (exchange(s, &c, err)) {
-        if (!s->oauth_basic && (s->fail_status == 400 || s->fail_status == 401)) {
+        if (!s->oauth_basic && refuses_client(&no)) {
             BRONZE_INFO("The OAuth2 token endpoint refused the client credentials in the form "
                         "body (HTTP %ld): sending them as HTTP Basic",
-                        s->fail_status);
+                        no.status);
             s->oauth_basic = fell_back = true;
             memset(form.data, 0, form.len);
             bronze_err_clear(err);

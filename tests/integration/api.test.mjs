@@ -468,6 +468,19 @@ test('oauth2: a token endpoint that takes the client credentials only as HTTP Ba
   cleanup(dir);
 });
 
+test('oauth2: a 400 about the request, not the client (invalid_scope, unsupported_grant_type), is not asked again as HTTP Basic; invalid_client is', async () => {
+  for (const [error, asked] of [['invalid_scope', ['body']], ['unsupported_grant_type', ['body']], ['invalid_client', ['body', 'basic']]]) {
+    api.reset();
+    const dir = workdir();
+    api.tokenRefusal = [400, { error, error_description: 'no' }];
+    const r = await extract(dir, cfg({ apiYaml: authYaml('oauth2') }), { env: AUTH.oauth2.env });
+    const tail = asked.length > 1 ? ' \\(the client credentials were sent in the form body, then as HTTP Basic\\)' : '$';
+    assertFailed(r, dir, new RegExp(`the OAuth2 token request: POST .*/oauth/token: HTTP 400: \\{"error":"${error}","error_description":"no"\\}${tail}`, 'm'));
+    assert.deepEqual(api.state.tokenAuth, asked, error);
+    cleanup(dir);
+  }
+});
+
 test('oauth2: the token expiring mid-run is fetched again once on the 401; scope sent', async () => {
   const dir = workdir();
   const r = await extract(dir, cfg({ apiYaml: authYaml('oauth2') }), { env: AUTH.oauth2.env });

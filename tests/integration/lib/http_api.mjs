@@ -53,6 +53,7 @@ export async function startApi() {
     tokenUses: 2,      // an issued token works for this many requests, then 401
     expiresIn: 3600,   // the expires_in the token endpoint announces
     tokenBody: null,   // when set: the token endpoint's whole 200 answer (a string), credentials checked
+    tokenRefusal: null, // when set: [status, body] the token endpoint answers whatever is sent
     reset() {
       this.requests = [];
       this.state = {};
@@ -61,6 +62,7 @@ export async function startApi() {
       this.tokenUses = 2;
       this.expiresIn = 3600;
       this.tokenBody = null;
+      this.tokenRefusal = null;
       this.raw = [];
       this.links = undefined;
       this.gh = undefined;
@@ -206,6 +208,7 @@ function route(api, req, res, u, q, body) {
     const inBody = f.get('client_id') === SECRETS.clientId && f.get('client_secret') === SECRETS.clientSecret;
     const inBasic = pair && pair[0] === SECRETS.clientId && pair[1] === SECRETS.clientSecret && !f.has('client_secret');
     (api.state.tokenAuth ||= []).push(m ? 'basic' : f.has('client_secret') ? 'body' : 'none');
+    if (api.tokenRefusal) return json(res, ...api.tokenRefusal);
     if (req.method !== 'POST' || f.get('grant_type') !== 'client_credentials' ||
         !(inBasic || (inBody && p === '/oauth/token')))
       return json(res, 401, { error: 'invalid_client' });
