@@ -119,7 +119,10 @@ size_t bronze_schema_dedupe_names(bronze_schema *s)
             if (!name_taken(s, s->ncols, nm))
                 break;
         }
-        free(s->fields[i].name);
+        if (!s->fields[i].source_name)
+            s->fields[i].source_name = s->fields[i].name; /* the marker names it */
+        else
+            free(s->fields[i].name);
         s->fields[i].name = nm;
         renamed++;
     }

@@ -127,7 +127,8 @@ int bronze_schema_set(bronze_schema *s, size_t i, const char *name, bronze_type 
                       int scale, bool nullable);
 bronze_schema *bronze_schema_clone(const bronze_schema *s);
 void bronze_schema_free(bronze_schema *s);
-/* Renames duplicate names deterministically (second "a" -> "a_2", ...).
+/* Renames duplicate names deterministically (second "a" -> "a_2", ...),
+ * keeping the name it had in source_name (unless one is set already).
  * Returns how many were renamed. */
 size_t bronze_schema_dedupe_names(bronze_schema *s);
 /* Type text as written to _metadata.json, e.g. "DECIMAL(10,2)", "INT64". */

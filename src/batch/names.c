@@ -86,17 +86,19 @@ bronze_schema *bronze_schema_output_names(const bronze_schema *src, size_t *rena
             nn = free_name(out, src, i, nm, "_", 2); /* a_2, a_3, ... */
         }
         bronze_field *f = &out->fields[i];
-        char *sn = nn ? strdup(nm) : NULL;
-        if (!sn) {
+        /* a name the source already changed keeps the source's own */
+        char *sn = !nn || f->source_name ? NULL : strdup(nm);
+        if (!nn || (!f->source_name && !sn)) {
             free(nn);
             bronze_schema_free(out);
             return NULL;
         }
         free(f->name);
-        free(f->source_name);
         f->name = nn;
-        f->source_name = sn;
-        (*renamed)++;
+        if (sn)
+            f->source_name = sn;
     }
+    for (size_t i = 0; i < out->ncols; i++)
+        *renamed += out->fields[i].source_name != NULL;
     return out;
 }

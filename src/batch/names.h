@@ -14,7 +14,9 @@
  *     match names case-insensitively and would see two columns as one.
  * A candidate is also never taken from a later column's source name, so a
  * column is renamed only when it must be. Renamed fields keep the source's
- * name in source_name (the marker lists both).
+ * name in source_name (the marker lists both); a field whose source already
+ * renamed it (an empty or repeated CSV header or JSON key: column<N>, a_2)
+ * comes with its source_name set, and keeps it.
  */
 #ifndef BRONZE_BATCH_NAMES_H
 #define BRONZE_BATCH_NAMES_H
@@ -27,7 +29,8 @@
 /* True when name is a key of the output path, in any ASCII case. */
 bool bronze_name_is_path_key(const char *name);
 /* A new schema (owned by the caller; bronze_schema_free) with src's fields
- * under their output names; *renamed = how many differ from src. NULL on OOM. */
+ * under their output names; *renamed = how many have a source_name (differ
+ * from the source's names). NULL on OOM. */
 bronze_schema *bronze_schema_output_names(const bronze_schema *src, size_t *renamed);
 
 #endif

@@ -80,10 +80,17 @@ static char *rename_note(const bronze_schema *out, size_t renamed)
         const bronze_field *f = &out->fields[i];
         if (!f->source_name)
             continue;
+        /* the same name exactly as another column's in the source */
+        bool repeated = false;
+        for (size_t j = 0; j < out->ncols && !repeated; j++) {
+            const bronze_field *g = &out->fields[j];
+            repeated = j != i && !strcmp(g->source_name ? g->source_name : g->name, f->source_name);
+        }
         bronze_buf_printf(&b, "%s '%s' -> '%s' (%s)", k++ ? "," : "", f->source_name, f->name,
-                          bronze_name_is_path_key(f->source_name)
-                              ? "a key of the output path"
-                              : "same name as another column, ignoring case");
+                          !f->source_name[0]                        ? "an empty name"
+                          : bronze_name_is_path_key(f->source_name) ? "a key of the output path"
+                          : repeated                                ? "a name another column has"
+                                     : "same name as another column, ignoring case");
     }
     if (bronze_buf_cstr(&b)) {
         bronze_buf_free(&b);

@@ -112,6 +112,7 @@ typedef union gval {
 typedef struct fcol {
     char *key; /* the header name or JSON key (for matching) */
     size_t key_len;
+    char *orig;       /* the CSV header's own name when key differs (empty, repeated), else NULL */
     unsigned mask;    /* votes so far */
     bronze_type type; /* the type in the current schema */
 } fcol;
@@ -568,6 +569,7 @@ static int col_get(bronze_source *s, const char *k, size_t n, size_t *out, bronz
     memcpy(c->key, k, n);
     c->key[n] = 0;
     c->key_len = n;
+    c->orig = NULL;
     c->mask = 0;
     c->type = BRONZE_T_STRING;
     s->cells[s->ncols] = (cell){C_NULL, NULL, 0};
@@ -594,12 +596,14 @@ static int build_schema(bronze_source *s, bronze_err *err)
                         bronze_type_name(c->type), bronze_type_name(t));
         c->type = t;
         char name[32];
-        const char *nm = c->key;
+        const char *nm = c->key, *orig = c->orig;
         if (!c->key_len || !c->key[0]) {
             snprintf(name, sizeof name, "column%zu", j);
             nm = name;
+            orig = "";
         }
-        if (bronze_schema_set(sc, j, nm, t, 0, 0, true)) {
+        if (bronze_schema_set(sc, j, nm, t, 0, 0, true) ||
+            (orig && !(sc->fields[j].source_name = strdup(orig)))) {
             bronze_schema_free(sc);
             return oom(err);
         }
@@ -691,6 +695,13 @@ static int open_csv_header(bronze_source *s, bronze_err *err)
         if (map_field(s, i, nm, strlen(nm), err)) {
             bronze_schema_free(names);
             return -1;
+        }
+        /* renamed: the marker names the header's own */
+        fcol *c = &s->cols[s->map[i]];
+        if ((!f[i].len || names->fields[i].source_name) && !c->orig &&
+            !(c->orig = strndup(f[i].p, f[i].len))) {
+            bronze_schema_free(names);
+            return oom(err);
         }
     }
     bronze_schema_free(names);
@@ -1109,8 +1120,10 @@ static void file_close(bronze_source *s)
     }
     free(s->files);
     free(s->spools);
-    for (size_t j = 0; j < s->ncols; j++)
+    for (size_t j = 0; j < s->ncols; j++) {
         free(s->cols[j].key);
+        free(s->cols[j].orig);
+    }
     free(s->cols);
     free(s->cells);
     free(s->hash);

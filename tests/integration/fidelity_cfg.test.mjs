@@ -200,6 +200,43 @@ source:
   cleanup(dir);
 });
 
+test('an empty or repeated name in a CSV header or a JSON key is renamed (column<N>, a_2), warned once and named in the marker', () => {
+  const dir = workdir();
+  write(dir, 'in.csv', ',a,a,id\n1,2,3,4\n');
+  write(dir, 'in.jsonl', '{"": 1, "id": 4}\n{"": 5, "id": 6}\n');
+  const conf = (table, path, format) => `platform:
+  bronze:
+    local_path: "./output"
+source:
+  type: "file"
+  system: "shop"
+  table: "${table}"
+  file:
+    path: "${path}"
+    format: "${format}"
+  run:
+    write_csv: true
+    write_parquet: false
+`;
+  for (const [table, path, format, want, note] of [
+    ['c', 'in.csv', 'csv', [['column0', ''], ['a', null], ['a_2', 'a'], ['id', null]],
+      /2 column\(s\) renamed for the output \(SPEC §7\): '' -> 'column0' \(an empty name\), 'a' -> 'a_2' \(a name another column has\)/],
+    ['j', 'in.jsonl', 'jsonl', [['column0', ''], ['id', null]],
+      /1 column\(s\) renamed for the output \(SPEC §7\): '' -> 'column0' \(an empty name\)/],
+  ]) {
+    write(dir, 'c.yaml', conf(table, path, format));
+    const r = run(dir, ['--config', 'c.yaml', '--date', '2025-01-12', '--log-format', 'simple'], {});
+    assert.equal(r.code, 0, r.stderr);
+    const p = join(dir, `output/system=shop/table=${table}/dt=2025-01-12`);
+    assert.deepEqual(readJson(join(p, '_metadata.json')).schema.map((c) => [c.name, c.source_name ?? null]), want);
+    assert.equal(readFileSync(join(p, 'part-0001.csv'), 'utf8').split('\n')[0], want.map((w) => w[0]).join(','));
+    const warns = r.stderr.split('\n').filter((l) => l.startsWith('[WARNING]'));
+    assert.equal(warns.length, 1, r.stderr);
+    assert.match(warns[0], note);
+  }
+  cleanup(dir);
+});
+
 // ---- item 5: state file owner ----
 
 const INCR = (system, table) => dbConfig({ system, table, db: '    incremental_key: "updated_at"' });
