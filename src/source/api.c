@@ -887,11 +887,6 @@ static int exchange(bronze_source *s, const call *c0, bronze_err *err)
     }
 }
 
-/* OAuth2 client credentials (RFC 6749 §4.4): the client id and secret in the
- * form body, as most token endpoints take them; one that refuses them there
- * (400 or 401) is asked again with them as HTTP Basic (§2.3.1, which every
- * endpoint must take: Okta's default), and that way is kept for the run. The
- * token is cached for expires_in (less a small margin). */
 /* Whether a token endpoint's refusal may be about how the client sent its
  * credentials: a 401, or a 400 whose error code does not name another fault
  * (RFC 6749 5.2: the scope, the grant, a client that authenticated but may
@@ -910,6 +905,11 @@ static bool refuses_client(const struct refusal *no)
     return true;
 }
 
+/* OAuth2 client credentials (RFC 6749 §4.4): the client id and secret in the
+ * form body, as most token endpoints take them; one that refuses them there
+ * (refuses_client) is asked again with them as HTTP Basic (§2.3.1, which every
+ * endpoint must take: Okta's default), and that way is kept for the run. The
+ * token is cached for expires_in (less a small margin). */
 static int oauth_fetch(bronze_source *s, bronze_err *err)
 {
     const bronze_config *cfg = s->cfg;
