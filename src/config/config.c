@@ -2065,29 +2065,58 @@ typedef struct rctx {
     bronze_err *err;
 } rctx;
 
-/* Reads variable name into *out; unset or empty is an error naming key path
- * kp and the variable (never a value). */
-static int env_required(rctx *r, const char *kp, const char *name, const char *why, char **out)
+/* A credential that goes into an HTTP header (or a signature over one): a
+ * trailing line break, as a file read into the variable keeps (a mounted
+ * secret, `export T="$(cat f)"` does not but `T=$(< f)` in some shells and
+ * most secret stores do), is dropped with a warning; one inside the value is
+ * an error, as no header can carry it. Names the variable, never the value. */
+static int header_safe(rctx *r, const char *kp, const char *name, char *v)
 {
-    const char *v = getenv(name);
-    if (!v || !*v)
+    size_t n = strlen(v), t = n;
+    while (t && (v[t - 1] == '\n' || v[t - 1] == '\r'))
+        t--;
+    if (t && (memchr(v, '\n', t) || memchr(v, '\r', t)))
         return bronze_err_set(r->err, BRONZE_E_CONFIG,
-                              "%s: %s: environment variable %s is not set%s", r->cfg->path, kp,
-                              name, why ? why : "");
-    if (!(*out = strdup(v)))
-        return bronze_err_set(r->err, BRONZE_E_CONFIG, "%s: out of memory", r->cfg->path);
+                              "%s: %s: environment variable %s holds a line break, which no HTTP "
+                              "header can carry",
+                              r->cfg->path, kp, name);
+    if (t < n) {
+        memset(v + t, 0, n - t);
+        if (!t)
+            return bronze_err_set(r->err, BRONZE_E_CONFIG,
+                                  "%s: %s: environment variable %s is empty (a line break only)",
+                                  r->cfg->path, kp, name);
+        BRONZE_WARN("%s: %s: environment variable %s ends with a line break (as a file read into "
+                    "it does): sent without it",
+                    r->cfg->path, kp, name);
+    }
     return 0;
 }
 
-/* Optional variable: unset or empty leaves *out NULL. */
-static int env_optional(rctx *r, const char *name, char **out)
+/* Reads variable name into *out; unset or empty is an error naming key path
+ * kp and the variable (never a value); header: header_safe applies. */
+static int env_required(rctx *r, const char *kp, const char *name, const char *why, bool header,
+                        char **out)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return bronze_err_set(r->err, BRONZE_E_CONFIG, "%s: %s: environment variable %s is %s%s",
+                              r->cfg->path, kp, name, v ? "empty" : "not set", why ? why : "");
+    if (!(*out = strdup(v)))
+        return bronze_err_set(r->err, BRONZE_E_CONFIG, "%s: out of memory", r->cfg->path);
+    return header ? header_safe(r, kp, name, *out) : 0;
+}
+
+/* Optional variable: unset or empty leaves *out NULL; header (with kp, the
+ * key path that names it): header_safe applies. */
+static int env_optional(rctx *r, const char *kp, const char *name, bool header, char **out)
 {
     const char *v = name ? getenv(name) : NULL;
     if (!v || !*v)
         return 0;
     if (!(*out = strdup(v)))
         return bronze_err_set(r->err, BRONZE_E_CONFIG, "%s: out of memory", r->cfg->path);
-    return 0;
+    return header ? header_safe(r, kp, name, *out) : 0;
 }
 
 static int resolve_s3(rctx *r)
@@ -2098,30 +2127,32 @@ static int resolve_s3(rctx *r)
         /* no section: the standard AWS variables (SPEC §7) */
         const char *why =
             " (no platform.s3_connection section, so the standard AWS variables apply)";
-        if (env_required(r, P, "AWS_ACCESS_KEY_ID", why, &cfg->env.s3_access_key) ||
-            env_required(r, P, "AWS_SECRET_ACCESS_KEY", why, &cfg->env.s3_secret_key) ||
-            env_optional(r, "AWS_SESSION_TOKEN", &cfg->env.s3_session_token) ||
-            env_optional(r, "AWS_ENDPOINT_URL", &cfg->env.s3_endpoint) ||
-            env_optional(r, "AWS_REGION", &cfg->env.s3_region))
+        if (env_required(r, P, "AWS_ACCESS_KEY_ID", why, true, &cfg->env.s3_access_key) ||
+            env_required(r, P, "AWS_SECRET_ACCESS_KEY", why, true, &cfg->env.s3_secret_key) ||
+            env_optional(r, P, "AWS_SESSION_TOKEN", true, &cfg->env.s3_session_token) ||
+            env_optional(r, P, "AWS_ENDPOINT_URL", false, &cfg->env.s3_endpoint) ||
+            env_optional(r, P, "AWS_REGION", false, &cfg->env.s3_region))
             return -1;
-        if (!cfg->env.s3_region && env_optional(r, "AWS_DEFAULT_REGION", &cfg->env.s3_region))
+        if (!cfg->env.s3_region &&
+            env_optional(r, P, "AWS_DEFAULT_REGION", false, &cfg->env.s3_region))
             return -1;
     } else {
         /* a named variable must be set; an unnamed key falls back to AWS's */
         bool named = cfg->s3.access_key_env != NULL;
         if (env_required(r, "platform.s3_connection.access_key_env",
-                         named ? cfg->s3.access_key_env : "AWS_ACCESS_KEY_ID", NULL,
+                         named ? cfg->s3.access_key_env : "AWS_ACCESS_KEY_ID", NULL, true,
                          &cfg->env.s3_access_key) ||
             env_required(r, "platform.s3_connection.secret_key_env",
                          cfg->s3.secret_key_env ? cfg->s3.secret_key_env : "AWS_SECRET_ACCESS_KEY",
-                         NULL, &cfg->env.s3_secret_key))
+                         NULL, true, &cfg->env.s3_secret_key))
             return -1;
         const char *tok = cfg->s3.session_token_env ? cfg->s3.session_token_env
                           : named                   ? NULL
                                                     : "AWS_SESSION_TOKEN";
-        if (env_optional(r, tok, &cfg->env.s3_session_token) ||
-            env_optional(r, cfg->s3.endpoint_url_env, &cfg->env.s3_endpoint) ||
-            env_optional(r, cfg->s3.region_env, &cfg->env.s3_region))
+        if (env_optional(r, "platform.s3_connection.session_token_env", tok, true,
+                         &cfg->env.s3_session_token) ||
+            env_optional(r, NULL, cfg->s3.endpoint_url_env, false, &cfg->env.s3_endpoint) ||
+            env_optional(r, NULL, cfg->s3.region_env, false, &cfg->env.s3_region))
             return -1;
     }
     if (!cfg->env.s3_region &&
@@ -2138,37 +2169,37 @@ int bronze_config_resolve(bronze_config *cfg, bronze_err *err)
     switch (cfg->type) {
     case BRONZE_SRC_DB:
         if (cfg->db.conn_str_env)
-            rc = env_required(&r, "source.db.conn_str_env", cfg->db.conn_str_env, NULL,
+            rc = env_required(&r, "source.db.conn_str_env", cfg->db.conn_str_env, NULL, false,
                               &cfg->env.conn_str);
         else
             rc = bronze_err_set(err, BRONZE_E_CONFIG, "%s: source.db.conn_str_env: not set",
                                 cfg->path);
         if (rc == 0)
-            rc = env_optional(&r, cfg->db.cursor_env, &cfg->env.cursor_override);
+            rc = env_optional(&r, NULL, cfg->db.cursor_env, false, &cfg->env.cursor_override);
         break;
     case BRONZE_SRC_API:
         switch (cfg->api.auth_type) {
         case BRONZE_AUTH_BEARER:
-            rc = env_required(&r, "source.api.auth_token_env", cfg->api.auth_token_env, NULL,
+            rc = env_required(&r, "source.api.auth_token_env", cfg->api.auth_token_env, NULL, true,
                               &cfg->env.api_token);
             break;
         case BRONZE_AUTH_API_KEY:
-            rc = env_required(&r, "source.api.auth_key_env", cfg->api.auth_key_env, NULL,
+            rc = env_required(&r, "source.api.auth_key_env", cfg->api.auth_key_env, NULL, true,
                               &cfg->env.api_key);
             break;
         case BRONZE_AUTH_BASIC:
             rc = env_required(&r, "source.api.auth_username_env", cfg->api.auth_username_env, NULL,
-                              &cfg->env.api_username);
+                              true, &cfg->env.api_username);
             if (rc == 0)
                 rc = env_required(&r, "source.api.auth_password_env", cfg->api.auth_password_env,
-                                  NULL, &cfg->env.api_password);
+                                  NULL, true, &cfg->env.api_password);
             break;
         case BRONZE_AUTH_OAUTH2_CC:
-            rc = env_required(&r, "source.api.client_id_env", cfg->api.client_id_env, NULL,
+            rc = env_required(&r, "source.api.client_id_env", cfg->api.client_id_env, NULL, true,
                               &cfg->env.api_client_id);
             if (rc == 0)
                 rc = env_required(&r, "source.api.client_secret_env", cfg->api.client_secret_env,
-                                  NULL, &cfg->env.api_client_secret);
+                                  NULL, true, &cfg->env.api_client_secret);
             break;
         default:
             break;

@@ -453,6 +453,16 @@ for (const kind of Object.keys(AUTH)) {
   });
 }
 
+test('a credential read from a file keeps its trailing newline in the environment: trimmed, with a warning that names the variable only', async () => {
+  const dir = workdir();
+  const r = await extract(dir, cfg({ apiYaml: authYaml('bearer') }), { env: { T_TOKEN: `${SECRETS.bearer}\r\n` } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await rows(dir)).length, 3);
+  assert.match(r.stderr, /WARNING .*c\.yaml: source\.api\.auth_token_env: environment variable T_TOKEN ends with a line break \(as a file read into it does\): sent without it/);
+  assert.equal(r.stderr.includes(SECRETS.bearer), false, 'no secret in the log');
+  cleanup(dir);
+});
+
 test('oauth2: a token endpoint that takes the client credentials only as HTTP Basic is asked that way after one refusal, for the whole run', async () => {
   const dir = workdir();
   const yaml = authYaml('oauth2').replace('/oauth/token"', '/oauth/token-basic"');

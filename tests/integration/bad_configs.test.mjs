@@ -204,6 +204,9 @@ const CASES = [
   ['api-html', 'api', () => R('api', '/offset', '/html'), 1, /c\.yaml: .*(HTML|html|JSON)/],
   ['api-no-records-path', 'api', () => R('api', 'data_path: "items"', 'data_path: "rows"'), 1, /no records at source\.api\.data_path 'rows'/],
   ['api-token-unset', 'api', () => R('api', '    endpoint: "/offset"\n', '    endpoint: "/auth/bearer"\n    auth_type: "bearer"\n    auth_token_env: "API_TOKEN"\n'), 2, /source\.api\.auth_token_env: environment variable API_TOKEN is not set/, { config: false }],
+  ['api-token-empty', 'api', () => R('api', '    endpoint: "/offset"\n', '    endpoint: "/auth/bearer"\n    auth_type: "bearer"\n    auth_token_env: "API_TOKEN"\n'), 2, /c\.yaml: source\.api\.auth_token_env: environment variable API_TOKEN is empty$/m, { config: false, env: { API_TOKEN: '' } }],
+  ['api-token-line-break', 'api', () => R('api', '    endpoint: "/offset"\n', '    endpoint: "/auth/bearer"\n    auth_type: "bearer"\n    auth_token_env: "API_TOKEN"\n'), 2, /c\.yaml: source\.api\.auth_token_env: environment variable API_TOKEN holds a line break, which no HTTP header can carry$/m, { config: false, env: { API_TOKEN: 'tok-part-one\ntok-part-two' }, secret: 'tok-part-one' }],
+  ['api-password-line-break', 'api', () => R('api', '    endpoint: "/offset"\n', '    endpoint: "/auth/basic"\n    auth_type: "basic"\n    auth_username_env: "U"\n    auth_password_env: "PW"\n'), 2, /c\.yaml: source\.api\.auth_password_env: environment variable PW holds a line break, which no HTTP header can carry$/m, { config: false, env: { U: 'me', PW: 'pw-one\rpw-two' }, secret: 'pw-one' }],
   ['csv-missing', 'csv', () => Y('csv'), 1, /in\.csv/, { setup: (d) => rmSync(join(d, 'in.csv')) }],
   ['csv-ragged', 'csv', () => Y('csv'), 1, /in\.csv.*line 3/, { setup: (d) => writeFileSync(join(d, 'in.csv'), 'a,b\n1,2\n3,4,5\n') }],
   ['csv-bad-utf8', 'csv', () => Y('csv'), 1, /in\.csv.*line 2/i, { setup: (d) => writeFileSync(join(d, 'in.csv'), Buffer.concat([Buffer.from('a,b\n1,'), Buffer.from([0xff, 0xfe]), Buffer.from('\n')])) }],
@@ -217,6 +220,7 @@ const CASES = [
   ['custom-missing-program', 'custom', () => Y('custom', { body: '  custom_extractor:\n    command: ["./no-such-program"]\n' }), 1, /no-such-program/],
   ['s3-no-bucket', 's3', () => R('s3', 's3_bucket: "bronze"', 's3_bucket: "not-there"'), 1, /not-there/],
   ['s3-bad-secret', 's3', () => Y('s3'), 1, /c\.yaml: .*(403|SignatureDoesNotMatch|InvalidAccessKeyId|denied)/i, { env: () => ({ TEST_DB: 'sqlite:shop.db', ...s3.configEnv, BRONZE_S3_SECRET_KEY: 'wrong' }) }],
+  ['s3-secret-line-break', 's3', () => Y('s3'), 2, /platform\.s3_connection\.secret_key_env: environment variable BRONZE_S3_SECRET_KEY holds a line break, which no HTTP header can carry$/m, { config: false, env: () => ({ TEST_DB: 'sqlite:shop.db', ...s3.configEnv, BRONZE_S3_SECRET_KEY: 'sec-one\nsec-two' }), secret: 'sec-one' }],
   ['s3-key-unset', 's3', () => Y('s3'), 2, /platform\.s3_connection\.access_key_env: environment variable BRONZE_S3_ACCESS_KEY is not set/, { config: false, env: { TEST_DB: 'sqlite:shop.db' } }],
 ];
 
