@@ -1108,6 +1108,19 @@ static int kv_add(lctx *c, const bronze_ynode *k, const bronze_ynode *v, const c
     return 0;
 }
 
+/* RFC 9110 5.6.2: the characters of a token (a header's name). */
+#define TCHAR "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+/* RFC 9110 5.5: a field value is visible characters, spaces and tabs (and
+ * bytes >= 0x80); a CR or LF would end the header and start another. */
+static bool header_value_ok(const char *v)
+{
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return false;
+    return true;
+}
+
 /* headers or params: a mapping of names to single values; for params
  * (lists) a list of values too, sent as the name repeated, as 1.0's
  * requests sent them (ids: [1, 2] -> ids=1&ids=2). */
@@ -1138,9 +1151,16 @@ static int load_kv(lctx *c, const bronze_ynode *api, const char *key, bool lists
             continue;
         if (strlen(k->text) != k->len || k->len == 0)
             return fail(c, k, ikp, "names must be non-empty text");
+        if (!lists && strspn(k->text, TCHAR) != k->len)
+            return fail(c, k, ikp,
+                        "not an HTTP header name (letters, digits and !#$%%&'*+.^_`|~- only)");
         if (!lists || v->kind != BRONZE_YNODE_SEQ) {
             if (kv_add(c, k, v, ikp, kv, nout))
                 return -1;
+            if (!lists && !header_value_ok(kv[*nout - 1].value))
+                return fail(c, v, ikp,
+                            "holds a line break or a control character, which an HTTP header "
+                            "value cannot");
             continue;
         }
         for (size_t j = 0; j < v->nkids; j++) {
@@ -1394,6 +1414,9 @@ static int load_api(lctx *c, const bronze_ynode *api)
             return -1;
         if (empty(cfg->api.auth_key_header))
             return fail(c, hv, kp, "must not be empty");
+        if (strspn(cfg->api.auth_key_header, TCHAR) != strlen(cfg->api.auth_key_header))
+            return fail(c, hv, kp,
+                        "not an HTTP header name (letters, digits and !#$%%&'*+.^_`|~- only)");
     }
 
     /* each auth type needs its variable names (their values come at resolve);
