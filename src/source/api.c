@@ -707,7 +707,47 @@ static void free_headers(char **hv, size_t n)
  * in s->body and the Link header in s->link. */
 #define MAX_REDIRECTS 10
 
+static int exchange_quoted(bronze_source *s, const call *c0, bronze_err *err);
+
+/* A URL as requests sends it (its requote_uri): every byte a URL cannot
+ * hold (a space, a control character, a byte >= 0x80 of UTF-8 text, '"',
+ * '<', '>', '\\', '^', '`', '{', '|', '}') percent-encoded; RFC 3986's reserved
+ * and unreserved characters, and '%' starting an escape, kept (a lone '%' is
+ * %25). NULL on OOM. */
+static char *requote(const char *u)
+{
+    static const char keep[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                               "-._~:/?#[]@!$&'()*+,;=";
+    bronze_buf b = BRONZE_BUF_INIT;
+    int rc = 0;
+    for (const unsigned char *p = (const unsigned char *)u; *p && !rc; p++) {
+        if ((*p && strchr(keep, *p)) || (*p == '%' && isxdigit(p[1]) && isxdigit(p[2])))
+            rc = bronze_buf_putc(&b, *p);
+        else
+            rc = bronze_buf_printf(&b, "%%%02X", *p);
+    }
+    if (rc || bronze_buf_cstr(&b)) {
+        bronze_buf_free(&b);
+        return NULL;
+    }
+    return (char *)b.data;
+}
+
+/* One request and its answer (exchange_quoted), on the URL as requote
+ * gives it. */
 static int exchange(bronze_source *s, const call *c0, bronze_err *err)
+{
+    char *u = requote(c0->url);
+    if (!u)
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+    call c = *c0;
+    c.url = u;
+    int rc = exchange_quoted(s, &c, err);
+    free(u);
+    return rc;
+}
+
+static int exchange_quoted(bronze_source *s, const call *c0, bronze_err *err)
 {
     const bronze_config *cfg = s->cfg;
     /* c: the request as it is now; a redirect moves its URL (and may turn a

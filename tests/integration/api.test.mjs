@@ -579,6 +579,22 @@ test('429 with Retry-After (seconds, then an HTTP date) is waited out', async ()
   cleanup(dir);
 });
 
+test('a URL with characters a URL cannot hold (a space, non-ASCII) is percent-encoded as requests does; escapes already there are kept', async () => {
+  let dir = workdir();
+  let r = await extract(dir, cfg({ apiYaml: '    endpoint: "/echo/my tickets/ü/a%2Fb/100%"' }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.path), ['/echo/my%20tickets/%C3%BC/a%2Fb/100%25']);
+  cleanup(dir);
+  // a next URL from the body: the same
+  api.reset();
+  dir = workdir();
+  r = await extract(dir, cfg({ apiYaml: '    endpoint: /echo-next\n    pagination: {type: next_url, next_url_path: next}' }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.path), ['/echo-next', '/echo/next%20page/%C3%BC']);
+  assert.equal(api.requests[1].url, '/echo/next%20page/%C3%BC?q=a%20b');
+  cleanup(dir);
+});
+
 // One run over /gh with api.gh = gh: its result, after the rows it must land
 // (both pages, unless it fails).
 async function ghRun(gh, { fails = false } = {}) {

@@ -334,6 +334,12 @@ function route(api, req, res, u, q, body) {
     }
     return json(res, 200, []);
   }
+  if (p.startsWith('/echo/')) {              // [{id, path}]: the path as it came, still percent-encoded
+    return json(res, 200, { items: [{ id: api.requests.length, path: p }] });
+  }
+  if (p === '/echo-next') {                  // one record and a next URL that needs quoting (a space, an ü)
+    return json(res, 200, { items: [{ id: 0, path: p }], next: '/echo/next page/ü?q=a b' });
+  }
   if (p === '/linkh') {                      // page p: [{id: p}] with the Link header value api.links[p - 1] (a string or an array)
     const page = Number(q.page || 1);
     const h = api.links?.[page - 1];
