@@ -701,10 +701,11 @@ static void test_resolve_db(void **state)
     assert_string_equal(err.msg, FX "db_flat.yaml: source.db.conn_str_env: "
                                     "environment variable T_DB_CONN is not set");
 
-    setenv("T_DB_CONN", "", 1); /* empty counts as unset */
+    setenv("T_DB_CONN", "", 1); /* empty is refused as unset is, and said so */
     bronze_err_clear(&err);
     assert_int_equal(bronze_config_resolve(cfg, &err), -1);
-    assert_non_null(strstr(err.msg, "T_DB_CONN is not set"));
+    assert_string_equal(err.msg, FX "db_flat.yaml: source.db.conn_str_env: "
+                                    "environment variable T_DB_CONN is empty");
 
     setenv("T_DB_CONN", "postgresql://app:s3cr3t@db/sales", 1);
     bronze_err_clear(&err);
@@ -820,6 +821,30 @@ static void test_resolve_api_auth(void **state)
     bronze_err_clear(&err);
     assert_int_equal(bronze_config_resolve(cfg, &err), 0);
     assert_string_equal(cfg->env.api_token, "tkn");
+    /* a file's trailing line break is dropped; one inside, or only one, is refused */
+    static const struct {
+        const char *v, *got, *msg;
+    } nl[] = {
+        {"tkn\n", "tkn", NULL},
+        {"tkn\r\n\n", "tkn", NULL},
+        {"tk\nn", NULL,
+         "environment variable TICKETS_TOKEN holds a line break, which no HTTP "
+         "header can carry"},
+        {"tk\rn\n", NULL, "holds a line break"},
+        {"\n", NULL, "environment variable TICKETS_TOKEN is empty (a line break only)"},
+    };
+    for (size_t i = 0; i < sizeof nl / sizeof nl[0]; i++) {
+        setenv("TICKETS_TOKEN", nl[i].v, 1);
+        bronze_err_clear(&err);
+        assert_int_equal(bronze_config_resolve(cfg, &err), nl[i].got ? 0 : -1);
+        if (nl[i].got)
+            assert_string_equal(cfg->env.api_token, nl[i].got);
+        else {
+            assert_non_null(strstr(err.msg, nl[i].msg));
+            assert_null(strstr(err.msg, "tk"));
+            assert_null(cfg->env.api_token);
+        }
+    }
     bronze_config_free(cfg);
 
     cfg = load_ok_quiet(FX "v1_basic_auth.yaml");
