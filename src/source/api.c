@@ -889,18 +889,30 @@ static int exchange_quoted(bronze_source *s, const call *c0, bronze_err *err)
          * quota with 403 and X-RateLimit-Remaining: 0, a secondary limit
          * with 403 and Retry-After) */
         bool limited = resp.status == 429 || (resp.status == 403 && (resp.retry_after[0] || spent));
-        if (limited && spent && !resp.retry_after[0] && reset_ms > BRONZE_RETRY_AFTER_MAX_MS) {
-            time_t at = time(NULL) + (time_t)(reset_ms / 1000);
+        /* a wait longer than a run takes (a spent quota's reset, a
+         * Retry-After): no retries that cannot succeed, the time named */
+        uint64_t after_ms = 0;
+        bool far_after = (bronze_retry_http(resp.status, NULL) || limited) && resp.retry_after[0] &&
+                         !bronze_retry_after_parse(resp.retry_after, time(NULL), &after_ms) &&
+                         after_ms > BRONZE_RETRY_AFTER_MAX_MS;
+        bool far_reset =
+            limited && spent && !resp.retry_after[0] && reset_ms > BRONZE_RETRY_AFTER_MAX_MS;
+        if (far_after || far_reset) {
+            uint64_t wait = far_after ? after_ms : (uint64_t)reset_ms;
+            time_t at = time(NULL) + (time_t)(wait / 1000);
             struct tm tm;
-            char when[32];
+            char when[32], why[200];
             strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&at, &tm));
+            if (far_after)
+                snprintf(why, sizeof why, "Retry-After %s: the API asks to wait", resp.retry_after);
+            else
+                snprintf(why, sizeof why, "%s: 0: the API's rate limit is spent",
+                         resp.ratelimit_name);
             return bronze_err_set(err, BRONZE_E_RUNTIME,
-                                  "%s: %s: %s %s: HTTP %ld, %s: 0: the API's rate limit is spent "
-                                  "until %s (%.0f min from now), longer than a run waits for it "
-                                  "(%d min); run again after that",
-                                  cfg->path, c->what, c->method, shown, resp.status,
-                                  resp.ratelimit_name, when, (double)reset_ms / 60000.0,
-                                  BRONZE_RETRY_AFTER_MAX_MS / 60000);
+                                  "%s: %s: %s %s: HTTP %ld, %s until %s (%.0f min from now), "
+                                  "longer than a run waits for it (%d min); run again after that",
+                                  cfg->path, c->what, c->method, shown, resp.status, why, when,
+                                  (double)wait / 60000.0, BRONZE_RETRY_AFTER_MAX_MS / 60000);
         }
         if ((bronze_retry_http(resp.status, NULL) || limited) && attempt < cfg->run.max_retries) {
             uint64_t ms = !resp.retry_after[0] && spent && reset_ms >= 0

@@ -579,6 +579,20 @@ test('429 with Retry-After (seconds, then an HTTP date) is waited out', async ()
   cleanup(dir);
 });
 
+test('a Retry-After longer than a run waits (5 min) fails at once, naming when to run again', async () => {
+  for (const [as, re] of [['', /HTTP 429, Retry-After 3600: the API asks to wait until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(60 min from now\)/],
+    ['date', /HTTP 503, Retry-After \w{3}, \d\d \w{3} \d{4} [\d:]{8} GMT: the API asks to wait until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(12\d min from now\)/]]) {
+    api.reset();
+    const dir = workdir();
+    const t0 = performance.now();
+    const r = await extract(dir, cfg({ apiYaml: `    endpoint: /429far\n    params: {as: "${as}"}` }));
+    assertFailed(r, dir, new RegExp(`c\\.yaml: page 1: GET .*/429far.*: ${re.source}, longer than a run waits for it \\(5 min\\); run again after that`));
+    assert.equal(api.state['429far'], 1, 'not retried');
+    assert.ok(performance.now() - t0 < 10000);
+    cleanup(dir);
+  }
+});
+
 test('a URL with characters a URL cannot hold (a space, non-ASCII) is percent-encoded as requests does; escapes already there are kept', async () => {
   let dir = workdir();
   let r = await extract(dir, cfg({ apiYaml: '    endpoint: "/echo/my tickets/ü/a%2Fb/100%"' }));

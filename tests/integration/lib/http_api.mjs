@@ -237,6 +237,11 @@ function route(api, req, res, u, q, body) {
     if (n === 2) return json(res, 429, { error: 'slow down' }, { 'Retry-After': new Date(Date.now() + 1000).toUTCString() });
     return json(res, 200, { items: api.data.slice(0, 5) });
   }
+  if (p === '/429far') {                     // a wait longer than a run takes: Retry-After an hour (?as=date: 503, an HTTP date)
+    count(api, '429far');
+    if (q.as === 'date') return json(res, 503, { error: 'maintenance' }, { 'Retry-After': new Date(Date.now() + 7200e3).toUTCString() });
+    return json(res, 429, { error: 'daily quota' }, { 'Retry-After': '3600' });
+  }
   if (p === '/503') {                        // a burst of `n` 503s, then data
     const n = count(api, '503');
     if (n <= Number(q.burst || 3)) return json(res, 503, '<html><body>503 Service Unavailable</body></html>', { 'Content-Type': 'text/html' });
