@@ -84,6 +84,7 @@ struct bronze_source {
     size_t nsecrets;
     double tokens, refilled; /* rate limit bucket */
     double quota_until;      /* monotonic seconds: the API said its quota is spent until then */
+    int64_t cursor_odd;      /* cursor_field values that are no cursor (booleans, nested) */
     uint64_t rng;
     /* incremental: the typed maximum of cursor_field so far */
     cursor_kind best_kind;
@@ -365,18 +366,6 @@ static bool same_origin(const char *from, const char *to)
     return !strcmp(a.scheme, "http") && !strcmp(b.scheme, "https");
 }
 
-/* A next-page cursor's text: a string as it is, an integer in decimal (into
- * numtext); NULL for anything else or none. */
-static const char *cursor_text(const json_t *v, char numtext[64])
-{
-    if (json_is_string(v))
-        return json_string_value(v);
-    if (!json_is_integer(v))
-        return NULL;
-    snprintf(numtext, 64, "%lld", (long long)json_integer_value(v));
-    return numtext;
-}
-
 /* A dot path into a JSON document ("data.items", "links.next", "a.0.b"). */
 static json_t *dot_get(json_t *doc, const char *path)
 {
@@ -427,6 +416,36 @@ static const char *json_kind(const json_t *v)
 }
 
 /* ---------------------------------------------------------------- cursor */
+/* A next-page reference at a dot path (cursor_path; next_url_path when url):
+ * a string as it is; for a cursor an integer in decimal or a real as its
+ * column's text (into numtext: 1735711200.5); for a URL a link object's "href" (JSON:API
+ * 1.1, HAL). NULL when there is none (absent, null, false, ""), and then
+ * *bad says what else it was (true, an array, ...), or stays NULL. */
+static const char *next_ref(const json_t *v, bool url, char numtext[64], const char **bad)
+{
+    *bad = NULL;
+    if (!v || json_is_null(v) || json_is_false(v))
+        return NULL;
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (url && json_is_object(v)) {
+        const json_t *h = json_object_get(v, "href");
+        if (json_is_string(h))
+            return json_string_value(h);
+        *bad = "an object without a string \"href\"";
+        return NULL;
+    }
+    if (!url && json_is_integer(v)) {
+        snprintf(numtext, 64, "%lld", (long long)json_integer_value(v));
+        return numtext;
+    }
+    if (!url && json_is_real(v)) {
+        bronze_fmt_double(json_real_value(v), numtext); /* as its column's text */
+        return numtext;
+    }
+    *bad = json_is_true(v) ? "a boolean (true)" : json_is_number(v) ? "a number" : json_kind(v);
+    return NULL;
+}
 
 /* t is an integer written out: an optional '-', then digits only. */
 static bool int_text(const char *t)
@@ -496,7 +515,9 @@ static int cursor_take(bronze_source *s, const json_t *v)
             k = CK_TEXT;
         }
     } else {
-        return 0; /* null, booleans and nested values do not move a cursor */
+        /* null, booleans and nested values do not move a cursor */
+        s->cursor_odd += !json_is_null(v);
+        return 0;
     }
     int cmp; /* this value against the maximum so far */
     if (s->best_kind == CK_NONE)
@@ -1610,6 +1631,17 @@ static int take_page(bronze_source *s, int64_t pageno, const char *url, int64_t 
     return 0;
 }
 
+/* A next-page reference that is neither one nor none: paging would stop
+ * after this page, silently; it fails instead. */
+static int odd_ref(bronze_source *s, int64_t pageno, const char *key, const char *path,
+                   const char *kind, const char *want, bronze_err *err)
+{
+    return bronze_err_set(err, BRONZE_E_RUNTIME,
+                          "%s: page %lld: source.api.pagination.%s '%s' holds %s, not %s: no next "
+                          "page can be asked for",
+                          s->cfg->path, (long long)pageno, key, path, kind, want);
+}
+
 static int loop_error(bronze_source *s, int64_t pageno, const char *what, const char *url,
                       bronze_err *err)
 {
@@ -1730,6 +1762,8 @@ static int fetch_all(bronze_source *s, bronze_err *err)
         uint64_t ph = XXH3_64bits(s->body.data, s->body.len);
         bool same_page = n > 0 && pageno > 1 && ph == s->prev_page_hash;
         s->prev_page_hash = ph;
+        /* has_more: false (Stripe, Slack, many more) ends paging in every style */
+        bool no_more = json_is_false(json_object_get(doc, "has_more"));
         switch (pg->type) {
         case BRONZE_PAGE_NONE:
             break;
@@ -1744,7 +1778,14 @@ static int fetch_all(bronze_source *s, bronze_err *err)
         case BRONZE_PAGE_CURSOR: {
             json_t *done = json_object_get(doc, "done");
             char numtext[64];
-            const char *t = cursor_text(dot_get(doc, pg->cursor_path), numtext);
+            const char *bad;
+            const char *t = next_ref(dot_get(doc, pg->cursor_path), false, numtext, &bad);
+            if (bad && n > 0 && !json_is_true(done) && !no_more) {
+                json_decref(doc);
+                odd_ref(s, pageno, "cursor_path", pg->cursor_path, bad, "a string or a number",
+                        err);
+                goto done;
+            }
             more = n > 0 && t && *t && !json_is_true(done);
             if (more) {
                 int sb = seen_before(s, XXH3_64bits(t, strlen(t)));
@@ -1786,9 +1827,19 @@ static int fetch_all(bronze_source *s, bronze_err *err)
             if (pg->type == BRONZE_PAGE_LINK) {
                 ref = s->link ? link_next(s->link) : NULL;
             } else {
-                json_t *nu = dot_get(doc, pg->next_url_path);
-                if (json_is_string(nu) && json_string_length(nu))
-                    ref = strdup(json_string_value(nu));
+                char numtext[64];
+                const char *bad;
+                const char *nu = next_ref(dot_get(doc, pg->next_url_path), true, numtext, &bad);
+                if (bad && n > 0 && !no_more) {
+                    json_decref(doc);
+                    odd_ref(s, pageno, "next_url_path", pg->next_url_path, bad, "a URL", err);
+                    goto done;
+                }
+                if (nu && *nu && !(ref = strdup(nu))) {
+                    json_decref(doc);
+                    bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
+                    goto done;
+                }
             }
             if (ref && *ref) {
                 next_url = resolve_url(url, ref);
@@ -1819,6 +1870,8 @@ static int fetch_all(bronze_source *s, bronze_err *err)
         }
         }
         json_decref(doc);
+        if (no_more)
+            more = false;
         if (more && same_page) {
             loop_error(s, pageno, "this page repeats the previous page byte for byte", url, err);
             goto done;
@@ -1856,7 +1909,14 @@ static int fetch_all(bronze_source *s, bronze_err *err)
         BRONZE_INFO("Fetched %lld records in %lld pages from %s", (long long)s->records,
                     (long long)s->pages, shown);
     }
-    if (cfg->api.incremental && s->records > 0 && !s->best_text)
+    if (cfg->api.incremental && s->records > 0 && !s->best_text && s->cursor_odd)
+        BRONZE_WARN("%s: source.api.incremental.cursor_field '%s': %lld of the %lld records "
+                    "hold a boolean, an object or an array there and none a time, a number or "
+                    "text, so the cursor does not move and the next run asks for the same "
+                    "records again; point it at a field that grows (an update time, an id)",
+                    cfg->path, cfg->api.cursor_field, (long long)s->cursor_odd,
+                    (long long)s->records);
+    else if (cfg->api.incremental && s->records > 0 && !s->best_text)
         BRONZE_WARN("%s: source.api.incremental.cursor_field '%s': none of the %lld records "
                     "holds a value for it, so the cursor does not move and the next run asks "
                     "for the same records again; check the field's name (a dot path for a "
@@ -2108,11 +2168,13 @@ int bronze_api_page_parse(const bronze_source_ctx *ctx, const char *url, const v
     int64_t room = pg->max_records > 0 ? pg->max_records : 0;
     if (take_page(s, 1, url, room, &out->records, &doc, err))
         goto out;
-    char numtext[64];
-    const char *t = cursor_text(pg->cursor_path ? dot_get(doc, pg->cursor_path) : NULL, numtext);
-    json_t *nu = pg->next_url_path ? dot_get(doc, pg->next_url_path) : NULL;
-    if ((t && !(out->cursor = strdup(t))) ||
-        (json_is_string(nu) && !(out->next_url = strdup(json_string_value(nu)))))
+    char numtext[64], urltext[64];
+    const char *bad;
+    const char *t =
+        next_ref(pg->cursor_path ? dot_get(doc, pg->cursor_path) : NULL, false, numtext, &bad);
+    const char *nu =
+        next_ref(pg->next_url_path ? dot_get(doc, pg->next_url_path) : NULL, true, urltext, &bad);
+    if ((t && !(out->cursor = strdup(t))) || (nu && !(out->next_url = strdup(nu))))
         goto oom;
     out->link = link ? link_next(link) : NULL;
     const char *ref = out->cursor && (is_abs_url(out->cursor) || out->cursor[0] == '/')

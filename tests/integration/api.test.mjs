@@ -593,6 +593,61 @@ test('a Retry-After longer than a run waits (5 min) fails at once, naming when t
   }
 });
 
+test('a next cursor or URL that is not a plain string: a number is sent as its text, a link object by its href, anything else fails naming the path', async () => {
+  const run = (style, pagination) => { api.reset(); const dir = workdir(); return [dir, extract(dir, cfg({ apiYaml: `    endpoint: /oddnext\n    params: {style: ${style}}\n    pagination: ${pagination}` }))]; };
+  const CUR = '{type: cursor, cursor_path: next, cursor_param: cursor}', NEXT = '{type: next_url, next_url_path: links.next}';
+  // a real cursor (epoch seconds): its shortest text
+  let [dir, p] = run('real', CUR);
+  let r = await p;
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => [x.id, x.cursor]), [[1n, null], [2n, null], [3n, '1735711200.5']]);
+  cleanup(dir);
+  // JSON:API 1.1 / HAL: links.next is {href}
+  [dir, p] = run('href', NEXT);
+  r = await p;
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n, 3n]);
+  assert.equal(api.requests[1].query.p, '2');
+  cleanup(dir);
+  // anything else would end paging silently after page 1: it fails instead
+  for (const [style, pg, re] of [
+    ['true', CUR, /page 1: source\.api\.pagination\.cursor_path 'next' holds a boolean \(true\), not a string or a number: no next page can be asked for/],
+    ['list', CUR, /page 1: source\.api\.pagination\.cursor_path 'next' holds an array, not a string or a number/],
+    ['hrefless', NEXT, /page 1: source\.api\.pagination\.next_url_path 'links\.next' holds an object without a string "href", not a URL/],
+    ['number', NEXT, /page 1: source\.api\.pagination\.next_url_path 'links\.next' holds a number, not a URL/],
+  ]) {
+    [dir, p] = run(style, pg);
+    r = await p;
+    assertFailed(r, dir, new RegExp(`c\\.yaml: ${re.source}`));
+    assert.equal(api.requests.length, 1, style);
+    cleanup(dir);
+  }
+});
+
+test('has_more: false ends paging whatever the next cursor or URL says (Stripe)', async () => {
+  for (const pagination of ['{type: cursor, cursor_path: next}', '{type: next_url, next_url_path: links.next}']) {
+    api.reset();
+    const dir = workdir();
+    const r = await extract(dir, cfg({ apiYaml: `    endpoint: /oddnext\n    params: {style: stripe}\n    pagination: ${pagination}` }));
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((await rows(dir)).map((x) => x.id), [1n, 2n]);
+    assert.equal(api.requests.length, 1, pagination);
+    cleanup(dir);
+  }
+});
+
+test('a cursor_field holding only booleans or nested values is warned about as such, not as a missing field', async () => {
+  const dir = workdir();
+  api.raw = ['{"items": [{"id": 1, "u": true}, {"id": 2, "u": {"at": 1}}, {"id": 3, "u": null}]}'];
+  const r = await extract(dir, cfg({ apiYaml: `    endpoint: /raw
+    pagination: {type: page, page_size: 10}
+    incremental: {enabled: true, cursor_field: u, cursor_param: since}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /c\.yaml: source\.api\.incremental\.cursor_field 'u': 2 of the 3 records hold a boolean, an object or an array there and none a time, a number or text, so the cursor does not move/);
+  assert.doesNotMatch(r.stderr, /none of the 3 records holds a value/);
+  cleanup(dir);
+});
+
 test('a URL with characters a URL cannot hold (a space, non-ASCII) is percent-encoded as requests does; escapes already there are kept', async () => {
   let dir = workdir();
   let r = await extract(dir, cfg({ apiYaml: '    endpoint: "/echo/my tickets/ü/a%2Fb/100%"' }));
