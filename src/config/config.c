@@ -1822,6 +1822,37 @@ static void warn_owned_params(lctx *c, const bronze_ynode *sm)
     }
 }
 
+/* incremental.cursor_param named like a parameter the paging sets: both
+ * would be sent under one name (?offset=<cursor>&offset=10), and which one
+ * the API reads is its own affair. A config error. */
+static void check_cursor_param(lctx *c, const bronze_ynode *sm)
+{
+    const bronze_config *cfg = c->cfg;
+    if (cfg->type != BRONZE_SRC_API || !cfg->api.incremental || !cfg->api.cursor_param)
+        return;
+    const __typeof__(cfg->api.pagination) *pg = &cfg->api.pagination;
+    const char *name = cfg->api.cursor_param, *also = NULL;
+    if (pg->type == BRONZE_PAGE_OFFSET && !strcmp(name, pg->offset_param))
+        also = "offset_param";
+    else if (pg->type == BRONZE_PAGE_OFFSET && !strcmp(name, pg->limit_param))
+        also = "limit_param";
+    else if (pg->type == BRONZE_PAGE_PAGE && !strcmp(name, pg->page_param))
+        also = "page_param";
+    else if (pg->type == BRONZE_PAGE_PAGE && !strcmp(name, pg->page_size_param))
+        also = "page_size_param";
+    else if (pg->type == BRONZE_PAGE_CURSOR && !strcmp(name, pg->cursor_param))
+        also = "cursor_param";
+    if (!also)
+        return;
+    const bronze_ynode *api = bronze_ymap_get(sm, "api", NULL);
+    const bronze_ynode *inc = api ? bronze_ymap_get(api, "incremental", NULL) : NULL;
+    const bronze_ynode *at = inc ? bronze_ymap_get(inc, "cursor_param", NULL) : NULL;
+    soft(c, at, "source.api.incremental.cursor_param",
+         "'%s' is also source.api.pagination.%s: the cursor and the paging would be sent under "
+         "one name; give the API's filter parameter (updated_since, ...)",
+         name, also);
+}
+
 static int load_root(lctx *c, const bronze_ynode *root)
 {
     if (!root)
@@ -1841,6 +1872,7 @@ static int load_root(lctx *c, const bronze_ynode *root)
     if (load_platform(c, root) || load_source(c, sm) || check_storage(c) || set_string_defaults(c))
         return -1;
     warn_owned_params(c, sm);
+    check_cursor_param(c, sm);
 
     json_t *j = bronze_ynode_to_json(root);
     if (!j)
