@@ -29,6 +29,7 @@
 #include "config/yaml_doc.h"
 #include "source/db_common.h"
 #include "source/input.h"
+#include "util/buf.h"
 #include "util/log.h"
 
 /* ---- the keys of each section (aliases and silently accepted keys included) ---- */
@@ -1173,8 +1174,104 @@ static int load_kv(lctx *c, const bronze_ynode *api, const char *key, bool lists
     return 0;
 }
 
-/* body: any YAML value as JSON text. A string holding a JSON object or array
- * (a literal block of JSON) is taken as that JSON. */
+/* Whether t[0..n) is a JSON number as RFC 8259 writes one. */
+static bool json_number_text(const char *t, size_t n)
+{
+    size_t i = t[0] == '-';
+    if (i >= n || !isdigit((unsigned char)t[i]))
+        return false;
+    if (t[i] == '0')
+        i++;
+    else
+        while (i < n && isdigit((unsigned char)t[i]))
+            i++;
+    if (i < n && t[i] == '.') {
+        if (++i >= n || !isdigit((unsigned char)t[i]))
+            return false;
+        while (i < n && isdigit((unsigned char)t[i]))
+            i++;
+    }
+    if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+        if (++i < n && (t[i] == '+' || t[i] == '-'))
+            i++;
+        if (i >= n || !isdigit((unsigned char)t[i]))
+            return false;
+        while (i < n && isdigit((unsigned char)t[i]))
+            i++;
+    }
+    return i == n;
+}
+
+/* A YAML value as compact JSON text onto b, numbers as written when JSON
+ * writes them so (19.99 stays 19.99, not 19.989999999999998; an integer
+ * beyond int64 keeps every digit); other scalars as jansson writes them
+ * (0x1F -> 31, strings escaped). -1 on OOM. */
+static int yaml_json_text(bronze_buf *b, const bronze_ynode *n)
+{
+    if (n->kind == BRONZE_YNODE_SEQ || n->kind == BRONZE_YNODE_MAP) {
+        bool map = n->kind == BRONZE_YNODE_MAP;
+        size_t k = map ? bronze_ymap_len(n) : n->nkids;
+        if (bronze_buf_putc(b, map ? '{' : '['))
+            return -1;
+        for (size_t i = 0; i < k; i++) {
+            if (i && bronze_buf_putc(b, ','))
+                return -1;
+            if (map) {
+                const bronze_ynode *key = bronze_ymap_key(n, i);
+                json_t *ks = json_stringn(key->text, key->len);
+                char *kt = ks ? json_dumps(ks, JSON_ENCODE_ANY) : NULL;
+                json_decref(ks);
+                int rc = !kt || bronze_buf_append(b, kt, strlen(kt)) || bronze_buf_putc(b, ':');
+                free(kt);
+                if (rc)
+                    return -1;
+            }
+            if (yaml_json_text(b, map ? bronze_ymap_val(n, i) : n->kids[i]))
+                return -1;
+        }
+        return bronze_buf_putc(b, map ? '}' : ']');
+    }
+    int kind = bronze_yscalar_classify(n, NULL, NULL, NULL);
+    if ((kind == BRONZE_YSCALAR_INT || kind == BRONZE_YSCALAR_FLOAT) &&
+        json_number_text(n->text, n->len))
+        return bronze_buf_append(b, n->text, n->len);
+    json_t *j = bronze_ynode_to_json(n);
+    char *t = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(j);
+    int rc = !t || bronze_buf_append(b, t, strlen(t));
+    free(t);
+    return rc ? -1 : 0;
+}
+
+/* Valid JSON text t[0..n) onto b without the whitespace between its tokens
+ * (what is inside strings, and every number, as written). -1 on OOM. */
+static int json_compact_text(bronze_buf *b, const char *t, size_t n)
+{
+    bool in_str = false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = t[i];
+        if (in_str) {
+            if (ch == '\\' && i + 1 < n) {
+                if (bronze_buf_append(b, t + i, 2))
+                    return -1;
+                i++;
+                continue;
+            }
+            in_str = ch != '"';
+        } else if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+            continue;
+        } else {
+            in_str = ch == '"';
+        }
+        if (bronze_buf_putc(b, (uint8_t)ch))
+            return -1;
+    }
+    return 0;
+}
+
+/* body: any YAML value as JSON text (yaml_json_text). A string holding a
+ * JSON object or array (a literal block of JSON) is sent as that JSON,
+ * compacted, its numbers as written. */
 static int load_body(lctx *c, const bronze_ynode *api, bool post)
 {
     const bronze_ynode *v;
@@ -1183,24 +1280,21 @@ static int load_body(lctx *c, const bronze_ynode *api, bool post)
         return -1;
     if (!v)
         return 0;
-    json_t *j = NULL;
+    bool literal = false;
     if (v->kind == BRONZE_YNODE_SCALAR &&
         bronze_yscalar_classify(v, NULL, NULL, NULL) == BRONZE_YSCALAR_STR) {
         json_error_t je;
-        j = json_loadb(v->text, v->len, JSON_DECODE_ANY, &je);
-        if (j && !json_is_object(j) && !json_is_array(j)) {
-            json_decref(j);
-            j = NULL;
-        }
+        json_t *j = json_loadb(v->text, v->len, JSON_DECODE_ANY, &je);
+        literal = json_is_object(j) || json_is_array(j);
+        json_decref(j);
     }
-    if (!j)
-        j = bronze_ynode_to_json(v);
-    if (!j)
-        return fail(c, v, kp, "cannot be written as JSON");
-    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_decref(j);
-    if (!s)
+    bronze_buf b = BRONZE_BUF_INIT;
+    if ((literal ? json_compact_text(&b, v->text, v->len) : yaml_json_text(&b, v)) ||
+        bronze_buf_cstr(&b)) {
+        bronze_buf_free(&b);
         return oom(c);
+    }
+    char *s = (char *)b.data;
     free(c->cfg->api.body_json);
     c->cfg->api.body_json = s;
     if (!post)

@@ -648,6 +648,26 @@ test('a cursor_field holding only booleans or nested values is warned about as s
   cleanup(dir);
 });
 
+test('a POST body keeps its numbers as written (19.99, not 19.989999999999998; an integer beyond int64 exact); a literal JSON body keeps them too', async () => {
+  let dir = workdir();
+  let r = await extract(dir, cfg({ apiYaml: `    endpoint: /echo/x
+    method: POST
+    body: {price_gte: 19.99, rate: 0.3, since_id: 12345678901234567890, e: 1e3, hex: 0x1F, n: 1_000, s: "19.99", t: [true, null, -0.5]}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(api.requests[0].body, '{"price_gte":19.99,"rate":0.3,"since_id":12345678901234567890,"e":1e3,"hex":31,"n":1000,"s":"19.99","t":[true,null,-0.5]}');
+  cleanup(dir);
+  api.reset();
+  dir = workdir();
+  r = await extract(dir, cfg({ apiYaml: `    endpoint: /echo/x
+    method: POST
+    body: |
+      {"query": {"amount": {"gte": 0.1}}, "size": 100, "q": "a  b \\" c"}` }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(api.requests[0].body, '{"query":{"amount":{"gte":0.1}},"size":100,"q":"a  b \\" c"}');
+  assert.equal(api.requests[0].headers['content-type'], 'application/json');
+  cleanup(dir);
+});
+
 test('a URL with characters a URL cannot hold (a space, non-ASCII) is percent-encoded as requests does; escapes already there are kept', async () => {
   let dir = workdir();
   let r = await extract(dir, cfg({ apiYaml: '    endpoint: "/echo/my tickets/ü/a%2Fb/100%"' }));
