@@ -271,6 +271,18 @@ static int add_param(bronze_buf *b, const char *k, const char *v)
     return 0;
 }
 
+/* The length of a URL's scheme (RFC 3986 3.1: a letter, then letters,
+ * digits, '+', '-', '.', up to ':'); 0 when it has none (a relative ref). */
+static size_t scheme_len(const char *u)
+{
+    if (!isalpha((unsigned char)u[0]))
+        return 0;
+    size_t i = 1;
+    while (isalnum((unsigned char)u[i]) || u[i] == '+' || u[i] == '-' || u[i] == '.')
+        i++;
+    return u[i] == ':' ? i : 0;
+}
+
 static bool is_abs_url(const char *u)
 {
     return !strncasecmp(u, "http://", 7) || !strncasecmp(u, "https://", 8);
@@ -1840,6 +1852,16 @@ static int fetch_all(bronze_source *s, bronze_err *err)
                     bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
                     goto done;
                 }
+            }
+            size_t sl = ref ? scheme_len(ref) : 0;
+            if (sl && !is_abs_url(ref)) {
+                json_decref(doc);
+                bronze_err_set(err, BRONZE_E_RUNTIME,
+                               "%s: page %lld: the next page's URL has the scheme '%.*s', not "
+                               "http or https: not followed",
+                               cfg->path, (long long)pageno, (int)(sl > 32 ? 32 : sl), ref);
+                free(ref);
+                goto done;
             }
             if (ref && *ref) {
                 next_url = resolve_url(url, ref);

@@ -615,6 +615,8 @@ test('a next cursor or URL that is not a plain string: a number is sent as its t
     ['list', CUR, /page 1: source\.api\.pagination\.cursor_path 'next' holds an array, not a string or a number/],
     ['hrefless', NEXT, /page 1: source\.api\.pagination\.next_url_path 'links\.next' holds an object without a string "href", not a URL/],
     ['number', NEXT, /page 1: source\.api\.pagination\.next_url_path 'links\.next' holds a number, not a URL/],
+    ['file', NEXT, /page 1: the next page's URL has the scheme 'file', not http or https: not followed/],
+    ['mailto', NEXT, /page 1: the next page's URL has the scheme 'mailto', not http or https: not followed/],
   ]) {
     [dir, p] = run(style, pg);
     r = await p;

@@ -343,7 +343,7 @@ function route(api, req, res, u, q, body) {
     const later = q.cursor !== undefined || q.p !== undefined;
     if (later) return json(res, 200, { items: [{ id: 3, cursor: q.cursor ?? null }], next: null, links: { next: null } });
     const first = { real: { next: 1735711200.5 }, true: { next: true }, list: { next: ['a'] },
-      href: { links: { next: { href: '/oddnext?style=href&p=2' } } }, stripe: { has_more: false, next: 'c2', links: { next: '/oddnext?p=2' } }, hrefless: { links: { next: { url: '/x' } } }, number: { links: { next: 2 } } }[q.style];
+      href: { links: { next: { href: '/oddnext?style=href&p=2' } } }, stripe: { has_more: false, next: 'c2', links: { next: '/oddnext?p=2' } }, file: { links: { next: 'file:///etc/passwd' } }, mailto: { links: { next: 'mailto:x@example.com' } }, hrefless: { links: { next: { url: '/x' } } }, number: { links: { next: 2 } } }[q.style];
     return json(res, 200, { items: [{ id: 1, cursor: null }, { id: 2, cursor: null }], ...first });
   }
   if (p.startsWith('/echo/')) {              // [{id, path}]: the path as it came, still percent-encoded
