@@ -1417,6 +1417,15 @@ static int take_cursor_raw(bronze_source *s, const char *p, size_t n)
     return rc;
 }
 
+/* jansson holds no integer beyond int64: such integers are quoted, so their
+ * exact text survives (and a column holding one widens to text, SPEC §7). */
+static void warn_big_int(int64_t pageno)
+{
+    BRONZE_WARN("page %lld: an integer beyond the 64-bit range; kept as text, every digit (a "
+                "column holding one is a text column)",
+                (long long)pageno);
+}
+
 /* The fast path of take_page (issue #11 throughput): the scanner validates
  * the page and finds each record's bytes, which go to the spool as they are;
  * for the cursor and next_url pagers, jansson parses only the skeleton (the
@@ -1459,8 +1468,7 @@ static int take_page_fast(bronze_source *s, int64_t pageno, int64_t room, size_t
             return 0;
     }
     if (s->scan.big_int)
-        BRONZE_WARN("page %lld: an integer beyond the 64-bit range; kept as text",
-                    (long long)pageno);
+        warn_big_int(pageno);
     size_t take = s->scan.nrecs;
     if (room > 0 && (int64_t)take > room) {
         take = (size_t)room;
@@ -1546,8 +1554,7 @@ static int take_page(bronze_source *s, int64_t pageno, const char *url, int64_t 
         /* jansson holds no integer beyond int64: such integers are quoted,
          * so their exact text survives and their column widens to text
          * (SPEC §7), as a JSON Lines file's would */
-        BRONZE_WARN("page %lld: an integer beyond the 64-bit range; kept as text",
-                    (long long)pageno);
+        warn_big_int(pageno);
         if (quote_big_ints(&s->body))
             return bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory");
         doc = json_loadb((const char *)s->body.data, s->body.len, JSON_DECODE_ANY, &je);
