@@ -2215,10 +2215,10 @@ typedef struct rctx {
 } rctx;
 
 /* A credential that goes into an HTTP header (or a signature over one): a
- * trailing line break, as a file read into the variable keeps (a mounted
- * secret, `export T="$(cat f)"` does not but `T=$(< f)` in some shells and
- * most secret stores do), is dropped with a warning; one inside the value is
- * an error, as no header can carry it. Names the variable, never the value. */
+ * trailing line break, which a secret copied from a file keeps (a Kubernetes
+ * secret made from a file, `export T="$(cat f; echo)"`), is dropped with a
+ * warning; one inside the value is an error, as no header can carry it.
+ * Names the variable, never the value. */
 static int header_safe(rctx *r, const char *kp, const char *name, char *v)
 {
     size_t n = strlen(v), t = n;
