@@ -1592,7 +1592,7 @@ static const char *path_ext(const char *path, char *buf, size_t cap)
     return dot;
 }
 
-static bronze_file_format format_from_path(const char *path)
+int bronze_file_format_of(const char *path)
 {
     char buf[256];
     const char *dot = path_ext(path, buf, sizeof buf);
@@ -1600,7 +1600,15 @@ static bronze_file_format format_from_path(const char *path)
         return BRONZE_FILE_JSONL;
     if (dot && !strcasecmp(dot, ".json"))
         return BRONZE_FILE_JSON;
-    return BRONZE_FILE_CSV;
+    if (dot && (!strcasecmp(dot, ".csv") || !strcasecmp(dot, ".tsv")))
+        return BRONZE_FILE_CSV;
+    return -1;
+}
+
+static bronze_file_format format_from_path(const char *path)
+{
+    int f = bronze_file_format_of(path);
+    return f < 0 ? BRONZE_FILE_CSV : (bronze_file_format)f;
 }
 
 /* A list of strings for key (a single scalar counts as a one-item list when
@@ -1647,6 +1655,7 @@ static int load_file(lctx *c, const bronze_ynode *file)
     if (opt_enum(c, file, P, "format", FILE_FORMATS, &fmt, NULL))
         return -1;
     cfg->file.format = fmt >= 0 ? (bronze_file_format)fmt : format_from_path(cfg->file.path);
+    cfg->file.format_set = fmt >= 0;
     cfg->file.delimiter = 0;
     if (load_delimiter(c, file) || opt_bool(c, file, P, "header", NULL, &cfg->file.header) ||
         opt_str_list(c, file, P, "null_values", true, &cfg->file.null_values,

@@ -197,6 +197,7 @@ typedef struct bronze_config {
     struct {
         char *path;                /* file or glob */
         bronze_file_format format; /* default: from the extension, else csv */
+        bool format_set;           /* format was given (not taken from the path) */
         char delimiter;            /* default ',' (a tab for a .tsv path) */
         bool header;               /* default true */
         char **null_values;
@@ -291,5 +292,9 @@ const char *bronze_codec_name(bronze_codec c);
 
 /* True when s is a safe path segment: [A-Za-z0-9_.-]+, not "." or "..", no "..". */
 bool bronze_config_segment_ok(const char *s);
+
+/* The format a file's name says (.csv/.tsv, .jsonl/.ndjson, .json, under
+ * .gz or .zst), or -1 when its extension names none. */
+int bronze_file_format_of(const char *path);
 
 #endif

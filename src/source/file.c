@@ -1094,6 +1094,19 @@ static int find_files(bronze_source *s, const char *pattern, int shard, int nsha
                               "%s: source.file.path: '%s' matches only directories, no files", cfgp,
                               pattern);
     qsort(s->files, s->nfiles, sizeof *s->files, cmp_str);
+    /* a format taken from the path must suit every file it matches ('in_*'
+     * is read as CSV: a .jsonl among them would land as a header, no rows) */
+    static const char *const fmt_name[] = {"CSV", "JSON Lines", "JSON"};
+    for (size_t i = 0; !s->cfg->file.format_set && i < s->nfiles; i++) {
+        int f = bronze_file_format_of(s->files[i]);
+        if (f >= 0 && f != (int)s->cfg->file.format)
+            return bronze_err_set(err, BRONZE_E_RUNTIME,
+                                  "%s: source.file.path: %s is %s by its name, but '%s' is read "
+                                  "as %s (by its name); set source.file.format, or narrow the "
+                                  "path",
+                                  cfgp, s->files[i], fmt_name[f], pattern,
+                                  fmt_name[s->cfg->file.format]);
+    }
     if (keep_shard(s, shard, nshards, err))
         return -1;
     if (!(s->spools = calloc(s->nfiles, sizeof *s->spools)))

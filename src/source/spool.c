@@ -106,6 +106,7 @@ int bronze_spool_create(bronze_spool **out, const bronze_source_ctx *ctx, const 
     sp->shadow = *ctx->cfg; /* shallow: every string still belongs to the job's config */
     sp->shadow.file.path = sp->path;
     sp->shadow.file.format = BRONZE_FILE_JSONL;
+    sp->shadow.file.format_set = true;
     sp->shadow.file.null_values = NULL;
     sp->shadow.file.n_null_values = 0;
     sp->ctx = *ctx;

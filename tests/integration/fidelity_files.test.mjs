@@ -317,3 +317,22 @@ test('invalid_utf8: replace applies to files too: CSV and JSON Lines land U+FFFD
     cleanup(dir);
   }
 });
+
+// The format comes from source.file.format, else the path's extension: a glob
+// with none ('in_*') is read as CSV, so a .jsonl it matches would land as a
+// CSV header and no rows, committed. A matched file whose own extension names
+// another format fails the run instead.
+test('a glob without a format matching a file whose extension names another format is refused, naming it', () => {
+  let dir = workdir();
+  write(dir, 'in_1.csv', 'id,a\n1,x\n');
+  write(dir, 'in_2.jsonl', '{"id": 2}\n');
+  refuse(dir, cfg('in_*'), /c\.yaml: source\.file\.path: in_2\.jsonl is JSON Lines by its name, but 'in_\*' is read as CSV \(by its name\); set source\.file\.format, or narrow the path/);
+  cleanup(dir);
+  dir = workdir();
+  write(dir, 'in_1.jsonl', '{"id": 1}\n');
+  refuse(dir, cfg('in_*'), /in_1\.jsonl is JSON Lines by its name, but 'in_\*' is read as CSV/);
+  // with the format given, the file is read as that
+  const m = extract(dir, cfg('in_*', '    format: "jsonl"\n'));
+  assert.equal(m.total_records, 1);
+  cleanup(dir);
+});
