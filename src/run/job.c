@@ -553,7 +553,9 @@ static int commit(job *j, const char *new_cursor, double t0, bronze_err *err)
         };
         text = bronze_metadata_render(&info);
         if (!text)
-            rc = bronze_err_set(err, BRONZE_E_RUNTIME, "out of memory rendering _metadata.json");
+            rc = bronze_err_set(err, BRONZE_E_RUNTIME,
+                                "cannot render _metadata.json (out of memory, or a name that is "
+                                "not UTF-8)");
     }
     if (rc == 0)
         rc = bronze_commit_publish(&j->commit, parts, n, text, err);

@@ -66,6 +66,7 @@
 #include "util/datetime.h"
 #include "util/digits.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 #define SAMPLE_ROWS 20480
 /* At most this many columns (SPEC §7 "File sources"): a batch holds every
@@ -602,8 +603,27 @@ static int build_schema(bronze_source *s, bronze_err *err)
             nm = name;
             orig = "";
         }
-        if (bronze_schema_set(sc, j, nm, t, 0, 0, true) ||
-            (orig && !(sc->fields[j].source_name = strdup(orig)))) {
+        /* a name that is not UTF-8 (only invalid_utf8: replace lets one
+         * through) is mended as values are: no reader, nor the marker, holds
+         * it as it is */
+        bronze_buf mended = BRONZE_BUF_INIT;
+        uint64_t nrep = 0;
+        if (bronze_utf8_check(nm, strlen(nm)) < strlen(nm)) {
+            if (bronze_utf8_repair(&mended, nm, strlen(nm), &nrep) || bronze_buf_cstr(&mended)) {
+                bronze_buf_free(&mended);
+                bronze_schema_free(sc);
+                return oom(err);
+            }
+            nm = (const char *)mended.data;
+            orig = NULL;
+            if (!s->schema || j >= s->schema->ncols)
+                BRONZE_WARN("%scolumn %zu's name is not UTF-8: written as '%s'", note_prefix(s),
+                            j + 1, nm);
+        }
+        int set = bronze_schema_set(sc, j, nm, t, 0, 0, true) ||
+                  (orig && !(sc->fields[j].source_name = strdup(orig)));
+        bronze_buf_free(&mended);
+        if (set) {
             bronze_schema_free(sc);
             return oom(err);
         }

@@ -336,3 +336,21 @@ test('a glob without a format matching a file whose extension names another form
   assert.equal(m.total_records, 1);
   cleanup(dir);
 });
+
+// invalid_utf8: replace mends values; a field name that is not UTF-8 is
+// mended too (before: "out of memory rendering _metadata.json", exit 1)
+test('with invalid_utf8: replace, a CSV header or JSON key that is not UTF-8 lands with U+FFFD, warned', async () => {
+  for (const [name, bytes] of [['in.csv', Buffer.from('a\xe9,b\n1,x\xe9\n', 'latin1')], ['in.jsonl', Buffer.from('{"a\xe9": 1, "b": "x\xe9"}\n', 'latin1')]]) {
+    const dir = workdir();
+    writeFileSync(join(dir, name), bytes);
+    write(dir, 'c.yaml', cfg(name).replace('  run:\n', '  run:\n    invalid_utf8: replace\n'));
+    const r = run(dir, ARGS, {});
+    assert.equal(r.code, 0, r.stderr);
+    const m = readJson(join(dir, P, '_metadata.json'));
+    assert.deepEqual(m.schema.map((c) => c.name), ['a\uFFFD', 'b'], name);
+    assert.match(r.stderr, /column 1's name is not UTF-8: written as 'a\uFFFD'/);
+    const rows = await query(`SELECT * FROM ${pq(dir)}`);
+    assert.equal(rows[0].b, 'x\uFFFD');
+    cleanup(dir);
+  }
+});
