@@ -142,7 +142,8 @@ int bronze_metadata_schema_drift(json_t *previous, const bronze_schema *s, const
                                 "%s: column '%s' is %s in this batch but %s in the partition's "
                                 "committed parts; an incremental load cannot change a column's "
                                 "type: run a full load (no cursor) to rewrite the partition, or "
-                                "CAST the column in base_query",
+                                "have the source give the column one type (a CAST in base_query, "
+                                "the same JSON type from an API or extractor)",
                                 cfg_path, n, nt, ot);
             break;
         }

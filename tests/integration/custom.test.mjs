@@ -446,3 +446,19 @@ test('--list-backends lists the custom kinds', () => {
   for (const k of ['source custom command', 'source custom plugin', 'source custom python', 'source db sqlite'])
     assert.ok(lines.includes(k), k);
 });
+
+// An incremental batch whose column changed type against the partition's
+// committed parts is refused; the hint must fit a source with no base_query.
+test('a custom extractor whose column changes type between incremental runs is refused with a hint that fits it', () => {
+  const dir = workdir('bf-custom-type-');
+  write(dir, 'x.sh', '#!/bin/sh\nif [ -z "$BRONZE_LAST_CURSOR" ]; then echo \'{"id": 1}\'; else echo \'{"id": "x"}\'; fi\necho \'{"_bronze_cursor": "a"}\'\n');
+  chmodSync(join(dir, 'x.sh'), 0o755);
+  write(dir, 'c.yaml', customCfg('ty', 'command: ["./x.sh"]'));
+  let r = extract(dir, 'c.yaml');
+  assert.equal(r.code, 0, r.stderr);
+  r = extract(dir, 'c.yaml');
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /column 'id' is STRING in this batch but INT64 in the partition's committed parts; an incremental load cannot change a column's type: run a full load \(no cursor\) to rewrite the partition, or have the source give the column one type \(a CAST in base_query, the same JSON type from an API or extractor\)/);
+  assert.doesNotMatch(r.stderr, /or CAST the column in base_query$/m);
+  cleanup(dir);
+});
