@@ -36,6 +36,12 @@
 #include "util/json_string.h"
 
 #define JSON_CHUNK (16 * 1024)
+/* A chunk that completes no record doubles the next read, up to this: yajl
+ * lexes a token cut by a chunk's end again from its start with every chunk
+ * that extends it, so one long string read 16 KiB at a time cost time
+ * quadratic in its length (a 6 MB value of escapes took 12 s); read in
+ * doubling chunks, it costs a constant factor. */
+#define JSON_CHUNK_MAX ((size_t)64 << 20)
 #define INDEX_BUF (64 * 1024) /* > the largest entry, 2 + 8 * BRONZE_JSON_INDEX_MAX */
 
 typedef struct jent {
@@ -61,6 +67,7 @@ struct bronze_json {
     bool saw_content;  /* a non-whitespace byte was fed */
     yajl_handle h;
     unsigned char *buf;
+    size_t buf_cap; /* JSON_CHUNK, doubled by chunks that complete no record */
 
     /* Position of the piece being fed, for messages. */
     uint64_t base_off;    /* absolute offset of buf[0] */
@@ -524,7 +531,7 @@ int bronze_json_open(bronze_json **out, bronze_input *in, bool array_form, const
     *out = NULL;
     const char *path = in->name;
     bronze_json *r = calloc(1, sizeof *r);
-    if (!r || !(r->path = strdup(path)) || !(r->buf = malloc(JSON_CHUNK))) {
+    if (!r || !(r->path = strdup(path)) || !(r->buf = malloc(r->buf_cap = JSON_CHUNK))) {
         if (r)
             free(r->path);
         free(r);
@@ -1165,8 +1172,8 @@ static int pre_parse(bronze_json *r, unsigned char *b, size_t origin, size_t fro
 /* Reads and parses one more chunk. Returns 0 (ok, maybe finished), -1 on error. */
 static int feed_chunk(bronze_json *r, bronze_err *err)
 {
-    size_t keep = r->carry;
-    ssize_t got = bronze_input_read(r->in, r->buf + keep, JSON_CHUNK - keep, err);
+    size_t keep = r->carry, recs0 = r->nrecs;
+    ssize_t got = bronze_input_read(r->in, r->buf + keep, r->buf_cap - keep, err);
     if (got < 0)
         return -1;
     bool eof = got == 0;
@@ -1241,6 +1248,13 @@ static int feed_chunk(bronze_json *r, bronze_err *err)
     r->base_off += to;
     memmove(b, b + to, n - to);
     r->carry = n - to;
+    if (!eof && r->nrecs == recs0 && r->buf_cap < JSON_CHUNK_MAX) {
+        unsigned char *nb = realloc(r->buf, r->buf_cap * 2);
+        if (!nb)
+            return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
+        r->buf = nb;
+        r->buf_cap *= 2;
+    }
     return eof ? finish(r, err) : 0;
 }
 
