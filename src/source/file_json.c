@@ -36,11 +36,11 @@
 #include "util/json_string.h"
 
 #define JSON_CHUNK (16 * 1024)
-/* A chunk that completes no record doubles the next read, up to this: yajl
- * lexes a token cut by a chunk's end again from its start with every chunk
- * that extends it, so one long string read 16 KiB at a time cost time
- * quadratic in its length (a 6 MB value of escapes took 12 s); read in
- * doubling chunks, it costs a constant factor. */
+/* A buffer's worth of reads that completes no record doubles the next read,
+ * up to this: yajl lexes a token cut by a chunk's end again from its start
+ * with every chunk that extends it, so one long string read 16 KiB at a
+ * time cost time quadratic in its length (a 6 MB value of escapes took
+ * 12 s); read in doubling chunks, it costs a constant factor. */
 #define JSON_CHUNK_MAX ((size_t)64 << 20)
 #define INDEX_BUF (64 * 1024) /* > the largest entry, 2 + 8 * BRONZE_JSON_INDEX_MAX */
 
@@ -67,7 +67,8 @@ struct bronze_json {
     bool saw_content;  /* a non-whitespace byte was fed */
     yajl_handle h;
     unsigned char *buf;
-    size_t buf_cap; /* JSON_CHUNK, doubled by chunks that complete no record */
+    size_t buf_cap;     /* JSON_CHUNK, doubled by reads that complete no record */
+    size_t norec_bytes; /* bytes read since a read last completed a record */
 
     /* Position of the piece being fed, for messages. */
     uint64_t base_off;    /* absolute offset of buf[0] */
@@ -1248,7 +1249,8 @@ static int feed_chunk(bronze_json *r, bronze_err *err)
     r->base_off += to;
     memmove(b, b + to, n - to);
     r->carry = n - to;
-    if (!eof && r->nrecs == recs0 && r->buf_cap < JSON_CHUNK_MAX) {
+    r->norec_bytes = r->nrecs == recs0 ? r->norec_bytes + (size_t)got : 0;
+    if (!eof && r->norec_bytes >= r->buf_cap && r->buf_cap < JSON_CHUNK_MAX) {
         unsigned char *nb = realloc(r->buf, r->buf_cap * 2);
         if (!nb)
             return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: out of memory", r->path);
