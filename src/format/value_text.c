@@ -1,6 +1,7 @@
 /* value_text.c - textual forms of batch values (see value_text.h). */
 #include "format/value_text.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,10 @@ size_t bronze_fmt_double(double v, char *out)
         return (size_t)snprintf(out, 32, signbit(v) ? "-0" : "0");
     if (fabs(v) < 1e15 && v == (double)(int64_t)v)
         return (size_t)snprintf(out, 32, "%lld", (long long)v);
-    for (int prec = 15; prec <= 17; prec++) {
+    /* 15 digits always read back as they were written, and %g drops trailing
+     * zeros, so the first precision that reads back is the shortest; a
+     * subnormal holds fewer digits (5e-324), so its search starts at 1 */
+    for (int prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
         int n = snprintf(out, 32, "%.*g", prec, v);
         if (prec == 17 || strtod(out, NULL) == v)
             return (size_t)n;

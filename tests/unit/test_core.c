@@ -251,6 +251,15 @@ static void test_numbers_text(void **state)
     assert_string_equal(b, "-inf");
     bronze_fmt_double(123456789.0, b);
     assert_string_equal(b, "123456789");
+    /* subnormals carry fewer digits: their shortest text is shorter than 15 */
+    bronze_fmt_double(5e-324, b);
+    assert_string_equal(b, "5e-324");
+    bronze_fmt_double(-1.5e-310, b);
+    assert_string_equal(b, "-1.5e-310");
+    bronze_fmt_double(1e-323, b);
+    assert_string_equal(b, "1e-323");
+    bronze_fmt_double(2.2250738585072014e-308, b); /* DBL_MIN, normal */
+    assert_true(strtod(b, NULL) == 2.2250738585072014e-308);
     bronze_fmt_float(0.1f, b);
     assert_string_equal(b, "0.1");
     bronze_fmt_decimal(-1250, 2, b);
