@@ -1109,8 +1109,16 @@ static int kv_add(lctx *c, const bronze_ynode *k, const bronze_ynode *v, const c
     return 0;
 }
 
-/* RFC 9110 5.6.2: the characters of a token (a header's name). */
-#define TCHAR "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+/* RFC 9110 5.6.2: a header's name is a token. Fails at node at (key path kp)
+ * when name is not one; 0 when it is. */
+static int header_name(lctx *c, const bronze_ynode *at, const char *kp, const char *name)
+{
+    static const char tchar[] =
+        "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    if (strspn(name, tchar) == strlen(name))
+        return 0;
+    return fail(c, at, kp, "not an HTTP header name (letters, digits and !#$%%&'*+.^_`|~- only)");
+}
 
 /* RFC 9110 5.5: a field value is visible characters, spaces and tabs (and
  * bytes >= 0x80); a CR or LF would end the header and start another. */
@@ -1152,9 +1160,8 @@ static int load_kv(lctx *c, const bronze_ynode *api, const char *key, bool lists
             continue;
         if (strlen(k->text) != k->len || k->len == 0)
             return fail(c, k, ikp, "names must be non-empty text");
-        if (!lists && strspn(k->text, TCHAR) != k->len)
-            return fail(c, k, ikp,
-                        "not an HTTP header name (letters, digits and !#$%%&'*+.^_`|~- only)");
+        if (!lists && header_name(c, k, ikp, k->text))
+            return -1;
         if (!lists || v->kind != BRONZE_YNODE_SEQ) {
             if (kv_add(c, k, v, ikp, kv, nout))
                 return -1;
@@ -1508,9 +1515,8 @@ static int load_api(lctx *c, const bronze_ynode *api)
             return -1;
         if (empty(cfg->api.auth_key_header))
             return fail(c, hv, kp, "must not be empty");
-        if (strspn(cfg->api.auth_key_header, TCHAR) != strlen(cfg->api.auth_key_header))
-            return fail(c, hv, kp,
-                        "not an HTTP header name (letters, digits and !#$%%&'*+.^_`|~- only)");
+        if (header_name(c, hv, kp, cfg->api.auth_key_header))
+            return -1;
     }
 
     /* each auth type needs its variable names (their values come at resolve);

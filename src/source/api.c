@@ -924,10 +924,11 @@ static int exchange_quoted(bronze_source *s, const call *c0, bronze_err *err)
         bool limited = resp.status == 429 || (resp.status == 403 && (resp.retry_after[0] || spent));
         /* a wait longer than a run takes (a spent quota's reset, a
          * Retry-After): no retries that cannot succeed, the time named */
-        uint64_t after_ms = 0;
-        bool far_after = (bronze_retry_http(resp.status, NULL) || limited) && resp.retry_after[0] &&
-                         !bronze_retry_after_parse(resp.retry_after, time(NULL), &after_ms) &&
-                         after_ms > BRONZE_RETRY_AFTER_MAX_MS;
+        bool retryable = bronze_retry_http(resp.status, NULL) || limited;
+        uint64_t after_ms = 0; /* Retry-After, read once */
+        bool after_ok = resp.retry_after[0] &&
+                        !bronze_retry_after_parse(resp.retry_after, time(NULL), &after_ms);
+        bool far_after = retryable && after_ok && after_ms > BRONZE_RETRY_AFTER_MAX_MS;
         bool far_reset =
             limited && spent && !resp.retry_after[0] && reset_ms > BRONZE_RETRY_AFTER_MAX_MS;
         if (far_after || far_reset) {
@@ -947,10 +948,11 @@ static int exchange_quoted(bronze_source *s, const call *c0, bronze_err *err)
                                   cfg->path, c->what, c->method, shown, resp.status, why, when,
                                   (double)wait / 60000.0, BRONZE_RETRY_AFTER_MAX_MS / 60000);
         }
-        if ((bronze_retry_http(resp.status, NULL) || limited) && attempt < cfg->run.max_retries) {
-            uint64_t ms = !resp.retry_after[0] && spent && reset_ms >= 0
+        if (retryable && attempt < cfg->run.max_retries) {
+            uint64_t ms = after_ok ? after_ms
+                          : !resp.retry_after[0] && spent && reset_ms >= 0
                               ? (uint64_t)reset_ms
-                              : bronze_retry_delay_ms(attempt, resp.retry_after, &s->rng);
+                              : bronze_retry_delay_ms(attempt, NULL, &s->rng);
             char why[160] = "";
             if (resp.retry_after[0])
                 snprintf(why, sizeof why, ", Retry-After %s", resp.retry_after);
@@ -964,11 +966,9 @@ static int exchange_quoted(bronze_source *s, const call *c0, bronze_err *err)
                                   "%s: interrupted by signal %d before %s: nothing committed",
                                   cfg->path, bronze_interrupted(), c->what);
         }
-        return bronze_err_set(
-            err, BRONZE_E_RUNTIME, "%s: %s: %s %s: HTTP %ld%s%s%s", cfg->path, c->what, c->method,
-            shown, resp.status,
-            bronze_retry_http(resp.status, NULL) || limited ? " (retries exhausted)" : "",
-            snip[0] ? ": " : "", snip);
+        return bronze_err_set(err, BRONZE_E_RUNTIME, "%s: %s: %s %s: HTTP %ld%s%s%s", cfg->path,
+                              c->what, c->method, shown, resp.status,
+                              retryable ? " (retries exhausted)" : "", snip[0] ? ": " : "", snip);
     }
 }
 
